@@ -1,0 +1,82 @@
+/* key=value log lines: "<RFC3339 time> [LEVEL] <message> key=value ...".
+ * One write(2) per line so that lines from threads never interleave. */
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum vdvs_log_level max_level = VDVS_LOG_INFO; /* set before threads */
+static int log_fd = STDERR_FILENO;                    /* set before threads */
+
+static const char *const level_names[] = {
+  [VDVS_LOG_ERROR] = "ERROR",
+  [VDVS_LOG_WARN] = "WARN",
+  [VDVS_LOG_INFO] = "INFO",
+  [VDVS_LOG_DEBUG] = "DEBUG",
+};
+
+int
+vdvs_log_level_parse (const char *s, enum vdvs_log_level *out)
+{
+  for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
+    if (strcasecmp (s, level_names[i]) == 0
+        || (i == VDVS_LOG_WARN && strcasecmp (s, "warning") == 0))
+      {
+        *out = (enum vdvs_log_level) i;
+        return 0;
+      }
+  return -1;
+}
+
+void
+vdvs_log_setup (enum vdvs_log_level level, int fd)
+{
+  max_level = level;
+  if (fd >= 0)
+    log_fd = fd;
+}
+
+bool
+vdvs_log_enabled (enum vdvs_log_level level)
+{
+  return level <= max_level;
+}
+
+void
+vdvs_log (enum vdvs_log_level level, const char *msg, const char *fmt, ...)
+{
+  char line[4096];
+  struct timeval tv;
+  struct tm tm;
+  size_t n;
+  int r;
+
+  if (level > max_level)
+    return;
+  gettimeofday (&tv, NULL);
+  gmtime_r (&tv.tv_sec, &tm);
+  n = strftime (line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+  r = snprintf (line + n, sizeof line - n, ".%06ldZ [%s] %s",
+                (long) tv.tv_usec, level_names[level], msg);
+  n += r > 0 ? (size_t) r : 0;
+  if (fmt != NULL && n < sizeof line - 2)
+    {
+      va_list ap;
+      line[n++] = ' ';
+      va_start (ap, fmt);
+      r = vsnprintf (line + n, sizeof line - n, fmt, ap);
+      va_end (ap);
+      n += r > 0 ? (size_t) r : 0;
+    }
+  if (n > sizeof line - 2)
+    n = sizeof line - 2;
+  line[n++] = '\n';
+  /* A failed log write has nowhere to be reported. */
+  if (write (log_fd, line, n) < 0)
+    return;
+}

@@ -1,0 +1,91 @@
+/* Volume name parsing with the upstream rules (reference §3.2). */
+#include "backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Number of UTF-8 code points; Python's len() on the decoded name. */
+static size_t
+utf8_chars (const char *s, size_t n)
+{
+  size_t chars = 0;
+  for (size_t i = 0; i < n; i++)
+    if (((unsigned char) s[i] & 0xC0) != 0x80)
+      chars++;
+  return chars;
+}
+
+/* Upstream's ESX delta-disk rule: ^.*-[0-9]{6}$ */
+static bool
+has_delta_suffix (const char *s, size_t n)
+{
+  if (n < 7 || s[n - 7] != '-')
+    return false;
+  for (size_t i = n - 6; i < n; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  return true;
+}
+
+/* Upstream passes these messages through Python's repr(), so the text the
+ * user sees is wrapped in single quotes.  We keep that quirk. */
+int
+vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err)
+{
+  const char *at;
+  size_t vlen, dlen;
+
+  if (name == NULL || name[0] == '\0')
+    return vdvs_error_set (err, EINVAL, "Volume name is empty");
+  for (const char *p = name; *p; p++)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      return vdvs_error_set (err, EINVAL,
+                             "Volume name contains control characters "
+                             "(byte 0x%02x at offset %zu)",
+                             (unsigned char) *p, (size_t) (p - name));
+
+  at = strrchr (name, '@');
+  vlen = at ? (size_t) (at - name) : strlen (name);
+  dlen = at ? strlen (at + 1) : 0;
+
+  if (vlen == 0)
+    return vdvs_error_set (err, EINVAL, "Volume name is empty in `%s`", name);
+  if (utf8_chars (name, vlen) > VDVS_MAX_VOL_NAME_LEN
+      || vlen >= sizeof out->volume)
+    return vdvs_error_set (err, EINVAL,
+                           "'Volume name is too long (max len is %d)'",
+                           VDVS_MAX_VOL_NAME_LEN);
+  for (size_t i = 0; i < vlen; i++)
+    {
+      if (name[i] == '/')
+        return vdvs_error_set (err, EINVAL,
+                               "'Volume name contains illegal characters: /'");
+      if (name[i] == '\\')
+        return vdvs_error_set (err, EINVAL,
+                               "'Volume name contains illegal characters: \\\\'");
+    }
+  if (has_delta_suffix (name, vlen))
+    return vdvs_error_set (err, EINVAL,
+                           "'Volume names ending with '-NNNNNN' (where N is a "
+                           "digit) are not supported'");
+  if (at != NULL && dlen == 0)
+    return vdvs_error_set (err, EINVAL,
+                           "Datastore name is empty in `%s`", name);
+  if (utf8_chars (at ? at + 1 : "", dlen) > VDVS_MAX_DS_NAME_LEN
+      || dlen >= sizeof out->datastore)
+    return vdvs_error_set (err, EINVAL,
+                           "'Datastore name is too long (max len is %d)'",
+                           VDVS_MAX_DS_NAME_LEN);
+  if (at != NULL && (strchr (at + 1, '/') || strchr (at + 1, '\\')
+                     || strcmp (at + 1, ".") == 0
+                     || strcmp (at + 1, "..") == 0))
+    return vdvs_error_set (err, EINVAL,
+                           "Invalid datastore '%s'", at + 1);
+
+  memcpy (out->volume, name, vlen);
+  out->volume[vlen] = '\0';
+  memcpy (out->datastore, at ? at + 1 : "", dlen);
+  out->datastore[dlen] = '\0';
+  return 0;
+}
