@@ -1,0 +1,29 @@
+/* The emulated ESX datastore service, as a library.
+ *
+ * The backend itself is `vdvs_backend_mock` (a struct vdvs_backend).  Its
+ * config keys are copied into the handle at open(), so one process can open
+ * several handles with different VM identities over one datastore root
+ * (that is how esxsim serves two VMs):
+ *
+ *   root=/var/lib/vdvs          backing root, one folder per datastore
+ *   datastores=datastore1[,ds2] datastores (folders created if missing);
+ *                               the first is the VM's own (default) one
+ *   vm-name=NAME  vm-uuid=UUID  identity of the VM this handle acts for
+ *   sysfs-root=/run/vdvs/sys    where attach publishes the PCI tree
+ *   dev-root=/run/vdvs/dev      where attach publishes disk/by-path links
+ *   vmdkfs=auto|off|PATH        serve extents through vmdkfs (see fuse/)
+ *   vmdkfs-mount=/run/vdvs/vmfs/volumes
+ */
+#ifndef VDVS_MOCK_H
+#define VDVS_MOCK_H
+
+#include "backend.h"
+
+extern const struct vdvs_backend vdvs_backend_mock;
+
+/* "Power off" the handle's VM: detach every disk attached to it (loop
+ * devices released, sidecars marked detached).  Returns the number of disks
+ * detached, or <0 with *err set. */
+int vdvs_mock_power_off (void *handle, vdvs_error_t *err);
+
+#endif
