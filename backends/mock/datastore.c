@@ -1,0 +1,253 @@
+/* Datastores as folders of the backing root, the dockvols layout, volume
+ * resolution and the cross-process volume locks. */
+#include "mock_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOCK_BUCKETS 256
+
+uint64_t
+mock_hash (const char *s)
+{
+  /* FNV-1a 64: stable across runs and machines, which the sidecar file
+   * names and lock buckets need. */
+  uint64_t h = UINT64_C (0xcbf29ce484222325);
+  for (; *s; s++)
+    {
+      h ^= (unsigned char) *s;
+      h *= UINT64_C (0x100000001b3);
+    }
+  return h;
+}
+
+int
+mock_mkdir_p (const char *path, mode_t mode)
+{
+  char buf[PATH_MAX];
+  size_t n = strlen (path);
+
+  if (n >= sizeof buf)
+    return -ENAMETOOLONG;
+  memcpy (buf, path, n + 1);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        if (mkdir (buf, mode) < 0 && errno != EEXIST)
+          return -errno;
+        *p = '/';
+      }
+  if (mkdir (buf, mode) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
+int
+mock_write_atomic (const char *path, const char *data, size_t len)
+{
+  char tmp[PATH_MAX];
+  const char *slash = strrchr (path, '/');
+  int fd, r = 0;
+
+  /* The temp name starts with '.' and never ends in .vmdk, so listing and
+   * lookups ignore it; it lives in the same folder so rename is atomic. */
+  if (snprintf (tmp, sizeof tmp, "%.*s.%s.tmp%d", (int) (slash - path + 1),
+                path, slash + 1, (int) gettid ()) >= (int) sizeof tmp)
+    return -ENAMETOOLONG;
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -errno;
+  for (size_t off = 0; off < len;)
+    {
+      ssize_t n = write (fd, data + off, len - off);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          r = -errno;
+          break;
+        }
+      off += (size_t) n;
+    }
+  if (r == 0 && fsync (fd) < 0)
+    r = -errno;
+  if (close (fd) < 0 && r == 0)
+    r = -errno;
+  if (r == 0 && rename (tmp, path) < 0)
+    r = -errno;
+  if (r < 0)
+    unlink (tmp);
+  return r;
+}
+
+int
+mock_datastores_init (struct mock *m, vdvs_error_t *err)
+{
+  char list[sizeof m->cfg.datastores];
+  char *save = NULL;
+
+  strcpy (list, m->cfg.datastores);
+  m->n_ds = 0;
+  for (char *ds = strtok_r (list, ",", &save); ds;
+       ds = strtok_r (NULL, ",", &save))
+    {
+      char path[PATH_MAX];
+      int r;
+
+      while (*ds == ' ')
+        ds++;
+      if (*ds == '\0')
+        continue;
+      if (m->n_ds == MOCK_MAX_DATASTORES)
+        return vdvs_error_set (err, EINVAL, "too many datastores (max %d)",
+                               MOCK_MAX_DATASTORES);
+      if (strlen (ds) > VDVS_MAX_DS_NAME_LEN || strchr (ds, '/')
+          || strchr (ds, '@') || ds[0] == '.')
+        return vdvs_error_set (err, EINVAL,
+                               "invalid datastore name `%s`: at most %d "
+                               "characters, no '/', '@' or leading '.'",
+                               ds, VDVS_MAX_DS_NAME_LEN);
+      strcpy (m->ds[m->n_ds++], ds);
+      /* dockvols/<tenant-uuid> plus the readable _DEFAULT alias. */
+      snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, ds,
+                MOCK_TENANT_UUID);
+      if ((r = mock_mkdir_p (path, 0755)) < 0)
+        return vdvs_error_set (err, -r,
+                               "dockvols creation failed - %s on datastore %s",
+                               strerror (-r), ds);
+      snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, ds,
+                MOCK_TENANT_NAME);
+      if (symlink (MOCK_TENANT_UUID, path) < 0 && errno != EEXIST)
+        return vdvs_error_set (err, errno, "cannot create `%s`: %s", path,
+                               strerror (errno));
+    }
+  if (m->n_ds == 0)
+    return vdvs_error_set (err, EINVAL, "no datastore configured");
+  return 0;
+}
+
+int
+mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
+                struct mock_vol *v, vdvs_error_t *err)
+{
+  memset (v, 0, sizeof *v);
+  if (snprintf (v->vol, sizeof v->vol, "%s", vol) >= (int) sizeof v->vol
+      || snprintf (v->ds, sizeof v->ds, "%s", ds) >= (int) sizeof v->ds)
+    return vdvs_error_set (err, ENAMETOOLONG, "volume name too long");
+  snprintf (v->flat_name, sizeof v->flat_name, "%s-flat.vmdk", vol);
+  snprintf (v->sidecar_name, sizeof v->sidecar_name, "%s-%016llx.vmfd", vol,
+            (unsigned long long) mock_hash (vol));
+  if (snprintf (v->dir, sizeof v->dir, "%s/%s/dockvols/%s", m->cfg.root, ds,
+                MOCK_TENANT_UUID) >= (int) sizeof v->dir
+      || snprintf (v->descriptor, sizeof v->descriptor, "%s/%s.vmdk", v->dir,
+                   vol) >= (int) sizeof v->descriptor
+      || snprintf (v->flat, sizeof v->flat, "%s/%s", v->dir, v->flat_name)
+             >= (int) sizeof v->flat
+      || snprintf (v->sidecar, sizeof v->sidecar, "%s/%s", v->dir,
+                   v->sidecar_name) >= (int) sizeof v->sidecar)
+    return vdvs_error_set (err, ENAMETOOLONG, "path of volume `%s` too long",
+                           vol);
+  snprintf (v->esx_path, sizeof v->esx_path,
+            "/vmfs/volumes/%s/dockvols/%s/%s.vmdk", ds, MOCK_TENANT_NAME, vol);
+  return 0;
+}
+
+int
+mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
+              vdvs_error_t *err)
+{
+  struct vdvs_name n;
+  const char *ds = NULL;
+  size_t matches = 0;
+
+  if (vdvs_name_parse (name, &n, err) < 0)
+    return -EINVAL;
+  if (n.datastore[0] == '\0')
+    ds = m->ds[0];
+  else
+    {
+      /* Case-insensitive, corrected to the real case (upstream #1712). */
+      for (size_t i = 0; i < m->n_ds; i++)
+        if (strcasecmp (m->ds[i], n.datastore) == 0)
+          {
+            ds = m->ds[i];
+            matches++;
+          }
+      if (matches > 1)
+        {
+          char buf[2048] = "";
+          size_t off = 0;
+          for (size_t i = 0; i < m->n_ds; i++)
+            if (strcasecmp (m->ds[i], n.datastore) == 0)
+              off += (size_t) snprintf (buf + off, sizeof buf - off, "%s'%s'",
+                                        off ? ", " : "", m->ds[i]);
+          return vdvs_error_set (err, EINVAL,
+                                 "'Found multiple datastores with same name "
+                                 "(ignoring case difference): [%s]'",
+                                 buf);
+        }
+      if (ds == NULL)
+        {
+          char known[2048] = "";
+          size_t off = 0;
+          for (size_t i = 0; i < m->n_ds && off < sizeof known; i++)
+            off += (size_t) snprintf (known + off, sizeof known - off, "%s%s",
+                                      i ? ", " : "", m->ds[i]);
+          return vdvs_error_set (err, EINVAL,
+                                 "Invalid datastore '%s'.\nKnown datastores: "
+                                 "%s.\nDefault datastore: %s",
+                                 n.datastore, known, m->ds[0]);
+        }
+    }
+  return mock_vol_paths (m, ds, n.volume, v, err);
+}
+
+bool
+mock_vol_exists (const struct mock_vol *v)
+{
+  struct stat st;
+  return stat (v->descriptor, &st) == 0 && S_ISREG (st.st_mode);
+}
+
+int
+mock_lock (const struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
+{
+  char path[PATH_MAX], key[1024];
+  int fd;
+
+  snprintf (key, sizeof key, "%s/%s", v->ds, v->vol);
+  snprintf (path, sizeof path, "%s/.locks", m->cfg.root);
+  if (mock_mkdir_p (path, 0700) < 0)
+    return vdvs_error_set (err, errno, "cannot create `%s`: %s", path,
+                           strerror (errno));
+  snprintf (path, sizeof path, "%s/.locks/vol-%02x.lock", m->cfg.root,
+            (unsigned) (mock_hash (key) % LOCK_BUCKETS));
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return vdvs_error_set (err, errno, "cannot open lock `%s`: %s", path,
+                           strerror (errno));
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        int e = errno;
+        close (fd);
+        return vdvs_error_set (err, e, "cannot lock `%s`: %s", path,
+                               strerror (e));
+      }
+  return fd;
+}
+
+void
+mock_unlock (int fd)
+{
+  if (fd >= 0)
+    close (fd); /* releases the flock */
+}

@@ -1,0 +1,1123 @@
+/* The emulated ESX datastore service: the upstream vmdk_ops semantics
+ * (reference §2.3, §5) on local files.  One handle = one VM's view. */
+#include "mock_i.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Config given before open(); copied into each handle.  Written only from
+ * the main thread before any handle exists (or between opens in esxsim). */
+static struct mock_config config = {
+  .root = "/var/lib/vdvs",
+  .datastores = "datastore1",
+  .sysfs_root = "/run/vdvs/sys",
+  .dev_root = "/run/vdvs/dev",
+  .vmdkfs = "auto",
+  .vmdkfs_mount = "/run/vdvs/vmfs/volumes",
+  .vmdkfs_ctl = "/run/vdvs/vmdkfs.ctl",
+};
+
+#define CONFIG_KEYS(X)                         \
+  X ("root", root)                             \
+  X ("datastores", datastores)                 \
+  X ("vm-name", vm_name)                       \
+  X ("vm-uuid", vm_uuid)                       \
+  X ("sysfs-root", sysfs_root)                 \
+  X ("dev-root", dev_root)                     \
+  X ("vmdkfs", vmdkfs)                         \
+  X ("vmdkfs-mount", vmdkfs_mount)             \
+  X ("vmdkfs-ctl", vmdkfs_ctl)
+
+static int
+mock_config_key (const char *key, const char *value, vdvs_error_t *err)
+{
+#define SET(k, field)                                                        \
+  if (strcmp (key, k) == 0)                                                  \
+    {                                                                        \
+      if (strlen (value) >= sizeof config.field)                             \
+        return vdvs_error_set (err, EINVAL, "mock: value of `%s` too long",  \
+                               key);                                         \
+      strcpy (config.field, value);                                          \
+      return 0;                                                              \
+    }
+  CONFIG_KEYS (SET)
+#undef SET
+  return vdvs_error_set (err, EINVAL,
+                         "mock: unknown option `%s`; valid: root, datastores, "
+                         "vm-name, vm-uuid, sysfs-root, dev-root, vmdkfs, "
+                         "vmdkfs-mount, vmdkfs-ctl",
+                         key);
+}
+
+/* A VM identity when none is configured: the host name and a UUID derived
+ * from /etc/machine-id, so restarts keep the same identity. */
+static void
+default_identity (struct mock_config *c)
+{
+  if (c->vm_name[0] == '\0' && gethostname (c->vm_name, sizeof c->vm_name) < 0)
+    strcpy (c->vm_name, "localhost");
+  if (c->vm_uuid[0] == '\0')
+    {
+      char id[64] = "";
+      FILE *f = fopen ("/etc/machine-id", "re");
+      if (f)
+        {
+          if (fgets (id, sizeof id, f) == NULL)
+            id[0] = '\0';
+          fclose (f);
+        }
+      id[strcspn (id, "\n")] = '\0';
+      if (strlen (id) != 32)
+        snprintf (id, sizeof id, "%016llx%016llx",
+                  (unsigned long long) mock_hash (c->vm_name),
+                  (unsigned long long) mock_hash (c->root));
+      snprintf (c->vm_uuid, sizeof c->vm_uuid, "%.8s-%.4s-%.4s-%.4s-%.12s", id,
+                id + 8, id + 12, id + 16, id + 20);
+    }
+}
+
+static int
+mock_open (void **handle, vdvs_error_t *err)
+{
+  struct mock *m = calloc (1, sizeof *m);
+  char path[PATH_MAX];
+  int r;
+
+  if (m == NULL)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  m->cfg = config;
+  default_identity (&m->cfg);
+  if ((r = mock_mkdir_p (m->cfg.root, 0755)) < 0)
+    {
+      vdvs_error_set (err, -r, "mock: cannot create root `%s`: %s",
+                      m->cfg.root, strerror (-r));
+      free (m);
+      return -1;
+    }
+  snprintf (path, sizeof path, "%s/.vms/%s", m->cfg.root, m->cfg.vm_uuid);
+  if ((r = mock_mkdir_p (path, 0700)) < 0)
+    {
+      vdvs_error_set (err, -r, "mock: cannot create `%s`: %s", path,
+                      strerror (-r));
+      free (m);
+      return -1;
+    }
+  if (mock_datastores_init (m, err) < 0 || mock_vmdkfs_start (m, err) < 0)
+    {
+      free (m);
+      return -1;
+    }
+  vdvs_log (VDVS_LOG_INFO, "Emulated datastore ready",
+            "root=%s datastores=%s vm=%s vm_uuid=%s vmdkfs=%s", m->cfg.root,
+            m->cfg.datastores, m->cfg.vm_name, m->cfg.vm_uuid,
+            m->vmdkfs ? m->cfg.vmdkfs_mount : "off");
+  *handle = m;
+  return 0;
+}
+
+static void
+mock_close (void *handle)
+{
+  struct mock *m = handle;
+  if (m == NULL)
+    return;
+  mock_vmdkfs_stop (m);
+  free (m);
+}
+
+static void
+now_asctime (char *buf, size_t len)
+{
+  time_t t = time (NULL);
+  struct tm tm;
+  char tmp[64];
+
+  gmtime_r (&t, &tm);
+  asctime_r (&tm, tmp);
+  tmp[strcspn (tmp, "\n")] = '\0';
+  snprintf (buf, len, "%s", tmp);
+}
+
+static int
+not_found (const struct mock_vol *v, vdvs_error_t *err)
+{
+  return vdvs_error_set (err, ENOENT, "Volume %s not found (file: %s)", v->vol,
+                         v->esx_path);
+}
+
+/* Allocate the extent per disk format: thin = sparse, zeroedthick =
+ * fallocate, eagerzeroedthick = fallocate and write zeros to every block. */
+static int
+make_extent (const char *path, uint64_t bytes, const char *format,
+             vdvs_error_t *err)
+{
+  int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int e = 0;
+
+  if (fd < 0)
+    return vdvs_error_set (err, errno, "Failed to create volume: %s",
+                           strerror (errno));
+  if (strcmp (format, "thin") == 0)
+    {
+      if (ftruncate (fd, (off_t) bytes) < 0)
+        e = errno;
+    }
+  else
+    {
+      if ((e = posix_fallocate (fd, 0, (off_t) bytes)) == 0
+          && strcmp (format, "eagerzeroedthick") == 0)
+        {
+          static const char zeros[1 << 20];
+          for (uint64_t off = 0; off < bytes && e == 0;)
+            {
+              size_t n = bytes - off < sizeof zeros ? (size_t) (bytes - off)
+                                                    : sizeof zeros;
+              ssize_t w = pwrite (fd, zeros, n, (off_t) off);
+              if (w < 0 && errno != EINTR)
+                e = errno;
+              else if (w > 0)
+                off += (uint64_t) w;
+            }
+        }
+    }
+  if (e == 0 && fsync (fd) < 0)
+    e = errno;
+  close (fd);
+  if (e != 0)
+    {
+      unlink (path);
+      return vdvs_error_set (err, e, "Failed to create volume: %s",
+                             strerror (e));
+    }
+  return 0;
+}
+
+/* Copy an extent, keeping holes; a reflink when the file system can. */
+static int
+copy_extent (const char *src, const char *dst, vdvs_error_t *err)
+{
+  int in = open (src, O_RDONLY | O_CLOEXEC), out, e = 0;
+  struct stat st;
+
+  if (in < 0)
+    return vdvs_error_set (err, errno, "Failed to clone volume: %s",
+                           strerror (errno));
+  out = open (dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0)
+    {
+      e = errno;
+      close (in);
+      return vdvs_error_set (err, e, "Failed to clone volume: %s", strerror (e));
+    }
+  if (fstat (in, &st) < 0)
+    e = errno;
+  else if (ioctl (out, FICLONE, in) == 0)
+    ;
+  else if (ftruncate (out, st.st_size) < 0)
+    e = errno;
+  else
+    {
+      off_t data = 0;
+      while (e == 0 && (data = lseek (in, data, SEEK_DATA)) >= 0)
+        {
+          off_t hole = lseek (in, data, SEEK_HOLE);
+          if (hole < 0)
+            hole = st.st_size;
+          while (data < hole)
+            {
+              off_t o_in = data, o_out = data;
+              ssize_t n = copy_file_range (in, &o_in, out, &o_out,
+                                           (size_t) (hole - data), 0);
+              if (n < 0)
+                {
+                  if (errno == EINTR)
+                    continue;
+                  e = errno;
+                  break;
+                }
+              if (n == 0)
+                break;
+              data += n;
+            }
+          data = hole;
+        }
+    }
+  if (e == 0 && fsync (out) < 0)
+    e = errno;
+  close (in);
+  close (out);
+  if (e != 0)
+    {
+      unlink (dst);
+      return vdvs_error_set (err, e, "Failed to clone volume: %s",
+                             strerror (e));
+    }
+  return 0;
+}
+
+static int
+write_descriptor (const struct mock_vol *v, uint64_t bytes, bool thin,
+                  vdvs_error_t *err)
+{
+  struct mock_descriptor d;
+  char *text, uuid[64];
+  uint64_t h = mock_hash (v->descriptor);
+  int r;
+
+  memset (&d, 0, sizeof d);
+  d.sectors = bytes / 512;
+  d.thin = thin;
+  strcpy (d.create_type, "vmfs");
+  snprintf (d.extent, sizeof d.extent, "%s", v->flat_name);
+  snprintf (d.sidecar, sizeof d.sidecar, "%s", v->sidecar_name);
+  snprintf (uuid, sizeof uuid,
+            "60 00 C2 %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x "
+            "%02x %02x",
+            (unsigned) (h >> 56) & 0xff, (unsigned) (h >> 48) & 0xff,
+            (unsigned) (h >> 40) & 0xff, (unsigned) (h >> 32) & 0xff,
+            (unsigned) (h >> 24) & 0xff, (unsigned) (h >> 16) & 0xff,
+            (unsigned) (h >> 8) & 0xff, (unsigned) h & 0xff,
+            (unsigned) (bytes >> 8) & 0xff, (unsigned) bytes & 0xff,
+            (unsigned) (h >> 4) & 0xff, (unsigned) (h >> 12) & 0xff,
+            (unsigned) (h >> 20) & 0xff);
+  if (mock_descriptor_format (&d, uuid, &text) < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  r = mock_write_atomic (v->descriptor, text, strlen (text));
+  free (text);
+  if (r < 0)
+    return vdvs_error_set (err, -r, "Failed to create volume: %s",
+                           strerror (-r));
+  return 0;
+}
+
+static int
+read_descriptor (const struct mock_vol *v, struct mock_descriptor *d,
+                 vdvs_error_t *err)
+{
+  char buf[8192];
+  int fd = open (v->descriptor, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return not_found (v, err);
+      return vdvs_error_set (err, errno, "cannot open `%s`: %s", v->descriptor,
+                             strerror (errno));
+    }
+  n = read (fd, buf, sizeof buf);
+  close (fd);
+  if (n < 0)
+    return vdvs_error_set (err, errno, "cannot read `%s`: %s", v->descriptor,
+                           strerror (errno));
+  if (mock_descriptor_parse (buf, (size_t) n, d, err) < 0)
+    return vdvs_error_wrap (err, "Volume %s has a corrupt descriptor (file: %s)",
+                            v->vol, v->esx_path);
+  return 0;
+}
+
+static void
+remove_files (const struct mock_vol *v)
+{
+  unlink (v->descriptor);
+  unlink (v->flat);
+  unlink (v->sidecar);
+}
+
+static int
+create_locked (struct mock *m, const struct mock_vol *v,
+               const struct vdvs_opts *opts, vdvs_error_t *err)
+{
+  struct mock_sidecar sc;
+  const char *size = vdvs_opts_get (opts, "size");
+  const char *format = vdvs_opts_get (opts, "diskformat");
+  uint64_t mb = 100;
+  int r;
+
+  if (mock_vol_exists (v))
+    return vdvs_error_set (err, EEXIST, "File %s already exists", v->esx_path);
+  if (size != NULL && mock_size_parse_mb (size, &mb) < 0)
+    return vdvs_error_set (err, EINVAL, "Invalid format for size.");
+  if (format == NULL)
+    format = "thin";
+  /* A stray extent or sidecar without a descriptor is debris of a crash in
+   * an earlier create: the volume does not exist, so replace them. */
+  unlink (v->flat);
+  unlink (v->sidecar);
+  if (make_extent (v->flat, mb * 1024 * 1024, format, err) < 0)
+    return -1;
+
+  memset (&sc, 0, sizeof sc);
+  strcpy (sc.status, "detached");
+  now_asctime (sc.created, sizeof sc.created);
+  snprintf (sc.created_by, sizeof sc.created_by, "%s", m->cfg.vm_name);
+  r = 0;
+  for (size_t i = 0; i < opts->n && r == 0; i++)
+    r = vdvs_opts_set (&sc.vol_opts, opts->v[i].key, opts->v[i].value);
+  if (r == 0)
+    r = vdvs_opts_set (&sc.vol_opts, "diskformat", format);
+  if (r < 0)
+    {
+      mock_sidecar_clear (&sc);
+      remove_files (v);
+      return vdvs_error_set (err, ENOMEM, "out of memory");
+    }
+  /* The descriptor is written last: a volume exists iff it does. */
+  if (mock_sidecar_write (v->sidecar, &sc, err) < 0
+      || write_descriptor (v, mb * 1024 * 1024, strcmp (format, "thin") == 0,
+                           err) < 0)
+    {
+      mock_sidecar_clear (&sc);
+      remove_files (v);
+      vdvs_error_wrap (err, "Failed to create metadata kv store for %s",
+                       v->esx_path);
+      return -1;
+    }
+  mock_sidecar_clear (&sc);
+  vdvs_log (VDVS_LOG_INFO, "Volume created",
+            "volume=%s datastore=%s size_mb=%llu diskformat=%s vm=%s", v->vol,
+            v->ds, (unsigned long long) mb, format, m->cfg.vm_name);
+  return 0;
+}
+
+static int
+clone_locked (struct mock *m, const struct mock_vol *v,
+              const struct mock_vol *src, const struct vdvs_opts *opts,
+              vdvs_error_t *err)
+{
+  struct mock_sidecar sc;
+  struct mock_descriptor d;
+  const char *format = vdvs_opts_get (opts, "diskformat");
+  const char *keys[] = { "diskformat", "access", "attach-as" };
+  int r = 0;
+
+  if (mock_vol_exists (v))
+    return vdvs_error_set (err, EEXIST, "File %s already exists", v->esx_path);
+  if (!mock_vol_exists (src))
+    return vdvs_error_set (err, ENOENT, "Could not find volume for cloning %s",
+                           vdvs_opts_get (opts, "clone-from"));
+  if (read_descriptor (src, &d, err) < 0
+      || mock_sidecar_read (src->sidecar, &sc, err) < 0)
+    return vdvs_error_wrap (err, "Failed to clone volume");
+  unlink (v->flat);
+  unlink (v->sidecar);
+  if (copy_extent (src->flat, v->flat, err) < 0)
+    {
+      mock_sidecar_clear (&sc);
+      return -1;
+    }
+  if (format != NULL && strcmp (format, "thin") != 0)
+    {
+      int fd = open (v->flat, O_RDWR | O_CLOEXEC);
+      if (fd >= 0)
+        {
+          r = posix_fallocate (fd, 0, (off_t) (d.sectors * 512));
+          close (fd);
+        }
+    }
+  /* The clone's sidecar is the source's with these overwritten. */
+  strcpy (sc.status, "detached");
+  sc.attached = false;
+  now_asctime (sc.created, sizeof sc.created);
+  snprintf (sc.created_by, sizeof sc.created_by, "%s", m->cfg.vm_name);
+  if (r == 0)
+    r = vdvs_opts_set (&sc.vol_opts, "clone-from", src->vol);
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0] && r == 0; i++)
+    {
+      const char *val = vdvs_opts_get (opts, keys[i]);
+      if (val != NULL)
+        r = vdvs_opts_set (&sc.vol_opts, keys[i], val);
+    }
+  if (r != 0)
+    {
+      mock_sidecar_clear (&sc);
+      remove_files (v);
+      return vdvs_error_set (err, r > 0 ? r : ENOMEM, "Failed to clone volume: %s",
+                             strerror (r > 0 ? r : ENOMEM));
+    }
+  format = vdvs_opts_get (&sc.vol_opts, "diskformat");
+  if (mock_sidecar_write (v->sidecar, &sc, err) < 0
+      || write_descriptor (v, d.sectors * 512,
+                           format == NULL || strcmp (format, "thin") == 0,
+                           err) < 0)
+    {
+      mock_sidecar_clear (&sc);
+      remove_files (v);
+      return vdvs_error_wrap (err, "Failed to clone volume");
+    }
+  mock_sidecar_clear (&sc);
+  vdvs_log (VDVS_LOG_INFO, "Volume cloned", "volume=%s datastore=%s source=%s@%s",
+            v->vol, v->ds, src->vol, src->ds);
+  return 0;
+}
+
+/* The two locks of a clone are taken in bucket order, once when shared. */
+static int
+lock_pair (struct mock *m, const struct mock_vol *a, const struct mock_vol *b,
+           int fds[2], vdvs_error_t *err)
+{
+  char ka[1024], kb[1024];
+  const struct mock_vol *first = a, *second = b;
+  unsigned ba, bb;
+
+  snprintf (ka, sizeof ka, "%s/%s", a->ds, a->vol);
+  snprintf (kb, sizeof kb, "%s/%s", b->ds, b->vol);
+  ba = (unsigned) (mock_hash (ka) % 256);
+  bb = (unsigned) (mock_hash (kb) % 256);
+  fds[0] = fds[1] = -1;
+  if (bb < ba)
+    {
+      first = b;
+      second = a;
+    }
+  if ((fds[0] = mock_lock (m, first, err)) < 0)
+    return -1;
+  if (ba != bb && (fds[1] = mock_lock (m, second, err)) < 0)
+    {
+      mock_unlock (fds[0]);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
+             vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_vol v, src;
+  const char *clone_from = vdvs_opts_get (opts, "clone-from");
+  int fd, fds[2], r;
+
+  if (mock_resolve (m, name, &v, err) < 0
+      || mock_options_validate (m, opts, err) < 0)
+    return -1;
+  if (clone_from != NULL)
+    {
+      vdvs_error_t e2 = NULL;
+      if (mock_resolve (m, clone_from, &src, &e2) < 0)
+        {
+          vdvs_error_release (&e2);
+          return vdvs_error_set (err, ENOENT,
+                                 "Could not find volume for cloning %s",
+                                 clone_from);
+        }
+      if (lock_pair (m, &v, &src, fds, err) < 0)
+        return -1;
+      r = clone_locked (m, &v, &src, opts, err);
+      mock_unlock (fds[1]);
+      mock_unlock (fds[0]);
+      return r;
+    }
+  if ((fd = mock_lock (m, &v, err)) < 0)
+    return -1;
+  r = create_locked (m, &v, opts, err);
+  mock_unlock (fd);
+  return r;
+}
+
+static int
+mock_clone (void *handle, const char *name, const char *source,
+            const struct vdvs_opts *opts, vdvs_error_t *err)
+{
+  struct vdvs_opts o = { 0 };
+  int r = 0;
+
+  for (size_t i = 0; i < opts->n && r == 0; i++)
+    r = vdvs_opts_set (&o, opts->v[i].key, opts->v[i].value);
+  if (r == 0)
+    r = vdvs_opts_set (&o, "clone-from", source);
+  if (r == 0)
+    r = mock_create (handle, name, &o, err);
+  else
+    r = vdvs_error_set (err, ENOMEM, "out of memory");
+  vdvs_opts_clear (&o);
+  return r;
+}
+
+static int
+mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
+             vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_vol v;
+  struct mock_sidecar sc;
+  vdvs_error_t serr = NULL;
+  int fd, r = 0;
+
+  (void) opts;
+  if (mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  if ((fd = mock_lock (m, &v, err)) < 0)
+    return -1;
+  if (!mock_vol_exists (&v))
+    r = not_found (&v, err);
+  else if (mock_sidecar_read (v.sidecar, &sc, &serr) == 0)
+    {
+      if (sc.attached || strcmp (sc.status, "attached") == 0)
+        r = vdvs_error_set (err, EBUSY,
+                            "Failed to remove volume %s, in use by VM = %s.",
+                            v.vol, sc.attached_name[0] ? sc.attached_name
+                                                       : sc.attached_uuid);
+      mock_sidecar_clear (&sc);
+    }
+  else
+    {
+      /* A corrupt sidecar must not make a volume undeletable. */
+      vdvs_log (VDVS_LOG_WARN, "Removing volume with unreadable sidecar",
+                "volume=%s datastore=%s error=\"%s\"", v.vol, v.ds, serr->msg);
+      vdvs_error_release (&serr);
+    }
+  if (r == 0)
+    {
+      /* Descriptor first: from that instant the volume no longer exists. */
+      if (unlink (v.descriptor) < 0 && errno != ENOENT)
+        r = vdvs_error_set (err, errno, "Failed to remove volume: %s",
+                            strerror (errno));
+      else
+        {
+          unlink (v.flat);
+          unlink (v.sidecar);
+          vdvs_log (VDVS_LOG_INFO, "Volume removed", "volume=%s datastore=%s",
+                    v.vol, v.ds);
+        }
+    }
+  mock_unlock (fd);
+  return r;
+}
+
+/* ---- attach/detach: units are claimed with O_EXCL files per VM -------- */
+
+static void
+unit_path (const struct mock *m, int ctl, int unit, char *buf, size_t len)
+{
+  snprintf (buf, len, "%s/.vms/%s/scsi%d:%d", m->cfg.root, m->cfg.vm_uuid, ctl,
+            unit);
+}
+
+/* Unit record: "<loop device>\n<datastore>/<volume>\n". */
+static int
+read_unit (const char *path, char *loopdev, size_t llen, char *key, size_t klen)
+{
+  char buf[2048];
+  ssize_t n;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  char *nl;
+
+  if (fd < 0)
+    return -errno;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return -EIO;
+  buf[n] = '\0';
+  if ((nl = strchr (buf, '\n')) == NULL)
+    return -EIO;
+  *nl = '\0';
+  snprintf (loopdev, llen, "%s", buf);
+  snprintf (key, klen, "%.*s", (int) strcspn (nl + 1, "\n"), nl + 1);
+  return 0;
+}
+
+static int
+claim_unit (const struct mock *m, int *ctl_out, int *unit_out)
+{
+  char path[PATH_MAX];
+
+  for (int c = 0; c < MOCK_PVSCSI_CONTROLLERS; c++)
+    for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
+      {
+        int fd;
+        if (u == MOCK_PVSCSI_RESERVED_UNIT)
+          continue;
+        unit_path (m, c, u, path, sizeof path);
+        fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+          {
+            if (errno == EEXIST)
+              continue;
+            return -errno;
+          }
+        close (fd);
+        *ctl_out = c;
+        *unit_out = u;
+        return 0;
+      }
+  return -ENOSPC;
+}
+
+static int
+unit_of (const struct vdvs_device *d, int *ctl, int *unit)
+{
+  char *end;
+  long u = strtol (d->unit, &end, 10);
+
+  *ctl = mock_pvscsi_controller (d);
+  if (*ctl < 0 || end == d->unit || *end || u < 0 || u >= MOCK_PVSCSI_UNITS
+      || u == MOCK_PVSCSI_RESERVED_UNIT)
+    return -1;
+  *unit = (int) u;
+  return 0;
+}
+
+/* Release one unit: loop device, guest-visible names, unit record. */
+static int
+release_unit (struct mock *m, const struct mock_vol *v, int ctl, int unit,
+              vdvs_error_t *err)
+{
+  char path[PATH_MAX], loopdev[64], key[1024], extent[PATH_MAX];
+  struct vdvs_device d;
+
+  unit_path (m, ctl, unit, path, sizeof path);
+  mock_pvscsi_device (ctl, unit, &d);
+  mock_unpublish_device (m, &d);
+  if (read_unit (path, loopdev, sizeof loopdev, key, sizeof key) == 0)
+    {
+      mock_vmdkfs_extent_path (m, v, extent, sizeof extent);
+      if (mock_loop_detach (loopdev, extent, err) < 0)
+        return -1;
+    }
+  unlink (path);
+  return 0;
+}
+
+static int
+attach_locked (struct mock *m, const struct mock_vol *v, struct vdvs_device *dev,
+               vdvs_error_t *err)
+{
+  struct mock_sidecar sc;
+  char path[PATH_MAX], loopdev[64], extent[PATH_MAX], tag[64], rec[1200];
+  int ctl = -1, unit = -1, r, fd;
+  struct vdvs_backend_health h;
+
+  if (!mock_vol_exists (v))
+    return not_found (v, err);
+  if (mock_sidecar_read (v->sidecar, &sc, err) < 0)
+    return -1;
+  if (sc.attached && strcmp (sc.attached_uuid, m->cfg.vm_uuid) != 0)
+    {
+      int c = 0, u = 0;
+      unit_of (&sc.device, &c, &u);
+      r = vdvs_error_set (err, EBUSY,
+                          "Failed to add disk 'scsi%d:%d'. disk %s already "
+                          "attached to VM=%s",
+                          c + 1, u, v->esx_path,
+                          sc.attached_name[0] ? sc.attached_name
+                                              : sc.attached_uuid);
+      mock_sidecar_clear (&sc);
+      return r;
+    }
+  mock_vmdkfs_health (m, &h);
+  if (!h.up)
+    {
+      mock_sidecar_clear (&sc);
+      return vdvs_error_set (err, EIO,
+                             "Failed to add disk to VM %s: datastore %s is "
+                             "unavailable (%s)",
+                             m->cfg.vm_name, v->ds, h.detail);
+    }
+  if (sc.attached && unit_of (&sc.device, &ctl, &unit) == 0)
+    {
+      /* Already ours: idempotent if the disk is really there; after a host
+       * reboot the loop device is gone, so bring it back on the same unit. */
+      char key[1024];
+      unit_path (m, ctl, unit, path, sizeof path);
+      if (read_unit (path, loopdev, sizeof loopdev, key, sizeof key) == 0
+          && access (loopdev, F_OK) == 0)
+        {
+          struct stat st;
+          char sysb[PATH_MAX];
+          snprintf (sysb, sizeof sysb, "/sys/block/%s/loop/backing_file",
+                    loopdev + 5);
+          if (stat (sysb, &st) == 0)
+            {
+              *dev = sc.device;
+              mock_sidecar_clear (&sc);
+              return mock_publish_device (m, dev, loopdev, err);
+            }
+        }
+      unlink (path);
+      fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0)
+        ctl = -1;
+      else
+        close (fd);
+    }
+  else
+    ctl = -1;
+  if (ctl < 0 && (r = claim_unit (m, &ctl, &unit)) < 0)
+    {
+      mock_sidecar_clear (&sc);
+      if (r == -ENOSPC)
+        return vdvs_error_set (err, ENOSPC,
+                               "Failed to place new disk - The maximum number "
+                               "of supported volumes has been reached.");
+      return vdvs_error_set (err, -r, "Failed to place new disk - %s",
+                             strerror (-r));
+    }
+  unit_path (m, ctl, unit, path, sizeof path);
+  mock_pvscsi_device (ctl, unit, dev);
+  mock_vmdkfs_extent_path (m, v, extent, sizeof extent);
+  snprintf (tag, sizeof tag, "vdvs:%s@%s", v->vol, v->ds);
+  if (mock_loop_attach (extent, tag, loopdev, sizeof loopdev, err) < 0)
+    goto fail_unit;
+  snprintf (rec, sizeof rec, "%s\n%s/%s\n", loopdev, v->ds, v->vol);
+  if ((r = mock_write_atomic (path, rec, strlen (rec))) < 0)
+    {
+      vdvs_error_set (err, -r, "cannot record attachment: %s", strerror (-r));
+      goto fail_loop;
+    }
+  sc.attached = true;
+  strcpy (sc.status, "attached");
+  snprintf (sc.attached_uuid, sizeof sc.attached_uuid, "%s", m->cfg.vm_uuid);
+  snprintf (sc.attached_name, sizeof sc.attached_name, "%s", m->cfg.vm_name);
+  sc.device = *dev;
+  if (mock_sidecar_write (v->sidecar, &sc, err) < 0)
+    goto fail_loop;
+  if (mock_publish_device (m, dev, loopdev, err) < 0)
+    goto fail_sidecar;
+  mock_sidecar_clear (&sc);
+  vdvs_log (VDVS_LOG_INFO, "Volume attached",
+            "volume=%s datastore=%s vm=%s unit=%s bus=%s loop=%s", v->vol,
+            v->ds, m->cfg.vm_name, dev->unit, dev->pci_bus, loopdev);
+  return 0;
+
+fail_sidecar:
+  sc.attached = false;
+  strcpy (sc.status, "detached");
+  mock_sidecar_write (v->sidecar, &sc, NULL);
+fail_loop:
+  mock_loop_detach (loopdev, extent, NULL);
+fail_unit:
+  unlink (path);
+  mock_sidecar_clear (&sc);
+  return -1;
+}
+
+static int
+mock_attach (void *handle, const char *name, struct vdvs_device *dev,
+             vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_vol v;
+  int fd, r;
+
+  if (mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  if ((fd = mock_lock (m, &v, err)) < 0)
+    return -1;
+  r = attach_locked (m, &v, dev, err);
+  mock_unlock (fd);
+  return r;
+}
+
+/* Find this VM's unit holding `v` by its records (used when the sidecar
+ * cannot say, e.g. it is corrupt). */
+static bool
+find_unit (const struct mock *m, const struct mock_vol *v, int *ctl, int *unit)
+{
+  char key[1024], rk[1024], loopdev[64], path[PATH_MAX];
+
+  snprintf (key, sizeof key, "%s/%s", v->ds, v->vol);
+  for (int c = 0; c < MOCK_PVSCSI_CONTROLLERS; c++)
+    for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
+      {
+        unit_path (m, c, u, path, sizeof path);
+        if (read_unit (path, loopdev, sizeof loopdev, rk, sizeof rk) == 0
+            && strcmp (rk, key) == 0)
+          {
+            *ctl = c;
+            *unit = u;
+            return true;
+          }
+      }
+  return false;
+}
+
+static int
+detach_locked (struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
+{
+  struct mock_sidecar sc;
+  vdvs_error_t serr = NULL;
+  int ctl, unit;
+  bool have_sc;
+
+  if (!mock_vol_exists (v))
+    return not_found (v, err);
+  have_sc = mock_sidecar_read (v->sidecar, &sc, &serr) == 0;
+  if (have_sc && sc.attached && strcmp (sc.attached_uuid, m->cfg.vm_uuid) != 0)
+    {
+      /* Someone else's disk: not on this VM, which upstream answers null. */
+      mock_sidecar_clear (&sc);
+      return 0;
+    }
+  if (have_sc && sc.attached && unit_of (&sc.device, &ctl, &unit) == 0)
+    ;
+  else if (!find_unit (m, v, &ctl, &unit))
+    ctl = -1;
+  if (ctl >= 0 && release_unit (m, v, ctl, unit, err) < 0)
+    {
+      if (have_sc)
+        mock_sidecar_clear (&sc);
+      vdvs_error_release (&serr);
+      return vdvs_error_wrap (err, "Failed to detach %s", v->esx_path);
+    }
+  if (have_sc && (sc.attached || strcmp (sc.status, "detached") != 0))
+    {
+      sc.attached = false;
+      strcpy (sc.status, "detached");
+      memset (&sc.device, 0, sizeof sc.device);
+      if (mock_sidecar_write (v->sidecar, &sc, err) < 0)
+        {
+          mock_sidecar_clear (&sc);
+          return -1;
+        }
+    }
+  if (have_sc)
+    mock_sidecar_clear (&sc);
+  vdvs_error_release (&serr);
+  if (ctl >= 0)
+    vdvs_log (VDVS_LOG_INFO, "Volume detached", "volume=%s datastore=%s vm=%s",
+              v->vol, v->ds, m->cfg.vm_name);
+  return 0;
+}
+
+static int
+mock_detach (void *handle, const char *name, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_vol v;
+  int fd, r;
+
+  if (mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  if ((fd = mock_lock (m, &v, err)) < 0)
+    return -1;
+  r = detach_locked (m, &v, err);
+  mock_unlock (fd);
+  return r;
+}
+
+int
+vdvs_mock_power_off (void *handle, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char path[PATH_MAX], loopdev[64], key[1024];
+  int detached = 0;
+
+  for (int c = 0; c < MOCK_PVSCSI_CONTROLLERS; c++)
+    for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
+      {
+        struct mock_vol v;
+        char *slash;
+        int fd;
+
+        unit_path (m, c, u, path, sizeof path);
+        if (read_unit (path, loopdev, sizeof loopdev, key, sizeof key) < 0
+            || (slash = strchr (key, '/')) == NULL)
+          continue;
+        *slash = '\0';
+        if (mock_vol_paths (m, key, slash + 1, &v, err) < 0)
+          return -1;
+        if ((fd = mock_lock (m, &v, err)) < 0)
+          return -1;
+        if (detach_locked (m, &v, err) < 0)
+          {
+            mock_unlock (fd);
+            return -1;
+          }
+        mock_unlock (fd);
+        detached++;
+      }
+  vdvs_log (VDVS_LOG_INFO, "VM powered off", "vm=%s detached=%d",
+            m->cfg.vm_name, detached);
+  return detached;
+}
+
+/* ---- list/get ------------------------------------------------------ */
+
+/* Upstream list_vmdks: *.vmdk, not -delta/-ctk/-digest/-flat, not
+ * -NNNNNN.vmdk, at most 5000 bytes. */
+static bool
+is_volume_descriptor (int dirfd, const char *name, char *vol, size_t len)
+{
+  static const char *const skip[] = { "-delta.vmdk", "-ctk.vmdk",
+                                      "-digest.vmdk", "-flat.vmdk" };
+  size_t n = strlen (name);
+  struct stat st;
+
+  if (n <= 5 || strcmp (name + n - 5, ".vmdk") != 0 || name[0] == '.')
+    return false;
+  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+    {
+      size_t k = strlen (skip[i]);
+      if (n >= k && strcmp (name + n - k, skip[i]) == 0)
+        return false;
+    }
+  if (n >= 12 && name[n - 12] == '-')
+    {
+      bool digits = true;
+      for (size_t i = n - 11; i < n - 5; i++)
+        digits = digits && isdigit ((unsigned char) name[i]);
+      if (digits)
+        return false;
+    }
+  if (fstatat (dirfd, name, &st, 0) < 0 || !S_ISREG (st.st_mode)
+      || st.st_size > 5000)
+    return false;
+  if (n - 5 >= len)
+    return false;
+  memcpy (vol, name, n - 5);
+  vol[n - 5] = '\0';
+  return true;
+}
+
+static int
+mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char dir[PATH_MAX], vol[NAME_MAX + 1], full[NAME_MAX + 128];
+      DIR *d;
+      struct dirent *de;
+
+      snprintf (dir, sizeof dir, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                MOCK_TENANT_UUID);
+      if ((d = opendir (dir)) == NULL)
+        {
+          vdvs_log (VDVS_LOG_WARN, "Datastore unreadable", "datastore=%s error=\"%s\"",
+                    m->ds[i], strerror (errno));
+          continue;
+        }
+      while ((de = readdir (d)) != NULL)
+        if (is_volume_descriptor (dirfd (d), de->d_name, vol, sizeof vol))
+          {
+            snprintf (full, sizeof full, "%s@%s", vol, m->ds[i]);
+            if (vdvs_volume_list_add (out, full) < 0)
+              {
+                closedir (d);
+                return vdvs_error_set (err, ENOMEM, "out of memory");
+              }
+          }
+      closedir (d);
+    }
+  return 0;
+}
+
+static char *
+xstrdup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
+
+static int
+mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
+          vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_vol v;
+  struct mock_descriptor d;
+  struct mock_sidecar sc;
+  struct stat st;
+  char buf[64];
+  const char *o;
+
+  if (mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  /* No lock: every file is replaced atomically, so a reader sees either
+   * the old or the new version, and get never waits on a slow attach. */
+  if (read_descriptor (&v, &d, err) < 0)
+    return -1;
+  if (mock_sidecar_read (v.sidecar, &sc, err) < 0)
+    return vdvs_error_wrap (err, "Volume %s has corrupt metadata", v.vol);
+
+  memset (out, 0, sizeof *out);
+  out->created_by = strdup (sc.created_by);
+  out->created = strdup (sc.created);
+  out->status = strdup (sc.status);
+  mock_size_render (d.sectors * 512, buf, sizeof buf);
+  out->capacity_size = strdup (buf);
+  mock_size_render (stat (v.flat, &st) == 0 ? (uint64_t) st.st_blocks * 512 : 0,
+                    buf, sizeof buf);
+  out->capacity_allocated = strdup (buf);
+  out->datastore = strdup (v.ds);
+  if (sc.attached)
+    {
+      out->attached_to_vm = strdup (sc.attached_name[0] ? sc.attached_name
+                                                        : sc.attached_uuid);
+      if (sc.device.unit[0])
+        {
+          out->has_device = true;
+          out->device = sc.device;
+        }
+    }
+  out->fstype = xstrdup_or_null (vdvs_opts_get (&sc.vol_opts, "fstype"));
+  out->vsan_policy_name
+      = xstrdup_or_null (vdvs_opts_get (&sc.vol_opts, "vsan-policy-name"));
+  o = vdvs_opts_get (&sc.vol_opts, "diskformat");
+  out->diskformat = strdup (o ? o : "thin");
+  o = vdvs_opts_get (&sc.vol_opts, "attach-as");
+  out->attach_as = strdup (o ? o : "independent_persistent");
+  o = vdvs_opts_get (&sc.vol_opts, "access");
+  out->access = strdup (o ? o : "read-write");
+  o = vdvs_opts_get (&sc.vol_opts, "clone-from");
+  out->clone_from = strdup (o ? o : "None");
+  mock_sidecar_clear (&sc);
+  return 0;
+}
+
+static void
+mock_health (void *handle, struct vdvs_backend_health *out)
+{
+  mock_vmdkfs_health (handle, out);
+}
+
+static void
+mock_device_roots (void *handle, struct vdvs_device_roots *out)
+{
+  struct mock *m = handle;
+  snprintf (out->sysfs_root, sizeof out->sysfs_root, "%s", m->cfg.sysfs_root);
+  snprintf (out->dev_root, sizeof out->dev_root, "%s", m->cfg.dev_root);
+}
+
+const struct vdvs_backend vdvs_backend_mock = {
+  VDVS_BACKEND_INIT,
+  .name = "mock",
+  .description = "emulated ESX datastore on local files (loop devices, vmdkfs)",
+  .config_help =
+      "  root=DIR            backing root (default /var/lib/vdvs)\n"
+      "  datastores=A[,B]    datastore folders; the first is the default "
+      "(datastore1)\n"
+      "  vm-name=NAME        this VM's name (default: host name)\n"
+      "  vm-uuid=UUID        this VM's UUID (default: from /etc/machine-id)\n"
+      "  sysfs-root=DIR      emulated sysfs for device discovery "
+      "(/run/vdvs/sys)\n"
+      "  dev-root=DIR        emulated /dev for disk/by-path (/run/vdvs/dev)\n"
+      "  vmdkfs=auto|off|PATH  serve extents through vmdkfs (auto)\n"
+      "  vmdkfs-mount=DIR    vmdkfs mount point (/run/vdvs/vmfs/volumes)\n"
+      "  vmdkfs-ctl=PATH     vmdkfs control socket (/run/vdvs/vmdkfs.ctl)\n",
+  .config = mock_config_key,
+  .open = mock_open,
+  .close = mock_close,
+  .create = mock_create,
+  .remove = mock_remove,
+  .attach = mock_attach,
+  .detach = mock_detach,
+  .list = mock_list,
+  .get = mock_get,
+  .clone = mock_clone,
+  .health = mock_health,
+  .device_roots = mock_device_roots,
+};

@@ -1,0 +1,135 @@
+/* Create-option validation, with the upstream service's exact messages
+ * (reference §3.1).  The guest-side fstype check (a mkfs must exist) is the
+ * core's; here fstype is only checked against clone-from. */
+#include "mock_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const mock_diskformats[3] = { "thin", "zeroedthick",
+                                          "eagerzeroedthick" };
+
+static const char *const valid_keys[] = {
+  "size", "vsan-policy-name", "diskformat", "attach-as", "access", "fstype",
+  "clone-from",
+};
+
+static bool
+is_valid_key (const char *k)
+{
+  for (size_t i = 0; i < sizeof valid_keys / sizeof valid_keys[0]; i++)
+    if (strcmp (k, valid_keys[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Python's repr() of a str, close enough for option keys: single quotes,
+ * backslash and quote escaped, control characters as \xNN. */
+static void
+py_repr (FILE *f, const char *s)
+{
+  fputc ('\'', f);
+  for (; *s; s++)
+    {
+      unsigned char c = (unsigned char) *s;
+      if (c == '\\' || c == '\'')
+        fprintf (f, "\\%c", c);
+      else if (c == '\n')
+        fputs ("\\n", f);
+      else if (c < 0x20 || c == 0x7f)
+        fprintf (f, "\\x%02x", c);
+      else
+        fputc (c, f);
+    }
+  fputc ('\'', f);
+}
+
+static int
+invalid_keys_error (const struct vdvs_opts *o, vdvs_error_t *err)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&buf, &len);
+  bool first = true;
+  int r;
+
+  if (f == NULL)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  fputs ("Invalid options: [", f);
+  for (size_t i = 0; i < o->n; i++)
+    if (!is_valid_key (o->v[i].key))
+      {
+        if (!first)
+          fputs (", ", f);
+        py_repr (f, o->v[i].key);
+        first = false;
+      }
+  fputs ("] \nValid options and defaults: [('size', '100mb'), "
+         "('vsan-policy-name', '[VSAN default]'), ('diskformat', 'thin'), "
+         "('attach-as', 'independent_persistent'), "
+         "('access', 'read-write'), ('fstype', 'ext4'), "
+         "('clone-from', 'None')]",
+         f);
+  fclose (f);
+  r = vdvs_error_set (err, EINVAL, "%s", buf);
+  free (buf);
+  return r;
+}
+
+int
+mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
+                       vdvs_error_t *err)
+{
+  const char *v;
+  bool clone = vdvs_opts_get (o, "clone-from") != NULL;
+  uint64_t mb;
+
+  (void) m;
+  for (size_t i = 0; i < o->n; i++)
+    if (!is_valid_key (o->v[i].key))
+      return invalid_keys_error (o, err);
+
+  if ((v = vdvs_opts_get (o, "size")) != NULL)
+    {
+      if (clone)
+        return vdvs_error_set (err, EINVAL, "Cannot define the size for a clone");
+      if (mock_size_parse_mb (v, &mb) < 0)
+        return vdvs_error_set (err, EINVAL,
+                               "Invalid format for size. \nValid sizes must be "
+                               "of form X[mMgGtT]b where X is an integer. "
+                               "Default = 100mb");
+      if (mb == 0)
+        return vdvs_error_set (err, EINVAL, "Invalid volume size specified.");
+    }
+  /* No datastore of the emulation is a vSAN datastore. */
+  if (vdvs_opts_get (o, "vsan-policy-name") != NULL)
+    return vdvs_error_set (err, EINVAL,
+                           "Cannot use a VSAN policy on a non-VSAN datastore");
+  if ((v = vdvs_opts_get (o, "diskformat")) != NULL
+      && strcmp (v, "thin") != 0 && strcmp (v, "zeroedthick") != 0
+      && strcmp (v, "eagerzeroedthick") != 0)
+    return vdvs_error_set (err, EINVAL,
+                           "Disk Allocation Format '%s' is not supported. "
+                           "Valid options are: ['thin', 'zeroedthick', "
+                           "'eagerzeroedthick'].",
+                           v);
+  if ((v = vdvs_opts_get (o, "attach-as")) != NULL
+      && strcmp (v, "independent_persistent") != 0
+      && strcmp (v, "persistent") != 0)
+    return vdvs_error_set (err, EINVAL,
+                           "Attach type '%s' is not supported. Valid options "
+                           "are: ['independent_persistent', 'persistent']",
+                           v);
+  if ((v = vdvs_opts_get (o, "access")) != NULL
+      && strcmp (v, "read-write") != 0 && strcmp (v, "read-only") != 0)
+    return vdvs_error_set (err, EINVAL,
+                           "Access type '%s' is not supported. Valid options "
+                           "are: ['read-write', 'read-only']",
+                           v);
+  if (clone && vdvs_opts_get (o, "fstype") != NULL)
+    return vdvs_error_set (err, EINVAL,
+                           "Cannot define the filesystem type for a clone");
+  return 0;
+}

@@ -1,0 +1,53 @@
+/* Sizes as the upstream service parses and renders them. */
+#include "mock_i.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int
+mock_size_parse_mb (const char *s, uint64_t *mb)
+{
+  size_t n = strlen (s);
+  uint64_t v = 0, mult;
+
+  /* size[:-2] must be all digits, size[-2:] a unit; case-insensitive. */
+  if (n < 3)
+    return -1;
+  if (strcasecmp (s + n - 2, "mb") == 0)
+    mult = 1;
+  else if (strcasecmp (s + n - 2, "gb") == 0)
+    mult = 1024;
+  else if (strcasecmp (s + n - 2, "tb") == 0)
+    mult = 1024 * 1024;
+  else
+    return -1;
+  for (size_t i = 0; i < n - 2; i++)
+    {
+      if (!isdigit ((unsigned char) s[i]))
+        return -1;
+      if (v > (UINT64_MAX / 10 - 9))
+        return -1;
+      v = v * 10 + (uint64_t) (s[i] - '0');
+    }
+  /* Beyond 2^44 MiB the byte count overflows: not a size anyone can have. */
+  if (v > (UINT64_C (1) << 44) / mult)
+    return -1;
+  *mb = v * mult;
+  return 0;
+}
+
+void
+mock_size_render (uint64_t bytes, char *buf, size_t len)
+{
+  if (bytes < 1024)
+    snprintf (buf, len, "%" PRIu64, bytes);
+  else if (bytes < 1024 * 1024)
+    snprintf (buf, len, "%" PRIu64 "KB", bytes / 1024);
+  else if (bytes < UINT64_C (1024) * 1024 * 1024)
+    snprintf (buf, len, "%" PRIu64 "MB", bytes / (1024 * 1024));
+  else
+    snprintf (buf, len, "%" PRIu64 "GB", bytes / (UINT64_C (1024) * 1024 * 1024));
+}

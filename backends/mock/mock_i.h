@@ -1,0 +1,149 @@
+/* Internal header of the emulated datastore (backends/mock).  Nothing here
+ * is visible to the core; the core sees only `vdvs_backend_mock`. */
+#ifndef VDVS_MOCK_I_H
+#define VDVS_MOCK_I_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mock.h"
+
+/* The default vmgroup's tenant folder, and its readable alias. */
+#define MOCK_TENANT_UUID "11111111-1111-1111-1111-111111111111"
+#define MOCK_TENANT_NAME "_DEFAULT"
+#define MOCK_MAX_DATASTORES 16
+#define MOCK_SIDECAR_KEY "docker-volume-vsphere"
+
+/* Configuration; copied into each handle at open() so that one process can
+ * hold handles for several VM identities. */
+struct mock_config
+{
+  char root[PATH_MAX];
+  char datastores[1024]; /* comma-separated */
+  char vm_name[128];
+  char vm_uuid[64];
+  char sysfs_root[256];
+  char dev_root[256];
+  char vmdkfs[PATH_MAX];       /* "auto", "off" or the vmdkfs binary */
+  char vmdkfs_mount[PATH_MAX]; /* where vmdkfs shows the root */
+  char vmdkfs_ctl[PATH_MAX];   /* vmdkfs control socket */
+};
+
+/* A handle: one VM's view of the datastore root.  Immutable after open()
+ * except for the vmdkfs service state, which has its own lock. */
+struct mock
+{
+  struct mock_config cfg;
+  size_t n_ds;
+  char ds[MOCK_MAX_DATASTORES][VDVS_MAX_DS_NAME_LEN * 4 + 1];
+  struct mock_vmdkfs *vmdkfs; /* NULL when extents are used directly */
+};
+
+/* A resolved volume: the datastore's real name and every path of it. */
+struct mock_vol
+{
+  char vol[VDVS_MAX_VOL_NAME_LEN * 4 + 1];
+  char ds[VDVS_MAX_DS_NAME_LEN * 4 + 1];
+  char dir[PATH_MAX];        /* <root>/<ds>/dockvols/<tenant-uuid> */
+  char descriptor[PATH_MAX]; /* <dir>/<vol>.vmdk */
+  char flat[PATH_MAX];       /* <dir>/<vol>-flat.vmdk */
+  char sidecar[PATH_MAX];    /* <dir>/<vol>-<hash>.vmfd */
+  char esx_path[PATH_MAX];   /* /vmfs/volumes/<ds>/dockvols/_DEFAULT/<vol>.vmdk */
+  char flat_name[NAME_MAX + 1];
+  char sidecar_name[NAME_MAX + 1];
+};
+
+/* datastore.c */
+int mock_datastores_init (struct mock *m, vdvs_error_t *err);
+int mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
+                  vdvs_error_t *err);
+int mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
+                    struct mock_vol *v, vdvs_error_t *err);
+bool mock_vol_exists (const struct mock_vol *v);
+/* Cross-process lock of one volume (flock on one of 256 bucket files).
+ * Returns an fd to pass to mock_unlock, or <0 with *err set. */
+int mock_lock (const struct mock *m, const struct mock_vol *v,
+               vdvs_error_t *err);
+void mock_unlock (int fd);
+uint64_t mock_hash (const char *s);
+int mock_mkdir_p (const char *path, mode_t mode);
+/* Write `len` bytes to `path` atomically (temp file, fsync, rename). */
+int mock_write_atomic (const char *path, const char *data, size_t len);
+
+/* size.c */
+/* Parse an upstream size ("10gb", "200MB", "2TB") into MiB. -1 if bad. */
+int mock_size_parse_mb (const char *s, uint64_t *mb);
+/* Render bytes as upstream does: "512", "12KB", "100MB", "10GB". */
+void mock_size_render (uint64_t bytes, char *buf, size_t len);
+
+/* options.c: validate create options with the upstream messages. */
+int mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
+                           vdvs_error_t *err);
+extern const char *const mock_diskformats[3];
+
+/* descriptor.c: the VMDK text descriptor. */
+struct mock_descriptor
+{
+  uint64_t sectors;                /* capacity in 512-byte sectors */
+  char extent[NAME_MAX + 1];       /* data extent file name */
+  char sidecar[NAME_MAX + 1];      /* from ddb.sidecars, "" if none */
+  char create_type[32];            /* "vmfs" */
+  bool thin;
+};
+int mock_descriptor_format (const struct mock_descriptor *d, const char *uuid,
+                            char **out);
+int mock_descriptor_parse (const char *text, size_t len,
+                           struct mock_descriptor *d, vdvs_error_t *err);
+
+/* sidecar.c: the JSON key/value sidecar (padded to 4 KiB). */
+struct mock_sidecar
+{
+  char status[16];      /* "attached" | "detached" */
+  struct vdvs_opts vol_opts;
+  char created[64];     /* asctime UTC */
+  char created_by[128];
+  bool attached;        /* attachedVM* keys present */
+  char attached_uuid[64];
+  char attached_name[128];
+  struct vdvs_device device;
+};
+void mock_sidecar_clear (struct mock_sidecar *s);
+int mock_sidecar_format (const struct mock_sidecar *s, char **out, size_t *len);
+int mock_sidecar_parse (const char *text, size_t len, struct mock_sidecar *s,
+                        vdvs_error_t *err);
+int mock_sidecar_read (const char *path, struct mock_sidecar *s,
+                       vdvs_error_t *err);
+int mock_sidecar_write (const char *path, const struct mock_sidecar *s,
+                        vdvs_error_t *err);
+
+/* pvscsi.c: controllers, units and the PCI addresses the guest sees. */
+#define MOCK_PVSCSI_CONTROLLERS 4
+#define MOCK_PVSCSI_UNITS 16
+#define MOCK_PVSCSI_RESERVED_UNIT 7
+void mock_pvscsi_device (int ctl, int unit, struct vdvs_device *dev);
+/* Controller index of a device spec, or -1. */
+int mock_pvscsi_controller (const struct vdvs_device *dev);
+/* Secondary PCI bus behind the bridge of controller `ctl` (VMware: 3, 11,
+ * 19, 27), as the guest reads it from sysfs. */
+int mock_pvscsi_secondary_bus (int ctl);
+/* Upstream get_controller_pci_slot: slot number -> "<hex bridge>.<func>". */
+int mock_pvscsi_bus_string (unsigned slot, char *buf, size_t len);
+
+/* loopdev.c: loop devices and their guest-visible names. */
+int mock_loop_attach (const char *backing, const char *tag, char *dev,
+                      size_t dev_len, vdvs_error_t *err);
+int mock_loop_detach (const char *dev, const char *backing, vdvs_error_t *err);
+int mock_publish_device (const struct mock *m, const struct vdvs_device *d,
+                         const char *loopdev, vdvs_error_t *err);
+void mock_unpublish_device (const struct mock *m, const struct vdvs_device *d);
+
+/* vmdkfs.c: the FUSE view the extents are served through. */
+int mock_vmdkfs_start (struct mock *m, vdvs_error_t *err);
+void mock_vmdkfs_stop (struct mock *m);
+/* Path of a volume's extent as the loop device must open it. */
+void mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
+                              char *buf, size_t len);
+void mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h);
+
+#endif

@@ -1,0 +1,290 @@
+/* The vmdkfs service as the mock backend uses it: started when it is not
+ * already running (as its own session, so it outlives a vdvsd restart that
+ * leaves volumes attached), health-checked through its control socket, and
+ * stopped at close only when no loop device still reads through it. */
+#include "mock_i.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+struct mock_vmdkfs
+{
+  pid_t started;   /* pid we spawned, 0 if it was already running */
+  char pidfile[PATH_MAX];
+};
+
+static bool
+executable (const char *p)
+{
+  struct stat st;
+  return stat (p, &st) == 0 && S_ISREG (st.st_mode) && access (p, X_OK) == 0;
+}
+
+/* "auto": next to our own binary, in the build tree, then $PATH. */
+static bool
+find_binary (const char *want, char *out, size_t len)
+{
+  char self[PATH_MAX];
+  ssize_t n;
+
+  if (strcmp (want, "auto") != 0)
+    {
+      snprintf (out, len, "%s", want);
+      return executable (out);
+    }
+  n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0)
+    {
+      self[n] = '\0';
+      *strrchr (self, '/') = '\0';
+      snprintf (out, len, "%s/vmdkfs", self);
+      if (executable (out))
+        return true;
+      snprintf (out, len, "%s/../fuse/vmdkfs", self);
+      if (executable (out))
+        return true;
+      snprintf (out, len, "%s/../../fuse/vmdkfs", self);
+      if (executable (out))
+        return true;
+    }
+  const char *path = getenv ("PATH");
+  char buf[4096];
+  snprintf (buf, sizeof buf, "%s:/usr/local/sbin:/usr/sbin",
+            path ? path : "/usr/local/bin:/usr/bin");
+  char *save = NULL;
+  for (char *d = strtok_r (buf, ":", &save); d; d = strtok_r (NULL, ":", &save))
+    {
+      snprintf (out, len, "%s/vmdkfs", d);
+      if (executable (out))
+        return true;
+    }
+  return false;
+}
+
+static bool
+ctl_alive (const char *sock)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd, r;
+
+  if (strlen (sock) >= sizeof sa.sun_path)
+    return false;
+  strcpy (sa.sun_path, sock);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  r = connect (fd, (struct sockaddr *) &sa, sizeof sa);
+  close (fd);
+  return r == 0;
+}
+
+static bool
+is_fuse_mount (const char *path)
+{
+  struct statfs sf;
+  return statfs (path, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+}
+
+int
+mock_vmdkfs_start (struct mock *m, vdvs_error_t *err)
+{
+  char bin[PATH_MAX];
+  struct mock_vmdkfs *s;
+  pid_t pid;
+  int r;
+
+  if (strcmp (m->cfg.vmdkfs, "off") == 0)
+    return 0;
+  if (!find_binary (m->cfg.vmdkfs, bin, sizeof bin))
+    {
+      if (strcmp (m->cfg.vmdkfs, "auto") != 0)
+        return vdvs_error_set (err, ENOENT, "mock: vmdkfs binary `%s` not found",
+                               m->cfg.vmdkfs);
+      vdvs_log (VDVS_LOG_WARN, "vmdkfs not found, extents used directly",
+                "vmdkfs=auto");
+      return 0;
+    }
+  s = calloc (1, sizeof *s);
+  if (s == NULL)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  snprintf (s->pidfile, sizeof s->pidfile, "%s.pid", m->cfg.vmdkfs_ctl);
+  m->vmdkfs = s;
+
+  if (ctl_alive (m->cfg.vmdkfs_ctl) && is_fuse_mount (m->cfg.vmdkfs_mount))
+    {
+      vdvs_log (VDVS_LOG_INFO, "vmdkfs already running", "mount=%s ctl=%s",
+                m->cfg.vmdkfs_mount, m->cfg.vmdkfs_ctl);
+      return 0;
+    }
+  if ((r = mock_mkdir_p (m->cfg.vmdkfs_mount, 0755)) < 0)
+    return vdvs_error_set (err, -r, "mock: cannot create `%s`: %s",
+                           m->cfg.vmdkfs_mount, strerror (-r));
+  {
+    char dir[PATH_MAX];
+    snprintf (dir, sizeof dir, "%s", m->cfg.vmdkfs_ctl);
+    if (strrchr (dir, '/'))
+      {
+        *strrchr (dir, '/') = '\0';
+        mock_mkdir_p (dir, 0755);
+      }
+  }
+
+  pid = fork ();
+  if (pid < 0)
+    return vdvs_error_set (err, errno, "mock: fork: %s", strerror (errno));
+  if (pid == 0)
+    {
+      /* Own session, stdio to /dev/null except stderr (our log). */
+      int nul = open ("/dev/null", O_RDWR);
+      setsid ();
+      if (nul >= 0)
+        {
+          dup2 (nul, 0);
+          dup2 (nul, 1);
+        }
+      execl (bin, "vmdkfs", "--control", m->cfg.vmdkfs_ctl, "--pidfile",
+             s->pidfile, m->cfg.root, m->cfg.vmdkfs_mount, (char *) NULL);
+      _exit (127);
+    }
+  s->started = pid;
+  /* Bounded wait for the mount and the control socket. */
+  for (int i = 0; i < 200; i++)
+    {
+      int status;
+      if (waitpid (pid, &status, WNOHANG) == pid)
+        {
+          s->started = 0;
+          return vdvs_error_set (err, EIO,
+                                 "mock: vmdkfs exited at start (status %d); "
+                                 "see its log above",
+                                 WIFEXITED (status) ? WEXITSTATUS (status)
+                                                    : 128 + WTERMSIG (status));
+        }
+      if (ctl_alive (m->cfg.vmdkfs_ctl) && is_fuse_mount (m->cfg.vmdkfs_mount))
+        {
+          vdvs_log (VDVS_LOG_INFO, "vmdkfs started", "pid=%d mount=%s bin=%s",
+                    (int) pid, m->cfg.vmdkfs_mount, bin);
+          return 0;
+        }
+      struct timespec ts = { 0, 50 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  s->started = 0;
+  return vdvs_error_set (err, ETIMEDOUT,
+                         "mock: vmdkfs did not come up on `%s` within 10 s",
+                         m->cfg.vmdkfs_mount);
+}
+
+/* Any loop device whose backing file lives under the vmdkfs mount? */
+static bool
+loops_through (const char *mount)
+{
+  DIR *d = opendir ("/sys/block");
+  struct dirent *de;
+  size_t n = strlen (mount);
+  bool busy = false;
+
+  if (d == NULL)
+    return false;
+  while (!busy && (de = readdir (d)) != NULL)
+    {
+      char p[PATH_MAX], bf[PATH_MAX];
+      FILE *f;
+      if (strncmp (de->d_name, "loop", 4) != 0)
+        continue;
+      snprintf (p, sizeof p, "/sys/block/%s/loop/backing_file", de->d_name);
+      if ((f = fopen (p, "re")) == NULL)
+        continue;
+      if (fgets (bf, sizeof bf, f) && strncmp (bf, mount, n) == 0
+          && bf[n] == '/')
+        busy = true;
+      fclose (f);
+    }
+  closedir (d);
+  return busy;
+}
+
+void
+mock_vmdkfs_stop (struct mock *m)
+{
+  struct mock_vmdkfs *s = m->vmdkfs;
+
+  if (s == NULL)
+    return;
+  if (s->started > 0)
+    {
+      if (loops_through (m->cfg.vmdkfs_mount))
+        vdvs_log (VDVS_LOG_INFO, "vmdkfs left running: volumes attached",
+                  "pid=%d mount=%s", (int) s->started, m->cfg.vmdkfs_mount);
+      else
+        {
+          kill (s->started, SIGTERM);
+          for (int i = 0; i < 100; i++)
+            {
+              if (waitpid (s->started, NULL, WNOHANG) == s->started)
+                break;
+              struct timespec ts = { 0, 50 * 1000 * 1000 };
+              nanosleep (&ts, NULL);
+              if (i == 99)
+                {
+                  kill (s->started, SIGKILL);
+                  waitpid (s->started, NULL, 0);
+                }
+            }
+          vdvs_log (VDVS_LOG_INFO, "vmdkfs stopped", "pid=%d",
+                    (int) s->started);
+        }
+    }
+  free (s);
+  m->vmdkfs = NULL;
+}
+
+void
+mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
+                         char *buf, size_t len)
+{
+  if (m->vmdkfs == NULL)
+    snprintf (buf, len, "%s", v->flat);
+  else
+    snprintf (buf, len, "%s/%s/dockvols/%s/%s", m->cfg.vmdkfs_mount, v->ds,
+              MOCK_TENANT_UUID, v->flat_name);
+}
+
+void
+mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h)
+{
+  struct stat st;
+
+  h->up = true;
+  h->detail[0] = '\0';
+  if (stat (m->cfg.root, &st) < 0)
+    {
+      h->up = false;
+      snprintf (h->detail, sizeof h->detail, "datastore root `%s`: %s",
+                m->cfg.root, strerror (errno));
+      return;
+    }
+  if (m->vmdkfs != NULL && !ctl_alive (m->cfg.vmdkfs_ctl))
+    {
+      h->up = false;
+      snprintf (h->detail, sizeof h->detail,
+                "vmdkfs is not running (control socket `%s` refuses)",
+                m->cfg.vmdkfs_ctl);
+    }
+}
