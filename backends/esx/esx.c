@@ -1,0 +1,448 @@
+/* The ESX backend: one framed JSON request per connection, retried on
+ * transport failures (reference §1.5).  See esx.h for the config keys. */
+#include "esx.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "transport.h"
+#include "wire.h"
+
+#define ESX_FAQ_HINT                                                         \
+  " Cannot communicate with ESX, please refer to the FAQ "                   \
+  "https://github.com/vmware/vsphere-storage-for-docker/wiki#faq"
+
+struct esx_config
+{
+  char url[256];
+  int64_t timeout_ms;
+  int retries;
+  int64_t retry_delay_ms;
+  int64_t total_timeout_ms;
+  bool privileged_port;
+  char version[32];
+  struct vdvs_device_roots roots;
+};
+
+/* Set by .config before .open, from one thread; copied into the handle. */
+static struct esx_config config = {
+  .url = ESX_DEFAULT_URL,
+  .timeout_ms = 120 * 1000,
+  .retries = 5,
+  .retry_delay_ms = 1000,
+  .total_timeout_ms = 180 * 1000,
+  .privileged_port = true,
+  .version = ESX_PROTOCOL_VERSION,
+  .roots = { .sysfs_root = "/sys", .dev_root = "/dev" },
+};
+
+struct esx_handle
+{
+  struct esx_config cfg; /* read-only after open */
+  struct esx_addr addr;  /* read-only after open */
+  /* The outcome of the last call, for .health. */
+  pthread_mutex_t health_lock;
+  struct vdvs_backend_health health; /* protected by health_lock */
+};
+
+static int
+parse_seconds (const char *key, const char *value, int64_t *ms,
+               vdvs_error_t *err)
+{
+  char *end;
+  double d;
+
+  errno = 0;
+  d = strtod (value, &end);
+  if (errno != 0 || end == value || *end != '\0' || !isfinite (d) || d < 0
+      || d > 86400.0 * 365)
+    return vdvs_error_set (err, EINVAL,
+                           "Invalid value '%s' for esx backend option %s: "
+                           "expected a number of seconds",
+                           value, key);
+  *ms = (int64_t) (d * 1000.0 + 0.5);
+  return 0;
+}
+
+static int
+copy_string (char *dst, size_t size, const char *key, const char *value,
+             vdvs_error_t *err)
+{
+  if (strlen (value) >= size)
+    return vdvs_error_set (err, ENAMETOOLONG,
+                           "Value of esx backend option %s is too long (max "
+                           "%zu bytes)",
+                           key, size - 1);
+  strcpy (dst, value);
+  return 0;
+}
+
+static int
+esx_config (const char *key, const char *value, vdvs_error_t *err)
+{
+  if (strcmp (key, "esx") == 0)
+    {
+      struct esx_addr a;
+      if (esx_addr_parse (value, &a, err) < 0)
+        return -1;
+      return copy_string (config.url, sizeof config.url, key, value, err);
+    }
+  if (strcmp (key, "timeout") == 0)
+    {
+      int r = parse_seconds (key, value, &config.timeout_ms, err);
+      if (r == 0 && config.timeout_ms == 0)
+        return vdvs_error_set (err, EINVAL,
+                               "esx backend option timeout must be > 0");
+      return r;
+    }
+  if (strcmp (key, "retry-delay") == 0)
+    return parse_seconds (key, value, &config.retry_delay_ms, err);
+  if (strcmp (key, "total-timeout") == 0)
+    return parse_seconds (key, value, &config.total_timeout_ms, err);
+  if (strcmp (key, "retries") == 0)
+    {
+      char *end;
+      long n;
+
+      errno = 0;
+      n = strtol (value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || n < 0 || n > 1000)
+        return vdvs_error_set (err, EINVAL,
+                               "Invalid value '%s' for esx backend option "
+                               "retries: expected 0..1000",
+                               value);
+      config.retries = (int) n;
+      return 0;
+    }
+  if (strcmp (key, "source-port") == 0)
+    {
+      if (strcmp (value, "privileged") == 0)
+        config.privileged_port = true;
+      else if (strcmp (value, "any") == 0)
+        config.privileged_port = false;
+      else
+        return vdvs_error_set (err, EINVAL,
+                               "Invalid value '%s' for esx backend option "
+                               "source-port: expected privileged or any",
+                               value);
+      return 0;
+    }
+  if (strcmp (key, "protocol-version") == 0)
+    return copy_string (config.version, sizeof config.version, key, value,
+                        err);
+  if (strcmp (key, "sysfs-root") == 0)
+    return copy_string (config.roots.sysfs_root,
+                        sizeof config.roots.sysfs_root, key, value, err);
+  if (strcmp (key, "dev-root") == 0)
+    return copy_string (config.roots.dev_root, sizeof config.roots.dev_root,
+                        key, value, err);
+  return vdvs_error_set (err, EINVAL,
+                         "Unknown esx backend option '%s' (known: esx, "
+                         "timeout, retries, retry-delay, total-timeout, "
+                         "source-port, protocol-version, sysfs-root, "
+                         "dev-root)",
+                         key);
+}
+
+static int
+esx_open (void **handle, vdvs_error_t *err)
+{
+  struct esx_handle *h = calloc (1, sizeof *h);
+  const char *env;
+
+  if (h == NULL)
+    return vdvs_error_set (err, ENOMEM, "Out of memory");
+  h->cfg = config;
+  env = getenv ("VDVS_TEST_PROTOCOL_VERSION");
+  if (env != NULL && env[0] != '\0'
+      && copy_string (h->cfg.version, sizeof h->cfg.version,
+                      "VDVS_TEST_PROTOCOL_VERSION", env, err)
+             < 0)
+    {
+      free (h);
+      return -1;
+    }
+  if (esx_addr_parse (h->cfg.url, &h->addr, err) < 0)
+    {
+      free (h);
+      return -1;
+    }
+  pthread_mutex_init (&h->health_lock, NULL);
+  h->health.up = true;
+  vdvs_log (VDVS_LOG_INFO, "ESX backend ready",
+            "esx=%s timeout_ms=%lld retries=%d", h->cfg.url,
+            (long long) h->cfg.timeout_ms, h->cfg.retries);
+  *handle = h;
+  return 0;
+}
+
+static void
+esx_close (void *handle)
+{
+  struct esx_handle *h = handle;
+
+  if (h == NULL)
+    return;
+  pthread_mutex_destroy (&h->health_lock);
+  free (h);
+}
+
+static void
+set_health (struct esx_handle *h, bool up, const char *detail)
+{
+  pthread_mutex_lock (&h->health_lock);
+  h->health.up = up;
+  snprintf (h->health.detail, sizeof h->health.detail, "%s",
+            up ? "" : detail);
+  pthread_mutex_unlock (&h->health_lock);
+}
+
+/* Errors that another try cannot fix. */
+static bool
+permanent_error (int status)
+{
+  switch (status)
+    {
+    case EAFNOSUPPORT:
+    case EPROTONOSUPPORT:
+    case EINVAL:
+    case ENAMETOOLONG:
+    case EACCES:
+    case EPERM:
+    case ENOMEM:
+    case EMSGSIZE:
+      return true;
+    default:
+      return false;
+    }
+}
+
+static void
+sleep_ms (int64_t ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+/* One try: connect, send, receive.  *delivered tells whether the request
+ * may have reached the server (then a retry can meet its effect). */
+static int
+esx_try (struct esx_handle *h, const char *json, int64_t deadline,
+         char **reply, size_t *reply_len, bool *delivered, vdvs_error_t *err)
+{
+  int fd, r;
+
+  fd = esx_connect (&h->addr, h->cfg.privileged_port, deadline, err);
+  if (fd < 0)
+    return -1;
+  *delivered = true;
+  r = esx_wire_send (fd, json, deadline, err);
+  if (r == 0)
+    r = esx_wire_recv (fd, 0, reply, reply_len, deadline, err);
+  close (fd);
+  return r;
+}
+
+/* Send (cmd, name, opts), retrying transport failures, and parse the
+ * reply.  *out is the reply tree (cJSON_Delete it).  An {"Error": ...}
+ * reply fails with the server's text verbatim; a transport failure with
+ * the upstream "Run '<cmd>' failed: ..." text. */
+static int
+esx_call (struct esx_handle *h, const char *cmd, const char *name,
+          const struct vdvs_opts *opts, cJSON **out, vdvs_error_t *err)
+{
+  char *json, *reply = NULL;
+  size_t reply_len = 0;
+  vdvs_error_t terr = NULL;
+  bool delivered = false, retried = false;
+  int64_t start = esx_now_ms ();
+  int64_t total_deadline = start + h->cfg.total_timeout_ms;
+  int status, r;
+
+  json = esx_request_encode (cmd, name, opts, h->cfg.version);
+  if (json == NULL)
+    return vdvs_error_set (err, ENOMEM, "Out of memory");
+
+  for (int attempt = 0;; attempt++)
+    {
+      int64_t deadline = esx_now_ms () + h->cfg.timeout_ms;
+      bool this_delivered = false;
+
+      if (h->cfg.total_timeout_ms > 0 && deadline > total_deadline)
+        deadline = total_deadline;
+      vdvs_error_release (&terr);
+      r = esx_try (h, json, deadline, &reply, &reply_len, &this_delivered,
+                   &terr);
+      delivered |= this_delivered;
+      if (r == 0)
+        break;
+      status = terr->status;
+      /* A reply that timed out after the request went out means the server
+       * is still working on it (or hung): another try would queue behind it
+       * and, for create, race with it.  Report instead. */
+      if (permanent_error (status) || (status == ETIMEDOUT && this_delivered)
+          || attempt >= h->cfg.retries)
+        break;
+      if (h->cfg.total_timeout_ms > 0
+          && esx_now_ms () + h->cfg.retry_delay_ms >= total_deadline)
+        break;
+      vdvs_log (VDVS_LOG_WARN, "ESX request failed. Retrying...",
+                "cmd=%s name=%s attempt=%d error=\"%s\"", cmd, name,
+                attempt + 1, terr->msg);
+      sleep_ms (h->cfg.retry_delay_ms);
+      retried = true;
+    }
+  free (json);
+
+  if (r < 0)
+    {
+      int e = terr->status;
+      r = vdvs_error_set (err, e, "Run '%s' failed: %s (errno=%d) - %s%s",
+                          cmd, strerror (e), e, terr->msg,
+                          (e == ECONNRESET || e == ETIMEDOUT) ? ESX_FAQ_HINT
+                                                              : "");
+      set_health (h, false, terr->msg);
+      vdvs_error_release (&terr);
+      return r;
+    }
+  set_health (h, true, NULL);
+
+  r = esx_reply_parse (reply, reply_len, out, &terr);
+  free (reply);
+  if (r < 0)
+    {
+      /* Keep one user action one effect: when an earlier try may have done
+       * the work before the connection broke, its success shows up here as
+       * "already exists" (create) or "not found" (remove). */
+      if (retried && delivered
+          && ((strcmp (cmd, "create") == 0 && terr->status == EEXIST)
+              || (strcmp (cmd, "remove") == 0 && terr->status == ENOENT)))
+        {
+          vdvs_log (VDVS_LOG_INFO,
+                    "ESX request done by an earlier try; success",
+                    "cmd=%s name=%s reply=\"%s\"", cmd, name, terr->msg);
+          vdvs_error_release (&terr);
+          *out = cJSON_CreateNull ();
+          return *out ? 0 : vdvs_error_set (err, ENOMEM, "Out of memory");
+        }
+      r = vdvs_error_set (err, terr->status, "%s", terr->msg);
+      vdvs_error_release (&terr);
+      return r;
+    }
+  vdvs_log (VDVS_LOG_DEBUG, "ESX request done",
+            "cmd=%s name=%s ms=%lld", cmd, name,
+            (long long) (esx_now_ms () - start));
+  return 0;
+}
+
+static int
+esx_create (void *handle, const char *name, const struct vdvs_opts *opts,
+            vdvs_error_t *err)
+{
+  cJSON *reply = NULL;
+  int r = esx_call (handle, "create", name, opts, &reply, err);
+  cJSON_Delete (reply);
+  return r;
+}
+
+static int
+esx_remove (void *handle, const char *name, const struct vdvs_opts *opts,
+            vdvs_error_t *err)
+{
+  cJSON *reply = NULL;
+  int r = esx_call (handle, "remove", name, opts, &reply, err);
+  cJSON_Delete (reply);
+  return r;
+}
+
+static int
+esx_attach (void *handle, const char *name, struct vdvs_device *dev,
+            vdvs_error_t *err)
+{
+  cJSON *reply = NULL;
+  int r = esx_call (handle, "attach", name, NULL, &reply, err);
+  if (r == 0)
+    r = esx_reply_to_device (reply, dev, err);
+  cJSON_Delete (reply);
+  return r;
+}
+
+static int
+esx_detach (void *handle, const char *name, vdvs_error_t *err)
+{
+  cJSON *reply = NULL;
+  int r = esx_call (handle, "detach", name, NULL, &reply, err);
+  cJSON_Delete (reply);
+  return r;
+}
+
+static int
+esx_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
+{
+  cJSON *reply = NULL;
+  int r = esx_call (handle, "list", "", NULL, &reply, err);
+  if (r == 0)
+    r = esx_reply_to_list (reply, out, err);
+  cJSON_Delete (reply);
+  return r;
+}
+
+static int
+esx_get (void *handle, const char *name, struct vdvs_volume_info *out,
+         vdvs_error_t *err)
+{
+  cJSON *reply = NULL;
+  int r = esx_call (handle, "get", name, NULL, &reply, err);
+  if (r == 0)
+    r = esx_reply_to_info (reply, out, err);
+  cJSON_Delete (reply);
+  return r;
+}
+
+static void
+esx_health (void *handle, struct vdvs_backend_health *out)
+{
+  struct esx_handle *h = handle;
+
+  pthread_mutex_lock (&h->health_lock);
+  *out = h->health;
+  pthread_mutex_unlock (&h->health_lock);
+}
+
+static void
+esx_device_roots (void *handle, struct vdvs_device_roots *out)
+{
+  struct esx_handle *h = handle;
+  *out = h->cfg.roots;
+}
+
+const struct vdvs_backend vdvs_backend_esx = {
+  VDVS_BACKEND_INIT,
+  .name = "esx",
+  .description = "the upstream ESX service (vmdk_ops) over VMCI/vSocket, or "
+                 "esxsim over unix/tcp",
+  .config_help
+  = "esx=vsock://2:1019|unix:///path|tcp://127.0.0.1:PORT  timeout=120  "
+    "retries=5  retry-delay=1  total-timeout=180  "
+    "source-port=privileged|any  protocol-version=2  sysfs-root=/sys  "
+    "dev-root=/dev",
+  .config = esx_config,
+  .open = esx_open,
+  .close = esx_close,
+  .create = esx_create,
+  .remove = esx_remove,
+  .attach = esx_attach,
+  .detach = esx_detach,
+  .list = esx_list,
+  .get = esx_get,
+  .health = esx_health,
+  .device_roots = esx_device_roots,
+};

@@ -1,0 +1,380 @@
+/* The esx backend (vdvs_backend_esx) against a scripted fake service on a
+ * unix socket: requests on the wire, reply mapping, retries that keep one
+ * action one effect, timeouts, and calls that do not wait for each other. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "esx.h"
+#include "transport.h"
+#include "wire.h"
+
+/* What the fake service does with connection number i. */
+enum action
+{
+  REPLY,      /* read the request, send replies[i] */
+  DROP,       /* read the request, close without a reply */
+  HANG,       /* read the request, never answer */
+};
+
+#define MAX_CONN 16
+
+static struct
+{
+  char dir[64];
+  char url[128];
+  int listen_fd;
+  pthread_t thread;
+  enum action actions[MAX_CONN];
+  const char *replies[MAX_CONN];
+  char *requests[MAX_CONN]; /* what was received */
+  int served;
+  int hung[MAX_CONN];
+} fake;
+
+static void *
+fake_serve (void *arg)
+{
+  (void) arg;
+  for (int i = 0; i < MAX_CONN; i++)
+    {
+      int fd = accept (fake.listen_fd, NULL, NULL);
+      char *json;
+      size_t len;
+
+      if (fd < 0)
+        return NULL;
+      if (esx_wire_recv (fd, ESX_WIRE_SERVER_MAX, &json, &len, -1, NULL) == 0)
+        fake.requests[i] = json;
+      fake.served = i + 1;
+      switch (fake.actions[i])
+        {
+        case REPLY:
+          esx_wire_send (fd, fake.replies[i] ? fake.replies[i] : "null", -1,
+                         NULL);
+          close (fd);
+          break;
+        case DROP:
+          close (fd);
+          break;
+        case HANG:
+          fake.hung[i] = fd;
+          break;
+        }
+    }
+  return NULL;
+}
+
+static void
+fake_start (void)
+{
+  struct esx_addr a;
+
+  strcpy (fake.dir, "/tmp/esx-client-XXXXXX");
+  cr_assert_not_null (mkdtemp (fake.dir));
+  snprintf (fake.url, sizeof fake.url, "unix://%s/esx.sock", fake.dir);
+  cr_assert_eq (esx_addr_parse (fake.url, &a, NULL), 0);
+  fake.listen_fd = esx_listen (&a, NULL);
+  cr_assert_geq (fake.listen_fd, 0);
+  pthread_create (&fake.thread, NULL, fake_serve, NULL);
+}
+
+static void
+cleanup (void)
+{
+  char path[128];
+
+  snprintf (path, sizeof path, "%s/esx.sock", fake.dir);
+  unlink (path);
+  rmdir (fake.dir);
+}
+
+TestSuite (client, .fini = cleanup, .timeout = 30);
+
+static void *
+open_backend (const char *extra_key, const char *extra_value)
+{
+  void *h = NULL;
+  vdvs_error_t err = NULL;
+
+  cr_assert_eq (vdvs_backend_esx.config ("esx", fake.url, NULL), 0);
+  cr_assert_eq (vdvs_backend_esx.config ("retry-delay", "0.05", NULL), 0);
+  cr_assert_eq (vdvs_backend_esx.config ("timeout", "5", NULL), 0);
+  if (extra_key)
+    cr_assert_eq (vdvs_backend_esx.config (extra_key, extra_value, NULL), 0);
+  cr_assert_eq (vdvs_backend_esx.open (&h, &err), 0);
+  return h;
+}
+
+Test (client, requests_on_the_wire)
+{
+  struct vdvs_opts o = { 0 };
+  struct vdvs_device d;
+  struct vdvs_volume_list l;
+  struct vdvs_volume_info info;
+  void *h;
+
+  fake.replies[1] = "{\"Unit\": \"1\", \"ControllerPciSlotNumber\": \"224\", "
+                    "\"ControllerPciBusNumber\": \"17.0\"}";
+  fake.replies[3] = "[{\"Name\": \"MyVolume@datastore1\", \"Attributes\": {}}]";
+  fake.replies[4] = "{\"created by VM\": \"vm1\", \"status\": \"detached\", "
+                    "\"capacity\": {\"size\": \"10GB\", \"allocated\": "
+                    "\"0\"}, \"datastore\": \"datastore1\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  vdvs_opts_set (&o, "size", "10gb");
+  vdvs_opts_set (&o, "fstype", "ext4");
+  cr_assert_eq (vdvs_backend_esx.create (h, "MyVolume", &o, NULL), 0);
+  cr_assert_eq (vdvs_backend_esx.attach (h, "MyVolume", &d, NULL), 0);
+  cr_assert_str_eq (d.unit, "1");
+  cr_assert_str_eq (d.pci_bus, "17.0");
+  cr_assert_eq (vdvs_backend_esx.detach (h, "MyVolume", NULL), 0);
+  cr_assert_eq (vdvs_backend_esx.list (h, &l, NULL), 0);
+  cr_assert_eq (l.n, 1);
+  cr_assert_str_eq (l.names[0], "MyVolume@datastore1");
+  cr_assert_eq (vdvs_backend_esx.get (h, "MyVolume", &info, NULL), 0);
+  cr_assert_str_eq (info.capacity_size, "10GB");
+  cr_assert_str_eq (info.datastore, "datastore1");
+  cr_assert_null (info.attached_to_vm);
+  vdvs_backend_esx.remove (h, "MyVolume", NULL, NULL);
+
+  cr_assert_str_eq (fake.requests[0],
+                    "{\"cmd\":\"create\",\"details\":{\"Name\":\"MyVolume\","
+                    "\"Opts\":{\"fstype\":\"ext4\",\"size\":\"10gb\"}},"
+                    "\"version\":\"2\"}");
+  cr_assert_str_eq (fake.requests[1], "{\"cmd\":\"attach\",\"details\":{"
+                                      "\"Name\":\"MyVolume\"},\"version\":"
+                                      "\"2\"}");
+  cr_assert_str_eq (fake.requests[2], "{\"cmd\":\"detach\",\"details\":{"
+                                      "\"Name\":\"MyVolume\"},\"version\":"
+                                      "\"2\"}");
+  cr_assert_str_eq (fake.requests[3], "{\"cmd\":\"list\",\"details\":{"
+                                      "\"Name\":\"\"},\"version\":\"2\"}");
+  cr_assert_str_eq (fake.requests[5], "{\"cmd\":\"remove\",\"details\":{"
+                                      "\"Name\":\"MyVolume\"},\"version\":"
+                                      "\"2\"}");
+  vdvs_volume_list_clear (&l);
+  vdvs_volume_info_clear (&info);
+  vdvs_opts_clear (&o);
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, error_reply_verbatim)
+{
+  const char *msg = "Volume nosuch not found (file: /vmfs/volumes/datastore1/"
+                    "dockvols/_DEFAULT/nosuch.vmdk)";
+  struct vdvs_volume_info info;
+  vdvs_error_t err = NULL;
+  char *reply = esx_reply_error (msg);
+  void *h;
+
+  fake.replies[0] = reply;
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.get (h, "nosuch", &info, &err), 0);
+  cr_assert_str_eq (err->msg, msg);
+  cr_assert_eq (err->status, ENOENT);
+  /* An error reply is an answer, not a transport failure: no retry. */
+  cr_assert_eq (fake.served, 1);
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+  free (reply);
+}
+
+Test (client, first_try_already_exists_is_an_error)
+{
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Error\": \"File /x/v.vmdk already exists\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.create (h, "v", NULL, &err), 0);
+  cr_assert_eq (err->status, EEXIST);
+  cr_assert_str_eq (err->msg, "File /x/v.vmdk already exists");
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, retried_create_that_exists_is_success)
+{
+  void *h;
+
+  fake.actions[0] = DROP;
+  fake.replies[1] = "{\"Error\": \"File /x/v.vmdk already exists\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_eq (vdvs_backend_esx.create (h, "v", NULL, NULL), 0);
+  cr_assert_eq (fake.served, 2);
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, retried_remove_not_found_is_success)
+{
+  void *h;
+
+  fake.actions[0] = DROP;
+  fake.actions[1] = DROP;
+  fake.replies[2] = "{\"Error\": \"Volume v not found (file: /x/v.vmdk)\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_eq (vdvs_backend_esx.remove (h, "v", NULL, NULL), 0);
+  cr_assert_eq (fake.served, 3);
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, retries_exhausted)
+{
+  vdvs_error_t err = NULL;
+  void *h;
+
+  for (int i = 0; i < MAX_CONN; i++)
+    fake.actions[i] = DROP;
+  fake_start ();
+  h = open_backend ("retries", "3");
+  cr_assert_lt (vdvs_backend_esx.detach (h, "v", &err), 0);
+  cr_assert_eq (fake.served, 4);
+  cr_assert_eq (err->status, EBADMSG);
+  cr_assert_str_eq (err->msg, "Run 'detach' failed: Bad message (errno=74) - "
+                              "Failed to receive magic data: received 0 "
+                              "expected 4 bytes (connection closed by peer)");
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, unreachable_bounded)
+{
+  vdvs_error_t err = NULL;
+  void *h = NULL;
+  int64_t t0;
+
+  strcpy (fake.dir, "/nonexistent");
+  strcpy (fake.url, "unix:///nonexistent/esx.sock");
+  h = open_backend ("retries", "5");
+  t0 = esx_now_ms ();
+  cr_assert_lt (vdvs_backend_esx.list (h, &(struct vdvs_volume_list){ 0 },
+                                       &err),
+                0);
+  /* 6 tries, 5 pauses of 50 ms. */
+  cr_assert_geq (esx_now_ms () - t0, 250);
+  cr_assert_eq (err->status, ENOENT);
+  cr_assert_str_eq (err->msg, "Run 'list' failed: No such file or directory "
+                              "(errno=2) - Failed to connect to the ESX "
+                              "service at unix:///nonexistent/esx.sock: No "
+                              "such file or directory");
+  vdvs_error_release (&err);
+  vdvs_backend_esx.config ("total-timeout", "0.2", NULL);
+  vdvs_backend_esx.close (h);
+  h = open_backend ("retry-delay", "1");
+  t0 = esx_now_ms ();
+  cr_assert_lt (vdvs_backend_esx.list (h, &(struct vdvs_volume_list){ 0 },
+                                       &err),
+                0);
+  /* The total bound stops retrying instead of sleeping past it. */
+  cr_assert_lt (esx_now_ms () - t0, 900);
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+struct call
+{
+  void *h;
+  const char *name;
+  int ret;
+  int64_t ms;
+  vdvs_error_t err;
+};
+
+static void *
+do_get (void *arg)
+{
+  struct call *c = arg;
+  struct vdvs_volume_info info;
+  int64_t t0 = esx_now_ms ();
+
+  c->ret = vdvs_backend_esx.get (c->h, c->name, &info, &c->err);
+  c->ms = esx_now_ms () - t0;
+  if (c->ret == 0)
+    vdvs_volume_info_clear (&info);
+  return NULL;
+}
+
+Test (client, hung_call_times_out_without_blocking_others)
+{
+  struct call slow = { 0 }, fast = { 0 };
+  pthread_t t1, t2;
+  void *h;
+
+  fake.actions[0] = HANG;
+  fake.replies[1] = "{\"status\": \"detached\"}";
+  fake_start ();
+  h = open_backend ("timeout", "1");
+  slow.h = fast.h = h;
+  slow.name = "hung";
+  fast.name = "fine";
+  pthread_create (&t1, NULL, do_get, &slow);
+  while (fake.served < 1)
+    usleep (1000);
+  pthread_create (&t2, NULL, do_get, &fast);
+  pthread_join (t2, NULL);
+  pthread_join (t1, NULL);
+  cr_assert_eq (fast.ret, 0);
+  cr_assert_lt (fast.ms, 500, "fast call took %lld ms", (long long) fast.ms);
+  cr_assert_lt (slow.ret, 0);
+  cr_assert_geq (slow.ms, 900);
+  /* The request went out: no retry behind a hung server. */
+  cr_assert_lt (slow.ms, 1900);
+  cr_assert_eq (slow.err->status, ETIMEDOUT);
+  cr_assert_str_eq (slow.err->msg,
+                    "Run 'get' failed: Connection timed out (errno=110) - "
+                    "Failed to receive magic data: received 0 expected 4 "
+                    "bytes (timed out) Cannot communicate with ESX, please "
+                    "refer to the FAQ "
+                    "https://github.com/vmware/vsphere-storage-for-docker/"
+                    "wiki#faq");
+  vdvs_error_release (&slow.err);
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, config_errors)
+{
+  vdvs_error_t err = NULL;
+
+  cr_assert_lt (vdvs_backend_esx.config ("esx", "http://x", &err), 0);
+  vdvs_error_release (&err);
+  cr_assert_lt (vdvs_backend_esx.config ("timeout", "soon", &err), 0);
+  vdvs_error_release (&err);
+  cr_assert_lt (vdvs_backend_esx.config ("retries", "-1", &err), 0);
+  vdvs_error_release (&err);
+  cr_assert_lt (vdvs_backend_esx.config ("bogus", "1", &err), 0);
+  cr_assert_not_null (strstr (err->msg, "Unknown esx backend option 'bogus'"));
+  vdvs_error_release (&err);
+}
+
+Test (client, device_roots_and_protocol_version)
+{
+  struct vdvs_device_roots roots;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Error\": \"mismatch\"}";
+  fake_start ();
+  vdvs_backend_esx.config ("sysfs-root", "/run/x/sys", NULL);
+  vdvs_backend_esx.config ("dev-root", "/run/x/dev", NULL);
+  setenv ("VDVS_TEST_PROTOCOL_VERSION", "1", 1);
+  h = open_backend (NULL, NULL);
+  vdvs_backend_esx.device_roots (h, &roots);
+  cr_assert_str_eq (roots.sysfs_root, "/run/x/sys");
+  cr_assert_str_eq (roots.dev_root, "/run/x/dev");
+  vdvs_backend_esx.detach (h, "v", &err);
+  vdvs_error_release (&err);
+  cr_assert_str_eq (fake.requests[0], "{\"cmd\":\"detach\",\"details\":{"
+                                      "\"Name\":\"v\"},\"version\":\"1\"}");
+  vdvs_backend_esx.close (h);
+}
