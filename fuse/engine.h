@@ -1,0 +1,83 @@
+/* vmdkfs I/O engines: how file data moves between a FUSE request and the
+ * backing file.
+ *
+ * A request becomes one `struct vmdkfs_io` (header and data buffer in one
+ * allocation).  The engine owns it from submit() on and ends it by calling
+ * vmdkfs_io_complete(), which sends the FUSE reply and frees it; that may
+ * happen on the submitting thread (sync engine) or on a completion thread
+ * (io_uring engine), before or after submit() returns.
+ *
+ * Convention (liburing's): functions return 0 or a byte count on success
+ * and -errno on failure; the reply is fuse_reply_err (req, -ret).
+ */
+#ifndef VMDKFS_ENGINE_H
+#define VMDKFS_ENGINE_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum vmdkfs_io_op
+{
+  VMDKFS_IO_READ,
+  VMDKFS_IO_WRITE,
+  VMDKFS_IO_FSYNC,
+  VMDKFS_IO_FDATASYNC,
+  VMDKFS_IO_FALLOCATE,
+};
+
+struct vmdkfs_io
+{
+  fuse_req_t req;          /* answered once, by vmdkfs_io_complete */
+  enum vmdkfs_io_op op;
+  int fd;                  /* backing file, owned by the open file */
+  off_t off;               /* start of the request */
+  uint64_t len;            /* bytes asked for (fallocate: range length) */
+  uint64_t done;           /* bytes moved so far (short transfers) */
+  int mode;                /* fallocate mode */
+  unsigned attempts;       /* -EAGAIN requeues, bounded */
+  /* Used by the delay queue only while the io sits in it. */
+  struct vmdkfs_io *next;
+  uint64_t due_ns;         /* CLOCK_MONOTONIC; 0 while held */
+  char hold_id[64];
+  char *buf;               /* len bytes, 4 KiB aligned; NULL if no data */
+};
+
+struct vmdkfs_engine;
+
+struct vmdkfs_engine_ops
+{
+  const char *name;
+  /* Create an engine with room for `depth` requests in flight.  0 or
+   * -errno (-ENOSYS when this build lacks the engine). */
+  int (*start) (unsigned depth, struct vmdkfs_engine **out);
+  /* Take ownership of io and run it.  0, or -errno when the io could not
+   * be queued; then the caller still owns it. */
+  int (*submit) (struct vmdkfs_engine *e, struct vmdkfs_io *io);
+  /* Wait for every io in flight to complete, then free the engine. */
+  void (*stop) (struct vmdkfs_engine *e);
+  /* Requests in flight right now, for `stats`. */
+  unsigned (*inflight) (struct vmdkfs_engine *e);
+};
+
+extern const struct vmdkfs_engine_ops vmdkfs_engine_sync;
+/* Real in engine_uring.c; engine_uring_none.c when built without liburing,
+ * whose start() returns -ENOSYS. */
+extern const struct vmdkfs_engine_ops vmdkfs_engine_uring;
+
+/* Allocate an io with a data buffer of `buflen` bytes (0 for none). */
+struct vmdkfs_io *vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd,
+                                 off_t off, uint64_t len, size_t buflen);
+/* End an io: res >= 0 success (bytes for read/write), else -errno.  Sends
+ * the reply, counts it, frees io.  Defined in ops.c. */
+void vmdkfs_io_complete (struct vmdkfs_io *io, int64_t res);
+/* Run one io synchronously with the classic syscalls; returns the result
+ * for vmdkfs_io_complete.  Shared by the sync engine and by the io_uring
+ * engine for opcodes the kernel lacks. */
+int64_t vmdkfs_io_run_sync (struct vmdkfs_io *io);
+
+#endif
