@@ -104,8 +104,11 @@ vmdkfs_control_exec (struct vmdkfs *fs, const char *line)
   if (n == 5 && strncmp (line, "fault", 5) == 0)
     {
       ret = fault_control (&fs->faults, line + 5, &body);
-      if (ret == 0 || ret == -EEXIST || ret == -ENOENT || ret == -EINVAL)
-        vdvs_log (ret == 0 ? VDVS_LOG_INFO : VDVS_LOG_WARN, "Control request",
+      /* Rule changes are worth a line in the log; polling `list` is not. */
+      bool quiet = ret == 0 && strstr (line, "list") != NULL;
+
+      vdvs_log (quiet ? VDVS_LOG_DEBUG : ret == 0 ? VDVS_LOG_INFO : VDVS_LOG_WARN,
+                "Control request",
                   "request=\"%.*s\" result=%s", (int) strcspn (line, "\r\n"),
                   line, ret == 0 ? "ok" : fault_errno_name (-ret));
       out = reply_text (ret, body);
