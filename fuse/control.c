@@ -105,7 +105,8 @@ vmdkfs_control_exec (struct vmdkfs *fs, const char *line)
     {
       ret = fault_control (&fs->faults, line + 5, &body);
       /* Rule changes are worth a line in the log; polling `list` is not. */
-      bool quiet = ret == 0 && strstr (line, "list") != NULL;
+      const char *verb = line + 5 + strspn (line + 5, " \t");
+      bool quiet = ret == 0 && strncmp (verb, "list", 4) == 0;
 
       vdvs_log (quiet ? VDVS_LOG_DEBUG : ret == 0 ? VDVS_LOG_INFO : VDVS_LOG_WARN,
                 "Control request",
