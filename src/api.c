@@ -1,0 +1,276 @@
+/* The Docker volume plugin API: see api.h and the reference
+ * docker-plugin-api.md §1.4 for the shapes. */
+#include "api.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "refstore.h"
+#include "timefmt.h"
+#include "volumes.h"
+
+/* A parsed request: the members Docker sends, validated. */
+struct request
+{
+  const char *name;
+  const char *id;
+  struct vdvs_opts opts;
+};
+
+static int
+parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
+       struct request *rq, vdvs_error_t *err)
+{
+  const cJSON *name, *id, *opts, *o;
+
+  (void) body;
+  if (len == 0)
+    return vdvs_error_set (err, EINVAL, "request body is empty; expected a "
+                           "JSON object");
+  if (j == NULL)
+    return vdvs_error_set (err, EINVAL,
+                           "request body is not valid JSON (%zu bytes)", len);
+  if (!cJSON_IsObject (j))
+    return vdvs_error_set (err, EINVAL, "request body must be a JSON object");
+  name = cJSON_GetObjectItemCaseSensitive (j, "Name");
+  if (need_name)
+    {
+      if (!cJSON_IsString (name))
+        return vdvs_error_set (err, EINVAL,
+                               "request has no string `Name`");
+      /* cJSON stops at an escaped NUL: a name that did is hostile. */
+      if (name->valuestring[0] == '\0')
+        return vdvs_error_set (err, EINVAL,
+                               "No volume with name as empty string exists");
+      rq->name = name->valuestring;
+    }
+  id = cJSON_GetObjectItemCaseSensitive (j, "ID");
+  if (need_id)
+    {
+      if (!cJSON_IsString (id) || strlen (id->valuestring) > VDVS_MOUNT_ID_MAX
+          || strchr (id->valuestring, '/'))
+        return vdvs_error_set (err, EINVAL,
+                               "request has no valid mount `ID` (a string of "
+                               "at most %d characters)",
+                               VDVS_MOUNT_ID_MAX);
+      rq->id = id->valuestring;
+    }
+  opts = cJSON_GetObjectItemCaseSensitive (j, "Opts");
+  if (opts != NULL && !cJSON_IsNull (opts) && !cJSON_IsObject (opts))
+    return vdvs_error_set (err, EINVAL, "`Opts` must be an object or null");
+  if (!cJSON_IsObject (opts))
+    return 0;
+  cJSON_ArrayForEach (o, opts)
+  {
+    if (!cJSON_IsString (o))
+      return vdvs_error_set (err, EINVAL,
+                             "option `%s` must have a string value", o->string);
+    if (vdvs_opts_get (&rq->opts, o->string) != NULL)
+      return vdvs_error_set (err, EINVAL, "option `%s` given twice",
+                             o->string);
+    if (vdvs_opts_set (&rq->opts, o->string, o->valuestring) < 0)
+      return vdvs_error_set (err, ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+static char *
+finish (cJSON *resp, vdvs_error_t *err)
+{
+  char *out;
+
+  if (resp == NULL)
+    resp = cJSON_CreateObject ();
+  cJSON_AddStringToObject (resp, "Err", *err ? (*err)->msg : "");
+  out = cJSON_PrintUnformatted (resp);
+  cJSON_Delete (resp);
+  vdvs_error_release (err);
+  return out;
+}
+
+static void
+add_opt_str (cJSON *o, const char *key, const char *v)
+{
+  if (v != NULL)
+    cJSON_AddStringToObject (o, key, v);
+}
+
+/* The upstream get reply as Docker's Status, plus our own state. */
+static cJSON *
+status_json (const struct vdvs_vol_status *st)
+{
+  const struct vdvs_volume_info *i = &st->info;
+  cJSON *s = cJSON_CreateObject (), *cap, *dev;
+
+  add_opt_str (s, "created by VM", i->created_by);
+  add_opt_str (s, "created", i->created);
+  add_opt_str (s, "status", i->status);
+  cap = cJSON_AddObjectToObject (s, "capacity");
+  add_opt_str (cap, "size", i->capacity_size);
+  add_opt_str (cap, "allocated", i->capacity_allocated);
+  add_opt_str (s, "datastore", i->datastore);
+  add_opt_str (s, "attached to VM", i->attached_to_vm);
+  if (i->has_device)
+    {
+      dev = cJSON_AddObjectToObject (s, "attachedVMDevice");
+      cJSON_AddStringToObject (dev, "Unit", i->device.unit);
+      cJSON_AddStringToObject (dev, "ControllerPciSlotNumber",
+                               i->device.pci_slot);
+      cJSON_AddStringToObject (dev, "ControllerPciBusNumber",
+                               i->device.pci_bus);
+    }
+  add_opt_str (s, "fstype", i->fstype);
+  add_opt_str (s, "diskformat", i->diskformat);
+  add_opt_str (s, "attach-as", i->attach_as);
+  add_opt_str (s, "access", i->access);
+  add_opt_str (s, "clone-from", i->clone_from);
+  add_opt_str (s, "vsan-policy-name", i->vsan_policy_name);
+  if (!st->health.up)
+    {
+      char buf[300];
+      snprintf (buf, sizeof buf, "down: %s", st->health.detail);
+      cJSON_AddStringToObject (s, "datastore status", buf);
+    }
+  if (st->stale)
+    cJSON_AddStringToObject (s, "backend", st->stale_reason);
+  return s;
+}
+
+static char *
+api_activate (void)
+{
+  cJSON *r = cJSON_CreateObject ();
+  cJSON *impl = cJSON_AddArrayToObject (r, "Implements");
+  char *out;
+
+  cJSON_AddItemToArray (impl, cJSON_CreateString ("VolumeDriver"));
+  out = cJSON_PrintUnformatted (r);
+  cJSON_Delete (r);
+  /* Activate is sent once per engine process: a new engine may have been
+   * restarted without unmounting anything, so reconcile. */
+  vdvs_volumes_kick_recovery ();
+  return out;
+}
+
+static char *
+api_capabilities (void)
+{
+  return strdup ("{\"Capabilities\":{\"Scope\":\"global\"},\"Err\":\"\"}");
+}
+
+char *
+vdvs_api_handle (const char *path, const char *body, size_t len)
+{
+  cleanup_cjson cJSON *j = NULL;
+  cleanup_opts struct vdvs_opts opts_unused = { 0 };
+  struct request rq = { 0 };
+  vdvs_error_t err = NULL;
+  cJSON *resp = NULL;
+  char mp[PATH_MAX];
+  const char *ep;
+
+  (void) opts_unused;
+  if (strcmp (path, "/Plugin.Activate") == 0)
+    return api_activate ();
+  if (strncmp (path, "/VolumeDriver.", 14) != 0)
+    {
+      vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
+      return finish (NULL, &err);
+    }
+  ep = path + 14;
+  if (strcmp (ep, "Capabilities") == 0)
+    return api_capabilities ();
+  if (len > 0)
+    j = cJSON_ParseWithLength (body, len);
+
+  if (strcmp (ep, "Create") == 0)
+    {
+      if (parse (j, body, len, true, false, &rq, &err) == 0)
+        vdvs_vol_create (rq.name, &rq.opts, &err);
+    }
+  else if (strcmp (ep, "Remove") == 0)
+    {
+      if (parse (j, body, len, true, false, &rq, &err) == 0)
+        vdvs_vol_remove (rq.name, &err);
+    }
+  else if (strcmp (ep, "Mount") == 0 || strcmp (ep, "Unmount") == 0)
+    {
+      bool mount = ep[0] == 'M';
+      if (parse (j, body, len, true, true, &rq, &err) == 0)
+        {
+          if (mount && vdvs_vol_mount (rq.name, rq.id, mp, sizeof mp, &err) == 0)
+            {
+              resp = cJSON_CreateObject ();
+              cJSON_AddStringToObject (resp, "Mountpoint", mp);
+            }
+          else if (!mount)
+            vdvs_vol_unmount (rq.name, rq.id, &err);
+        }
+    }
+  else if (strcmp (ep, "Path") == 0)
+    {
+      if (parse (j, body, len, true, false, &rq, &err) == 0
+          && vdvs_vol_path (rq.name, mp, sizeof mp, &err) == 0)
+        {
+          resp = cJSON_CreateObject ();
+          cJSON_AddStringToObject (resp, "Mountpoint", mp);
+        }
+    }
+  else if (strcmp (ep, "Get") == 0)
+    {
+      struct vdvs_vol_status *st = calloc (1, sizeof *st);
+      if (st == NULL)
+        abort ();
+      if (parse (j, body, len, true, false, &rq, &err) == 0
+          && vdvs_vol_get (rq.name, st, &err) == 0)
+        {
+          char created[64];
+          cJSON *vol;
+          resp = cJSON_CreateObject ();
+          vol = cJSON_AddObjectToObject (resp, "Volume");
+          cJSON_AddStringToObject (vol, "Name", rq.name);
+          cJSON_AddStringToObject (vol, "Mountpoint", st->mountpoint);
+          /* Omit rather than send an unparsable time (it fails the
+           * engine's whole decode). */
+          if (vdvs_asctime_to_rfc3339 (st->info.created, created,
+                                       sizeof created) == 0)
+            cJSON_AddStringToObject (vol, "CreatedAt", created);
+          cJSON_AddItemToObject (vol, "Status", status_json (st));
+        }
+      vdvs_volume_info_clear (&st->info);
+      free (st);
+    }
+  else if (strcmp (ep, "List") == 0)
+    {
+      cleanup_list struct vdvs_volume_list l = { 0 };
+      if (vdvs_vol_list (&l, &err) == 0)
+        {
+          cJSON *arr;
+          resp = cJSON_CreateObject ();
+          arr = cJSON_AddArrayToObject (resp, "Volumes");
+          for (size_t i = 0; i < l.n; i++)
+            {
+              cJSON *v = cJSON_CreateObject ();
+              cJSON_AddStringToObject (v, "Name", l.names[i]);
+              vdvs_vol_mountpoint (l.names[i], mp, sizeof mp);
+              cJSON_AddStringToObject (v, "Mountpoint", mp);
+              cJSON_AddItemToArray (arr, v);
+            }
+        }
+    }
+  else
+    vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
+
+  vdvs_opts_clear (&rq.opts);
+  if (err != NULL && resp != NULL)
+    {
+      cJSON_Delete (resp);
+      resp = NULL;
+    }
+  return finish (resp, &err);
+}

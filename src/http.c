@@ -1,0 +1,261 @@
+/* HTTP on the plugin socket: see http.h. */
+#include "http.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CONTENT_TYPE "application/vnd.docker.plugins.v1.2+json"
+
+struct vdvs_http
+{
+  struct MHD_Daemon *mhd;
+  vdvs_http_handler handler; /* immutable */
+  char path[sizeof ((struct sockaddr_un *) 0)->sun_path];
+};
+
+/* Per-request state, owned by MHD's req_cls slot until completion. */
+struct request
+{
+  char *body;
+  size_t len;
+  size_t seen;     /* bytes received, kept also past the limit */
+  bool too_large;
+};
+
+static char *
+err_json (const char *fmt, ...)
+{
+  char *msg, *out;
+  va_list ap;
+  cJSON_bool ok;
+  cJSON *j = cJSON_CreateObject ();
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  ok = cJSON_AddStringToObject (j, "Err", msg) != NULL;
+  out = ok ? cJSON_PrintUnformatted (j) : NULL;
+  cJSON_Delete (j);
+  free (msg);
+  return out;
+}
+
+static enum MHD_Result
+reply (struct MHD_Connection *conn, unsigned status, char *json)
+{
+  struct MHD_Response *resp;
+  enum MHD_Result r;
+
+  if (json == NULL)
+    json = strdup ("{\"Err\":\"internal error: out of memory\"}");
+  resp = MHD_create_response_from_buffer (strlen (json), json,
+                                          MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+  r = MHD_queue_response (conn, status, resp);
+  MHD_destroy_response (resp);
+  return r;
+}
+
+static enum MHD_Result
+on_request (void *cls, struct MHD_Connection *conn, const char *url,
+            const char *method, const char *version, const char *upload_data,
+            size_t *upload_data_size, void **req_cls)
+{
+  struct vdvs_http *h = cls;
+  struct request *r = *req_cls;
+
+  (void) version;
+  if (r == NULL)
+    {
+      const char *cl = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+      r = calloc (1, sizeof *r);
+      if (r == NULL)
+        return MHD_NO;
+      *req_cls = r;
+      /* Refuse an announced oversize body before reading it. */
+      if (cl != NULL && strtoull (cl, NULL, 10) > VDVS_HTTP_MAX_BODY)
+        {
+          r->too_large = true;
+          vdvs_log (VDVS_LOG_WARN, "Request refused: body too large",
+                    "path=%s content_length=%s", url, cl);
+          return reply (conn, MHD_HTTP_OK,
+                        err_json ("request body of %s bytes is too large "
+                                  "(max %d bytes)",
+                                  cl, VDVS_HTTP_MAX_BODY));
+        }
+      return MHD_YES;
+    }
+  if (*upload_data_size > 0)
+    {
+      size_t n = *upload_data_size;
+      r->seen += n;
+      if (!r->too_large && r->len + n > VDVS_HTTP_MAX_BODY)
+        {
+          r->too_large = true;
+          free (r->body);
+          r->body = NULL;
+          r->len = 0;
+        }
+      if (!r->too_large)
+        {
+          char *b = realloc (r->body, r->len + n + 1);
+          if (b == NULL)
+            return MHD_NO;
+          memcpy (b + r->len, upload_data, n);
+          r->body = b;
+          r->len += n;
+          b[r->len] = '\0';
+        }
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+  if (r->too_large)
+    {
+      vdvs_log (VDVS_LOG_WARN, "Request refused: body too large", "path=%s bytes=%zu",
+                url, r->seen);
+      return reply (conn, MHD_HTTP_OK,
+                    err_json ("request body of %zu bytes is too large (max %d "
+                              "bytes)",
+                              r->seen, VDVS_HTTP_MAX_BODY));
+    }
+  if (strcmp (method, "POST") != 0)
+    return reply (conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                  err_json ("method %s not allowed: the plugin API is POST only",
+                            method));
+  return reply (conn, MHD_HTTP_OK,
+                h->handler (url, r->body ? r->body : "", r->len));
+}
+
+static void
+on_completed (void *cls, struct MHD_Connection *conn, void **req_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+  struct request *r = *req_cls;
+
+  (void) cls;
+  (void) conn;
+  (void) toe;
+  if (r != NULL)
+    {
+      free (r->body);
+      free (r);
+      *req_cls = NULL;
+    }
+}
+
+static void
+on_mhd_log (void *cls, const char *fmt, va_list ap)
+{
+  char buf[512];
+  size_t n;
+
+  (void) cls;
+  vsnprintf (buf, sizeof buf, fmt, ap);
+  n = strlen (buf);
+  while (n > 0 && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  vdvs_log (VDVS_LOG_DEBUG, "HTTP", "detail=\"%s\"", buf);
+}
+
+int
+vdvs_http_start (const char *socket_path, int max_connections,
+                 vdvs_http_handler handler, struct vdvs_http **out,
+                 vdvs_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct vdvs_http *h;
+  struct stat st;
+  mode_t old;
+  int fd, e;
+
+  if (strlen (socket_path) >= sizeof sa.sun_path)
+    return vdvs_error_set (err, ENAMETOOLONG, "socket path `%s` too long",
+                           socket_path);
+  strcpy (sa.sun_path, socket_path);
+  {
+    char dir[sizeof sa.sun_path];
+    strcpy (dir, socket_path);
+    for (char *p = dir + 1; (p = strchr (p, '/')) != NULL; p++)
+      {
+        *p = '\0';
+        mkdir (dir, 0755);
+        *p = '/';
+      }
+  }
+  /* A stale socket from a crash: replace it. Anything else: refuse. */
+  if (lstat (socket_path, &st) == 0)
+    {
+      if (!S_ISSOCK (st.st_mode))
+        return vdvs_error_set (err, EEXIST,
+                               "`%s` exists and is not a socket; not "
+                               "replacing it",
+                               socket_path);
+      unlink (socket_path);
+    }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return vdvs_error_set (err, errno, "socket: %s", strerror (errno));
+  old = umask (0177); /* the socket is root-only: 0600 */
+  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+    {
+      e = errno;
+      umask (old);
+      close (fd);
+      return vdvs_error_set (err, e, "cannot bind `%s`: %s", socket_path,
+                             strerror (e));
+    }
+  umask (old);
+  chmod (socket_path, 0600);
+  if (listen (fd, 512) < 0)
+    {
+      e = errno;
+      close (fd);
+      unlink (socket_path);
+      return vdvs_error_set (err, e, "listen: %s", strerror (e));
+    }
+  h = calloc (1, sizeof *h);
+  if (h == NULL)
+    abort ();
+  h->handler = handler;
+  strcpy (h->path, socket_path);
+  h->mhd = MHD_start_daemon (
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
+          | MHD_USE_ERROR_LOG | MHD_USE_POLL,
+      0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections,
+      /* Idle keep-alive connections and slow senders are dropped. */
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+  if (h->mhd == NULL)
+    {
+      close (fd);
+      unlink (socket_path);
+      free (h);
+      return vdvs_error_set (err, EIO, "cannot start the HTTP server on `%s`",
+                             socket_path);
+    }
+  *out = h;
+  return 0;
+}
+
+void
+vdvs_http_stop (struct vdvs_http *h)
+{
+  if (h == NULL)
+    return;
+  MHD_stop_daemon (h->mhd);
+  unlink (h->path);
+  free (h);
+}

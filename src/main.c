@@ -1,1 +1,102 @@
-int main (void) { return 1; }
+/* vdvsd: the vdvs Docker volume plugin daemon. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "backend_i.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "volumes.h"
+
+static int
+fail (vdvs_error_t *err)
+{
+  vdvs_log (VDVS_LOG_ERROR, "Cannot start", "error=\"%s\"", (*err)->msg);
+  fprintf (stderr, "vdvsd: %s\n", (*err)->msg);
+  vdvs_error_release (err);
+  return EXIT_FAILURE;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct vdvs_config cfg;
+  struct vdvs_bk bk;
+  struct vdvs_http *http = NULL;
+  vdvs_error_t err = NULL;
+  sigset_t sigs;
+  int r, sig = 0;
+
+  r = vdvs_config_load (&cfg, argc, argv, &err);
+  if (r > 0)
+    return EXIT_SUCCESS;
+  if (r < 0)
+    {
+      fprintf (stderr, "vdvsd: %s\n", err->msg);
+      vdvs_error_release (&err);
+      return 2;
+    }
+  {
+    int fd = -1;
+    if (cfg.log_file[0]
+        && (fd = open (cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                       0640)) < 0)
+      {
+        fprintf (stderr, "vdvsd: cannot open log file `%s`: %s\n",
+                 cfg.log_file, strerror (errno));
+        return 2;
+      }
+    vdvs_log_setup (cfg.log_level, fd);
+  }
+  /* Every thread inherits this mask; main waits for the signals. */
+  sigemptyset (&sigs);
+  sigaddset (&sigs, SIGTERM);
+  sigaddset (&sigs, SIGINT);
+  sigaddset (&sigs, SIGHUP);
+  pthread_sigmask (SIG_BLOCK, &sigs, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+
+  vdvs_log (VDVS_LOG_INFO, "Starting plugin",
+            "driver=%s backend=%s socket=%s mount_root=%s version=%s",
+            cfg.driver, cfg.backend, cfg.socket_path, cfg.mount_root,
+            VDVS_VERSION);
+  if (vdvs_bk_load (&bk, cfg.backend, &err) < 0)
+    return fail (&err);
+  for (size_t i = 0; i < cfg.n_backend_opts; i++)
+    if (vdvs_bk_config (&bk, cfg.backend_opts[i].key, cfg.backend_opts[i].value,
+                        &err) < 0)
+      return fail (&err);
+  if (vdvs_bk_open (&bk, &err) < 0)
+    return fail (&err);
+  /* Local state first: the engine must never see "no such volume" for a
+   * volume we simply had not loaded yet. */
+  if (vdvs_volumes_init (&cfg, &bk, &err) < 0
+      || vdvs_http_start (cfg.socket_path, cfg.max_connections,
+                          vdvs_api_handle, &http, &err) < 0)
+    {
+      vdvs_bk_close (&bk);
+      return fail (&err);
+    }
+  vdvs_volumes_start_recovery ();
+  vdvs_log (VDVS_LOG_INFO, "Serving", "socket=%s", cfg.socket_path);
+
+  while (sigwait (&sigs, &sig) == 0 && sig == SIGHUP)
+    vdvs_volumes_kick_recovery ();
+
+  vdvs_log (VDVS_LOG_INFO, "Stopping", "signal=%d", sig);
+  vdvs_http_stop (http);
+  vdvs_volumes_shutdown ();
+  vdvs_bk_close (&bk);
+  vdvs_config_free (&cfg);
+  curl_global_cleanup ();
+  vdvs_log (VDVS_LOG_INFO, "Stopped", NULL);
+  return EXIT_SUCCESS;
+}

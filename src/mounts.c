@@ -1,0 +1,162 @@
+/* Mount table parsing (/proc/self/mountinfo) and mounting. */
+#include "mounts.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape (char *s)
+{
+  char *w = s;
+  for (char *r = s; *r; r++)
+    {
+      if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
+          && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
+        {
+          *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+          r += 3;
+        }
+      else
+        *w++ = *r;
+    }
+  *w = '\0';
+}
+
+/* Iterate mountinfo: fn returns true to stop. */
+static int
+each_mount (bool (*fn) (const char *mp, const char *source, void *opaque),
+            void *opaque)
+{
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  char *line = NULL;
+  size_t cap = 0;
+
+  if (f == NULL)
+    return -errno;
+  while (getline (&line, &cap, f) > 0)
+    {
+      /* id parent maj:min root mountpoint opts [optional...] - fstype src */
+      char *save = NULL, *mp = NULL, *src = NULL, *tok;
+      int field = 0;
+      bool after_dash = false;
+      int after = 0;
+      for (tok = strtok_r (line, " \n", &save); tok;
+           tok = strtok_r (NULL, " \n", &save), field++)
+        {
+          if (field == 4)
+            mp = tok;
+          else if (field > 5 && !after_dash && strcmp (tok, "-") == 0)
+            after_dash = true;
+          else if (after_dash && ++after == 2)
+            src = tok;
+        }
+      if (mp == NULL)
+        continue;
+      unescape (mp);
+      if (src)
+        unescape (src);
+      if (fn (mp, src ? src : "", opaque))
+        break;
+    }
+  free (line);
+  fclose (f);
+  return 0;
+}
+
+struct find_ctx
+{
+  const char *mp;
+  char *source;
+  size_t len;
+  bool found;
+};
+
+static bool
+find_cb (const char *mp, const char *source, void *opaque)
+{
+  struct find_ctx *c = opaque;
+  if (strcmp (mp, c->mp) != 0)
+    return false;
+  c->found = true;
+  if (c->source)
+    snprintf (c->source, c->len, "%s", source);
+  return false; /* keep going: the last (topmost) mount wins */
+}
+
+bool
+vdvs_is_mounted (const char *mountpoint, char *source, size_t len)
+{
+  struct find_ctx c = { mountpoint, source, len, false };
+  each_mount (find_cb, &c);
+  return c.found;
+}
+
+struct under_ctx
+{
+  const char *root;
+  size_t rlen;
+  void (*fn) (const char *, const char *, void *);
+  void *opaque;
+};
+
+static bool
+under_cb (const char *mp, const char *source, void *opaque)
+{
+  struct under_ctx *c = opaque;
+  if (strncmp (mp, c->root, c->rlen) == 0 && mp[c->rlen] == '/'
+      && mp[c->rlen + 1] != '\0' && strchr (mp + c->rlen + 1, '/') == NULL)
+    c->fn (mp + c->rlen + 1, source, c->opaque);
+  return false;
+}
+
+int
+vdvs_mounts_under (const char *root,
+                   void (*fn) (const char *, const char *, void *),
+                   void *opaque)
+{
+  struct under_ctx c = { root, strlen (root), fn, opaque };
+  return each_mount (under_cb, &c);
+}
+
+int
+vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
+            bool read_only, vdvs_error_t *err)
+{
+  unsigned long flags = MS_NOSUID | MS_NODEV | (read_only ? MS_RDONLY : 0);
+
+  if (mount (device, mountpoint, fstype, flags, NULL) < 0)
+    return vdvs_error_set (err, errno, "Failed to mount device %s at %s: %s",
+                           device, mountpoint, strerror (errno));
+  return 0;
+}
+
+int
+vdvs_umount (const char *mountpoint, vdvs_error_t *err)
+{
+  for (int i = 0; i < 10; i++)
+    {
+      if (umount2 (mountpoint, UMOUNT_NOFOLLOW) == 0)
+        return 0;
+      if (errno == EINVAL || errno == ENOENT)
+        return 0; /* not mounted */
+      if (errno != EBUSY)
+        break;
+      struct timespec ts = { 0, 100 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  if (errno == EBUSY)
+    {
+      vdvs_log (VDVS_LOG_WARN, "Mount busy, detaching lazily",
+                "mountpoint=%s", mountpoint);
+      if (umount2 (mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+        return 0;
+    }
+  return vdvs_error_set (err, errno, "Unmount device at %s failed: %s",
+                         mountpoint, strerror (errno));
+}

@@ -1,0 +1,197 @@
+/* Mount reference counting and its persistence: see refstore.h. */
+#include "refstore.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+unsigned
+vdvs_refs_total (const struct vdvs_refs *r)
+{
+  unsigned t = r->anon;
+  for (size_t i = 0; i < r->n; i++)
+    t += r->v[i].count;
+  return t;
+}
+
+int
+vdvs_refs_add (struct vdvs_refs *r, const char *id)
+{
+  struct vdvs_ref *n;
+
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp (r->v[i].id, id) == 0)
+      {
+        r->v[i].count++;
+        return 0;
+      }
+  n = realloc (r->v, (r->n + 1) * sizeof *n);
+  if (n == NULL)
+    return -ENOMEM;
+  r->v = n;
+  snprintf (n[r->n].id, sizeof n[r->n].id, "%s", id);
+  n[r->n].count = 1;
+  r->n++;
+  return 0;
+}
+
+int
+vdvs_refs_drop (struct vdvs_refs *r, const char *id)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp (r->v[i].id, id) == 0)
+      {
+        if (--r->v[i].count == 0)
+          r->v[i] = r->v[--r->n];
+        return 1;
+      }
+  if (r->anon > 0)
+    {
+      r->anon--;
+      return 0;
+    }
+  return -1;
+}
+
+void
+vdvs_refs_clear (struct vdvs_refs *r)
+{
+  free (r->v);
+  memset (r, 0, sizeof *r);
+}
+
+int
+vdvs_refstore_init (const char *dir, vdvs_error_t *err)
+{
+  char path[PATH_MAX], *p;
+
+  snprintf (path, sizeof path, "%s/refs", dir);
+  for (p = path + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        if (mkdir (path, 0700) < 0 && errno != EEXIST)
+          goto fail;
+        *p = '/';
+      }
+  if (mkdir (path, 0700) < 0 && errno != EEXIST)
+    goto fail;
+  return 0;
+fail:
+  return vdvs_error_set (err, errno, "cannot create state dir `%s`: %s", path,
+                         strerror (errno));
+}
+
+int
+vdvs_refstore_save (const char *dir, const char *full,
+                    const struct vdvs_refs *r, vdvs_error_t *err)
+{
+  char path[PATH_MAX], tmp[PATH_MAX];
+  cJSON *j, *m;
+  char *text;
+  int fd, e = 0;
+
+  snprintf (path, sizeof path, "%s/refs/%s", dir, full);
+  if (vdvs_refs_total (r) == 0)
+    {
+      if (unlink (path) < 0 && errno != ENOENT)
+        return vdvs_error_set (err, errno, "cannot remove `%s`: %s", path,
+                               strerror (errno));
+      return 0;
+    }
+  j = cJSON_CreateObject ();
+  cJSON_AddStringToObject (j, "name", full);
+  m = cJSON_AddObjectToObject (j, "mounts");
+  for (size_t i = 0; i < r->n; i++)
+    cJSON_AddNumberToObject (m, r->v[i].id, r->v[i].count);
+  cJSON_AddNumberToObject (j, "recovered", r->anon);
+  text = cJSON_PrintUnformatted (j);
+  cJSON_Delete (j);
+  if (text == NULL)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  snprintf (tmp, sizeof tmp, "%s/refs/.tmp.%d", dir, (int) gettid ());
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    e = errno;
+  else
+    {
+      size_t len = strlen (text);
+      if (write (fd, text, len) != (ssize_t) len || fsync (fd) < 0)
+        e = errno ? errno : EIO;
+      close (fd);
+      if (e == 0 && rename (tmp, path) < 0)
+        e = errno;
+      if (e != 0)
+        unlink (tmp);
+    }
+  free (text);
+  if (e != 0)
+    return vdvs_error_set (err, e, "cannot save refcounts of `%s`: %s", full,
+                           strerror (e));
+  return 0;
+}
+
+int
+vdvs_refstore_load (const char *dir,
+                    void (*fn) (const char *, struct vdvs_refs *, void *),
+                    void *opaque)
+{
+  char path[PATH_MAX];
+  DIR *d;
+  struct dirent *de;
+
+  snprintf (path, sizeof path, "%s/refs", dir);
+  if ((d = opendir (path)) == NULL)
+    return -errno;
+  while ((de = readdir (d)) != NULL)
+    {
+      char buf[65536];
+      struct vdvs_refs r = { 0 };
+      cJSON *j, *m, *it, *rec;
+      ssize_t n;
+      int fd;
+
+      if (de->d_name[0] == '.')
+        {
+          if (strncmp (de->d_name, ".tmp.", 5) == 0)
+            unlinkat (dirfd (d), de->d_name, 0); /* a crash mid-save */
+          continue;
+        }
+      fd = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      n = read (fd, buf, sizeof buf);
+      close (fd);
+      j = n > 0 ? cJSON_ParseWithLength (buf, (size_t) n) : NULL;
+      m = cJSON_GetObjectItemCaseSensitive (j, "mounts");
+      if (!cJSON_IsObject (m))
+        {
+          vdvs_log (VDVS_LOG_WARN, "Ignoring corrupt refcount file",
+                    "file=%s/%s", path, de->d_name);
+          cJSON_Delete (j);
+          continue;
+        }
+      cJSON_ArrayForEach (it, m)
+      {
+        if (cJSON_IsNumber (it) && it->valuedouble >= 1
+            && it->valuedouble < 1e6)
+          for (int k = 0; k < it->valueint; k++)
+            vdvs_refs_add (&r, it->string);
+      }
+      rec = cJSON_GetObjectItemCaseSensitive (j, "recovered");
+      if (cJSON_IsNumber (rec) && rec->valuedouble >= 0
+          && rec->valuedouble < 1e6)
+        r.anon = (unsigned) rec->valueint;
+      cJSON_Delete (j);
+      fn (de->d_name, &r, opaque);
+    }
+  closedir (d);
+  return 0;
+}

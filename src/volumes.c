@@ -1,0 +1,942 @@
+/* Volumes as the guest sees them: see volumes.h.
+ *
+ * Locking:
+ *   table_lock   protects the hash chains only; never held across I/O.
+ *   vol->lock    serializes Create/Remove/Mount/Unmount and recovery of ONE
+ *                volume and is held across their slow work (attach, mkfs,
+ *                mount).  Get/List/Path never take it, so a slow Mount never
+ *                delays them; they read the atomics and the cache below.
+ *   vol->cache_lock protects vol->cache (last good backend info).
+ * Order: table_lock is never held while taking vol->lock.
+ */
+#include "volumes.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "device.h"
+#include "docker.h"
+#include "mkfs.h"
+#include "mounts.h"
+#include "refstore.h"
+
+#define TABLE_SIZE 4096
+
+struct volume
+{
+  struct volume *next;           /* protected by table_lock */
+  char full[VDVS_FULL_NAME_MAX]; /* "vol@datastore"; immutable */
+  pthread_mutex_t lock;
+  /* Protected by lock: */
+  struct vdvs_refs refs;
+  bool mounted;
+  /* Written under lock, read anywhere: */
+  atomic_uint_fast64_t generation; /* bumped by every Mount/Unmount */
+  atomic_uint refcount;
+  atomic_bool is_mounted;
+  pthread_mutex_t cache_lock;
+  struct vdvs_volume_info cache; /* protected by cache_lock */
+  bool have_cache;               /* protected by cache_lock */
+};
+
+static const struct vdvs_config *cfg; /* set by init, then read-only */
+static struct vdvs_bk *bk;            /* set by init, then read-only */
+static struct vdvs_device_roots roots;
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct volume *table[TABLE_SIZE]; /* protected by table_lock */
+
+static pthread_t recovery_thread;
+static bool recovery_started;
+static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
+static bool kicked, stopping; /* protected by kick_lock */
+
+static size_t
+bucket (const char *s)
+{
+  uint64_t h = UINT64_C (0xcbf29ce484222325);
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * UINT64_C (0x100000001b3);
+  return (size_t) (h % TABLE_SIZE);
+}
+
+static struct volume *
+table_find_locked (const char *full)
+{
+  for (struct volume *v = table[bucket (full)]; v; v = v->next)
+    if (strcmp (v->full, full) == 0)
+      return v;
+  return NULL;
+}
+
+static struct volume *
+table_find (const char *full)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  return table_find_locked (full);
+}
+
+/* Entries live as long as the daemon: a removed volume's entry is tiny
+ * and keeping it avoids use-after-free between lookup and lock. */
+static struct volume *
+table_get (const char *full)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  struct volume *v = table_find_locked (full);
+  if (v != NULL)
+    return v;
+  v = calloc (1, sizeof *v);
+  if (v == NULL)
+    abort ();
+  snprintf (v->full, sizeof v->full, "%s", full);
+  pthread_mutex_init (&v->lock, NULL);
+  pthread_mutex_init (&v->cache_lock, NULL);
+  v->next = table[bucket (full)];
+  table[bucket (full)] = v;
+  return v;
+}
+
+void
+vdvs_vol_mountpoint (const char *full, char *out, size_t len)
+{
+  snprintf (out, len, "%s/%s", cfg->mount_root, full);
+}
+
+/* Publish the lock-protected state for lock-free readers. */
+static void
+publish (struct volume *v)
+{
+  atomic_store (&v->refcount, vdvs_refs_total (&v->refs));
+  atomic_store (&v->is_mounted, v->mounted);
+}
+
+static void
+info_dup (struct vdvs_volume_info *d, const struct vdvs_volume_info *i)
+{
+#define DUP(f) d->f = i->f ? strdup (i->f) : NULL
+  DUP (created_by);
+  DUP (created);
+  DUP (status);
+  DUP (capacity_size);
+  DUP (capacity_allocated);
+  DUP (datastore);
+  DUP (attached_to_vm);
+  DUP (fstype);
+  DUP (diskformat);
+  DUP (attach_as);
+  DUP (access);
+  DUP (clone_from);
+  DUP (vsan_policy_name);
+#undef DUP
+  d->has_device = i->has_device;
+  d->device = i->device;
+}
+
+static void
+cache_info (struct volume *v, const struct vdvs_volume_info *i)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->cache_lock);
+  vdvs_volume_info_clear (&v->cache);
+  info_dup (&v->cache, i);
+  v->have_cache = true;
+}
+
+static int
+full_name (const char *name, const char *datastore, char *full, size_t len,
+           vdvs_error_t *err)
+{
+  struct vdvs_name n;
+
+  if (vdvs_name_parse (name, &n, err) < 0)
+    return -1;
+  if (datastore == NULL || *datastore == '\0' || strchr (datastore, '/'))
+    return vdvs_error_set (err, EPROTO,
+                           "backend returned no valid datastore for `%s`",
+                           name);
+  snprintf (full, len, "%s@%s", n.volume, datastore);
+  return 0;
+}
+
+/* A volume we know under `name` (full, or short on any datastore). */
+static struct volume *
+find_known (const char *name)
+{
+  struct vdvs_name n;
+  struct volume *found = NULL;
+
+  if (vdvs_name_parse (name, &n, NULL) < 0)
+    return NULL;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  for (size_t b = 0; b < TABLE_SIZE; b++)
+    for (struct volume *v = table[b]; v; v = v->next)
+      {
+        const char *at = strrchr (v->full, '@');
+        if ((size_t) (at - v->full) == strlen (n.volume)
+            && strncmp (v->full, n.volume, strlen (n.volume)) == 0
+            && (n.datastore[0] == '\0' || strcasecmp (at + 1, n.datastore) == 0))
+          {
+            /* Prefer the one in use when a short name is ambiguous. */
+            if (found == NULL || atomic_load (&v->refcount) > 0)
+              found = v;
+          }
+      }
+  return found;
+}
+
+/* Resolve Docker's name to our entry through the backend; when the backend
+ * cannot answer (down), fall back to what we know, so Unmount and Remove
+ * of mounted volumes still work. */
+static struct volume *
+resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
+{
+  char full[VDVS_FULL_NAME_MAX];
+  vdvs_error_t e = NULL;
+  struct volume *v;
+
+  if (vdvs_bk_get (bk, name, info, &e) == 0)
+    {
+      if (full_name (name, info->datastore, full, sizeof full, err) < 0)
+        {
+          vdvs_error_release (&e);
+          return NULL;
+        }
+      v = table_get (full);
+      cache_info (v, info);
+      return v;
+    }
+  if (e->status != ENOENT && (v = find_known (name)) != NULL)
+    {
+      vdvs_log (VDVS_LOG_WARN, "Backend get failed, using known volume",
+                "name=%s full=%s error=\"%s\"", name, v->full, e->msg);
+      vdvs_error_release (&e);
+      return v;
+    }
+  *err = e;
+  return NULL;
+}
+
+static int
+save_refs (struct volume *v, vdvs_error_t *err)
+{
+  publish (v);
+  return vdvs_refstore_save (cfg->state_dir, v->full, &v->refs, err);
+}
+
+static int
+mkdir_mountpoint (const char *mp, vdvs_error_t *err)
+{
+  struct stat st;
+
+  if (mkdir (cfg->mount_root, 0755) < 0 && errno != EEXIST)
+    return vdvs_error_set (err, errno, "cannot create `%s`: %s",
+                           cfg->mount_root, strerror (errno));
+  if (mkdir (mp, 0755) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return vdvs_error_set (err, errno, "cannot create `%s`: %s", mp,
+                           strerror (errno));
+  if (lstat (mp, &st) < 0 || !S_ISDIR (st.st_mode))
+    return vdvs_error_set (err, EEXIST,
+                           "%s already exists and it's not a directory", mp);
+  return 0;
+}
+
+/* Attach `name` and wait for its device; on failure nothing is attached. */
+static int
+attach_and_find (const char *name, char *devpath, size_t len,
+                 vdvs_error_t *err)
+{
+  struct vdvs_device dev;
+
+  if (vdvs_bk_attach (bk, name, &dev, err) < 0)
+    return -1;
+  if (vdvs_device_path (&roots, &dev, devpath, len, err) < 0
+      || vdvs_device_wait (devpath, cfg->device_timeout_ms, err) < 0)
+    {
+      vdvs_error_t e2 = NULL;
+      if (vdvs_bk_detach (bk, name, &e2) < 0)
+        {
+          vdvs_log (VDVS_LOG_ERROR, "Detach after failed attach failed",
+                    "name=%s error=\"%s\"", name, e2->msg);
+          vdvs_error_release (&e2);
+        }
+      return -1;
+    }
+  return 0;
+}
+
+/* Mount a volume whose lock is held: attach, wait, mount. */
+static int
+mount_locked (struct volume *v, const struct vdvs_volume_info *info,
+              vdvs_error_t *err)
+{
+  char mp[PATH_MAX], devpath[PATH_MAX];
+  const char *fstype = info->fstype ? info->fstype : "ext4";
+  bool ro = info->access && strcmp (info->access, "read-only") == 0;
+
+  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
+  if (mkdir_mountpoint (mp, err) < 0
+      || attach_and_find (v->full, devpath, sizeof devpath, err) < 0)
+    return -1;
+  if (vdvs_mount (devpath, mp, fstype, ro, err) < 0)
+    {
+      vdvs_error_t e2 = NULL;
+      if (vdvs_bk_detach (bk, v->full, &e2) < 0)
+        vdvs_error_release (&e2);
+      return -1;
+    }
+  v->mounted = true;
+  vdvs_log (VDVS_LOG_INFO, "Volume mounted", "name=%s device=%s mountpoint=%s "
+            "fstype=%s access=%s", v->full, devpath, mp, fstype,
+            ro ? "read-only" : "read-write");
+  return 0;
+}
+
+/* Unmount and detach a volume whose lock is held. */
+static int
+unmount_locked (struct volume *v, vdvs_error_t *err)
+{
+  char mp[PATH_MAX];
+  vdvs_error_t e = NULL;
+
+  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
+  if (vdvs_is_mounted (mp, NULL, 0) && vdvs_umount (mp, &e) < 0)
+    {
+      vdvs_log (VDVS_LOG_ERROR, "Unmount failed", "name=%s error=\"%s\"",
+                v->full, e->msg);
+      vdvs_error_release (&e);
+    }
+  v->mounted = false;
+  publish (v);
+  if (vdvs_bk_detach (bk, v->full, err) < 0)
+    return -1;
+  rmdir (mp);
+  return 0;
+}
+
+int
+vdvs_vol_mount (const char *name, const char *id, char *mountpoint, size_t len,
+                vdvs_error_t *err)
+{
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  struct volume *v;
+  char mp[PATH_MAX];
+
+  if ((v = resolve (name, &info, err)) == NULL)
+    return -1;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
+  atomic_fetch_add (&v->generation, 1);
+  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
+  if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
+    {
+      vdvs_log (VDVS_LOG_WARN, "Mount vanished behind our back, remounting",
+                "name=%s mountpoint=%s", v->full, mp);
+      v->mounted = false;
+    }
+  if (!v->mounted)
+    {
+      if (info.datastore == NULL)
+        return vdvs_error_set (err, EIO,
+                               "Cannot mount %s: its datastore is not "
+                               "reachable now",
+                               v->full);
+      if (mount_locked (v, &info, err) < 0)
+        {
+          vdvs_log (VDVS_LOG_ERROR, "Mount failed", "name=%s id=%.12s error=\"%s\"",
+                    v->full, id, (*err)->msg);
+          return -1;
+        }
+    }
+  else
+    vdvs_log (VDVS_LOG_INFO, "Already mounted, skipping mount.",
+              "name=%s id=%.12s refcount=%u", v->full, id,
+              vdvs_refs_total (&v->refs) + 1);
+  if (vdvs_refs_add (&v->refs, id) < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  if (save_refs (v, err) < 0)
+    vdvs_log (VDVS_LOG_ERROR, "Refcount not persisted", "name=%s error=\"%s\"",
+              v->full, (*err)->msg), vdvs_error_release (err);
+  vdvs_log (VDVS_LOG_INFO, "Mount done", "name=%s id=%.12s refcount=%u",
+            v->full, id, vdvs_refs_total (&v->refs));
+  snprintf (mountpoint, len, "%s", mp);
+  return 0;
+}
+
+int
+vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
+{
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  struct volume *v;
+  unsigned total;
+  int r;
+
+  if ((v = resolve (name, &info, err)) == NULL)
+    {
+      /* Gone from the backend and unknown to us: nothing to undo. */
+      if ((*err)->status == ENOENT && (v = find_known (name)) == NULL)
+        {
+          vdvs_log (VDVS_LOG_WARN, "Unmount of unknown volume ignored",
+                    "name=%s error=\"%s\"", name, (*err)->msg);
+          vdvs_error_release (err);
+          return 0;
+        }
+      if (v == NULL)
+        return -1;
+      vdvs_error_release (err);
+    }
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
+  atomic_fetch_add (&v->generation, 1);
+  r = vdvs_refs_drop (&v->refs, id);
+  total = vdvs_refs_total (&v->refs);
+  if (r < 0)
+    {
+      /* An ID we never counted: unmounting could pull the volume from
+       * under a container; leave it to recovery. */
+      vdvs_log (VDVS_LOG_WARN, "Unmount with unknown mount ID ignored",
+                "name=%s id=%.12s refcount=%u", v->full, id, total);
+      return 0;
+    }
+  if (save_refs (v, err) < 0)
+    vdvs_log (VDVS_LOG_ERROR, "Refcount not persisted", "name=%s error=\"%s\"",
+              v->full, (*err)->msg), vdvs_error_release (err);
+  if (total > 0)
+    {
+      vdvs_log (VDVS_LOG_INFO, "Still in use, skipping unmount request.",
+                "name=%s id=%.12s refcount=%u", v->full, id, total);
+      return 0;
+    }
+  if (unmount_locked (v, err) < 0)
+    {
+      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s error=\"%s\"",
+                v->full, (*err)->msg);
+      return -1;
+    }
+  vdvs_log (VDVS_LOG_INFO, "Volume unmounted", "name=%s id=%.12s refcount=0",
+            v->full, id);
+  return 0;
+}
+
+int
+vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
+                 vdvs_error_t *err)
+{
+  cleanup_opts struct vdvs_opts o = { 0 };
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  char full[VDVS_FULL_NAME_MAX], mkfs[PATH_MAX], devpath[PATH_MAX];
+  const char *fstype, *clone;
+  struct vdvs_name n;
+  struct volume *v;
+  int r = 0;
+
+  if (vdvs_name_parse (name, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < opts->n && r == 0; i++)
+    r = vdvs_opts_set (&o, opts->v[i].key, opts->v[i].value);
+  clone = vdvs_opts_get (&o, "clone-from");
+  if (r == 0 && clone == NULL && vdvs_opts_get (&o, "fstype") == NULL)
+    r = vdvs_opts_set (&o, "fstype", "ext4");
+  if (r < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  fstype = vdvs_opts_get (&o, "fstype");
+  if (fstype != NULL && vdvs_mkfs_find (fstype, mkfs, sizeof mkfs, err) < 0)
+    return -1;
+
+  if (vdvs_bk_create (bk, name, &o, err) < 0)
+    {
+      /* Upstream idempotency: an existing volume is success. */
+      if (strstr ((*err)->msg, "already exists") != NULL)
+        {
+          vdvs_log (VDVS_LOG_INFO, "Volume already exists", "name=%s", name);
+          vdvs_error_release (err);
+          return 0;
+        }
+      vdvs_log (VDVS_LOG_INFO, "Create refused", "name=%s error=\"%s\"", name,
+                (*err)->msg);
+      return -1;
+    }
+  if (clone != NULL)
+    return 0; /* the data came with the clone: no mkfs */
+
+  if (vdvs_bk_get (bk, name, &info, err) < 0
+      || full_name (name, info.datastore, full, sizeof full, err) < 0)
+    goto rollback;
+  v = table_get (full);
+  pthread_mutex_lock (&v->lock);
+  if (attach_and_find (full, devpath, sizeof devpath, err) < 0)
+    {
+      pthread_mutex_unlock (&v->lock);
+      goto rollback;
+    }
+  if (vdvs_mkfs_run (fstype, devpath, n.volume, err) < 0)
+    {
+      vdvs_error_t e2 = NULL;
+      vdvs_bk_detach (bk, full, &e2);
+      vdvs_error_release (&e2);
+      pthread_mutex_unlock (&v->lock);
+      goto rollback;
+    }
+  r = vdvs_bk_detach (bk, full, err);
+  pthread_mutex_unlock (&v->lock);
+  if (r < 0)
+    return -1; /* created and formatted, but left attached: say so */
+  vdvs_log (VDVS_LOG_INFO, "Volume created and formatted",
+            "name=%s fstype=%s", full, fstype);
+  return 0;
+
+rollback:
+  {
+    vdvs_error_t e2 = NULL;
+    vdvs_log (VDVS_LOG_ERROR, "Create failed, removing volume",
+              "name=%s error=\"%s\"", name, (*err)->msg);
+    if (vdvs_bk_remove (bk, name, &o, &e2) < 0)
+      {
+        vdvs_log (VDVS_LOG_ERROR, "Rollback remove failed",
+                  "name=%s error=\"%s\"", name, e2->msg);
+        vdvs_error_release (&e2);
+      }
+  }
+  return -1;
+}
+
+int
+vdvs_vol_remove (const char *name, vdvs_error_t *err)
+{
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  struct vdvs_opts none = { 0 };
+  struct volume *v;
+  unsigned total;
+
+  if ((v = resolve (name, &info, err)) == NULL)
+    {
+      if ((*err)->status == ENOENT)
+        {
+          /* Already gone (a retried Remove): success, as the engine
+           * expects. */
+          vdvs_error_release (err);
+          return 0;
+        }
+      return -1;
+    }
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
+  total = vdvs_refs_total (&v->refs);
+  if (total > 0 || v->mounted)
+    {
+      vdvs_log (VDVS_LOG_INFO, "Remove refused: volume in use",
+                "name=%s refcount=%u", v->full, total);
+      return vdvs_error_set (err, EBUSY,
+                             "Remove failure - volume is still mounted.  "
+                             "volume=%s, refcount=%u",
+                             name, total);
+    }
+  if (vdvs_bk_remove (bk, v->full, &none, err) < 0)
+    {
+      if ((*err)->status == ENOENT)
+        {
+          vdvs_error_release (err);
+          return 0;
+        }
+      return -1;
+    }
+  {
+    ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->cache_lock);
+    vdvs_volume_info_clear (&v->cache);
+    v->have_cache = false;
+  }
+  return 0;
+}
+
+int
+vdvs_vol_path (const char *name, char *mountpoint, size_t len,
+               vdvs_error_t *err)
+{
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  struct volume *v = resolve (name, &info, err);
+
+  if (v == NULL)
+    return -1;
+  if (atomic_load (&v->is_mounted))
+    vdvs_vol_mountpoint (v->full, mountpoint, len);
+  else
+    mountpoint[0] = '\0';
+  return 0;
+}
+
+int
+vdvs_vol_get (const char *name, struct vdvs_vol_status *st, vdvs_error_t *err)
+{
+  vdvs_error_t e = NULL;
+  struct volume *v;
+
+  memset (st, 0, sizeof *st);
+  if (vdvs_bk_get (bk, name, &st->info, &e) == 0)
+    {
+      if (full_name (name, st->info.datastore, st->full, sizeof st->full, err)
+          < 0)
+        {
+          vdvs_error_release (&e);
+          return -1;
+        }
+      v = table_find (st->full);
+      if (v != NULL)
+        cache_info (v, &st->info);
+    }
+  else if (e->status != ENOENT && (v = find_known (name)) != NULL)
+    {
+      /* The engine forgets a volume whose Get fails: answer from what we
+       * last knew and say the backend is unreachable. */
+      {
+        ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->cache_lock);
+        if (v->have_cache)
+          info_dup (&st->info, &v->cache);
+      }
+      if (st->info.datastore == NULL)
+        {
+          *err = e;
+          return -1;
+        }
+      snprintf (st->full, sizeof st->full, "%s", v->full);
+      st->stale = true;
+      snprintf (st->stale_reason, sizeof st->stale_reason, "%s", e->msg);
+      vdvs_error_release (&e);
+    }
+  else
+    {
+      *err = e;
+      return -1;
+    }
+  if (v != NULL)
+    {
+      st->refcount = atomic_load (&v->refcount);
+      st->mounted = atomic_load (&v->is_mounted);
+    }
+  vdvs_vol_mountpoint (st->full, st->mountpoint, sizeof st->mountpoint);
+  vdvs_bk_health (bk, &st->health);
+  return 0;
+}
+
+int
+vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err)
+{
+  return vdvs_bk_list (bk, out, err);
+}
+
+/* ---- start-up state and recovery ------------------------------------ */
+
+static void
+load_ref_cb (const char *full, struct vdvs_refs *r, void *opaque)
+{
+  struct volume *v = table_get (full);
+  (void) opaque;
+  pthread_mutex_lock (&v->lock);
+  vdvs_refs_clear (&v->refs);
+  v->refs = *r;
+  publish (v);
+  pthread_mutex_unlock (&v->lock);
+}
+
+static void
+mount_cb (const char *name, const char *source, void *opaque)
+{
+  struct volume *v = table_get (name);
+  (void) opaque;
+  pthread_mutex_lock (&v->lock);
+  v->mounted = true;
+  publish (v);
+  pthread_mutex_unlock (&v->lock);
+  vdvs_log (VDVS_LOG_INFO, "Found mounted volume", "name=%s device=%s", name,
+            source);
+}
+
+int
+vdvs_volumes_init (const struct vdvs_config *c, struct vdvs_bk *b,
+                   vdvs_error_t *err)
+{
+  cfg = c;
+  bk = b;
+  vdvs_bk_device_roots (bk, &roots);
+  if (cfg->sysfs_root[0])
+    snprintf (roots.sysfs_root, sizeof roots.sysfs_root, "%s", cfg->sysfs_root);
+  if (cfg->dev_root[0])
+    snprintf (roots.dev_root, sizeof roots.dev_root, "%s", cfg->dev_root);
+  if (vdvs_refstore_init (cfg->state_dir, err) < 0)
+    return -1;
+  vdvs_refstore_load (cfg->state_dir, load_ref_cb, NULL);
+  vdvs_mounts_under (cfg->mount_root, mount_cb, NULL);
+  return 0;
+}
+
+struct users
+{
+  size_t n;
+  struct
+  {
+    char full[VDVS_FULL_NAME_MAX];
+    unsigned count;
+  } *v;
+};
+
+static void
+users_cb (const char *name, const char *source, const char *driver,
+          void *opaque)
+{
+  struct users *u = opaque;
+  size_t rl = strlen (cfg->mount_root);
+  const char *full;
+
+  (void) name;
+  (void) driver;
+  if (strncmp (source, cfg->mount_root, rl) != 0 || source[rl] != '/')
+    return;
+  full = source + rl + 1;
+  for (size_t i = 0; i < u->n; i++)
+    if (strcmp (u->v[i].full, full) == 0)
+      {
+        u->v[i].count++;
+        return;
+      }
+  void *nv = realloc (u->v, (u->n + 1) * sizeof *u->v);
+  if (nv == NULL)
+    return;
+  u->v = nv;
+  snprintf (u->v[u->n].full, sizeof u->v[u->n].full, "%s", full);
+  u->v[u->n].count = 1;
+  u->n++;
+}
+
+static unsigned
+users_of (const struct users *u, const char *full)
+{
+  for (size_t i = 0; i < u->n; i++)
+    if (strcmp (u->v[i].full, full) == 0)
+      return u->v[i].count;
+  return 0;
+}
+
+/* Reconcile one volume with the engine's view (users < 0: unknown). */
+static void
+reconcile (struct volume *v, uint64_t gen, int users)
+{
+  vdvs_error_t e = NULL;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
+  unsigned total = vdvs_refs_total (&v->refs);
+  char mp[PATH_MAX];
+
+  if (atomic_load (&v->generation) != gen)
+    return; /* a Mount/Unmount ran meanwhile: it knows better */
+  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
+  if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
+    v->mounted = false;
+  if (users == 0 || (users < 0 && total == 0))
+    {
+      if (total > 0)
+        vdvs_log (VDVS_LOG_INFO, "Recovery: no container uses volume, "
+                  "dropping references", "name=%s refcount=%u", v->full, total);
+      vdvs_refs_clear (&v->refs);
+      save_refs (v, &e);
+      vdvs_error_release (&e);
+      if (v->mounted || total > 0)
+        {
+          if (unmount_locked (v, &e) < 0)
+            {
+              vdvs_log (VDVS_LOG_ERROR, "Recovery: detach failed",
+                        "name=%s error=\"%s\"", v->full, e->msg);
+              vdvs_error_release (&e);
+            }
+          else
+            vdvs_log (VDVS_LOG_INFO, "Recovery: unmounted and detached",
+                      "name=%s refcount=0", v->full);
+        }
+      return;
+    }
+  if (users > 0 && total < (unsigned) users)
+    {
+      v->refs.anon += (unsigned) users - total;
+      vdvs_log (VDVS_LOG_INFO, "Recovery: references from running containers",
+                "name=%s refcount=%u", v->full, vdvs_refs_total (&v->refs));
+      save_refs (v, &e);
+      vdvs_error_release (&e);
+    }
+  if (!v->mounted && vdvs_refs_total (&v->refs) > 0)
+    {
+      cleanup_info struct vdvs_volume_info info = { 0 };
+      if (vdvs_bk_get (bk, v->full, &info, &e) < 0
+          || mount_locked (v, &info, &e) < 0)
+        {
+          vdvs_log (VDVS_LOG_ERROR, "Recovery: remount failed",
+                    "name=%s error=\"%s\"", v->full, e->msg);
+          vdvs_error_release (&e);
+        }
+      publish (v);
+    }
+}
+
+/* Volumes attached to this VM that nobody here mounts (a crash between
+ * attach and mount, or after an unmount before the detach). */
+static void
+sweep_attachments (void)
+{
+  cleanup_list struct vdvs_volume_list l = { 0 };
+  vdvs_error_t e = NULL;
+
+  if (vdvs_bk_list (bk, &l, &e) < 0)
+    {
+      vdvs_log (VDVS_LOG_WARN, "Recovery: list failed", "error=\"%s\"", e->msg);
+      vdvs_error_release (&e);
+      return;
+    }
+  for (size_t i = 0; i < l.n; i++)
+    {
+      cleanup_info struct vdvs_volume_info info = { 0 };
+      struct volume *v;
+      if (vdvs_bk_get (bk, l.names[i], &info, &e) < 0)
+        {
+          vdvs_error_release (&e);
+          continue;
+        }
+      if (info.status == NULL || strcmp (info.status, "attached") != 0)
+        continue;
+      v = table_get (l.names[i]);
+      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
+      if (v->mounted || vdvs_refs_total (&v->refs) > 0)
+        continue;
+      /* Detaching another VM's disk is a no-op answer (null) upstream, so
+       * this only ever releases our own. */
+      if (vdvs_bk_detach (bk, v->full, &e) < 0)
+        {
+          vdvs_log (VDVS_LOG_WARN, "Recovery: detach of unused volume failed",
+                    "name=%s error=\"%s\"", v->full, e->msg);
+          vdvs_error_release (&e);
+        }
+    }
+}
+
+static void
+recover_once (int attempts)
+{
+  struct users u = { 0 };
+  vdvs_error_t e = NULL;
+  bool known = false;
+  size_t n = 0, cap = 0;
+  struct
+  {
+    struct volume *v;
+    uint64_t gen;
+  } *snap = NULL;
+
+  /* Snapshot the generations before asking the engine. */
+  {
+    ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+    for (size_t b = 0; b < TABLE_SIZE; b++)
+      for (struct volume *v = table[b]; v; v = v->next)
+        {
+          if (n == cap)
+            {
+              cap = cap ? cap * 2 : 64;
+              void *p = realloc (snap, cap * sizeof *snap);
+              if (p == NULL)
+                abort ();
+              snap = p;
+            }
+          snap[n].v = v;
+          snap[n].gen = atomic_load (&v->generation);
+          n++;
+        }
+  }
+  if (cfg->docker_socket[0] && access (cfg->docker_socket, F_OK) == 0)
+    for (int i = 0; i < attempts && !known; i++)
+      {
+        if (vdvs_docker_mounts (cfg->docker_socket, users_cb, &u, &e) == 0)
+          known = true;
+        else
+          {
+            vdvs_log (VDVS_LOG_WARN, "Recovery: Docker not answering, retrying",
+                      "attempt=%d error=\"%s\"", i + 1, e->msg);
+            vdvs_error_release (&e);
+            free (u.v);
+            memset (&u, 0, sizeof u);
+            pthread_mutex_lock (&kick_lock);
+            if (!stopping)
+              {
+                struct timespec ts;
+                clock_gettime (CLOCK_REALTIME, &ts);
+                ts.tv_sec += 2;
+                pthread_cond_timedwait (&kick_cond, &kick_lock, &ts);
+              }
+            bool stop = stopping;
+            pthread_mutex_unlock (&kick_lock);
+            if (stop)
+              break;
+          }
+      }
+  vdvs_log (VDVS_LOG_INFO, "Recovery: reconciling", "volumes=%zu docker=%s", n,
+            known ? "yes" : "unavailable");
+  for (size_t i = 0; i < n; i++)
+    reconcile (snap[i].v, snap[i].gen,
+               known ? (int) users_of (&u, snap[i].v->full) : -1);
+  free (snap);
+  free (u.v);
+  sweep_attachments ();
+  vdvs_log (VDVS_LOG_INFO, "Refcounting successfully completed", NULL);
+}
+
+static void *
+recovery_main (void *arg)
+{
+  (void) arg;
+  recover_once (10);
+  for (;;)
+    {
+      pthread_mutex_lock (&kick_lock);
+      while (!kicked && !stopping)
+        pthread_cond_wait (&kick_cond, &kick_lock);
+      kicked = false;
+      bool stop = stopping;
+      pthread_mutex_unlock (&kick_lock);
+      if (stop)
+        break;
+      /* Let a restarted engine re-mount its restart-policy containers
+       * first; their Mounts bump generations and are left alone. */
+      sleep (2);
+      recover_once (3);
+    }
+  return NULL;
+}
+
+void
+vdvs_volumes_start_recovery (void)
+{
+  if (pthread_create (&recovery_thread, NULL, recovery_main, NULL) == 0)
+    recovery_started = true;
+}
+
+void
+vdvs_volumes_kick_recovery (void)
+{
+  pthread_mutex_lock (&kick_lock);
+  kicked = true;
+  pthread_cond_signal (&kick_cond);
+  pthread_mutex_unlock (&kick_lock);
+}
+
+void
+vdvs_volumes_shutdown (void)
+{
+  pthread_mutex_lock (&kick_lock);
+  stopping = true;
+  pthread_cond_broadcast (&kick_cond);
+  pthread_mutex_unlock (&kick_lock);
+  if (recovery_started)
+    pthread_join (recovery_thread, NULL);
+  recovery_started = false;
+}

@@ -1,0 +1,25 @@
+/* The mount table and mount(2)/umount(2). */
+#ifndef VDVS_MOUNTS_H
+#define VDVS_MOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h"
+
+/* Is `mountpoint` a mount point now?  If so and `source` is not NULL, its
+ * source device is copied there. */
+bool vdvs_is_mounted (const char *mountpoint, char *source, size_t len);
+/* Call fn for every mount whose parent directory is `root` (the mount
+ * point's last component, unescaped). */
+int vdvs_mounts_under (const char *root,
+                       void (*fn) (const char *name, const char *source,
+                                   void *opaque),
+                       void *opaque);
+int vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
+                bool read_only, vdvs_error_t *err);
+/* Unmount; a busy mount is retried, then detached lazily, so the disk can
+ * still be released (the last user closes it). */
+int vdvs_umount (const char *mountpoint, vdvs_error_t *err);
+
+#endif
