@@ -75,6 +75,27 @@ vdvs_log (enum vdvs_log_level level, const char *msg, const char *fmt, ...)
     }
   if (n > sizeof line - 2)
     n = sizeof line - 2;
+  /* One event, one line: control characters in values would let a value
+   * forge lines, so they are shown escaped. */
+  {
+    char esc[sizeof line];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < sizeof esc - 4; i++)
+      {
+        unsigned char c = (unsigned char) line[i];
+        if (c == '\n')
+          {
+            esc[m++] = '\\';
+            esc[m++] = 'n';
+          }
+        else if (c < 0x20 || c == 0x7f)
+          m += (size_t) snprintf (esc + m, sizeof esc - m, "\\x%02x", c);
+        else
+          esc[m++] = (char) c;
+      }
+    memcpy (line, esc, m);
+    n = m;
+  }
   line[n++] = '\n';
   /* A failed log write has nowhere to be reported. */
   if (write (log_fd, line, n) < 0)
