@@ -7,10 +7,15 @@
  *   vmdkfs-ioprobe punch|zero|alloc FILE OFF LEN
  *   vmdkfs-ioprobe openw FILE
  *   vmdkfs-ioprobe writeloop FILE BLOCKS
+ *   vmdkfs-ioprobe verify FILE BLOCKS
+ *   vmdkfs-ioprobe ctl SOCKET WORDS...
  *
  * Prints "ok N" (bytes moved, or 0) and exits 0, or "err ENAME" and exits 1.
  * writeloop writes 1 MiB blocks of value (block % 251 + 1), fsyncs after
- * each and prints "synced I" for each block, until BLOCKS or an error.
+ * each and prints "synced I" for each block, until BLOCKS or an error;
+ * verify checks that the first BLOCKS blocks hold that pattern.  ctl sends
+ * WORDS as one control line to vmdkfs and prints the reply (exit 0 on
+ * "ok"), so tests need no vdvsctl.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "ctl_client.h"
 
 static const char *
 ename (int err)
@@ -166,6 +173,49 @@ main (int argc, char **argv)
           printf ("synced %lld\n", i);
         }
       return report (0);
+    }
+  if (strcmp (op, "verify") == 0 && argc >= 4)
+    {
+      long long blocks = strtoll (argv[3], NULL, 0);
+      const size_t bs = 1024 * 1024;
+      char *want = aligned_buf (bs, 0);
+
+      fd = open_or_report (path, O_RDONLY);
+      buf = aligned_buf (bs, 0);
+      for (long long i = 0; i < blocks; i++)
+        {
+          memset (want, (int) (i % 251 + 1), bs);
+          n = pread (fd, buf, bs, i * (long long) bs);
+          if (n < 0)
+            return report (-errno);
+          if ((size_t) n != bs || memcmp (buf, want, bs) != 0)
+            {
+              printf ("mismatch block %lld\n", i);
+              return 1;
+            }
+        }
+      return report (blocks);
+    }
+  if (strcmp (op, "ctl") == 0 && argc >= 4)
+    {
+      char line[4096] = "", *reply = NULL;
+      int ret;
+
+      for (int i = 3; i < argc; i++)
+        {
+          if (strlen (line) + strlen (argv[i]) + 2 > sizeof line)
+            return 2;
+          if (i > 3)
+            strcat (line, " ");
+          strcat (line, argv[i]);
+        }
+      ret = vmdkfs_ctl_request (path, line, &reply);
+      if (ret < 0)
+        fprintf (stderr, "ctl: %s\n", reply ? reply : strerror (-ret));
+      else if (reply)
+        fputs (reply, stdout);
+      free (reply);
+      return ret < 0;
     }
   fprintf (stderr, "ioprobe: bad arguments for `%s'\n", op);
   return 2;
