@@ -24,7 +24,8 @@
  *   ping                 -> ok pong
  *   vms                  -> ok <name> <uuid> <url>[; ...]
  *   power-off VM         -> ok detached=N   (VM = name or uuid)
- *   stall SECONDS        -> ok   (delay every request; 0 turns it off)
+ *   stall SECONDS [VOL]  -> ok   (delay every request, or those naming
+ *                                 VOL; 0 turns it off)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +95,10 @@ static struct
           .request_timeout_ms = 10000 };
 
 static atomic_bool stopping;
-static atomic_llong stall_ms;
+/* Fault injection from the admin socket: delay requests before executing. */
+static pthread_mutex_t stall_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t stall_ms;       /* protected by stall_lock */
+static char stall_volume[256]; /* "" = every request; protected by stall_lock */
 static int signal_pipe[2] = { -1, -1 };
 
 /* In-flight requests, for a graceful stop. */
@@ -460,9 +464,6 @@ serve_request (struct conn *c)
       vdvs_error_release (&err);
       return;
     }
-  stall = atomic_load (&stall_ms);
-  if (stall > 0)
-    sleep_ms (stall);
   if (esx_request_decode (json, len, &req, &err) < 0)
     {
       reply = error_reply (&err);
@@ -471,6 +472,13 @@ serve_request (struct conn *c)
     }
   else
     {
+      pthread_mutex_lock (&stall_lock);
+      stall = stall_volume[0] == '\0' || strcmp (stall_volume, req.name) == 0
+                  ? stall_ms
+                  : 0;
+      pthread_mutex_unlock (&stall_lock);
+      if (stall > 0)
+        sleep_ms (stall);
       reply = execute (l, &req);
       vdvs_log (VDVS_LOG_INFO, "Request", "vm=%s cmd=%s name=\"%s\" ms=%lld "
                                           "reply=%s",
@@ -579,21 +587,27 @@ serve_admin (int fd)
     }
   else if (strncmp (line, "stall ", 6) == 0)
     {
-      char *end;
-      double s = strtod (line + 6, &end);
+      char *end, *vol;
+      double sec = strtod (line + 6, &end);
 
-      if (end == line + 6 || *end != '\0' || s < 0 || s > 86400)
+      vol = end + strspn (end, " ");
+      if (end == line + 6 || (*end != '\0' && *end != ' ') || sec < 0
+          || sec > 86400 || strlen (vol) >= sizeof stall_volume)
         {
-          admin_reply (fd, "error stall takes a number of seconds");
+          admin_reply (fd, "error usage: stall SECONDS [VOLUME]");
           return;
         }
-      atomic_store (&stall_ms, (long long) (s * 1000));
-      vdvs_log (VDVS_LOG_INFO, "Request stall set", "seconds=%g", s);
+      pthread_mutex_lock (&stall_lock);
+      stall_ms = (int64_t) (sec * 1000);
+      strcpy (stall_volume, vol);
+      pthread_mutex_unlock (&stall_lock);
+      vdvs_log (VDVS_LOG_INFO, "Request stall set", "seconds=%g volume=%s",
+                sec, vol[0] ? vol : "*");
       admin_reply (fd, "ok");
     }
   else
     admin_reply (fd, "error unknown command '%s' (ping, vms, power-off VM, "
-                     "stall SECONDS)",
+                     "stall SECONDS [VOLUME])",
                  line);
 }
 

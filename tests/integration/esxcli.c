@@ -13,6 +13,10 @@
  *       reply" (exit 3).  --size pads the JSON with spaces to N bytes.
  *   esxcli hang URL
  *       Listen on URL, accept and read, never answer (a hung ESX service).
+ *   esxcli par [-o KEY=VALUE]... URL CMD1 NAME1 CMD2 NAME2 ...
+ *       Several get/attach/detach/remove requests at once, one thread each,
+ *       over one backend handle (as vdvsd does); prints per request
+ *       "CMD NAME ms=N <reply or Error: text>" in argument order.
  *   esxcli admin PATH COMMAND...
  *       One line to esxsim's admin socket; prints the answer line, exits 1
  *       when it does not start with "ok".
@@ -41,6 +45,7 @@ usage (void)
            "       esxcli raw URL [--json TEXT] [--size N] [--magic HEX] "
            "[--length N] [--no-nul] [--unprivileged]\n"
            "       esxcli hang URL\n"
+           "       esxcli par [-o KEY=VALUE]... URL CMD1 NAME1 CMD2 NAME2 ...\n"
            "       esxcli admin PATH COMMAND...\n");
   return 2;
 }
@@ -276,6 +281,94 @@ run_hang (int argc, char **argv)
   return 0;
 }
 
+struct par_call
+{
+  void *h;
+  const char *cmd, *name;
+  int64_t ms;
+  char *out; /* reply text or "Error: ..." */
+};
+
+static void *
+par_thread (void *arg)
+{
+  const struct vdvs_backend *b = &vdvs_backend_esx;
+  struct par_call *c = arg;
+  vdvs_error_t err = NULL;
+  int64_t t0 = esx_now_ms ();
+  int r;
+
+  if (strcmp (c->cmd, "attach") == 0)
+    {
+      struct vdvs_device d;
+      r = b->attach (c->h, c->name, &d, &err);
+      if (r == 0)
+        c->out = esx_reply_device (&d);
+    }
+  else if (strcmp (c->cmd, "detach") == 0)
+    r = b->detach (c->h, c->name, &err);
+  else if (strcmp (c->cmd, "remove") == 0)
+    r = b->remove (c->h, c->name, NULL, &err);
+  else
+    {
+      struct vdvs_volume_info info = { 0 };
+      r = b->get (c->h, c->name, &info, &err);
+      if (r == 0)
+        c->out = esx_reply_info (&info);
+      vdvs_volume_info_clear (&info);
+    }
+  c->ms = esx_now_ms () - t0;
+  if (r < 0)
+    {
+      if (asprintf (&c->out, "Error: %s", err->msg) < 0)
+        c->out = NULL;
+      vdvs_error_release (&err);
+    }
+  else if (c->out == NULL)
+    c->out = strdup ("null");
+  return NULL;
+}
+
+static int
+run_par (int argc, char **argv)
+{
+  const struct vdvs_backend *b = &vdvs_backend_esx;
+  struct par_call calls[16];
+  pthread_t threads[16];
+  vdvs_error_t err = NULL;
+  void *h;
+  int i = 2, n = 0, failed = 0;
+
+  for (; i + 1 < argc && strcmp (argv[i], "-o") == 0; i += 2)
+    {
+      char *eq = strchr (argv[i + 1], '=');
+      if (eq == NULL)
+        return usage ();
+      *eq = '\0';
+      if (b->config (argv[i + 1], eq + 1, &err) < 0)
+        return print_error (&err);
+    }
+  if (argc - i < 3 || (argc - i - 1) % 2 != 0 || (argc - i - 1) / 2 > 16)
+    return usage ();
+  if (b->config ("esx", argv[i], &err) < 0 || b->open (&h, &err) < 0)
+    return print_error (&err);
+  for (int k = i + 1; k < argc; k += 2, n++)
+    {
+      calls[n] = (struct par_call){ h, argv[k], argv[k + 1], 0, NULL };
+      pthread_create (&threads[n], NULL, par_thread, &calls[n]);
+    }
+  for (int k = 0; k < n; k++)
+    {
+      pthread_join (threads[k], NULL);
+      printf ("%s %s ms=%lld %s\n", calls[k].cmd, calls[k].name,
+              (long long) calls[k].ms, calls[k].out ? calls[k].out : "?");
+      failed |= calls[k].out == NULL || strncmp (calls[k].out, "Error:", 6) == 0;
+      free (calls[k].out);
+    }
+  b->close (h);
+  return failed;
+}
+
 static int
 run_admin (int argc, char **argv)
 {
@@ -324,6 +417,8 @@ int
 main (int argc, char **argv)
 {
   vdvs_log_setup (VDVS_LOG_WARN, -1);
+  if (argc >= 2 && strcmp (argv[1], "par") == 0)
+    return run_par (argc, argv);
   if (argc >= 2 && strcmp (argv[1], "admin") == 0)
     return run_admin (argc, argv);
   if (argc >= 2 && strcmp (argv[1], "raw") == 0)
