@@ -4,7 +4,7 @@
 # server rules (oversize and malformed frames closed without a reply,
 # non-privileged source port refused) without disturbing other clients.
 set -euo pipefail
-. "$(dirname "$0")/esx-lib.sh"
+. "$(dirname "$0")/esx-lib.bash"
 
 PORT=$(free_port)
 U=unix://$T/vm1.sock

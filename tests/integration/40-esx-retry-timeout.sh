@@ -4,7 +4,7 @@
 # a bounded time), a hung listener and a stalled volume (ETIMEDOUT with the
 # upstream FAQ hint) that do not hold up calls for other volumes.
 set -euo pipefail
-. "$(dirname "$0")/esx-lib.sh"
+. "$(dirname "$0")/esx-lib.bash"
 
 PORT=$(free_port)
 U=unix://$T/vm1.sock

@@ -4,7 +4,7 @@
 # the upstream texts, after A detaches (or is powered off) B attaches, and
 # data written through A's disk is read through B's.
 set -euo pipefail
-. "$(dirname "$0")/esx-lib.sh"
+. "$(dirname "$0")/esx-lib.bash"
 
 PORT=$(free_port)
 A=unix://$T/vm1.sock
