@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,33 +283,67 @@ mkdir_parent (const char *path)
   return mkdir_p (buf, 0755);
 }
 
-/* Prepare MOUNTPOINT: a killed vmdkfs leaves a mount whose every access
- * fails with ENOTCONN; detach it so the new mount is not stacked on a
- * corpse (which would keep ENOTCONN visible to anyone holding the old
- * one).  0 or -errno. */
+/* Whether a vmdkfs (live or dead) is mounted on the absolute path mnt,
+ * from /proc/self/mountinfo (field 5 is the mount point, the fstype
+ * follows the " - " separator). */
+static bool
+vmdkfs_mounted_at (const char *mnt)
+{
+  char *line = NULL, point[PATH_MAX], fstype[64];
+  size_t cap = 0;
+  bool found = false;
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+
+  if (!f)
+    return false;
+  while (!found && getline (&line, &cap, f) > 0)
+    {
+      const char *sep = strstr (line, " - ");
+
+      if (sep && sscanf (line, "%*s %*s %*s %*s %4095s", point) == 1
+          && sscanf (sep + 3, "%63s", fstype) == 1)
+        found = strcmp (point, mnt) == 0 && strcmp (fstype, "fuse.vmdkfs") == 0;
+    }
+  free (line);
+  fclose (f);
+  return found;
+}
+
+/* Prepare MOUNTPOINT.  A killed vmdkfs leaves a mount whose every request
+ * fails with ENOTCONN or ECONNABORTED; detach it so the new mount is not
+ * stacked on a corpse.  statfs is the probe because FUSE always asks the
+ * daemon for it, while stat may be answered from cached attributes.  A
+ * live vmdkfs there is refused with EBUSY.  0 or -errno. */
 static int
 prepare_mountpoint (const char *mnt)
 {
+  char abs[PATH_MAX];
+  struct statfs sfs;
   struct stat st;
 
-  if (stat (mnt, &st) < 0)
+  for (int i = 0; i < 8; i++)
     {
-      if (errno == ENOTCONN || errno == ECONNABORTED)
-        {
-          vdvs_log (VDVS_LOG_WARN, "Detaching dead FUSE mount",
-                    "mountpoint=%s", mnt);
-          if (umount2 (mnt, MNT_DETACH) < 0)
-            return -errno;
-          if (stat (mnt, &st) < 0)
-            return -errno;
-        }
-      else if (errno == ENOENT)
+      if (statfs (mnt, &sfs) == 0)
+        break;
+      if (errno == ENOENT)
         return mkdir_p (mnt, 0755);
-      else
+      if (errno != ENOTCONN && errno != ECONNABORTED)
+        return -errno;
+      vdvs_log (VDVS_LOG_WARN, "Detaching dead FUSE mount", "mountpoint=%s",
+                mnt);
+      if (umount2 (mnt, MNT_DETACH) < 0)
         return -errno;
     }
+  if (stat (mnt, &st) < 0)
+    return -errno;
   if (!S_ISDIR (st.st_mode))
     return -ENOTDIR;
+  if (realpath (mnt, abs) && vmdkfs_mounted_at (abs))
+    {
+      vdvs_log (VDVS_LOG_ERROR, "Another vmdkfs serves the mountpoint",
+                "mountpoint=%s", abs);
+      return -EBUSY;
+    }
   return 0;
 }
 
