@@ -429,11 +429,20 @@ const struct vdvs_backend vdvs_backend_esx = {
   .name = "esx",
   .description = "the upstream ESX service (vmdk_ops) over VMCI/vSocket, or "
                  "esxsim over unix/tcp",
-  .config_help
-  = "esx=vsock://2:1019|unix:///path|tcp://127.0.0.1:PORT  timeout=120  "
-    "retries=5  retry-delay=1  total-timeout=180  "
-    "source-port=privileged|any  protocol-version=2  sysfs-root=/sys  "
-    "dev-root=/dev",
+  .config_help =
+      "  esx=URL             ESX service: vsock://CID:PORT (default "
+      "vsock://2:1019),\n"
+      "                      unix:///path or tcp://127.0.0.1:PORT (esxsim)\n"
+      "  timeout=SEC         per try: connect, send, wait for the reply "
+      "(120)\n"
+      "  retries=N           retries after a transport failure (5: 6 tries)\n"
+      "  retry-delay=SEC     pause between tries (1)\n"
+      "  total-timeout=SEC   bound on one call, retries included (180)\n"
+      "  source-port=privileged|any  bind a source port in 100..1023 "
+      "(privileged)\n"
+      "  protocol-version=V  protocol version sent (2)\n"
+      "  sysfs-root=DIR      guest sysfs for device discovery (/sys)\n"
+      "  dev-root=DIR        guest /dev for disk/by-path (/dev)\n",
   .config = esx_config,
   .open = esx_open,
   .close = esx_close,

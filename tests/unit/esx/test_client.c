@@ -7,7 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -376,5 +381,49 @@ Test (client, device_roots_and_protocol_version)
   vdvs_error_release (&err);
   cr_assert_str_eq (fake.requests[0], "{\"cmd\":\"detach\",\"details\":{"
                                       "\"Name\":\"v\"},\"version\":\"1\"}");
+  vdvs_backend_esx.close (h);
+}
+
+/* socket(AF_VSOCK, ...) fails with EAFNOSUPPORT in this forked test, as in
+ * a guest without the vsock modules; nothing ever connects to a CID. */
+static void
+hide_vsock (void)
+{
+  struct sock_filter f[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 3),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
+              offsetof (struct seccomp_data, args[0])),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AF_VSOCK, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+    cr_skip_test ("cannot install a seccomp filter");
+}
+
+Test (client, no_vsock_is_a_clear_error_without_retries)
+{
+  struct vdvs_volume_info info;
+  vdvs_error_t err = NULL;
+  void *h = NULL;
+  int64_t t0;
+
+  hide_vsock ();
+  strcpy (fake.dir, "/nonexistent");
+  cr_assert_eq (vdvs_backend_esx.config ("retry-delay", "1", NULL), 0);
+  cr_assert_eq (vdvs_backend_esx.open (&h, &err), 0);
+  t0 = esx_now_ms ();
+  cr_assert_lt (vdvs_backend_esx.get (h, "v", &info, &err), 0);
+  cr_assert_lt (esx_now_ms () - t0, 500);
+  cr_assert_eq (err->status, EAFNOSUPPORT);
+  cr_assert_not_null (strstr (err->msg, "Run 'get' failed: Address family not "
+                                        "supported by protocol (errno=97) - "
+                                        "Failed to create a vSocket"),
+                      "%s", err->msg);
+  vdvs_error_release (&err);
   vdvs_backend_esx.close (h);
 }
