@@ -1,0 +1,475 @@
+/* The Docker volume plugin API (src/api.c) over the mock backend on a
+ * temporary root, vmdkfs off: request parsing, reply shapes and the error
+ * texts that need no loop device. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <regex.h>
+#include <string.h>
+
+#include "api.h"
+#include "backend_i.h"
+#include "config.h"
+#include "t_helpers.h"
+#include "volumes.h"
+
+static char tmp[PATH_MAX];
+static struct vdvs_config cfg;
+static struct vdvs_bk bk;
+
+static void
+bk_config (const char *key, const char *fmt, const char *arg)
+{
+  char value[PATH_MAX * 2];
+  vdvs_error_t err = NULL;
+
+  snprintf (value, sizeof value, fmt, arg);
+  cr_assert_eq (vdvs_bk_config (&bk, key, value, &err), 0, "%s",
+                err ? err->msg : "");
+}
+
+static void
+setup (void)
+{
+  vdvs_error_t err = NULL;
+
+  t_mkdtemp (tmp, sizeof tmp, "api");
+  cr_assert_eq (vdvs_bk_load (&bk, "mock", &err), 0);
+  bk_config ("root", "%s/root", tmp);
+  bk_config ("datastores", "%s", "datastore1,ds2");
+  bk_config ("vm-name", "%s", "photon-VM0.3");
+  bk_config ("vm-uuid", "%s", "564d0000-1111-2222-3333-444455556666");
+  bk_config ("sysfs-root", "%s/sys", tmp);
+  bk_config ("dev-root", "%s/dev", tmp);
+  bk_config ("vmdkfs", "%s", "off");
+  cr_assert_eq (vdvs_bk_open (&bk, &err), 0, "%s", err ? err->msg : "");
+
+  memset (&cfg, 0, sizeof cfg);
+  snprintf (cfg.mount_root, sizeof cfg.mount_root, "%s/mnt", tmp);
+  snprintf (cfg.state_dir, sizeof cfg.state_dir, "%s/state", tmp);
+  cfg.device_timeout_ms = 2000;
+  cr_assert_eq (vdvs_volumes_init (&cfg, &bk, &err), 0, "%s",
+                err ? err->msg : "");
+}
+
+static void
+teardown (void)
+{
+  vdvs_bk_close (&bk);
+  t_rmrf (tmp);
+}
+
+/* Call the handler; the reply must be a JSON object. */
+static cJSON *
+call (const char *path, const char *body)
+{
+  char *out = vdvs_api_handle (path, body, body ? strlen (body) : 0);
+  cJSON *j;
+
+  cr_assert_not_null (out);
+  j = cJSON_Parse (out);
+  cr_assert (cJSON_IsObject (j), "%s -> %s", path, out);
+  free (out);
+  return j;
+}
+
+static const char *
+str_of (const cJSON *j, const char *key)
+{
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive (j, key);
+  cr_assert (cJSON_IsString (s), "no string `%s`", key);
+  return s->valuestring;
+}
+
+/* The request fails with exactly `msg` (NULL: any non-empty Err). */
+static void
+expect_err (const char *path, const char *body, const char *msg)
+{
+  cJSON *j = call (path, body);
+  const char *e = str_of (j, "Err");
+
+  if (msg)
+    cr_assert_str_eq (e, msg, "%s %s", path, body ? body : "(none)");
+  else
+    cr_assert_neq (e[0], '\0', "%s %s succeeded", path, body ? body : "");
+  cJSON_Delete (j);
+}
+
+static void
+expect_ok (const char *path, const char *body)
+{
+  cJSON *j = call (path, body);
+  cr_assert_str_eq (str_of (j, "Err"), "", "%s %s", path, body);
+  cJSON_Delete (j);
+}
+
+TestSuite (api, .init = setup, .fini = teardown);
+
+Test (api, activate)
+{
+  char *out = vdvs_api_handle ("/Plugin.Activate", "", 0);
+  cr_assert_str_eq (out, "{\"Implements\":[\"VolumeDriver\"]}");
+  free (out);
+}
+
+Test (api, capabilities_scope_global)
+{
+  cJSON *j = call ("/VolumeDriver.Capabilities", "{}");
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive (j, "Capabilities");
+
+  cr_assert (cJSON_IsObject (c));
+  cr_assert_str_eq (str_of (c, "Scope"), "global");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  cJSON_Delete (j);
+  /* Docker may send no body at all. */
+  j = call ("/VolumeDriver.Capabilities", NULL);
+  cJSON_Delete (j);
+}
+
+Test (api, unknown_endpoints)
+{
+  expect_err ("/VolumeDriver.Frobnicate", "{}",
+              "unknown endpoint `/VolumeDriver.Frobnicate`");
+  expect_err ("/Plugin.Deactivate", "{}", "unknown endpoint `/Plugin.Deactivate`");
+  expect_err ("/", "", "unknown endpoint `/`");
+}
+
+Test (api, malformed_bodies_on_every_named_endpoint)
+{
+  static const char *const eps[] = {
+    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Mount",
+    "/VolumeDriver.Unmount", "/VolumeDriver.Path", "/VolumeDriver.Get",
+  };
+  char msg[128];
+
+  for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++)
+    {
+      expect_err (eps[i], "", "request body is empty; expected a JSON object");
+      snprintf (msg, sizeof msg, "request body is not valid JSON (%zu bytes)",
+                strlen ("{\"Name\":"));
+      expect_err (eps[i], "{\"Name\":", msg);
+      expect_err (eps[i], "not json", "request body is not valid JSON (8 bytes)");
+      expect_err (eps[i], "[\"v\"]", "request body must be a JSON object");
+      expect_err (eps[i], "\"v\"", "request body must be a JSON object");
+      expect_err (eps[i], "null", "request body must be a JSON object");
+      expect_err (eps[i], "{}", "request has no string `Name`");
+      expect_err (eps[i], "{\"Name\":5}", "request has no string `Name`");
+      expect_err (eps[i], "{\"Name\":null}", "request has no string `Name`");
+      expect_err (eps[i], "{\"name\":\"v\"}", "request has no string `Name`");
+      expect_err (eps[i], "{\"Name\":\"\"}",
+                  "No volume with name as empty string exists");
+      /* An escaped NUL ends the C string: never a usable name. */
+      expect_err (eps[i], "{\"Name\":\"\\u0000x\"}",
+                  "No volume with name as empty string exists");
+    }
+}
+
+Test (api, body_length_is_respected)
+{
+  /* Only `len` bytes count: the rest of the buffer is not the body. */
+  const char *buf = "{\"Name\":\"v\"}garbage";
+  char *out = vdvs_api_handle ("/VolumeDriver.Create", buf, 5);
+  cJSON *j = cJSON_Parse (out);
+
+  cr_assert_str_eq (str_of (j, "Err"),
+                    "request body is not valid JSON (5 bytes)");
+  cJSON_Delete (j);
+  free (out);
+}
+
+Test (api, mount_needs_a_valid_id)
+{
+  char body[512], id[200];
+  const char *msg = "request has no valid mount `ID` (a string of at most "
+                    "128 characters)";
+
+  expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\"}", msg);
+  expect_err ("/VolumeDriver.Unmount", "{\"Name\":\"v\"}", msg);
+  expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\",\"ID\":7}", msg);
+  expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\",\"ID\":\"../../x\"}", msg);
+  memset (id, 'a', 129);
+  id[129] = '\0';
+  snprintf (body, sizeof body, "{\"Name\":\"v\",\"ID\":\"%s\"}", id);
+  expect_err ("/VolumeDriver.Unmount", body, msg);
+}
+
+Test (api, opts_must_be_an_object_of_strings)
+{
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":{\"size\":5}}",
+              "option `size` must have a string value");
+  expect_err ("/VolumeDriver.Create",
+              "{\"Name\":\"v\",\"Opts\":{\"size\":null}}",
+              "option `size` must have a string value");
+  expect_err ("/VolumeDriver.Create",
+              "{\"Name\":\"v\",\"Opts\":{\"a\":{\"b\":\"c\"}}}",
+              "option `a` must have a string value");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":\"size=1gb\"}",
+              "`Opts` must be an object or null");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":[]}",
+              "`Opts` must be an object or null");
+  expect_err ("/VolumeDriver.Create",
+              "{\"Name\":\"v\",\"Opts\":{\"size\":\"1gb\",\"size\":\"2gb\"}}",
+              "option `size` given twice");
+}
+
+Test (api, create_refuses_bad_names)
+{
+  char body[512], name[128];
+
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v-000001\",\"Opts\":null}",
+              "\"Volume names ending with '-NNNNNN' (where N is a digit) are "
+              "not supported\"");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"a/b\"}",
+              "'Volume name contains illegal characters: /'");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"../x\"}",
+              "'Volume name contains illegal characters: /'");
+  memset (name, 'n', 101);
+  name[101] = '\0';
+  snprintf (body, sizeof body, "{\"Name\":\"%s\"}", name);
+  expect_err ("/VolumeDriver.Create", body,
+              "'Volume name is too long (max len is 100)'");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v@invalidDatastore\"}",
+              "Invalid datastore 'invalidDatastore'.\nKnown datastores: "
+              "datastore1, ds2.\nDefault datastore: datastore1");
+}
+
+Test (api, create_option_errors_are_upstream_texts)
+{
+  static const char *const cases[][2] = {
+    { "{\"size\":\"100mbb\"}",
+      "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
+      "where X is an integer. Default = 100mb" },
+    { "{\"size\":\"100gbEE\"}",
+      "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
+      "where X is an integer. Default = 100mb" },
+    { "{\"sizes\":\"100mb\"}",
+      "Invalid options: ['sizes'] \nValid options and defaults: [('size', "
+      "'100mb'), ('vsan-policy-name', '[VSAN default]'), ('diskformat', "
+      "'thin'), ('attach-as', 'independent_persistent'), ('access', "
+      "'read-write'), ('fstype', 'ext4'), ('clone-from', 'None')]" },
+    { "{\"diskformat\":\"zeroedthickk\"}",
+      "Disk Allocation Format 'zeroedthickk' is not supported. Valid options "
+      "are: ['thin', 'zeroedthick', 'eagerzeroedthick']." },
+    { "{\"diskformat\":\"zeroedthick,thin\"}",
+      "Disk Allocation Format 'zeroedthick,thin' is not supported. Valid "
+      "options are: ['thin', 'zeroedthick', 'eagerzeroedthick']." },
+    { "{\"access\":\"read-write-both\"}",
+      "Access type 'read-write-both' is not supported. Valid options are: "
+      "['read-write', 'read-only']" },
+    { "{\"access\":\"write-only\"}",
+      "Access type 'write-only' is not supported. Valid options are: "
+      "['read-write', 'read-only']" },
+    { "{\"attach-as\":\"nonpersistent\"}",
+      "Attach type 'nonpersistent' is not supported. Valid options are: "
+      "['independent_persistent', 'persistent']" },
+    { "{\"vsan-policy-name\":\"gold\"}",
+      "Cannot use a VSAN policy on a non-VSAN datastore" },
+    { "{\"clone-from\":\"IDontExist\"}",
+      "Could not find volume for cloning IDontExist" },
+    { "{\"clone-from\":\"x\",\"size\":\"1gb\"}",
+      "Cannot define the size for a clone" },
+    { "{\"clone-from\":\"x\",\"fstype\":\"ext4\"}",
+      "Cannot define the filesystem type for a clone" },
+  };
+  char body[512], dir[PATH_MAX * 2];
+  DIR *d;
+  struct dirent *de;
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      snprintf (body, sizeof body, "{\"Name\":\"v\",\"Opts\":%s}", cases[i][0]);
+      expect_err ("/VolumeDriver.Create", body, cases[i][1]);
+    }
+  /* Nothing was left on the datastore. */
+  snprintf (dir, sizeof dir, "%s/root/datastore1/dockvols/"
+            "11111111-1111-1111-1111-111111111111", tmp);
+  d = opendir (dir);
+  cr_assert_not_null (d);
+  while ((de = readdir (d)) != NULL)
+    cr_assert (de->d_name[0] == '.', "left behind: %s", de->d_name);
+  closedir (d);
+}
+
+Test (api, create_with_a_missing_mkfs)
+{
+  const char *prefix = "Not found mkfs for xfs_ext\nSupported filesystems found: ";
+  cJSON *j = call ("/VolumeDriver.Create",
+                   "{\"Name\":\"v\",\"Opts\":{\"fstype\":\"xfs_ext\"}}");
+  const char *e = str_of (j, "Err");
+
+  cr_assert_eq (strncmp (e, prefix, strlen (prefix)), 0, "%s", e);
+  cr_assert (strstr (e, "ext4") != NULL);
+  cJSON_Delete (j);
+}
+
+Test (api, get_of_a_missing_volume)
+{
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"x\"}",
+              "Volume x not found (file: /vmfs/volumes/datastore1/dockvols/"
+              "_DEFAULT/x.vmdk)");
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"x@DS2\"}",
+              "Volume x not found (file: /vmfs/volumes/ds2/dockvols/"
+              "_DEFAULT/x.vmdk)");
+  expect_err ("/VolumeDriver.Path", "{\"Name\":\"x\"}",
+              "Volume x not found (file: /vmfs/volumes/datastore1/dockvols/"
+              "_DEFAULT/x.vmdk)");
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"x@nowhere\"}",
+              "Invalid datastore 'nowhere'.\nKnown datastores: datastore1, "
+              "ds2.\nDefault datastore: datastore1");
+}
+
+Test (api, list_of_an_empty_datastore)
+{
+  char *out = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert_str_eq (out, "{\"Volumes\":[],\"Err\":\"\"}");
+  free (out);
+  /* Docker sends List without a body too. */
+  out = vdvs_api_handle ("/VolumeDriver.List", "", 0);
+  cr_assert_str_eq (out, "{\"Volumes\":[],\"Err\":\"\"}");
+  free (out);
+}
+
+Test (api, remove_and_unmount_of_missing_volumes_succeed)
+{
+  /* A retried Remove, an Unmount after a Remove: the engine expects
+   * success. */
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"gone\"}");
+  expect_ok ("/VolumeDriver.Unmount", "{\"Name\":\"gone\",\"ID\":\"abc\"}");
+}
+
+/* A volume made by the backend directly (no attach, no mkfs). */
+static void
+make_volume (const char *name, const char *size)
+{
+  struct vdvs_opts o = { 0 };
+  vdvs_error_t err = NULL;
+
+  vdvs_opts_set (&o, "fstype", "ext4");
+  if (size)
+    vdvs_opts_set (&o, "size", size);
+  cr_assert_eq (vdvs_bk_create (&bk, name, &o, &err), 0, "%s",
+                err ? err->msg : "");
+  vdvs_opts_clear (&o);
+}
+
+Test (api, get_reply_shape)
+{
+  cJSON *j, *vol, *st, *cap;
+  char mp[PATH_MAX * 2];
+  regex_t re;
+
+  make_volume ("MyVolume", "10gb");
+  j = call ("/VolumeDriver.Get", "{\"Name\":\"MyVolume\"}");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  vol = cJSON_GetObjectItemCaseSensitive (j, "Volume");
+  cr_assert (cJSON_IsObject (vol));
+  cr_assert_str_eq (str_of (vol, "Name"), "MyVolume");
+  snprintf (mp, sizeof mp, "%s/mnt/MyVolume@datastore1", tmp);
+  cr_assert_str_eq (str_of (vol, "Mountpoint"), mp);
+  cr_assert_eq (regcomp (&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+                              "[0-9]{2}Z$", REG_EXTENDED | REG_NOSUB), 0);
+  cr_assert_eq (regexec (&re, str_of (vol, "CreatedAt"), 0, NULL, 0), 0,
+                "CreatedAt `%s`", str_of (vol, "CreatedAt"));
+  regfree (&re);
+
+  st = cJSON_GetObjectItemCaseSensitive (vol, "Status");
+  cr_assert (cJSON_IsObject (st));
+  cr_assert_str_eq (str_of (st, "created by VM"), "photon-VM0.3");
+  cr_assert_str_eq (str_of (st, "status"), "detached");
+  cr_assert_str_eq (str_of (st, "datastore"), "datastore1");
+  cr_assert_str_eq (str_of (st, "fstype"), "ext4");
+  cr_assert_str_eq (str_of (st, "diskformat"), "thin");
+  cr_assert_str_eq (str_of (st, "attach-as"), "independent_persistent");
+  cr_assert_str_eq (str_of (st, "access"), "read-write");
+  cr_assert_str_eq (str_of (st, "clone-from"), "None");
+  cap = cJSON_GetObjectItemCaseSensitive (st, "capacity");
+  cr_assert (cJSON_IsObject (cap));
+  cr_assert_str_eq (str_of (cap, "size"), "10GB");
+  str_of (cap, "allocated");
+  cr_assert_null (cJSON_GetObjectItemCaseSensitive (st, "attached to VM"));
+  cr_assert_null (cJSON_GetObjectItemCaseSensitive (st, "attachedVMDevice"));
+  cr_assert_null (cJSON_GetObjectItemCaseSensitive (st, "vsan-policy-name"));
+  cr_assert_null (cJSON_GetObjectItemCaseSensitive (st, "datastore status"));
+  str_of (st, "created");
+  cJSON_Delete (j);
+}
+
+Test (api, list_path_and_remove_of_existing_volumes)
+{
+  cJSON *j, *vols, *v;
+  char mp[PATH_MAX * 2];
+  int seen = 0;
+
+  make_volume ("a", NULL);
+  make_volume ("b@ds2", NULL);
+  j = call ("/VolumeDriver.List", "{}");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  vols = cJSON_GetObjectItemCaseSensitive (j, "Volumes");
+  cr_assert_eq (cJSON_GetArraySize (vols), 2);
+  cJSON_ArrayForEach (v, vols)
+  {
+    const char *n = str_of (v, "Name");
+    cr_assert (strcmp (n, "a@datastore1") == 0 || strcmp (n, "b@ds2") == 0,
+               "%s", n);
+    snprintf (mp, sizeof mp, "%s/mnt/%s", tmp, n);
+    cr_assert_str_eq (str_of (v, "Mountpoint"), mp);
+    seen++;
+  }
+  cr_assert_eq (seen, 2);
+  cJSON_Delete (j);
+
+  /* Not mounted: Path answers an empty mount point. */
+  j = call ("/VolumeDriver.Path", "{\"Name\":\"a\"}");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  cr_assert_str_eq (str_of (j, "Mountpoint"), "");
+  cJSON_Delete (j);
+
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"a\"}");
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"b@DS2\"}");
+  j = call ("/VolumeDriver.List", NULL);
+  cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (j, "Volumes")),
+                0);
+  cJSON_Delete (j);
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"a\"}",
+              "Volume a not found (file: /vmfs/volumes/datastore1/dockvols/"
+              "_DEFAULT/a.vmdk)");
+}
+
+Test (api, create_of_an_existing_volume_is_success)
+{
+  /* Upstream idempotency: "already exists" is not an error, and the
+   * volume is left alone (no attach, no mkfs). */
+  make_volume ("v", "1gb");
+  expect_ok ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":{\"size\":\"2gb\"}}");
+  expect_ok ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":null}");
+  expect_ok ("/VolumeDriver.Create", "{\"Name\":\"v\"}");
+}
+
+Test (api, unmount_of_a_never_mounted_id_is_ignored)
+{
+  make_volume ("v", NULL);
+  expect_ok ("/VolumeDriver.Unmount", "{\"Name\":\"v\",\"ID\":\"nobody\"}");
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"v\"}");
+}
+
+Test (api, clone_from_an_existing_volume)
+{
+  cJSON *j, *st;
+
+  make_volume ("src", "20mb");
+  /* A clone brings its data: no attach, no mkfs, so no loop device. */
+  expect_ok ("/VolumeDriver.Create",
+             "{\"Name\":\"dst\",\"Opts\":{\"clone-from\":\"src\","
+             "\"access\":\"read-only\"}}");
+  j = call ("/VolumeDriver.Get", "{\"Name\":\"dst\"}");
+  st = cJSON_GetObjectItemCaseSensitive (
+      cJSON_GetObjectItemCaseSensitive (j, "Volume"), "Status");
+  cr_assert_str_eq (str_of (st, "clone-from"), "src");
+  cr_assert_str_eq (str_of (st, "access"), "read-only");
+  cr_assert_str_eq (str_of (st, "fstype"), "ext4");
+  cr_assert_str_eq (
+      str_of (cJSON_GetObjectItemCaseSensitive (st, "capacity"), "size"),
+      "20MB");
+  cJSON_Delete (j);
+}
