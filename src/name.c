@@ -29,7 +29,8 @@ has_delta_suffix (const char *s, size_t n)
 }
 
 /* Upstream passes these messages through Python's repr(), so the text the
- * user sees is wrapped in single quotes.  We keep that quirk. */
+ * user sees is wrapped in quotes: single ones, or double ones when the
+ * message itself holds a single quote.  We keep that quirk. */
 int
 vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err)
 {
@@ -67,8 +68,8 @@ vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err)
     }
   if (has_delta_suffix (name, vlen))
     return vdvs_error_set (err, EINVAL,
-                           "'Volume names ending with '-NNNNNN' (where N is a "
-                           "digit) are not supported'");
+                           "\"Volume names ending with '-NNNNNN' (where N is a "
+                           "digit) are not supported\"");
   if (at != NULL && dlen == 0)
     return vdvs_error_set (err, EINVAL,
                            "Datastore name is empty in `%s`", name);
