@@ -158,7 +158,9 @@ vdvs_refstore_load (const char *dir,
       ssize_t n;
       int fd;
 
-      if (de->d_name[0] == '.')
+      /* Skip ".", ".." and our temp files; a volume's file always has an
+       * '@' ("vol@datastore") and its name may start with a dot. */
+      if (de->d_name[0] == '.' && strchr (de->d_name, '@') == NULL)
         {
           if (strncmp (de->d_name, ".tmp.", 5) == 0)
             unlinkat (dirfd (d), de->d_name, 0); /* a crash mid-save */
