@@ -1,0 +1,88 @@
+/* Upstream size parsing and rendering (backends/mock/size.c). */
+#include <criterion/criterion.h>
+#include <stdint.h>
+
+#include "mock_i.h"
+
+static void
+expect_mb (const char *s, uint64_t want)
+{
+  uint64_t mb = 12345;
+  cr_assert_eq (mock_size_parse_mb (s, &mb), 0, "`%s` refused", s);
+  cr_assert_eq (mb, want, "`%s`: %llu MB", s, (unsigned long long) mb);
+}
+
+static void
+expect_bad (const char *s)
+{
+  uint64_t mb = 12345;
+  cr_assert_eq (mock_size_parse_mb (s, &mb), -1, "`%s` accepted", s);
+  cr_assert_eq (mb, 12345, "output written on failure");
+}
+
+static void
+expect_render (uint64_t bytes, const char *want)
+{
+  char buf[32];
+  mock_size_render (bytes, buf, sizeof buf);
+  cr_assert_str_eq (buf, want, "%llu bytes", (unsigned long long) bytes);
+}
+
+Test (size, units_case_insensitive)
+{
+  expect_mb ("10gb", 10240);
+  expect_mb ("200MB", 200);
+  expect_mb ("2TB", 2 * 1024 * 1024);
+  expect_mb ("100mb", 100);
+  expect_mb ("1Gb", 1024);
+  expect_mb ("3gB", 3072);
+  expect_mb ("200tb", UINT64_C (200) * 1024 * 1024);
+  expect_mb ("007mb", 7);
+  expect_mb ("0mb", 0); /* a format error only at the quota check */
+}
+
+Test (size, malformed)
+{
+  static const char *const bad[] = {
+    "100mbb", "100gbEE", "2", "mb", "sizes", "-1gb", "+1gb", "1.5gb",
+    "10 gb", " 10gb", "10gb ", "10kb", "10pb", "10b", "", "gb", "0x10mb",
+    "１０gb", /* full-width digits */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad (bad[i]);
+}
+
+Test (size, overflow_is_refused)
+{
+  expect_bad ("99999999999999999999999999gb");
+  expect_bad ("18446744073709551616mb"); /* 2^64 */
+  /* 2^44 MiB is the last size whose byte count fits in 64 bits. */
+  expect_mb ("17592186044416mb", UINT64_C (1) << 44);
+  expect_bad ("17592186044417mb");
+  expect_mb ("16777216tb", UINT64_C (1) << 44);
+  expect_bad ("16777217tb");
+}
+
+Test (size, render_like_upstream)
+{
+  expect_render (0, "0");
+  expect_render (512, "512");
+  expect_render (1023, "1023");
+  expect_render (1024, "1KB");
+  expect_render (1024 * 1024 - 1, "1023KB");
+  expect_render (1024 * 1024, "1MB");
+  expect_render (13 * 1024 * 1024 + 5, "13MB");
+  expect_render (100 * 1024 * 1024, "100MB");
+  expect_render (UINT64_C (1024) * 1024 * 1024 - 1, "1023MB");
+  expect_render (UINT64_C (1024) * 1024 * 1024, "1GB");
+  expect_render (UINT64_C (10) * 1024 * 1024 * 1024, "10GB");
+  expect_render (UINT64_C (2) * 1024 * 1024 * 1024 * 1024, "2048GB");
+  expect_render (UINT64_C (1536) * 1024 * 1024, "1GB"); /* integer division */
+}
+
+Test (size, render_truncates_safely)
+{
+  char buf[4];
+  mock_size_render (UINT64_C (10) * 1024 * 1024 * 1024, buf, sizeof buf);
+  cr_assert_str_eq (buf, "10G");
+}
