@@ -62,7 +62,9 @@ vdvs_mkfs_find (const char *fstype, char *path, size_t len, vdvs_error_t *err)
       closedir (d);
     }
   qsort (names, n, sizeof names[0], (int (*) (const void *, const void *)) strcmp);
-  for (size_t k = 0; k < n; k++)
+  /* snprintf returns what it would have written: stop once full, or
+   * sizeof found - off wraps around. */
+  for (size_t k = 0; k < n && off < sizeof found; k++)
     off += (size_t) snprintf (found + off, sizeof found - off, "%s%s",
                               k ? ", " : "", names[k]);
   return vdvs_error_set (err, ENOENT,
