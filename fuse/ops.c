@@ -716,10 +716,11 @@ backing_flags (struct vmdkfs *fs, int flags)
         flags = (flags & ~O_ACCMODE) | O_RDWR;
       flags &= ~O_APPEND;
     }
-  /* O_DIRECT from the client is honoured by the kernel FUSE side (no page
-   * cache there); on the backing file it would demand an alignment that
-   * FUSE does not promise.  Durability comes from fsync, which passes
-   * through. */
+  /* O_DIRECT from the client (a loop device with direct I/O) stays O_DIRECT
+   * on the backing file: buffered backing writes hit dirty-page throttling
+   * and the client's flushes then write everything again (measured 350 vs
+   * 2500 MiB/s sequential), and reads would be cached twice.  Requests
+   * that are not aligned for O_DIRECT use fd_buffered instead. */
   if (!fs->backing_direct)
     flags &= ~O_DIRECT;
   return flags;
@@ -750,8 +751,35 @@ file_new (struct vmdkfs *fs, int fd, int ifd, const char *name)
   if (!f)
     return NULL;
   f->fd = fd;
+  f->fd_buffered = -1;
   strcpy (f->relpath, rel);
   return f;
+}
+
+/* For an O_DIRECT backing fd, open the buffered twin used for unaligned
+ * requests.  0 or -errno. */
+static int
+open_buffered_twin (struct vmdkfs_file *f)
+{
+  char proc[64];
+  int flags = fcntl (f->fd, F_GETFL);
+
+  if (flags < 0)
+    return -errno;
+  if (!(flags & O_DIRECT))
+    return 0;
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+  f->fd_buffered = open (proc, (flags & (O_ACCMODE | O_APPEND)) | O_CLOEXEC);
+  return f->fd_buffered < 0 ? -errno : 0;
+}
+
+static void
+file_free (struct vmdkfs_file *f)
+{
+  close (f->fd);
+  if (f->fd_buffered >= 0)
+    close (f->fd_buffered);
+  free (f);
 }
 
 static void
@@ -776,14 +804,16 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       close (fd);
       return (void) fuse_reply_err (req, ENOMEM);
     }
+  if ((ret = open_buffered_twin (f)) < 0)
+    {
+      file_free (f);
+      return (void) fuse_reply_err (req, -ret);
+    }
   fi->fh = (uintptr_t) f;
   set_open_flags (fs, fi);
   if (fuse_reply_open (req, fi) == -ENOENT)
-    {
-      /* The open was interrupted: nobody will release it. */
-      close (fd);
-      free (f);
-    }
+    /* The open was interrupted: nobody will release it. */
+    file_free (f);
 }
 
 static void
@@ -815,12 +845,17 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
       forget_one (req, e.ino, 1);
       return (void) fuse_reply_err (req, ENOMEM);
     }
+  if ((err = -open_buffered_twin (f)) != 0)
+    {
+      file_free (f);
+      forget_one (req, e.ino, 1);
+      return (void) fuse_reply_err (req, err);
+    }
   fi->fh = (uintptr_t) f;
   set_open_flags (fs, fi);
   if (fuse_reply_create (req, &e, fi) == -ENOENT)
     {
-      close (fd);
-      free (f);
+      file_free (f);
       forget_one (req, e.ino, 1);
     }
 }
@@ -831,8 +866,7 @@ op_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   struct vmdkfs_file *f = get_file (fi);
 
   (void) ino;
-  close (f->fd);
-  free (f);
+  file_free (f);
   fuse_reply_err (req, 0);
 }
 
@@ -944,6 +978,12 @@ start_io (struct vmdkfs *fs, struct vmdkfs_file *f, struct vmdkfs_io *io,
           unsigned cls)
 {
   struct fault_verdict v;
+
+  /* O_DIRECT needs aligned offsets and lengths (the buffer always is);
+   * 4 KiB covers every logical block size the backing disk may have. */
+  if (f->fd_buffered >= 0 && (io->op == VMDKFS_IO_READ || io->op == VMDKFS_IO_WRITE)
+      && ((uint64_t) io->off | io->len) & 4095)
+    io->fd = f->fd_buffered;
 
   if (fault_check (&fs->faults, f->relpath, cls, &v))
     {

@@ -28,6 +28,8 @@ struct vmdkfs_inode
 struct vmdkfs_file
 {
   int fd;
+  int fd_buffered;   /* same file without O_DIRECT, for unaligned I/O;
+                        -1 when fd is not O_DIRECT */
   char relpath[];
 };
 
@@ -66,7 +68,7 @@ struct vmdkfs
   char *mountpoint;
   double timeout;              /* attr/entry cache seconds */
   enum vmdkfs_cache cache;
-  bool backing_direct;         /* keep O_DIRECT on backing opens */
+  bool backing_direct;         /* O_DIRECT opens stay O_DIRECT below */
   unsigned max_write;
   const struct vmdkfs_engine_ops *engine_ops;
   struct vmdkfs_engine *engine;
