@@ -232,12 +232,12 @@ vdvs_http_start (const char *socket_path, int max_connections,
   h->mhd = MHD_start_daemon (
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
           | MHD_USE_ERROR_LOG | MHD_USE_POLL,
-      0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+      0, NULL, NULL, on_request, h,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections,
       /* Idle keep-alive connections and slow senders are dropped. */
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
   if (h->mhd == NULL)
     {
       close (fd);

@@ -31,6 +31,9 @@
 #include "refstore.h"
 
 #define TABLE_SIZE 4096
+/* The engine calls Mount before the container runs, so a fresh mount has
+ * no running container yet: recovery leaves such volumes alone. */
+#define RECOVERY_GRACE_S 60
 
 struct volume
 {
@@ -42,6 +45,7 @@ struct volume
   bool mounted;
   /* Written under lock, read anywhere: */
   atomic_uint_fast64_t generation; /* bumped by every Mount/Unmount */
+  atomic_long last_change;         /* CLOCK_MONOTONIC s of the last one */
   atomic_uint refcount;
   atomic_bool is_mounted;
   pthread_mutex_t cache_lock;
@@ -61,6 +65,22 @@ static bool recovery_started;
 static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
 static bool kicked, stopping; /* protected by kick_lock */
+
+static long
+mono_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
+
+/* Under vol->lock: a Mount or Unmount is changing this volume. */
+static void
+touch (struct volume *v)
+{
+  atomic_fetch_add (&v->generation, 1);
+  atomic_store (&v->last_change, mono_s ());
+}
 
 static size_t
 bucket (const char *s)
@@ -336,7 +356,7 @@ vdvs_vol_mount (const char *name, const char *id, char *mountpoint, size_t len,
   if ((v = resolve (name, &info, err)) == NULL)
     return -1;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-  atomic_fetch_add (&v->generation, 1);
+  touch (v);
   vdvs_vol_mountpoint (v->full, mp, sizeof mp);
   if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
     {
@@ -396,7 +416,7 @@ vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
       vdvs_error_release (err);
     }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-  atomic_fetch_add (&v->generation, 1);
+  touch (v);
   r = vdvs_refs_drop (&v->refs, id);
   total = vdvs_refs_total (&v->refs);
   if (r < 0)
@@ -687,18 +707,8 @@ struct users
 };
 
 static void
-users_cb (const char *name, const char *source, const char *driver,
-          void *opaque)
+users_add (struct users *u, const char *full)
 {
-  struct users *u = opaque;
-  size_t rl = strlen (cfg->mount_root);
-  const char *full;
-
-  (void) name;
-  (void) driver;
-  if (strncmp (source, cfg->mount_root, rl) != 0 || source[rl] != '/')
-    return;
-  full = source + rl + 1;
   for (size_t i = 0; i < u->n; i++)
     if (strcmp (u->v[i].full, full) == 0)
       {
@@ -712,6 +722,39 @@ users_cb (const char *name, const char *source, const char *driver,
   snprintf (u->v[u->n].full, sizeof u->v[u->n].full, "%s", full);
   u->v[u->n].count = 1;
   u->n++;
+}
+
+/* One volume mount of a running container.  The engine lists a plugin
+ * volume's Source only when it has one cached, so the name and driver
+ * (`vsphere`, or `vsphere:latest` for a managed plugin) are the key. */
+static void
+users_cb (const char *name, const char *source, const char *driver,
+          void *opaque)
+{
+  struct users *u = opaque;
+  size_t rl = strlen (cfg->mount_root), dl = strlen (cfg->driver);
+  char full[VDVS_FULL_NAME_MAX];
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  vdvs_error_t e = NULL;
+  struct volume *v;
+
+  if (strncmp (source, cfg->mount_root, rl) == 0 && source[rl] == '/')
+    {
+      users_add (u, source + rl + 1);
+      return;
+    }
+  if (strncmp (driver, cfg->driver, dl) != 0
+      || (driver[dl] != '\0' && driver[dl] != ':'))
+    return;
+  if (vdvs_bk_get (bk, name, &info, &e) == 0
+      && full_name (name, info.datastore, full, sizeof full, &e) == 0)
+    users_add (u, full);
+  else if ((v = find_known (name)) != NULL)
+    users_add (u, v->full);
+  else
+    vdvs_log (VDVS_LOG_WARN, "Recovery: cannot resolve a volume in use",
+              "name=%s error=\"%s\"", name, e ? e->msg : "unknown");
+  vdvs_error_release (&e);
 }
 
 static unsigned
@@ -737,6 +780,14 @@ reconcile (struct volume *v, uint64_t gen, int users)
   vdvs_vol_mountpoint (v->full, mp, sizeof mp);
   if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
     v->mounted = false;
+  if (users == 0 && total > 0
+      && mono_s () - atomic_load (&v->last_change) < RECOVERY_GRACE_S)
+    {
+      vdvs_log (VDVS_LOG_INFO, "Recovery: volume mounted moments ago, "
+                "leaving it to its container", "name=%s refcount=%u", v->full,
+                total);
+      return;
+    }
   if (users == 0 || (users < 0 && total == 0))
     {
       if (total > 0)
