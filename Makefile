@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 V ?=
 
-.PHONY: all build deps run test test-unit test-integration bench clean asan fuzz stress
+.PHONY: all build deps run test test-unit test-integration bench clean asan
 
 all: build
 
@@ -18,14 +18,17 @@ $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
 
 build: $(BUILD)/build.ninja
+	@./scripts/deps.sh --quiet
 	ninja -C $(BUILD)
 
 # Start vdvsd on the emulated datastore, in the foreground.
 run: build
 	./scripts/run-mock.sh
 
+# Unit tests (also under ASan/UBSan), then every integration test, the
+# real Docker engine included (started here when none runs).
 test: build
-	./tests/run.sh
+	./tests/run.sh --asan
 
 test-unit: build
 	./tests/run.sh --unit-only
@@ -34,11 +37,8 @@ test-integration: build
 	./tests/run.sh --integration-only
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
-asan:
-	@./scripts/deps.sh --quiet
-	meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS) 2>/dev/null || true
-	ninja -C build-asan
-	meson test -C build-asan --suite unit --print-errorlogs
+asan: build
+	./tests/run.sh --unit-only --asan
 
 bench: build
 	./bench/run.sh

@@ -2,13 +2,16 @@
 # Run every test: Criterion unit tests (meson), then each integration script
 # in tests/integration (NN-name.sh, in order).  Exit status 77 = skipped.
 # Prints one closing line "N passed, N failed, N skipped".
-# Usage: tests/run.sh [--unit-only|--integration-only] [PATTERN]
+# Usage: tests/run.sh [--unit-only|--integration-only] [--asan] [PATTERN]
+#   --asan  also build build-asan (-Db_sanitize=address,undefined) and run the
+#           unit tests there
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export VDVS_BUILD=${VDVS_BUILD:-$TOP/build}
-mode=all; pattern=
+mode=all; pattern=; asan=0
 for a in "$@"; do
   case $a in
+    --asan) asan=1 ;;
     --unit-only) mode=unit ;;
     --integration-only) mode=integration ;;
     *) pattern=$a ;;
@@ -27,6 +30,20 @@ if [ $mode != integration ]; then
     n=$(grep -cE '^ *[0-9]+/[0-9]+ .* OK ' "$logdir/unit.log" || true)
     f=$(grep -cE '^ *[0-9]+/[0-9]+ .* (FAIL|ERROR|TIMEOUT) ' "$logdir/unit.log" || true)
     pass=$((pass + n)); failn=$((failn + f)); failed+=("unit ($f)")
+  fi
+fi
+
+if [ $mode != integration ] && [ $asan = 1 ]; then
+  echo "== unit tests under ASan/UBSan (build-asan)"
+  abuild=$TOP/build-asan
+  { [ -f "$abuild/build.ninja" ] || meson setup "$abuild" -Db_sanitize=address,undefined -Db_lundef=false; } > "$logdir/asan-setup.log" 2>&1
+  if ninja -C "$abuild" > "$logdir/asan-build.log" 2>&1 \
+     && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$abuild" --suite unit --print-errorlogs --num-processes 2 > "$logdir/asan-unit.log" 2>&1; then
+    n=$(grep -cE '^ *[0-9]+/[0-9]+ .* OK ' "$logdir/asan-unit.log" || true)
+    echo "asan unit: $n test programs OK"; pass=$((pass + n))
+  else
+    tail -40 "$logdir/asan-build.log" "$logdir/asan-unit.log" 2>/dev/null | grep -E 'FAIL|ERROR|error' | head -20
+    failn=$((failn + 1)); failed+=("asan-unit")
   fi
 fi
 

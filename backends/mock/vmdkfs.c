@@ -150,6 +150,12 @@ mock_vmdkfs_start (struct mock *m, vdvs_error_t *err)
     {
       /* Own session, stdio to /dev/null except stderr (our log). */
       int nul = open ("/dev/null", O_RDWR);
+      sigset_t none;
+      /* The daemon blocks its signals for sigwait and ignores SIGPIPE; both
+       * survive exec, and vmdkfs must get SIGTERM. */
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      signal (SIGPIPE, SIG_DFL);
       setsid ();
       if (nul >= 0)
         {
@@ -220,36 +226,52 @@ loops_through (const char *mount)
   return busy;
 }
 
+static pid_t
+read_pidfile (const char *path)
+{
+  FILE *f = fopen (path, "re");
+  long pid = 0;
+
+  if (f == NULL)
+    return 0;
+  if (fscanf (f, "%ld", &pid) != 1)
+    pid = 0;
+  fclose (f);
+  return pid > 1 ? (pid_t) pid : 0;
+}
+
+/* Stop vmdkfs when nothing reads through it any more, whichever vdvsd
+ * started it: it is this datastore root's service, not one daemon's. */
 void
 mock_vmdkfs_stop (struct mock *m)
 {
   struct mock_vmdkfs *s = m->vmdkfs;
+  pid_t pid;
 
   if (s == NULL)
     return;
-  if (s->started > 0)
+  pid = s->started > 0 ? s->started : read_pidfile (s->pidfile);
+  if (pid > 0 && loops_through (m->cfg.vmdkfs_mount))
+    vdvs_log (VDVS_LOG_INFO, "vmdkfs left running: volumes attached",
+              "pid=%d mount=%s", (int) pid, m->cfg.vmdkfs_mount);
+  else if (pid > 0 && kill (pid, SIGTERM) == 0)
     {
-      if (loops_through (m->cfg.vmdkfs_mount))
-        vdvs_log (VDVS_LOG_INFO, "vmdkfs left running: volumes attached",
-                  "pid=%d mount=%s", (int) s->started, m->cfg.vmdkfs_mount);
-      else
+      /* Our child is reaped; another's is watched until it is gone. */
+      for (int i = 0; i < 200; i++)
         {
-          kill (s->started, SIGTERM);
-          for (int i = 0; i < 100; i++)
+          if (s->started > 0 ? waitpid (pid, NULL, WNOHANG) == pid
+                             : kill (pid, 0) < 0)
+            break;
+          struct timespec ts = { 0, 50 * 1000 * 1000 };
+          nanosleep (&ts, NULL);
+          if (i == 199)
             {
-              if (waitpid (s->started, NULL, WNOHANG) == s->started)
-                break;
-              struct timespec ts = { 0, 50 * 1000 * 1000 };
-              nanosleep (&ts, NULL);
-              if (i == 99)
-                {
-                  kill (s->started, SIGKILL);
-                  waitpid (s->started, NULL, 0);
-                }
+              kill (pid, SIGKILL);
+              if (s->started > 0)
+                waitpid (pid, NULL, 0);
             }
-          vdvs_log (VDVS_LOG_INFO, "vmdkfs stopped", "pid=%d",
-                    (int) s->started);
         }
+      vdvs_log (VDVS_LOG_INFO, "vmdkfs stopped", "pid=%d", (int) pid);
     }
   free (s);
   m->vmdkfs = NULL;

@@ -52,7 +52,7 @@ start_vdvsd () {
   "$VDVSD" --socket "$SOCK" --mount-root "$MNT" --state-dir "$T/state" \
     --docker-socket none --log-level debug \
     -o root="$ROOT" -o sysfs-root="$T/sys" -o dev-root="$T/dev" \
-    -o vmdkfs="${VDVS_TEST_VMDKFS:-off}" -o vmdkfs-mount="$T/vmfs" \
+    -o vmdkfs="${VDVS_TEST_VMDKFS:-auto}" -o vmdkfs-mount="$T/vmfs" \
     -o vmdkfs-ctl="$T/run/vmdkfs.ctl" -o vm-name="${VM_NAME:-testvm}" \
     "$@" >>"$T/vdvsd.log" 2>&1 &
   VDVSD_PID=$!
