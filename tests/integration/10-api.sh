@@ -4,8 +4,9 @@
 # refcounting, parallel mounts, restart recovery.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
+DATASTORES=datastore1,ds2
 
-start_vdvsd -o datastores=datastore1,ds2
+start_vdvsd
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode is not 0600"
 
 # --- activation, capabilities
@@ -160,7 +161,7 @@ ok "20 parallel mounts of one volume and of 20 volumes"
 mp=$(api_ok VolumeDriver.Mount '{"Name":"MyVolume","ID":"keep"}' | jq -r .Mountpoint)
 kill -9 "$VDVSD_PID"; wait "$VDVSD_PID" 2>/dev/null || true; VDVSD_PID=
 mountpoint -q "$mp" || fail "kernel mount lost with the daemon"
-start_vdvsd -o datastores=datastore1,ds2       # stale socket replaced
+start_vdvsd       # stale socket replaced
 sleep 1
 mountpoint -q "$mp" || fail "recovery unmounted a volume with a persisted reference"
 api_err VolumeDriver.Remove '{"Name":"MyVolume"}' "still mounted"
@@ -170,7 +171,7 @@ api_ok VolumeDriver.Unmount '{"Name":"MyVolume","ID":"keep"}' >/dev/null
 api_ok VolumeDriver.Mount '{"Name":"ro","ID":"gone"}' >/dev/null
 kill -9 "$VDVSD_PID"; wait "$VDVSD_PID" 2>/dev/null || true; VDVSD_PID=
 rm -f "$T/state/refs/ro@datastore1"
-start_vdvsd -o datastores=datastore1,ds2
+start_vdvsd
 for _ in $(seq 50); do mountpoint -q "$MNT/ro@datastore1" 2>/dev/null || break; sleep 0.1; done
 ! mountpoint -q "$MNT/ro@datastore1" 2>/dev/null || fail "unclaimed mount not cleaned"
 [ "$(api_ok VolumeDriver.Get '{"Name":"ro"}' | jq -r .Volume.Status.status)" = detached ] || fail "unclaimed volume not detached"

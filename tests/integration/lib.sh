@@ -22,8 +22,10 @@ on_exit () { cleanup_fns+=("$1"); }
 _cleanup () {
   local rc=$?
   set +e
-  for ((i=${#cleanup_fns[@]}-1; i>=0; i--)); do eval "${cleanup_fns[$i]}"; done
+  local fns=("${cleanup_fns[@]}")
+  for ((i=${#fns[@]}-1; i>=1; i--)); do eval "${fns[$i]}"; done
   stop_vdvsd
+  eval "${fns[0]}"   # stop_esxsim, after the daemon that talks to it
   # Anything of ours still mounted or attached is a leak: report and undo.
   local leaked=0
   while read -r mp; do
@@ -47,13 +49,52 @@ ok () { echo "ok - $*"; }
 SOCK=$T/plugins/vsphere.sock
 MNT=$T/mnt
 ROOT=$T/root
+# The backend under test: mock (default), or esx = vdvsd's ESX client
+# talking to esxsim over a unix socket, esxsim running the emulated
+# datastore with the same roots.
+VDVS_TEST_BACKEND=${VDVS_TEST_BACKEND:-mock}
+ESXSIM=$VDVS_BUILD/tools/esxsim
+ESXSIM_PID=
+mock_opts () {
+  echo "root=$ROOT sysfs-root=$T/sys dev-root=$T/dev vmdkfs=${VDVS_TEST_VMDKFS:-auto}" \
+       "vmdkfs-mount=$T/vmfs vmdkfs-ctl=$T/run/vmdkfs.ctl"
+}
+start_esxsim () {
+  [ -n "$ESXSIM_PID" ] && kill -0 "$ESXSIM_PID" 2>/dev/null && return 0
+  local args=() o
+  for o in $(mock_opts); do args+=(--backend-opt "$o"); done
+  "$ESXSIM" --root "$ROOT" --datastores "${DATASTORES:-datastore1}" "${args[@]}" \
+    --listen "unix://$T/run/esx.sock,vm-name=${VM_NAME:-testvm},vm-uuid=${VM_UUID:-42000000-0000-0000-0000-000000000001}" \
+    --admin "$T/run/esx-admin.sock" >>"$T/esxsim.log" 2>&1 &
+  ESXSIM_PID=$!
+  for _ in $(seq 1 100); do
+    [ -S "$T/run/esx.sock" ] && return 0
+    kill -0 "$ESXSIM_PID" 2>/dev/null || fail "esxsim exited at start: $(tail -5 "$T/esxsim.log")"
+    sleep 0.1
+  done
+  fail "esxsim did not come up"
+}
+stop_esxsim () {
+  [ -n "${ESXSIM_PID:-}" ] || return 0
+  kill -TERM "$ESXSIM_PID" 2>/dev/null || true
+  wait "$ESXSIM_PID" 2>/dev/null || true
+  ESXSIM_PID=
+}
+on_exit stop_esxsim
+
 start_vdvsd () {
   mkdir -p "$T/plugins" "$T/run"
+  local backend=() o
+  if [ "$VDVS_TEST_BACKEND" = esx ]; then
+    start_esxsim
+    backend=(--backend esx -o "esx=unix://$T/run/esx.sock" -o "sysfs-root=$T/sys"
+             -o "dev-root=$T/dev" -o timeout=30 -o retries=2)
+  else
+    for o in $(mock_opts); do backend+=(-o "$o"); done
+    backend+=(-o "vm-name=${VM_NAME:-testvm}" -o "datastores=${DATASTORES:-datastore1}")
+  fi
   "$VDVSD" --socket "$SOCK" --mount-root "$MNT" --state-dir "$T/state" \
-    --docker-socket none --log-level debug \
-    -o root="$ROOT" -o sysfs-root="$T/sys" -o dev-root="$T/dev" \
-    -o vmdkfs="${VDVS_TEST_VMDKFS:-auto}" -o vmdkfs-mount="$T/vmfs" \
-    -o vmdkfs-ctl="$T/run/vmdkfs.ctl" -o vm-name="${VM_NAME:-testvm}" \
+    --docker-socket none --log-level debug "${backend[@]}" \
     "$@" >>"$T/vdvsd.log" 2>&1 &
   VDVSD_PID=$!
   for _ in $(seq 1 100); do
