@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,65 @@ loop_configure (int loop_fd, int file_fd, const char *tag, bool dio)
   return ioctl (loop_fd, LOOP_CONFIGURE, &cfg);
 }
 
+/* Loop numbers this process is configuring.  LOOP_CTL_GET_FREE returns a
+ * device that another thread is still configuring (it is unbound until
+ * LOOP_CONFIGURE returns, and that can take long: the kernel fsyncs the
+ * backing file, which vmdkfs may stall), and opening it would block on its
+ * mutex.  So devices are picked here, never twice at once. */
+static pthread_mutex_t claim_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char claimed[1 << 16]; /* protected by claim_lock */
+
+static bool
+loop_bound (int n)
+{
+  char p[64];
+  snprintf (p, sizeof p, "/sys/block/loop%d/loop/backing_file", n);
+  return access (p, F_OK) == 0;
+}
+
+static bool
+loop_exists (int n)
+{
+  char p[64];
+  snprintf (p, sizeof p, "/sys/block/loop%d", n);
+  return access (p, F_OK) == 0;
+}
+
+/* Claim an unbound loop device number, creating one when needed. */
+static int
+claim_loop (int ctl, int skip_below)
+{
+  int n = -1;
+
+  pthread_mutex_lock (&claim_lock);
+  for (int i = skip_below; i < (int) sizeof claimed; i++)
+    {
+      if (claimed[i] || (loop_exists (i) && loop_bound (i)))
+        continue;
+      if (!loop_exists (i) && ioctl (ctl, LOOP_CTL_ADD, i) < 0
+          && errno != EEXIST)
+        continue;
+      n = i;
+      claimed[i] = 1;
+      break;
+    }
+  pthread_mutex_unlock (&claim_lock);
+  return n;
+}
+
+static void
+release_loop (int n)
+{
+  pthread_mutex_lock (&claim_lock);
+  claimed[n] = 0;
+  pthread_mutex_unlock (&claim_lock);
+}
+
 int
 mock_loop_attach (const char *backing, const char *tag, char *dev,
                   size_t dev_len, vdvs_error_t *err)
 {
-  int ctl, file_fd, e = 0;
+  int ctl, file_fd, e = ENODEV, next = 0;
 
   file_fd = open (backing, O_RDWR | O_CLOEXEC);
   if (file_fd < 0)
@@ -48,18 +103,17 @@ mock_loop_attach (const char *backing, const char *tag, char *dev,
       return vdvs_error_set (err, e, "cannot open /dev/loop-control: %s",
                              strerror (e));
     }
-  /* Another process may take the free device between GET_FREE and
-   * CONFIGURE (EBUSY): try again with the next free one. */
+  /* Another process may still take the same device (EBUSY): next one. */
   for (int attempt = 0; attempt < 64; attempt++)
     {
-      int n = ioctl (ctl, LOOP_CTL_GET_FREE);
-      int lfd;
+      int n = claim_loop (ctl, next), lfd, r;
 
       if (n < 0)
         {
-          e = errno;
+          e = ENOSPC;
           break;
         }
+      next = n + 1;
       snprintf (dev, dev_len, "/dev/loop%d", n);
       lfd = open (dev, O_RDWR | O_CLOEXEC);
       if (lfd < 0 && errno == ENOENT)
@@ -71,15 +125,17 @@ mock_loop_attach (const char *backing, const char *tag, char *dev,
       if (lfd < 0)
         {
           e = errno;
+          release_loop (n);
           break;
         }
       /* Direct I/O avoids double caching (perf-baselines: dio=off costs 3x
        * on sequential writes); fall back if the backing fs refuses it. */
-      int r = loop_configure (lfd, file_fd, tag, true);
+      r = loop_configure (lfd, file_fd, tag, true);
       if (r < 0 && errno == EINVAL)
         r = loop_configure (lfd, file_fd, tag, false);
       e = r < 0 ? errno : 0;
       close (lfd);
+      release_loop (n);
       if (r == 0 || e != EBUSY)
         break;
     }

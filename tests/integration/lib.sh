@@ -15,6 +15,9 @@ require_loop () { [ -e /dev/loop-control ] || { echo "SKIP: no loop devices"; ex
 require_fuse () { [ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }; }
 
 T=$(mktemp -d /tmp/vdvs-test.XXXXXX)
+# Loop devices bound before the test: anything bound at the end that is not
+# in this list is the test's leak (tests run one at a time).
+LOOPS_BEFORE=$(losetup -n -O NAME 2>/dev/null | sort | tr '\n' ' ')
 VDVSD_PID=
 cleanup_fns=()
 on_exit () { cleanup_fns+=("$1"); }
@@ -31,11 +34,19 @@ _cleanup () {
   while read -r mp; do
     echo "LEAK: mount $mp" >&2; leaked=1; umount -l "$mp"
   done < <(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
-  for l in $(losetup -a -O NAME,BACK-FILE -n 2>/dev/null | awk -v t="$T" 'index($2, t) == 1 { print $1 }'); do
-    echo "LEAK: loop $l" >&2; leaked=1; losetup -d "$l"
+  for l in $(losetup -n -O NAME 2>/dev/null | sort); do
+    case " $LOOPS_BEFORE " in *" $l "*) continue ;; esac
+    echo "LEAK: loop $l ($(losetup -n -O BACK-FILE "$l"))" >&2; leaked=1; losetup -d "$l"
   done
-  # vmdkfs started by a test vdvsd
-  if [ -f "$T/run/vmdkfs.ctl.pid" ]; then kill "$(cat "$T/run/vmdkfs.ctl.pid")" 2>/dev/null; fi
+  # A vmdkfs that the test's vdvsd started and left running: only if the
+  # pid is still that vmdkfs (pids wrap).
+  local vpid
+  vpid=$(cat "$T/run/vmdkfs.ctl.pid" 2>/dev/null || true)
+  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep -q "vmdkfs.*$T"; then
+    echo "LEAK: vmdkfs $vpid" >&2; leaked=1; kill "$vpid"
+    for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  while read -r mp; do umount -l "$mp"; done < <(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
   rm -rf "$T"
   [ $leaked -eq 0 ] || rc=1
   exit $rc
