@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 V ?=
 
-.PHONY: all build deps run test test-unit test-integration bench clean asan
+.PHONY: all build deps run test test-unit test-integration bench clean asan deploy testremote
 
 all: build
 
@@ -45,3 +45,13 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+# Real ESXi: copy the programs to a Docker VM, then run the Docker sanity
+# sequence there over ssh (GUEST=host [ESX=host]; see scripts/remote.sh).
+deploy: build
+	@test -n "$(GUEST)" || { echo "usage: make deploy GUEST=host" >&2; exit 2; }
+	./scripts/remote.sh deploy $(GUEST)
+
+testremote: build
+	@test -n "$(GUEST)" || { echo "usage: make testremote GUEST=host [ESX=host]" >&2; exit 2; }
+	./scripts/remote.sh test $(GUEST) $(ESX)

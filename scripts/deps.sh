@@ -7,7 +7,7 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libfuse3-dev fuse3 liburing-dev libmicrohttpd-dev libcjson-dev
       libcurl4-openssl-dev libcriterion-dev
       e2fsprogs xfsprogs util-linux curl jq fio
-      docker.io busybox-static kmod procps psmisc)
+      docker.io busybox-static kmod procps psmisc openssh-server openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
