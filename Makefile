@@ -6,7 +6,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 V ?=
 
-.PHONY: all build deps run test test-unit test-integration bench clean asan deploy testremote
+.PHONY: all build deps run test test-unit test-integration bench clean asan \
+	install uninstall plugin plugin-rootfs test-container deploy testremote
 
 all: build
 
@@ -44,7 +45,32 @@ bench: build
 	./bench/run.sh
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(INSTALL_BUILD) $(PLUGIN_DIR)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: vdvsd, vmdkfs, esxsim in
+# PREFIX/sbin, vdvsctl in PREFIX/bin, man pages, the systemd unit in
+# PREFIX/lib/systemd/system, and /etc/vdvs.conf unless one exists.  A
+# build dir of its own (release, no tests), so PREFIX never reconfigures
+# the test build.
+INSTALL_BUILD ?= build-install
+$(INSTALL_BUILD)/.prefix-$(subst /,_,$(PREFIX)):
+	@./scripts/deps.sh --quiet
+	rm -rf $(INSTALL_BUILD)
+	meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) --buildtype=release -Dtests=false $(MESON_OPTS)
+	touch $@
+
+install: $(INSTALL_BUILD)/.prefix-$(subst /,_,$(PREFIX))
+	ninja -C $(INSTALL_BUILD)
+	meson install -C $(INSTALL_BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+	install -d $(DESTDIR)/etc
+	@if [ -e $(DESTDIR)/etc/vdvs.conf ]; then echo "install: keeping existing $(DESTDIR)/etc/vdvs.conf"; \
+	 else install -m 0644 dist/vdvs.conf $(DESTDIR)/etc/vdvs.conf && echo "Installing dist/vdvs.conf to $(DESTDIR)/etc/vdvs.conf"; fi
+	@[ -n "$(DESTDIR)" ] || echo "install: now  systemctl daemon-reload && systemctl enable --now vdvsd"
+
+# Removes what `make install` placed (meson's install log), not /etc/vdvs.conf.
+uninstall:
+	@[ -f $(INSTALL_BUILD)/meson-logs/install-log.txt ] || { echo "uninstall: nothing installed from $(INSTALL_BUILD)" >&2; exit 1; }
+	ninja -C $(INSTALL_BUILD) uninstall
 
 # Real ESXi: copy the programs to a Docker VM, then run the Docker sanity
 # sequence there over ssh (GUEST=host [ESX=host]; see scripts/remote.sh).
