@@ -2,6 +2,7 @@
 #include "codec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -335,7 +336,14 @@ python_int (const cJSON *v, long *out, vdvs_error_t *err)
         return vdvs_error_set (err, EINVAL,
                                "Server returned an error: OverflowError("
                                "'cannot convert float infinity to integer',)");
-      *out = (long) v->valuedouble;
+      /* Python's int() is unbounded; a long is not, and converting a
+       * double beyond its range is undefined: clamp (still a mismatch). */
+      if (v->valuedouble >= (double) LONG_MAX)
+        *out = LONG_MAX;
+      else if (v->valuedouble <= (double) LONG_MIN)
+        *out = LONG_MIN;
+      else
+        *out = (long) v->valuedouble;
       return 0;
     }
   if (cJSON_IsString (v))
