@@ -612,7 +612,12 @@ py_value (struct sbuf *b, const cJSON *v)
   else if (cJSON_IsNumber (v))
     {
       double d = v->valuedouble;
-      if (d == floor (d) && fabs (d) < 1e15)
+      /* cJSON reads 1e999 as infinity; Python writes it so. */
+      if (isnan (d))
+        sb_puts (b, "NaN");
+      else if (isinf (d))
+        sb_puts (b, d > 0 ? "Infinity" : "-Infinity");
+      else if (d == floor (d) && fabs (d) < 1e15)
         sb_printf (b, "%lld", (long long) d);
       else
         sb_printf (b, "%.17g", d);
