@@ -46,11 +46,15 @@ mock_descriptor_format (const struct mock_descriptor *d, const char *uuid,
            "encoding=\"UTF-8\"\n"
            "CID=fffffffe\n"
            "parentCID=ffffffff\n"
-           "createType=\"%s\"\n"
+           "createType=");
+  /* Quoted like the names: the reader unescapes it. */
+  put_quoted (f, d->create_type[0] ? d->create_type : "vmfs");
+  fprintf (f,
+           "\n"
            "\n"
            "# Extent description\n"
            "RW %" PRIu64 " VMFS ",
-           d->create_type[0] ? d->create_type : "vmfs", d->sectors);
+           d->sectors);
   put_quoted (f, d->extent);
   fprintf (f,
            "\n\n"
