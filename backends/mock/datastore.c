@@ -142,9 +142,17 @@ mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
   if (snprintf (v->vol, sizeof v->vol, "%s", vol) >= (int) sizeof v->vol
       || snprintf (v->ds, sizeof v->ds, "%s", ds) >= (int) sizeof v->ds)
     return vdvs_error_set (err, ENAMETOOLONG, "volume name too long");
-  snprintf (v->flat_name, sizeof v->flat_name, "%s-flat.vmdk", vol);
-  snprintf (v->sidecar_name, sizeof v->sidecar_name, "%s-%016llx.vmfd", vol,
-            (unsigned long long) mock_hash (vol));
+  /* A name of 100 multi-byte characters can exceed NAME_MAX bytes once
+   * suffixed: refuse it rather than truncate the file names. */
+  if (snprintf (v->flat_name, sizeof v->flat_name, "%s-flat.vmdk", vol)
+          >= (int) sizeof v->flat_name
+      || snprintf (v->sidecar_name, sizeof v->sidecar_name, "%s-%016llx.vmfd",
+                   vol, (unsigned long long) mock_hash (vol))
+             >= (int) sizeof v->sidecar_name)
+    return vdvs_error_set (err, ENAMETOOLONG,
+                           "Volume name `%s` is too long for the datastore "
+                           "(at most %d bytes of UTF-8)",
+                           vol, NAME_MAX - 22);
   if (snprintf (v->dir, sizeof v->dir, "%s/%s/dockvols/%s", m->cfg.root, ds,
                 MOCK_TENANT_UUID) >= (int) sizeof v->dir
       || snprintf (v->descriptor, sizeof v->descriptor, "%s/%s.vmdk", v->dir,
