@@ -44,6 +44,14 @@ asan: build
 bench: build
 	./bench/run.sh
 
+# libFuzzer harnesses (clang, ASan+UBSan): replay fuzz/regress/ and the seed
+# corpora, then fuzz each harness FUZZ_SECONDS, one at a time (fuzz/README.md).
+.PHONY: fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@./scripts/deps.sh --quiet
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh
+
 clean:
 	rm -rf $(BUILD) build-asan $(INSTALL_BUILD) $(PLUGIN_DIR)
 
