@@ -1,25 +1,71 @@
-/* HTTP on the plugin socket: see http.h. */
+/* HTTP on the plugin socket: see http.h.
+ *
+ * Threading.  A small pool of libmicrohttpd threads (one per CPU, at most
+ * 4), each with its own epoll set, does all socket I/O and answers the
+ * cheap endpoints inline (Capabilities, Activate, Get, List, Path): a
+ * busy thread picks up the next ready connection without a context switch,
+ * which is what keeps the control path fast under concurrent requests.
+ *
+ * The endpoints that do slow work (Create, Remove, Mount, Unmount: attach,
+ * mkfs, mount) never run on a pool thread: the connection is suspended
+ * (MHD_suspend_connection) and the request runs on a thread of its own,
+ * which stores the reply and resumes the connection.  A stalled Mount thus
+ * holds exactly its own connection, as with a thread per connection.
+ *
+ * Get/List/Path are cheap on a local backend but may wait on a remote one
+ * (the ESX service over vsock): an inline call that takes longer than
+ * INLINE_SLOW_MS moves that endpoint to its own threads for
+ * INLINE_BACKOFF_S seconds, so one stall costs at most one pool thread once.
+ */
 #include "http.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1.2+json"
+#define MAX_POOL_THREADS 4
+#define INLINE_SLOW_MS 20
+#define INLINE_BACKOFF_S 60
+
+/* Endpoints answered on the pool threads while they stay fast. */
+enum ep_class
+{
+  EP_INLINE,   /* never blocks: no backend call */
+  EP_ADAPTIVE, /* Get, List, Path: inline unless recently slow */
+  EP_THREAD,   /* Create, Remove, Mount, Unmount: always a thread */
+};
+enum
+{
+  ADAPT_GET,
+  ADAPT_LIST,
+  ADAPT_PATH,
+  N_ADAPT
+};
 
 struct vdvs_http
 {
   struct MHD_Daemon *mhd;
   vdvs_http_handler handler; /* immutable */
   char path[sizeof ((struct sockaddr_un *) 0)->sun_path];
+  /* CLOCK_MONOTONIC second until which an adaptive endpoint is threaded. */
+  atomic_long offload_until[N_ADAPT];
+  pthread_mutex_t lock;
+  pthread_cond_t idle;
+  unsigned running; /* request threads alive; protected by lock */
+  bool stopping;    /* protected by lock */
 };
 
 /* Per-request state, owned by MHD's req_cls slot until completion. */
@@ -29,6 +75,12 @@ struct request
   size_t len;
   size_t seen;     /* bytes received, kept also past the limit */
   bool too_large;
+  /* A request handed to its own thread: */
+  bool dispatched;
+  struct vdvs_http *h;
+  struct MHD_Connection *conn;
+  char *url;
+  char *result; /* the handler's reply, set before the resume */
 };
 
 static char *
@@ -66,6 +118,118 @@ reply (struct MHD_Connection *conn, unsigned status, char *json)
   return r;
 }
 
+static long
+mono_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum ep_class
+classify (const char *url, int *adapt)
+{
+  static const char *const threaded[] = { "Create", "Remove", "Mount",
+                                          "Unmount" };
+  const char *ep;
+
+  *adapt = -1;
+  if (strncmp (url, "/VolumeDriver.", 14) != 0)
+    return EP_INLINE; /* Plugin.Activate, unknown endpoints */
+  ep = url + 14;
+  for (size_t i = 0; i < sizeof threaded / sizeof threaded[0]; i++)
+    if (strcmp (ep, threaded[i]) == 0)
+      return EP_THREAD;
+  if (strcmp (ep, "Get") == 0)
+    *adapt = ADAPT_GET;
+  else if (strcmp (ep, "List") == 0)
+    *adapt = ADAPT_LIST;
+  else if (strcmp (ep, "Path") == 0)
+    *adapt = ADAPT_PATH;
+  return *adapt >= 0 ? EP_ADAPTIVE : EP_INLINE;
+}
+
+static void *
+request_thread (void *arg)
+{
+  struct request *r = arg;
+  struct vdvs_http *h = r->h;
+
+  r->result = h->handler (r->url, r->body ? r->body : "", r->len);
+  if (r->result == NULL)
+    r->result = strdup ("{\"Err\":\"internal error: out of memory\"}");
+  /* Taken so that stop cannot free the daemon between the resume and the
+   * count going down. */
+  pthread_mutex_lock (&h->lock);
+  MHD_resume_connection (r->conn);
+  if (--h->running == 0)
+    pthread_cond_broadcast (&h->idle);
+  pthread_mutex_unlock (&h->lock);
+  return NULL;
+}
+
+/* Run the handler on a thread of its own; the connection waits suspended.
+ * Returns false when no thread could be started (then answer inline). */
+static bool
+dispatch (struct vdvs_http *h, struct request *r, struct MHD_Connection *conn,
+          const char *url)
+{
+  pthread_attr_t attr;
+  pthread_t t;
+  bool ok;
+
+  r->url = strdup (url);
+  if (r->url == NULL)
+    return false;
+  r->h = h;
+  r->conn = conn;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_mutex_lock (&h->lock);
+  ok = !h->stopping;
+  if (ok)
+    {
+      r->dispatched = true;
+      MHD_suspend_connection (conn);
+      h->running++;
+      if (pthread_create (&t, &attr, request_thread, r) != 0)
+        {
+          h->running--;
+          MHD_resume_connection (conn);
+          r->dispatched = false;
+          ok = false;
+        }
+    }
+  pthread_mutex_unlock (&h->lock);
+  pthread_attr_destroy (&attr);
+  return ok;
+}
+
+/* The handler inline on a pool thread; an adaptive endpoint that turns out
+ * slow is threaded for a while. */
+static char *
+run_inline (struct vdvs_http *h, const char *url, struct request *r,
+            int adapt)
+{
+  long t0 = adapt >= 0 ? mono_ms () : 0;
+  char *out = h->handler (url, r->body ? r->body : "", r->len);
+
+  if (adapt >= 0)
+    {
+      long dt = mono_ms () - t0;
+      if (dt > INLINE_SLOW_MS)
+        {
+          atomic_store (&h->offload_until[adapt],
+                        (t0 + dt) / 1000 + INLINE_BACKOFF_S);
+          vdvs_log (VDVS_LOG_WARN,
+                    "Slow request on the I/O thread; running it on threads "
+                    "for a while",
+                    "path=%s ms=%ld backoff_s=%d", url, dt, INLINE_BACKOFF_S);
+        }
+    }
+  return out;
+}
+
 static enum MHD_Result
 on_request (void *cls, struct MHD_Connection *conn, const char *url,
             const char *method, const char *version, const char *upload_data,
@@ -95,6 +259,13 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
                                   cl, VDVS_HTTP_MAX_BODY));
         }
       return MHD_YES;
+    }
+  if (r->dispatched)
+    {
+      /* Resumed: the request thread has left its reply. */
+      char *out = r->result;
+      r->result = NULL;
+      return reply (conn, MHD_HTTP_OK, out);
     }
   if (*upload_data_size > 0)
     {
@@ -133,8 +304,16 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
     return reply (conn, MHD_HTTP_METHOD_NOT_ALLOWED,
                   err_json ("method %s not allowed: the plugin API is POST only",
                             method));
-  return reply (conn, MHD_HTTP_OK,
-                h->handler (url, r->body ? r->body : "", r->len));
+  {
+    int adapt;
+    enum ep_class c = classify (url, &adapt);
+    if (c == EP_ADAPTIVE
+        && atomic_load (&h->offload_until[adapt]) > mono_ms () / 1000)
+      c = EP_THREAD;
+    if (c == EP_THREAD && dispatch (h, r, conn, url))
+      return MHD_YES;
+    return reply (conn, MHD_HTTP_OK, run_inline (h, url, r, adapt));
+  }
 }
 
 static void
@@ -149,6 +328,8 @@ on_completed (void *cls, struct MHD_Connection *conn, void **req_cls,
   if (r != NULL)
     {
       free (r->body);
+      free (r->url);
+      free (r->result);
       free (r);
       *req_cls = NULL;
     }
@@ -229,19 +410,30 @@ vdvs_http_start (const char *socket_path, int max_connections,
     abort ();
   h->handler = handler;
   strcpy (h->path, socket_path);
-  h->mhd = MHD_start_daemon (
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
-          | MHD_USE_ERROR_LOG | MHD_USE_POLL,
-      0, NULL, NULL, on_request, h,
-      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections,
-      /* Idle keep-alive connections and slow senders are dropped. */
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+  pthread_mutex_init (&h->lock, NULL);
+  pthread_cond_init (&h->idle, NULL);
+  {
+    long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+    unsigned pool = ncpu < 1 ? 1
+                    : ncpu > MAX_POOL_THREADS ? MAX_POOL_THREADS
+                                              : (unsigned) ncpu;
+    h->mhd = MHD_start_daemon (
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
+            | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET,
+        fd, MHD_OPTION_THREAD_POOL_SIZE, pool,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections,
+        /* Idle keep-alive connections and slow senders are dropped. */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+  }
   if (h->mhd == NULL)
     {
       close (fd);
       unlink (socket_path);
+      pthread_mutex_destroy (&h->lock);
+      pthread_cond_destroy (&h->idle);
       free (h);
       return vdvs_error_set (err, EIO, "cannot start the HTTP server on `%s`",
                              socket_path);
@@ -255,7 +447,16 @@ vdvs_http_stop (struct vdvs_http *h)
 {
   if (h == NULL)
     return;
+  /* No new request threads; the running ones finish and resume their
+   * connections (MHD must not stop with a connection suspended). */
+  pthread_mutex_lock (&h->lock);
+  h->stopping = true;
+  while (h->running > 0)
+    pthread_cond_wait (&h->idle, &h->lock);
+  pthread_mutex_unlock (&h->lock);
   MHD_stop_daemon (h->mhd);
   unlink (h->path);
+  pthread_mutex_destroy (&h->lock);
+  pthread_cond_destroy (&h->idle);
   free (h);
 }
