@@ -1,6 +1,7 @@
 /* The emulated ESX datastore service: the upstream vmdk_ops semantics
  * (reference §2.3, §5) on local files.  One handle = one VM's view. */
 #include "mock_i.h"
+#include "index.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -121,6 +122,7 @@ mock_open (void **handle, vdvs_error_t *err)
             "root=%s datastores=%s vm=%s vm_uuid=%s vmdkfs=%s", m->cfg.root,
             m->cfg.datastores, m->cfg.vm_name, m->cfg.vm_uuid,
             m->vmdkfs ? m->cfg.vmdkfs_mount : "off");
+  mock_index_open (m);
   *handle = m;
   return 0;
 }
@@ -131,6 +133,7 @@ mock_close (void *handle)
   struct mock *m = handle;
   if (m == NULL)
     return;
+  mock_index_close (m);
   mock_vmdkfs_stop (m);
   free (m);
 }
@@ -988,7 +991,10 @@ static int
 mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
 {
   struct mock *m = handle;
+  int r = mock_index_list (m, out, err);
 
+  if (r != 0) /* answered from the index (or out of memory) */
+    return r < 0 ? -1 : 0;
   for (size_t i = 0; i < m->n_ds; i++)
     {
       char dir[PATH_MAX], vol[NAME_MAX + 1], full[NAME_MAX + 128];

@@ -1,0 +1,612 @@
+/* The in-memory index of volumes per datastore, kept coherent by inotify:
+ * see index.h.
+ *
+ * Every event for a name that could be a descriptor is applied by looking
+ * at the file as it is now (fstatat through the folder's fd), never by
+ * trusting the event kind: events that race with a scan, arrive twice or
+ * out of order all converge on what is on disk.
+ *
+ * Locking: ix->lock protects everything in the index; it is held while
+ * events are applied and while List copies the names, never across
+ * anything slower than the folder's metadata.
+ */
+#include "index.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WATCH_MASK                                                          \
+  (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE    \
+   | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+struct entry
+{
+  struct entry *next; /* hash chain */
+  size_t pos;         /* index in ds_ix.dense */
+  size_t vlen;        /* length of the volume part of `full` */
+  char full[];        /* "vol@ds" */
+};
+
+struct ds_ix
+{
+  char *name;  /* the datastore's real name */
+  char *dir;   /* <root>/<ds>/dockvols/<tenant-uuid> */
+  /* That folder while events are applied, else -1: holding it open would
+   * keep a removed folder's inode alive and hide its IN_DELETE_SELF. */
+  int dirfd;
+  int wd;      /* its inotify watch, or -1 */
+  bool valid;  /* the set matches the folder (modulo queued events) */
+  struct entry **tab;
+  size_t tab_size; /* power of two */
+  struct entry **dense;
+  size_t n, cap;
+};
+
+struct mock_index
+{
+  pthread_mutex_t lock;
+  int ifd;     /* inotify, non-blocking */
+  int stopfd;  /* eventfd that stops the thread */
+  pthread_t thread;
+  bool have_thread;
+  size_t n_ds;
+  struct ds_ix *ds;
+  unsigned long rescans;
+};
+
+/* ---- the upstream descriptor rule ------------------------------------ */
+
+/* The cheap part of the rule (the name only). */
+static bool
+descriptor_name (const char *name, size_t n)
+{
+  static const char *const skip[] = { "-delta.vmdk", "-ctk.vmdk",
+                                      "-digest.vmdk", "-flat.vmdk" };
+
+  if (n <= 5 || memcmp (name + n - 5, ".vmdk", 5) != 0)
+    return false;
+  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+    {
+      size_t k = strlen (skip[i]);
+      if (n >= k && memcmp (name + n - k, skip[i], k) == 0)
+        return false;
+    }
+  if (n >= 12 && name[n - 12] == '-')
+    {
+      bool digits = true;
+      for (size_t i = n - 11; i < n - 5; i++)
+        digits = digits && isdigit ((unsigned char) name[i]);
+      if (digits)
+        return false;
+    }
+  return true;
+}
+
+bool
+mock_index_is_descriptor (int dirfd, const char *name, char *vol, size_t len)
+{
+  size_t n = strlen (name);
+  struct stat st;
+
+  if (!descriptor_name (name, n))
+    return false;
+  if (fstatat (dirfd, name, &st, 0) < 0 || !S_ISREG (st.st_mode)
+      || st.st_size > 5000)
+    return false;
+  if (n - 5 >= len)
+    return false;
+  memcpy (vol, name, n - 5);
+  vol[n - 5] = '\0';
+  return true;
+}
+
+/* ---- the set of one datastore ---------------------------------------- */
+
+static size_t
+hash (const char *s, size_t n)
+{
+  uint64_t h = UINT64_C (0xcbf29ce484222325);
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char) s[i]) * UINT64_C (0x100000001b3);
+  return (size_t) h;
+}
+
+static struct entry **
+slot (struct ds_ix *d, const char *vol, size_t vlen)
+{
+  struct entry **p = &d->tab[hash (vol, vlen) & (d->tab_size - 1)];
+  for (; *p; p = &(*p)->next)
+    if ((*p)->vlen == vlen && memcmp ((*p)->full, vol, vlen) == 0)
+      break;
+  return p;
+}
+
+static int
+grow (struct ds_ix *d)
+{
+  size_t ns = d->tab_size ? d->tab_size * 2 : 256;
+  struct entry **nt = calloc (ns, sizeof *nt);
+
+  if (nt == NULL)
+    return -1;
+  for (size_t i = 0; i < d->n; i++)
+    {
+      struct entry *e = d->dense[i];
+      size_t b = hash (e->full, e->vlen) & (ns - 1);
+      e->next = nt[b];
+      nt[b] = e;
+    }
+  free (d->tab);
+  d->tab = nt;
+  d->tab_size = ns;
+  return 0;
+}
+
+static void
+set_add (struct ds_ix *d, const char *vol)
+{
+  size_t vlen = strlen (vol), dl = strlen (d->name);
+  struct entry *e, **p;
+
+  if (d->tab_size == 0 || d->n >= d->tab_size)
+    if (grow (d) < 0)
+      {
+        d->valid = false; /* out of memory: rescan later */
+        return;
+      }
+  p = slot (d, vol, vlen);
+  if (*p != NULL)
+    return;
+  if (d->n == d->cap)
+    {
+      size_t nc = d->cap ? d->cap * 2 : 256;
+      struct entry **nd = realloc (d->dense, nc * sizeof *nd);
+      if (nd == NULL)
+        {
+          d->valid = false;
+          return;
+        }
+      d->dense = nd;
+      d->cap = nc;
+    }
+  e = malloc (sizeof *e + vlen + 1 + dl + 1);
+  if (e == NULL)
+    {
+      d->valid = false;
+      return;
+    }
+  memcpy (e->full, vol, vlen);
+  e->full[vlen] = '@';
+  memcpy (e->full + vlen + 1, d->name, dl + 1);
+  e->vlen = vlen;
+  e->next = NULL;
+  e->pos = d->n;
+  d->dense[d->n++] = e;
+  *p = e;
+}
+
+static void
+set_del (struct ds_ix *d, const char *vol, size_t vlen)
+{
+  struct entry **p, *e;
+
+  if (d->tab_size == 0)
+    return;
+  p = slot (d, vol, vlen);
+  if ((e = *p) == NULL)
+    return;
+  *p = e->next;
+  d->dense[e->pos] = d->dense[--d->n];
+  d->dense[e->pos]->pos = e->pos;
+  free (e);
+}
+
+static void
+set_clear (struct ds_ix *d)
+{
+  for (size_t i = 0; i < d->n; i++)
+    free (d->dense[i]);
+  d->n = 0;
+  if (d->tab_size)
+    memset (d->tab, 0, d->tab_size * sizeof *d->tab);
+}
+
+/* One name changed in the folder: make the set agree with the file. */
+static void
+update_name (struct ds_ix *d, const char *name)
+{
+  char vol[NAME_MAX + 1];
+  size_t n = strlen (name);
+
+  if (!descriptor_name (name, n))
+    return;
+  if (d->dirfd < 0)
+    d->dirfd = open (d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (mock_index_is_descriptor (d->dirfd, name, vol, sizeof vol))
+    set_add (d, vol);
+  else
+    set_del (d, name, n - 5);
+}
+
+/* ---- watching and scanning ------------------------------------------- */
+
+static void
+unwatch (struct mock_index *ix, struct ds_ix *d)
+{
+  if (d->wd >= 0)
+    inotify_rm_watch (ix->ifd, d->wd);
+  d->wd = -1;
+  if (d->dirfd >= 0)
+    close (d->dirfd);
+  d->dirfd = -1;
+  d->valid = false;
+}
+
+/* Watch first, then scan: a change during the scan is also queued as an
+ * event, and applying it again is harmless. */
+static void
+rescan (struct mock_index *ix, struct ds_ix *d)
+{
+  char vol[NAME_MAX + 1];
+  struct dirent *de;
+  DIR *dir;
+  int fd;
+
+  unwatch (ix, d);
+  set_clear (d);
+  if (ix->ifd >= 0)
+    d->wd = inotify_add_watch (ix->ifd, d->dir, WATCH_MASK);
+  if (d->wd < 0)
+    return;
+  d->dirfd = open (d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d->dirfd < 0 || (fd = dup (d->dirfd)) < 0)
+    {
+      unwatch (ix, d);
+      return;
+    }
+  if ((dir = fdopendir (fd)) == NULL)
+    {
+      close (fd);
+      unwatch (ix, d);
+      return;
+    }
+  ix->rescans++;
+  d->valid = true;
+  while ((de = readdir (dir)) != NULL)
+    if (mock_index_is_descriptor (d->dirfd, de->d_name, vol, sizeof vol))
+      set_add (d, vol);
+  closedir (dir);
+  close (d->dirfd);
+  d->dirfd = -1;
+}
+
+static struct ds_ix *
+ds_of_wd (struct mock_index *ix, int wd)
+{
+  for (size_t i = 0; i < ix->n_ds; i++)
+    if (ix->ds[i].wd == wd)
+      return &ix->ds[i];
+  return NULL;
+}
+
+/* Under ix->lock: apply every queued event, without blocking. */
+static void
+apply_pending (struct mock_index *ix)
+{
+  char buf[16384] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+
+  if (ix->ifd < 0)
+    return;
+  for (;;)
+    {
+      ssize_t len = read (ix->ifd, buf, sizeof buf);
+      if (len < 0 && errno == EINTR)
+        continue;
+      if (len <= 0)
+        break;
+      for (char *p = buf; p < buf + len;)
+        {
+          const struct inotify_event *ev = (const struct inotify_event *) p;
+          struct ds_ix *d;
+
+          p += sizeof *ev + ev->len;
+          if (ev->mask & IN_Q_OVERFLOW)
+            {
+              for (size_t i = 0; i < ix->n_ds; i++)
+                ix->ds[i].valid = false;
+              continue;
+            }
+          if ((d = ds_of_wd (ix, ev->wd)) == NULL || !d->valid)
+            continue;
+          if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
+                          | IN_UNMOUNT))
+            {
+              /* The folder itself went away or moved: its content is no
+               * longer what the path shows. */
+              if (ev->mask & IN_IGNORED)
+                d->wd = -1; /* already gone from the kernel */
+              unwatch (ix, d);
+              continue;
+            }
+          if (ev->len > 0)
+            update_name (d, ev->name);
+        }
+    }
+  for (size_t i = 0; i < ix->n_ds; i++)
+    if (ix->ds[i].dirfd >= 0)
+      {
+        close (ix->ds[i].dirfd);
+        ix->ds[i].dirfd = -1;
+      }
+}
+
+static void
+refresh (struct mock_index *ix)
+{
+  apply_pending (ix);
+  for (size_t i = 0; i < ix->n_ds; i++)
+    if (!ix->ds[i].valid)
+      rescan (ix, &ix->ds[i]);
+}
+
+/* Keeps the kernel queue short between Lists (it holds 16384 events by
+ * default; a burst of creates by another VM would overflow it and cost a
+ * rescan). */
+static void *
+watch_thread (void *arg)
+{
+  struct mock_index *ix = arg;
+  struct pollfd p[2] = { { .fd = ix->ifd, .events = POLLIN },
+                         { .fd = ix->stopfd, .events = POLLIN } };
+
+  for (;;)
+    {
+      if (poll (p, 2, -1) < 0 && errno != EINTR)
+        break;
+      if (p[1].revents)
+        break;
+      if (p[0].revents)
+        {
+          pthread_mutex_lock (&ix->lock);
+          refresh (ix);
+          pthread_mutex_unlock (&ix->lock);
+        }
+    }
+  return NULL;
+}
+
+/* ---- the index ------------------------------------------------------- */
+
+struct mock_index *
+mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs)
+{
+  struct mock_index *ix = calloc (1, sizeof *ix);
+
+  if (ix == NULL)
+    return NULL;
+  pthread_mutex_init (&ix->lock, NULL);
+  ix->stopfd = -1;
+  ix->ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  ix->ds = calloc (n ? n : 1, sizeof *ix->ds);
+  if (ix->ifd < 0 || ix->ds == NULL)
+    goto fail;
+  ix->n_ds = n;
+  for (size_t i = 0; i < n; i++)
+    {
+      ix->ds[i].wd = ix->ds[i].dirfd = -1;
+      ix->ds[i].name = strdup (ds_names[i]);
+      ix->ds[i].dir = strdup (dirs[i]);
+      if (ix->ds[i].name == NULL || ix->ds[i].dir == NULL)
+        goto fail;
+    }
+  pthread_mutex_lock (&ix->lock);
+  refresh (ix);
+  pthread_mutex_unlock (&ix->lock);
+  ix->stopfd = eventfd (0, EFD_CLOEXEC);
+  if (ix->stopfd < 0
+      || pthread_create (&ix->thread, NULL, watch_thread, ix) != 0)
+    goto fail;
+  ix->have_thread = true;
+  return ix;
+fail:
+  mock_index_free (ix);
+  return NULL;
+}
+
+void
+mock_index_free (struct mock_index *ix)
+{
+  if (ix == NULL)
+    return;
+  if (ix->have_thread)
+    {
+      uint64_t one = 1;
+      if (write (ix->stopfd, &one, sizeof one) != sizeof one)
+        abort ();
+      pthread_join (ix->thread, NULL);
+    }
+  for (size_t i = 0; i < ix->n_ds; i++)
+    {
+      struct ds_ix *d = &ix->ds[i];
+      if (d->dirfd >= 0)
+        close (d->dirfd);
+      set_clear (d);
+      free (d->tab);
+      free (d->dense);
+      free (d->name);
+      free (d->dir);
+    }
+  free (ix->ds);
+  if (ix->ifd >= 0)
+    close (ix->ifd);
+  if (ix->stopfd >= 0)
+    close (ix->stopfd);
+  pthread_mutex_destroy (&ix->lock);
+  free (ix);
+}
+
+int
+mock_index_fill (struct mock_index *ix, struct vdvs_volume_list *out,
+                 vdvs_error_t *err)
+{
+  size_t total = 0;
+  char **names;
+  int r = 0;
+
+  pthread_mutex_lock (&ix->lock);
+  refresh (ix);
+  for (size_t i = 0; i < ix->n_ds; i++)
+    {
+      if (!ix->ds[i].valid)
+        vdvs_log (VDVS_LOG_WARN, "Datastore unreadable", "datastore=%s dir=%s",
+                  ix->ds[i].name, ix->ds[i].dir);
+      total += ix->ds[i].n;
+    }
+  names = realloc (out->names, (out->n + total + 1) * sizeof *names);
+  if (names == NULL)
+    r = vdvs_error_set (err, ENOMEM, "out of memory");
+  else
+    {
+      out->names = names;
+      for (size_t i = 0; i < ix->n_ds && r == 0; i++)
+        for (size_t k = 0; k < ix->ds[i].n; k++)
+          {
+            const struct entry *e = ix->ds[i].dense[k];
+            if ((out->names[out->n] = strdup (e->full)) == NULL)
+              {
+                r = vdvs_error_set (err, ENOMEM, "out of memory");
+                break;
+              }
+            out->n++;
+          }
+    }
+  pthread_mutex_unlock (&ix->lock);
+  return r;
+}
+
+long
+mock_index_count (struct mock_index *ix)
+{
+  long n = 0;
+
+  pthread_mutex_lock (&ix->lock);
+  refresh (ix);
+  for (size_t i = 0; i < ix->n_ds && n >= 0; i++)
+    n = ix->ds[i].valid ? n + (long) ix->ds[i].n : -1;
+  pthread_mutex_unlock (&ix->lock);
+  return n;
+}
+
+unsigned long
+mock_index_rescans (struct mock_index *ix)
+{
+  unsigned long n;
+  pthread_mutex_lock (&ix->lock);
+  n = ix->rescans;
+  pthread_mutex_unlock (&ix->lock);
+  return n;
+}
+
+/* ---- one index per handle --------------------------------------------- */
+
+/* The handle struct is the lead's (mock_i.h): indexes are found by handle
+ * here.  Handles are few (one per VM identity) and live for the process. */
+struct reg
+{
+  struct reg *next;
+  const struct mock *m;
+  struct mock_index *ix;
+};
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct reg *regs;
+
+static struct mock_index *
+lookup (const struct mock *m)
+{
+  struct mock_index *ix = NULL;
+
+  pthread_mutex_lock (&reg_lock);
+  for (struct reg *r = regs; r; r = r->next)
+    if (r->m == m)
+      {
+        ix = r->ix;
+        break;
+      }
+  pthread_mutex_unlock (&reg_lock);
+  return ix;
+}
+
+void
+mock_index_open (const struct mock *m)
+{
+  char dirs[MOCK_MAX_DATASTORES][PATH_MAX];
+  const char *dp[MOCK_MAX_DATASTORES], *np[MOCK_MAX_DATASTORES];
+  struct reg *r;
+
+  for (size_t i = 0; i < m->n_ds && i < MOCK_MAX_DATASTORES; i++)
+    {
+      snprintf (dirs[i], sizeof dirs[i], "%s/%s/dockvols/%s", m->cfg.root,
+                m->ds[i], MOCK_TENANT_UUID);
+      dp[i] = dirs[i];
+      np[i] = m->ds[i];
+    }
+  r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return;
+  r->m = m;
+  r->ix = mock_index_new (m->n_ds, np, dp);
+  if (r->ix == NULL)
+    {
+      vdvs_log (VDVS_LOG_WARN, "No volume index: List scans the datastores",
+                "error=\"%s\"", strerror (errno));
+      free (r);
+      return;
+    }
+  pthread_mutex_lock (&reg_lock);
+  r->next = regs;
+  regs = r;
+  pthread_mutex_unlock (&reg_lock);
+}
+
+void
+mock_index_close (const struct mock *m)
+{
+  struct reg *found = NULL;
+
+  pthread_mutex_lock (&reg_lock);
+  for (struct reg **p = &regs; *p; p = &(*p)->next)
+    if ((*p)->m == m)
+      {
+        found = *p;
+        *p = found->next;
+        break;
+      }
+  pthread_mutex_unlock (&reg_lock);
+  if (found)
+    {
+      mock_index_free (found->ix);
+      free (found);
+    }
+}
+
+int
+mock_index_list (const struct mock *m, struct vdvs_volume_list *out,
+                 vdvs_error_t *err)
+{
+  struct mock_index *ix = lookup (m);
+
+  if (ix == NULL)
+    return 0;
+  return mock_index_fill (ix, out, err) < 0 ? -1 : 1;
+}
