@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# API stack vs a Go peer (`bench/run.sh api`; not a test).
+#
+# vdvsd (mock backend, vmdkfs off, 100 volumes created through its API) and
+# the Go peer (../shared/peers/go-volume-plugin: net/http + encoding/json,
+# 100 volumes created through its API) run side by side; bench/loadgen
+# drives each over keep-alive connections on its unix socket, closed loop,
+# with 1 and 8 connections, for Get, List (100 volumes), Path and
+# Capabilities.  Servers and endpoints are interleaved round-robin, REPS
+# times; the table shows medians, and each ratio is the median of the ratios
+# taken within the same rep (the machine is shared and noisy).
+# Target: vdvsd >= 2x the peer's requests/s and <= 0.5x its p99.
+#
+# Environment: BENCH_REPS (3), BENCH_SECONDS per run (1), VDVS_PEER_DIR.
+source "$(dirname "$0")/lib.sh"
+REPS=${BENCH_REPS:-3}
+SECS=${BENCH_SECONDS:-1}
+PEER_DIR=${VDVS_PEER_DIR:-$TOP/../shared/peers/go-volume-plugin}
+N=100
+
+# --- the Go peer, built with Debian's golang-go (never copied here)
+PEER=
+if [ -f "$PEER_DIR/main.go" ]; then
+  if ! command -v go >/dev/null && command -v apt-get >/dev/null; then
+    echo "installing golang-go for the peer" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null 2>&1 || true
+  fi
+  if command -v go >/dev/null \
+     && (cd "$PEER_DIR" && GO111MODULE=off GOCACHE="$B/gocache" GOPATH="$B/gopath" \
+           go build -o "$B/peer" main.go) >"$B/peer-build.log" 2>&1; then
+    PEER=$B/peer
+  else
+    echo "peer: not built ($(tail -1 "$B/peer-build.log" 2>/dev/null || echo 'no go'))" >&2
+  fi
+else
+  echo "peer: $PEER_DIR/main.go not found" >&2
+fi
+
+# --- vdvsd with 100 volumes
+VS=$B/plugins/vsphere.sock
+start_vdvsd "$VS" off
+t0=$(now_ms)
+seq 0 $((N - 1)) | xargs -P 4 -I{} curl -sS --max-time 120 --unix-socket "$VS" \
+  -d '{"Name":"vol{}","Opts":{"size":"100mb"}}' http://plugin/VolumeDriver.Create > "$B/create.out"
+[ "$(grep -o '"Err":""' "$B/create.out" | wc -l)" -eq $N ] || { echo "create failed: $(head -c 300 "$B/create.out")" >&2; exit 1; }
+[ "$(api "$VS" VolumeDriver.List '{}' | jq '.Volumes | length')" -eq $N ] || { echo "List != $N" >&2; exit 1; }
+create_ms=$(( $(now_ms) - t0 ))
+
+PEER_PID=
+PS=$B/peer.sock
+if [ -n "$PEER" ]; then
+  "$PEER" "$PS" >"$B/peer.log" 2>&1 &
+  PEER_PID=$!
+  bench_on_exit 'kill $PEER_PID 2>/dev/null; wait $PEER_PID 2>/dev/null'
+  for _ in $(seq 100); do [ -S "$PS" ] && break; sleep 0.05; done
+  for i in $(seq 0 $((N - 1))); do api "$PS" VolumeDriver.Create "{\"Name\":\"vol$i\"}" >/dev/null; done
+  [ "$(api "$PS" VolumeDriver.List '{}' | jq '.Volumes | length')" -eq $N ] || { echo "peer List != $N" >&2; exit 1; }
+fi
+
+# --- runs: who ep conns rep rps p50 p99
+R=$B/runs
+: > "$R"
+run_one () { # who sock ep conns rep
+  local out
+  out=$("$LOADGEN" -s "$2" -c "$4" -d "$SECS" -w 0.2 -n $N "/VolumeDriver.$3" '{"Name":"vol%d"}') \
+    || { echo "loadgen $1 $3 c=$4 failed: $out" >&2; exit 1; }
+  awk -v who="$1" -v ep="$3" -v c="$4" -v rep="$5" '{
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      print who, ep, c, rep, v["rps"], v["p50_us"], v["p99_us"] }' <<<"$out" >> "$R"
+}
+for rep in $(seq 1 "$REPS"); do
+  for ep in Get List Path Capabilities; do
+    for c in 1 8; do
+      # alternate who goes first
+      if [ $(( rep % 2 )) -eq 1 ] || [ -z "$PEER" ]; then
+        run_one vdvsd "$VS" $ep $c $rep; [ -n "$PEER" ] && run_one peer "$PS" $ep $c $rep
+      else
+        run_one peer "$PS" $ep $c $rep; run_one vdvsd "$VS" $ep $c $rep
+      fi
+    done
+  done
+done
+read -r v_rss v_hwm <<<"$(rss "$VDVSD_PID")"
+p_rss=-; p_hwm=-
+[ -n "$PEER_PID" ] && read -r p_rss p_hwm <<<"$(rss "$PEER_PID")"
+
+# --- table
+echo
+echo "API stack: vdvsd (mock, 100 volumes) vs Go peer (net/http, 100 volumes); $(nproc) vCPU;"
+echo "closed loop, keep-alive, unix socket; medians of $REPS reps x ${SECS} s; ratio = median of same-rep ratios"
+echo
+printf '| %-12s | %5s | %11s | %11s | %6s | %9s | %9s | %9s | %9s | %9s | %-6s |\n' \
+  endpoint conns "vdvsd req/s" "peer req/s" "x peer" "vdvsd p50" "peer p50" "vdvsd p99" "peer p99" "p99 ratio" target
+echo "|--------------|-------|-------------|-------------|--------|-----------|-----------|-----------|-----------|-----------|--------|"
+for ep in Get List Path Capabilities; do
+  for c in 1 8; do
+    awk -v ep=$ep -v c=$c '
+      function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                      return n == 0 ? -1 : (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) }
+      $2 == ep && $3 == c { k = $1; r[k, $4] = $5; p50[k, $4] = $6; p99[k, $4] = $7; reps[$4] = 1 }
+      END {
+        for (rep in reps) {
+          nv++; vr[nv] = r["vdvsd", rep]; v50[nv] = p50["vdvsd", rep]; v99[nv] = p99["vdvsd", rep]
+          if (("peer", rep) in r) { np++; pr[np] = r["peer", rep]; q50[np] = p50["peer", rep]; q99[np] = p99["peer", rep]
+                                    rr[np] = r["vdvsd", rep] / r["peer", rep]; lr[np] = p99["vdvsd", rep] / p99["peer", rep] } }
+        mvr = med(vr, nv); mv50 = med(v50, nv); mv99 = med(v99, nv)
+        if (np > 0) {
+          mpr = med(pr, np); mp50 = med(q50, np); mp99 = med(q99, np); mrr = med(rr, np); mlr = med(lr, np)
+          ok = (mrr >= 2 && mlr <= 0.5) ? "met" : "missed"
+          printf "| %-12s | %5d | %11.0f | %11.0f | %5.2fx | %6.0f us | %6.0f us | %6.0f us | %6.0f us | %8.2fx | %-6s |\n", ep, c, mvr, mpr, mrr, mv50, mp50, mv99, mp99, mlr, ok
+        } else
+          printf "| %-12s | %5d | %11.0f | %11s | %6s | %6.0f us | %9s | %6.0f us | %9s | %9s | %-6s |\n", ep, c, mvr, "-", "-", mv50, "-", mv99, "-", "-", "-"
+      }' "$R"
+  done
+done
+echo
+printf '| %-6s | %11s | %11s |\n' memory "VmRSS MiB" "VmHWM MiB"
+echo "|--------|-------------|-------------|"
+printf '| %-6s | %11s | %11s |\n' vdvsd "$v_rss" "$v_hwm"
+printf '| %-6s | %11s | %11s |\n' peer "$p_rss" "$p_hwm"
+echo
+echo "100 volumes created through vdvsd's API (4 at a time, incl. mkfs) in ${create_ms} ms"

@@ -1,0 +1,97 @@
+# Shared helpers of the control-path benchmarks (sourced, bash).  Each
+# benchmark gets private roots under $B (datastore, mounts, state, emulated
+# /dev and /sys) and leaves no daemon, mount or loop device behind.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${VDVS_BUILD:-$TOP/build}
+VDVSD=$BUILD/src/vdvsd
+LOADGEN=$BUILD/bench/loadgen
+MKVOLS=$BUILD/bench/mkvols
+DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || true)}
+IMAGE=${VDVS_TEST_IMAGE:-vdvs-busybox:latest}
+PLUGIN_SOCK=/run/docker/plugins/vsphere.sock
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (loop devices, mounts)" >&2; exit 1; }
+[ -x "$VDVSD" ] && [ -x "$LOADGEN" ] || { echo "bench: build first (make build)" >&2; exit 1; }
+
+B=$(mktemp -d /tmp/vdvs-bench.XXXXXX)
+LOOPS_BEFORE=$(losetup -n -O NAME 2>/dev/null | sort | tr '\n' ' ')
+VDVSD_PID=
+bench_cleanup_fns=()
+bench_on_exit () { bench_cleanup_fns+=("$1"); }
+
+_bench_cleanup () {
+  local rc=$?
+  set +e
+  for ((i=${#bench_cleanup_fns[@]}-1; i>=0; i--)); do eval "${bench_cleanup_fns[$i]}"; done
+  stop_vdvsd
+  while read -r mp; do umount -l "$mp"; done < <(awk -v t="$B" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  for l in $(losetup -n -O NAME 2>/dev/null | sort); do
+    case " $LOOPS_BEFORE " in *" $l "*) continue ;; esac
+    # Ours only: a loop over a file under $B (one over vmdkfs shows the
+    # path inside the FUSE mount, so it is reported, not touched).
+    case "$(losetup -n -O BACK-FILE "$l")" in *"$B"*) losetup -d "$l" ;; esac
+  done
+  rm -rf "$B"
+  exit $rc
+}
+trap _bench_cleanup EXIT
+
+now_ms () { date +%s%3N; }
+
+# start_vdvsd SOCKET VMDKFS(off|auto) [extra args]: private roots under $B.
+start_vdvsd () {
+  local sock=$1 vmdkfs=$2; shift 2
+  mkdir -p "$B/run" "$(dirname "$sock")"
+  "$VDVSD" --socket "$sock" --mount-root "$B/mnt" --state-dir "$B/state" \
+    --log-level "${BENCH_LOG_LEVEL:-info}" \
+    -o "root=$B/root" -o "sysfs-root=$B/sys" -o "dev-root=$B/dev" -o "vmdkfs=$vmdkfs" \
+    -o "vmdkfs-mount=$B/vmfs" -o "vmdkfs-ctl=$B/run/vmdkfs.ctl" \
+    -o vm-name=benchvm -o datastores=datastore1 "$@" >>"$B/vdvsd.log" 2>&1 &
+  VDVSD_PID=$!
+  VDVSD_SOCK=$sock
+  for _ in $(seq 1 600); do
+    "$LOADGEN" -1 -s "$sock" /VolumeDriver.Capabilities >/dev/null 2>&1 && return 0
+    kill -0 "$VDVSD_PID" 2>/dev/null || { tail -5 "$B/vdvsd.log" >&2; echo "vdvsd exited" >&2; exit 1; }
+    sleep 0.01
+  done
+  echo "vdvsd did not answer on $sock" >&2; exit 1
+}
+
+stop_vdvsd () {
+  [ -n "${VDVSD_PID:-}" ] || return 0
+  kill -TERM "$VDVSD_PID" 2>/dev/null || true
+  wait "$VDVSD_PID" 2>/dev/null || true
+  VDVSD_PID=
+}
+
+# api SOCK ENDPOINT JSON
+api () { curl -sS --max-time 120 --unix-socket "$1" -d "$3" "http://plugin/$2"; }
+
+# rss PID: "VmRSS VmHWM" in MiB
+rss () {
+  awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "%.1f %.1f", r / 1024, h / 1024 }' "/proc/$1/status"
+}
+
+# The plugin socket Docker looks at is free: no file, or nobody answers.
+plugin_sock_free () {
+  [ -e "$PLUGIN_SOCK" ] || return 0
+  ! curl -s --max-time 2 --unix-socket "$PLUGIN_SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1
+}
+
+docker_up () {
+  [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 && "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1
+}
+
+# median of the numbers on stdin
+median () { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ms_of CMD...: wall time of CMD in ms (its output discarded)
+ms_of () {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
+  t1=$(date +%s%N)
+  echo $(( (t1 - t0) / 1000000 ))
+}
