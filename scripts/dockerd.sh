@@ -2,7 +2,7 @@
 # Make sure a Docker engine answers on /var/run/docker.sock (start Debian's
 # dockerd when none runs) and that the local test image exists.  No registry
 # is reachable here, so the image is busybox-static imported as a rootfs.
-# Usage: scripts/dockerd.sh [--image-only]
+# Usage: scripts/dockerd.sh   (VDVS_DOCKERD_ARGS: extra dockerd flags)
 set -euo pipefail
 DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker)}
 IMAGE=${VDVS_TEST_IMAGE:-vdvs-busybox:latest}
@@ -12,7 +12,8 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
   command -v dockerd >/dev/null || { echo "dockerd: not installed (make deps)" >&2; exit 1; }
   echo "dockerd: starting (log $LOG)"
   # No outside network here: no iptables rules needed for the tests.
-  setsid dockerd --iptables=false --ip-masq=false >>"$LOG" 2>&1 < /dev/null &
+  # shellcheck disable=SC2086
+  setsid dockerd --iptables=false --ip-masq=false ${VDVS_DOCKERD_ARGS:-} >>"$LOG" 2>&1 < /dev/null &
   for _ in $(seq 1 60); do
     "$DOCKER" info >/dev/null 2>&1 && break
     sleep 0.5

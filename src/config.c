@@ -43,6 +43,8 @@ static const char usage[] =
     "backend's)\n"
     "      --device-timeout SEC wait for an attached disk to appear (10)\n"
     "      --max-connections N  concurrent API connections (1000)\n"
+    "      --recovery-grace SEC recovery leaves volumes mounted less than SEC\n"
+    "                           ago to their starting containers (60)\n"
     "  -l, --log-level LEVEL    error|warn|info|debug (default info; env "
     "VDVS_LOG_LEVEL)\n"
     "      --log-file PATH      append logs to PATH instead of stderr\n"
@@ -63,6 +65,7 @@ enum
   OPT_DEV,
   OPT_DEVTIMEOUT,
   OPT_MAXCONN,
+  OPT_GRACE,
   OPT_LOGFILE,
 };
 
@@ -80,6 +83,7 @@ static const struct option long_opts[] = {
   { "dev-root", required_argument, NULL, OPT_DEV },
   { "device-timeout", required_argument, NULL, OPT_DEVTIMEOUT },
   { "max-connections", required_argument, NULL, OPT_MAXCONN },
+  { "recovery-grace", required_argument, NULL, OPT_GRACE },
   { "log-level", required_argument, NULL, 'l' },
   { "log-file", required_argument, NULL, OPT_LOGFILE },
   { "help", no_argument, NULL, 'h' },
@@ -282,6 +286,7 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   c->log_level = VDVS_LOG_INFO;
   c->device_timeout_ms = 10000;
   c->max_connections = 1000;
+  c->recovery_grace_s = 60;
 
   /* Pass 1: only --config (and help/version), so the file comes first. */
   if ((env = getenv ("VDVS_CONFIG")) && *env)
@@ -370,6 +375,10 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
         case OPT_MAXCONN:
           r = set_int (&c->max_connections, "max connections", optarg, 1,
                        100000, err);
+          break;
+        case OPT_GRACE:
+          r = set_int (&c->recovery_grace_s, "recovery grace", optarg, 0,
+                       86400, err);
           break;
         case 'l':
           r = set_level (c, optarg, err);

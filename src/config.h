@@ -27,6 +27,7 @@ struct vdvs_config
   enum vdvs_log_level log_level;
   int device_timeout_ms;       /* wait for an attached disk (10 s) */
   int max_connections;
+  int recovery_grace_s;         /* fresh mounts left alone (60 s) */
   /* Backend options in the order given (file, env, flags); owned. */
   size_t n_backend_opts;
   struct vdvs_backend_opt *backend_opts;

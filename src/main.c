@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <curl/curl.h>
 #include <unistd.h>
 
@@ -14,6 +16,30 @@
 #include "http.h"
 #include "log.h"
 #include "volumes.h"
+
+/* A socket someone still answers on is not stale: two daemons on one
+ * driver name would split the engine's requests between them. */
+static int
+check_socket_free (const char *path, vdvs_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd, r;
+
+  if (strlen (path) >= sizeof sa.sun_path)
+    return 0; /* vdvs_http_start reports it */
+  strcpy (sa.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  r = connect (fd, (struct sockaddr *) &sa, sizeof sa);
+  close (fd);
+  if (r == 0)
+    return vdvs_error_set (err, EADDRINUSE,
+                           "another plugin is serving `%s`; stop it first "
+                           "(or use --driver/--socket for a second one)",
+                           path);
+  return 0;
+}
 
 static int
 fail (vdvs_error_t *err)
@@ -68,7 +94,8 @@ main (int argc, char **argv)
             "driver=%s backend=%s socket=%s mount_root=%s version=%s",
             cfg.driver, cfg.backend, cfg.socket_path, cfg.mount_root,
             VDVS_VERSION);
-  if (vdvs_bk_load (&bk, cfg.backend, &err) < 0)
+  if (check_socket_free (cfg.socket_path, &err) < 0
+      || vdvs_bk_load (&bk, cfg.backend, &err) < 0)
     return fail (&err);
   for (size_t i = 0; i < cfg.n_backend_opts; i++)
     if (vdvs_bk_config (&bk, cfg.backend_opts[i].key, cfg.backend_opts[i].value,

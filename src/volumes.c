@@ -32,8 +32,9 @@
 
 #define TABLE_SIZE 4096
 /* The engine calls Mount before the container runs, so a fresh mount has
- * no running container yet: recovery leaves such volumes alone. */
-#define RECOVERY_GRACE_S 60
+ * no running container yet: recovery leaves such volumes alone for
+ * cfg->recovery_grace_s. */
+#define RECOVERY_GRACE_S (cfg->recovery_grace_s)
 
 struct volume
 {
@@ -65,6 +66,9 @@ static bool recovery_started;
 static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
 static bool kicked, stopping; /* protected by kick_lock */
+/* A pass left volumes alone (fresh mounts, concurrent changes): look at
+ * them again once the grace period is over.  Protected by kick_lock. */
+static bool recheck;
 
 static long
 mono_s (void)
@@ -767,7 +771,9 @@ users_of (const struct users *u, const char *full)
 }
 
 /* Reconcile one volume with the engine's view (users < 0: unknown). */
-static void
+/* Returns false when the volume was left alone and deserves another look
+ * later. */
+static bool
 reconcile (struct volume *v, uint64_t gen, int users)
 {
   vdvs_error_t e = NULL;
@@ -776,17 +782,30 @@ reconcile (struct volume *v, uint64_t gen, int users)
   char mp[PATH_MAX];
 
   if (atomic_load (&v->generation) != gen)
-    return; /* a Mount/Unmount ran meanwhile: it knows better */
+    return false; /* a Mount/Unmount ran meanwhile: look again later */
   vdvs_vol_mountpoint (v->full, mp, sizeof mp);
   if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
     v->mounted = false;
-  if (users == 0 && total > 0
+  if (users >= 0 && total > (unsigned) users
       && mono_s () - atomic_load (&v->last_change) < RECOVERY_GRACE_S)
     {
       vdvs_log (VDVS_LOG_INFO, "Recovery: volume mounted moments ago, "
-                "leaving it to its container", "name=%s refcount=%u", v->full,
-                total);
-      return;
+                "leaving it to its container for now",
+                "name=%s refcount=%u users=%d", v->full, total, users);
+      return false;
+    }
+  if (users > 0 && total > (unsigned) users)
+    {
+      /* References of containers that died without an Unmount (engine
+       * crash): keep exactly the real users.  Their IDs are unknown, and
+       * an Unmount with any ID uses one up. */
+      vdvs_log (VDVS_LOG_INFO, "Recovery: dropping stale references",
+                "name=%s refcount=%u users=%d", v->full, total, users);
+      vdvs_refs_clear (&v->refs);
+      v->refs.anon = (unsigned) users;
+      save_refs (v, &e);
+      vdvs_error_release (&e);
+      total = (unsigned) users;
     }
   if (users == 0 || (users < 0 && total == 0))
     {
@@ -808,7 +827,7 @@ reconcile (struct volume *v, uint64_t gen, int users)
             vdvs_log (VDVS_LOG_INFO, "Recovery: unmounted and detached",
                       "name=%s refcount=0", v->full);
         }
-      return;
+      return true;
     }
   if (users > 0 && total < (unsigned) users)
     {
@@ -830,6 +849,7 @@ reconcile (struct volume *v, uint64_t gen, int users)
         }
       publish (v);
     }
+  return true;
 }
 
 /* Volumes attached to this VM that nobody here mounts (a crash between
@@ -932,9 +952,17 @@ recover_once (int attempts)
       }
   vdvs_log (VDVS_LOG_INFO, "Recovery: reconciling", "volumes=%zu docker=%s", n,
             known ? "yes" : "unavailable");
+  bool again = false;
   for (size_t i = 0; i < n; i++)
-    reconcile (snap[i].v, snap[i].gen,
-               known ? (int) users_of (&u, snap[i].v->full) : -1);
+    if (!reconcile (snap[i].v, snap[i].gen,
+                    known ? (int) users_of (&u, snap[i].v->full) : -1))
+      again = true;
+  if (again && known)
+    {
+      pthread_mutex_lock (&kick_lock);
+      recheck = true;
+      pthread_mutex_unlock (&kick_lock);
+    }
   free (snap);
   free (u.v);
   sweep_attachments ();
@@ -948,17 +976,28 @@ recovery_main (void *arg)
   recover_once (10);
   for (;;)
     {
+      bool timed_out = false;
       pthread_mutex_lock (&kick_lock);
-      while (!kicked && !stopping)
+      if (recheck && !kicked && !stopping)
+        {
+          struct timespec ts;
+          clock_gettime (CLOCK_REALTIME, &ts);
+          ts.tv_sec += RECOVERY_GRACE_S / 2 + 1;
+          timed_out = pthread_cond_timedwait (&kick_cond, &kick_lock, &ts)
+                      == ETIMEDOUT;
+        }
+      while (!kicked && !stopping && !timed_out)
         pthread_cond_wait (&kick_cond, &kick_lock);
       kicked = false;
+      recheck = false;
       bool stop = stopping;
       pthread_mutex_unlock (&kick_lock);
       if (stop)
         break;
       /* Let a restarted engine re-mount its restart-policy containers
        * first; their Mounts bump generations and are left alone. */
-      sleep (2);
+      if (!timed_out)
+        sleep (2);
       recover_once (3);
     }
   return NULL;
