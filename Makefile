@@ -80,6 +80,28 @@ uninstall:
 	@[ -f $(INSTALL_BUILD)/meson-logs/install-log.txt ] || { echo "uninstall: nothing installed from $(INSTALL_BUILD)" >&2; exit 1; }
 	ninja -C $(INSTALL_BUILD) uninstall
 
+# make plugin [PLUGIN_NAME=vsphere:latest]: the managed (v2) plugin, built
+# locally (plugin/build-rootfs.sh: the programs, their libraries, mkfs,
+# fusermount3, busybox + plugin/config.json), then `docker plugin create`.
+# An existing disabled plugin of that name is replaced (volumes and data
+# live in the datastore, /var/lib/vdvs by default, and survive).  Then:
+#   docker plugin enable vsphere:latest
+# A v2 plugin named `vsphere`, even disabled, takes the driver name from a
+# v1 vdvsd on /run/docker/plugins/vsphere.sock.
+PLUGIN_NAME ?= vsphere:latest
+PLUGIN_DIR ?= $(BUILD)/plugin
+plugin-rootfs: build
+	./plugin/build-rootfs.sh $(BUILD) $(PLUGIN_DIR)
+
+plugin: plugin-rootfs
+	@if docker plugin inspect $(PLUGIN_NAME) >/dev/null 2>&1; then \
+	  if [ "$$(docker plugin inspect -f '{{.Enabled}}' $(PLUGIN_NAME))" = true ]; then \
+	    echo "plugin: $(PLUGIN_NAME) is enabled; docker plugin disable -f $(PLUGIN_NAME) first" >&2; exit 1; fi; \
+	  docker plugin rm -f $(PLUGIN_NAME) >/dev/null && echo "plugin: removed the old $(PLUGIN_NAME)"; fi
+	mkdir -p /var/lib/vdvs
+	docker plugin create $(PLUGIN_NAME) $(PLUGIN_DIR)
+	@echo "plugin: now  docker plugin enable $(PLUGIN_NAME)   (settings: docker plugin inspect $(PLUGIN_NAME))"
+
 # Real ESXi: copy the programs to a Docker VM, then run the Docker sanity
 # sequence there over ssh (GUEST=host [ESX=host]; see scripts/remote.sh).
 deploy: build
