@@ -206,6 +206,8 @@ find_known (const char *name)
     for (struct volume *v = table[b]; v; v = v->next)
       {
         const char *at = strrchr (v->full, '@');
+        if (at == NULL)
+          continue; /* a name lock, not a volume */
         if ((size_t) (at - v->full) == strlen (n.volume)
             && strncmp (v->full, n.volume, strlen (n.volume)) == 0
             && (n.datastore[0] == '\0' || strcasecmp (at + 1, n.datastore) == 0))
@@ -248,6 +250,19 @@ resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
     }
   *err = e;
   return NULL;
+}
+
+/* Create and Remove of one volume name are serialized (whatever datastore
+ * spelling is used), so a Remove never lands in the middle of a Create's
+ * create-attach-mkfs-detach.  The lock is an entry of the table under a key
+ * no full name can have (names hold no control characters).
+ * Order: name lock before the volume's own lock. */
+static pthread_mutex_t *
+name_lock (const char *volume)
+{
+  char key[VDVS_FULL_NAME_MAX + 2];
+  snprintf (key, sizeof key, "\x01%s", volume);
+  return &table_get (key)->lock;
 }
 
 static int
@@ -465,6 +480,7 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
 
   if (vdvs_name_parse (name, &n, err) < 0)
     return -1;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (name_lock (n.volume));
   for (size_t i = 0; i < opts->n && r == 0; i++)
     r = vdvs_opts_set (&o, opts->v[i].key, opts->v[i].value);
   clone = vdvs_opts_get (&o, "clone-from");
@@ -538,9 +554,13 @@ vdvs_vol_remove (const char *name, vdvs_error_t *err)
 {
   cleanup_info struct vdvs_volume_info info = { 0 };
   struct vdvs_opts none = { 0 };
+  struct vdvs_name n;
   struct volume *v;
   unsigned total;
 
+  if (vdvs_name_parse (name, &n, err) < 0)
+    return -1;
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (name_lock (n.volume));
   if ((v = resolve (name, &info, err)) == NULL)
     {
       if ((*err)->status == ENOENT)
@@ -911,6 +931,8 @@ recover_once (int attempts)
     for (size_t b = 0; b < TABLE_SIZE; b++)
       for (struct volume *v = table[b]; v; v = v->next)
         {
+          if (v->full[0] == '\x01')
+            continue; /* a name lock */
           if (n == cap)
             {
               cap = cap ? cap * 2 : 64;

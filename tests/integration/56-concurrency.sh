@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Concurrency: parallel create/remove of the same and of different names;
+# two VMs (two vdvsd on one datastore root) racing to attach one volume:
+# exactly one wins, the other gets the upstream message; 50 containers
+# started at once over 10 volumes, twice: every count returns to zero.
+source "$(dirname "$0")/lib.sh"
+require_root; require_loop
+start_vdvsd
+
+# --- parallel create/remove, same name and different names
+pids=(); for i in $(seq 10); do api VolumeDriver.Create '{"Name":"same","Opts":{"size":"16mb"}}' > "$T/cs$i" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 10); do [ "$(jq -r .Err "$T/cs$i")" = "" ] || fail "parallel create of one name: $(cat "$T/cs$i")"; done
+[ "$(api_ok VolumeDriver.List '{}' | jq '[.Volumes[] | select(.Name == "same@datastore1")] | length')" = 1 ] || fail "one name, several volumes"
+pids=(); for i in $(seq 10); do api VolumeDriver.Remove '{"Name":"same"}' > "$T/rs$i" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 10); do [ "$(jq -r .Err "$T/rs$i")" = "" ] || fail "parallel remove of one name: $(cat "$T/rs$i")"; done
+api_err VolumeDriver.Get '{"Name":"same"}' "not found"
+pids=(); for i in $(seq 12); do
+  api VolumeDriver.Create "{\"Name\":\"d$i\",\"Opts\":{\"size\":\"16mb\"}}" > "$T/cd$i" & pids+=($!)
+  [ $i -gt 2 ] && { api VolumeDriver.Remove "{\"Name\":\"d$((i-2))\"}" > "$T/rd$i" & pids+=($!); }
+done; wait "${pids[@]}"
+for i in $(seq 12); do [ "$(jq -r .Err "$T/cd$i")" = "" ] || fail "parallel create d$i: $(cat "$T/cd$i")"; done
+for i in $(seq 12); do api_ok VolumeDriver.Remove "{\"Name\":\"d$i\"}" >/dev/null; done
+[ -z "$(find "$ROOT" -name 'd[0-9]*' -o -name 'same*')" ] || fail "files left by parallel create/remove"
+ok "parallel create/remove of one name and of different names"
+
+# --- two VMs racing to attach one volume
+api_ok VolumeDriver.Create '{"Name":"race","Opts":{"size":"16mb"}}' >/dev/null
+SOCK_A=$SOCK
+mkdir -p "$T/b/plugins"
+"$VDVSD" --socket "$T/b/plugins/vsphere.sock" --mount-root "$T/b/mnt" --state-dir "$T/b/state" \
+  --docker-socket none -o root="$ROOT" -o sysfs-root="$T/b/sys" -o dev-root="$T/b/dev" \
+  -o vmdkfs=auto -o vmdkfs-mount="$T/vmfs" -o vmdkfs-ctl="$T/run/vmdkfs.ctl" \
+  -o vm-name=vmB -o vm-uuid=42000000-0000-0000-0000-00000000000b >>"$T/vdvsd-b.log" 2>&1 &
+PID_B=$!
+on_exit 'kill $PID_B 2>/dev/null; wait $PID_B 2>/dev/null'
+for _ in $(seq 100); do [ -S "$T/b/plugins/vsphere.sock" ] && break; sleep 0.1; done
+apib () { curl -sS --max-time 60 --unix-socket "$T/b/plugins/vsphere.sock" -d "$2" "http://p/$1"; }
+for round in 1 2 3; do
+  api VolumeDriver.Mount '{"Name":"race","ID":"a"}' > "$T/ra" & pa=$!
+  apib VolumeDriver.Mount '{"Name":"race","ID":"b"}' > "$T/rb" & pb=$!
+  wait $pa $pb
+  ea=$(jq -r .Err "$T/ra"); eb=$(jq -r .Err "$T/rb")
+  if [ -z "$ea" ] && [ -n "$eb" ]; then winner=A; lose="$eb"
+  elif [ -n "$ea" ] && [ -z "$eb" ]; then winner=B; lose="$ea"
+  else fail "round $round: not exactly one winner: A='$ea' B='$eb'"; fi
+  [[ "$lose" == *"already attached to VM="* ]] || fail "loser's message: $lose"
+  if [ $winner = A ]; then
+    [[ "$lose" == *"VM=testvm"* ]] || fail "loser names the wrong VM: $lose"
+    err=$(apib VolumeDriver.Remove '{"Name":"race"}' | jq -r .Err)
+    [[ "$err" == *"in use by VM = testvm"* ]] || fail "remove by B while A has it: $err"
+    api_ok VolumeDriver.Unmount '{"Name":"race","ID":"a"}' >/dev/null
+  else
+    [[ "$lose" == *"VM=vmB"* ]] || fail "loser names the wrong VM: $lose"
+    [ "$(apib VolumeDriver.Unmount '{"Name":"race","ID":"b"}' | jq -r .Err)" = "" ] || fail "unmount on B"
+  fi
+  [ "$(api_ok VolumeDriver.Get '{"Name":"race"}' | jq -r .Volume.Status.status)" = detached ] || fail "round $round: not detached at the end"
+done
+# data written on one VM is read on the other
+mp=$(apib VolumeDriver.Mount '{"Name":"race","ID":"w"}' | jq -r .Mountpoint)
+echo from-B > "$mp/f"; sync
+apib VolumeDriver.Unmount '{"Name":"race","ID":"w"}' >/dev/null
+mp=$(api_ok VolumeDriver.Mount '{"Name":"race","ID":"r"}' | jq -r .Mountpoint)
+[ "$(cat "$mp/f")" = from-B ] || fail "data written on VM B not seen on VM A"
+api_ok VolumeDriver.Unmount '{"Name":"race","ID":"r"}' >/dev/null
+api_ok VolumeDriver.Remove '{"Name":"race"}' >/dev/null
+kill $PID_B; wait $PID_B 2>/dev/null || true
+ok "two VMs race to attach one volume: exactly one wins, upstream messages, data crosses VMs"
+
+# --- 50 containers at once over 10 volumes, twice
+if ! { [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 && "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; }; then
+  echo "engine not available: container case skipped"; exit 0
+fi
+DSOCK=/run/docker/plugins/vsphere.sock
+if [ -S "$DSOCK" ] && curl -s --max-time 2 --unix-socket "$DSOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
+  echo "another plugin serves $DSOCK: container case skipped"; exit 0
+fi
+stop_vdvsd || fail "vdvsd stop"
+SOCK=$DSOCK
+start_vdvsd --docker-socket /var/run/docker.sock
+S=$$
+on_exit '"$DOCKER" rm -f $("$DOCKER" ps -aq --filter name=vdvs-cc-$S) >/dev/null 2>&1; for i in $(seq 10); do "$DOCKER" volume rm -f cc$S-$i >/dev/null 2>&1; done'
+for i in $(seq 10); do "$DOCKER" volume create -d vsphere --name "cc$S-$i" -o size=16mb >/dev/null; done
+for round in 1 2; do
+  seq 50 | xargs -P 25 -I{} sh -c "$DOCKER run -d --name vdvs-cc-$S-{} --network none -v cc$S-\$(( {} % 10 + 1 )):/d $IMAGE sh -c 'echo {} > /d/c{}; sleep 600' >/dev/null" \
+    || fail "round $round: a container failed to start"
+  [ "$("$DOCKER" ps -q --filter name=vdvs-cc-$S | wc -l)" = 50 ] || fail "round $round: not 50 running"
+  [ "$(grep -c " $MNT/cc$S-" /proc/self/mounts)" = 10 ] || fail "round $round: not 10 mounts"
+  for i in $(seq 10); do
+    n=$(jq '[.mounts[]] + [.recovered] | add' "$T/state/refs/cc$S-$i@datastore1")
+    [ "$n" = 5 ] || fail "round $round: cc$S-$i refcount $n, expected 5"
+  done
+  "$DOCKER" rm -f $("$DOCKER" ps -aq --filter name=vdvs-cc-$S) >/dev/null
+  for _ in $(seq 100); do grep -q " $MNT/cc$S-" /proc/self/mounts || break; sleep 0.1; done
+  ! grep -q " $MNT/cc$S-" /proc/self/mounts || fail "round $round: mounts left after all containers went away"
+  [ -z "$(ls "$T/state/refs/")" ] || fail "round $round: references left: $(ls "$T/state/refs/")"
+done
+for i in $(seq 10); do "$DOCKER" volume rm "cc$S-$i" >/dev/null || fail "volume rm cc$S-$i"; done
+ok "50 containers at once over 10 volumes, twice: refcounts 5 each, back to zero"
