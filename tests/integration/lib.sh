@@ -23,10 +23,11 @@ cleanup_fns=()
 on_exit () { cleanup_fns+=("$1"); }
 
 _cleanup () {
-  local rc=$?
-  set +e
+  local rc=$? _k
+  set +eu
   local fns=("${cleanup_fns[@]}")
-  for ((i=${#fns[@]}-1; i>=1; i--)); do eval "${fns[$i]}"; done
+  # _k: the eval'd snippets may use any ordinary variable name
+  for ((_k=${#fns[@]}-1; _k>=1; _k--)); do eval "${fns[$_k]}"; done
   stop_vdvsd
   eval "${fns[0]}"   # stop_esxsim, after the daemon that talks to it
   # Anything of ours still mounted or attached is a leak: report and undo.
