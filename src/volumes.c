@@ -979,7 +979,10 @@ recover_once (int attempts)
     if (!reconcile (snap[i].v, snap[i].gen,
                     known ? (int) users_of (&u, snap[i].v->full) : -1))
       again = true;
-  if (again && known)
+  /* Left volumes alone, or could not ask the engine (it may be restoring,
+   * which takes as long as stopping its old containers): look again. */
+  if ((again && known) || (!known && cfg->docker_socket[0]
+                           && access (cfg->docker_socket, F_OK) == 0))
     {
       pthread_mutex_lock (&kick_lock);
       recheck = true;

@@ -22,6 +22,10 @@ on_exit 'restart_dockerd ""'
 restart_dockerd () {   # restart_dockerd EXTRA_ARGS: kill -9, then start again
   local pid; pid=$(pidof dockerd || true)
   if [ -n "$pid" ]; then kill -9 $pid; for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; fi
+  # The engine's own containerd outlives it; a new engine starts its own,
+  # so let the old one go (its shims, and so the containers, stay).
+  local cd; cd=$(pgrep -f 'containerd --config /var/run/docker/containerd/containerd.toml' || true)
+  if [ -n "$cd" ]; then kill $cd; for _ in $(seq 100); do kill -0 $cd 2>/dev/null || break; sleep 0.1; done; fi
   VDVS_DOCKERD_ARGS="$1" "$TOP/scripts/dockerd.sh" >/dev/null
 }
 mounted () { grep -q " $MNT/$1@datastore1 " /proc/self/mounts; }
