@@ -102,6 +102,12 @@ plugin: plugin-rootfs
 	docker plugin create $(PLUGIN_NAME) $(PLUGIN_DIR)
 	@echo "plugin: now  docker plugin enable $(PLUGIN_NAME)   (settings: docker plugin inspect $(PLUGIN_NAME))"
 
+# The suite in containers from Dockerfile.test (base image made locally
+# with debootstrap when missing): a seccomp run (vmdkfs sync fallback) and
+# the full run with docker-in-docker.  See scripts/test-container.sh.
+test-container:
+	./scripts/test-container.sh
+
 # Real ESXi: copy the programs to a Docker VM, then run the Docker sanity
 # sequence there over ssh (GUEST=host [ESX=host]; see scripts/remote.sh).
 deploy: build

@@ -174,17 +174,17 @@ for p in $(shuf -i 20000-29999 -n 10); do
   "$ESXSIM" --root "$E/root" --datastores datastore1 --sysfs-root "$E/sys" --dev-root "$E/dev" \
     --backend-opt "vmdkfs-mount=$E/vmfs" --backend-opt "vmdkfs-ctl=$E/run/vmdkfs.ctl" \
     --listen "tcp://127.0.0.1:$p,vm-name=mpvm$S,vm-uuid=42000000-0000-0000-0000-0000000$S" \
-    >>"$T/esxsim.log" 2>&1 &
+    >"$T/esxsim-$p.log" 2>&1 &
   ESXSIM_PID=$!
   for _ in $(seq 50); do
     kill -0 "$ESXSIM_PID" 2>/dev/null || break
-    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$p " && { port=$p; break; }
+    grep -q "Listening url=tcp://127.0.0.1:$p " "$T/esxsim-$p.log" && { port=$p; break; }
     sleep 0.1
   done
   [ -n "$port" ] && break
   stop_esxsim
 done
-[ -n "$port" ] || fail "esxsim did not listen: $(tail -5 "$T/esxsim.log")"
+[ -n "$port" ] || fail "esxsim did not listen: $(tail -5 "$T"/esxsim-*.log)"
 create_plugin esx "esx=tcp://127.0.0.1:$port;sysfs-root=/var/lib/vdvs/esx/sys;dev-root=/var/lib/vdvs/esx/dev;timeout=30;retries=2"
 enable_plugin
 ok "plugin created with the esx backend (esxsim on tcp://127.0.0.1:$port)"
