@@ -15,10 +15,11 @@ cd "$TOP"
 all=$(cd fuzz && ls fuzz_*.c | sed 's/\.c$//')
 want=("$@"); [ ${#want[@]} -gt 0 ] || want=($all)
 
+mkdir -p "$FUZZ_BUILD"
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
-  fuzz/build.sh "${want[@]}" > "$FUZZ_BUILD.log" 2>&1; rc=$?
-  [ $rc -eq 77 ] && { grep SKIP "$FUZZ_BUILD.log"; exit 77; }
-  [ $rc -eq 0 ] || { cat "$FUZZ_BUILD.log"; echo "fuzz: build failed"; exit 1; }
+  fuzz/build.sh "${want[@]}" > "$FUZZ_BUILD/build.log" 2>&1; rc=$?
+  [ $rc -eq 77 ] && { grep SKIP "$FUZZ_BUILD/build.log"; exit 77; }
+  [ $rc -eq 0 ] || { cat "$FUZZ_BUILD/build.log"; echo "fuzz: build failed"; exit 1; }
 fi
 
 # Harnesses that need a scratch directory make it under FUZZ_TMP.
