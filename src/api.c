@@ -22,13 +22,37 @@ struct request
   struct vdvs_opts opts;
 };
 
+/* Docker sends a handful of options; thousands in one body are an attack
+ * on the sorted insert (quadratic), not a volume. */
+#define MAX_OPTS 64
+
+/* cJSON ends a string at an escaped NUL, so "a\u0000b" would silently act
+ * on volume `a`: refuse the escape itself.  Backslashes only occur inside
+ * strings in valid JSON, so no string tracking is needed. */
+static bool
+has_nul_escape (const char *body, size_t len)
+{
+  for (size_t i = 0; i + 1 < len; i++)
+    if (body[i] == '\\')
+      {
+        if (body[i + 1] == 'u' && i + 5 < len && body[i + 2] == '0'
+            && body[i + 3] == '0' && body[i + 4] == '0' && body[i + 5] == '0')
+          return true;
+        i++; /* skip the escaped character (\\ included) */
+      }
+  return false;
+}
+
 static int
 parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
        struct request *rq, vdvs_error_t *err)
 {
   const cJSON *name, *id, *opts, *o;
 
-  (void) body;
+  if (len > 0 && has_nul_escape (body, len))
+    return vdvs_error_set (err, EINVAL,
+                           "request contains a NUL character (\\u0000) in a "
+                           "string; names, IDs and options cannot hold one");
   if (len == 0)
     return vdvs_error_set (err, EINVAL, "request body is empty; expected a "
                            "JSON object");
@@ -65,6 +89,9 @@ parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
     return vdvs_error_set (err, EINVAL, "`Opts` must be an object or null");
   if (!cJSON_IsObject (opts))
     return 0;
+  if (cJSON_GetArraySize (opts) > MAX_OPTS)
+    return vdvs_error_set (err, EINVAL, "too many options: %d (at most %d)",
+                           cJSON_GetArraySize (opts), MAX_OPTS);
   cJSON_ArrayForEach (o, opts)
   {
     if (!cJSON_IsString (o))

@@ -42,7 +42,7 @@ static const char usage[] =
     "      --dev-root DIR       /dev for device discovery (default: the "
     "backend's)\n"
     "      --device-timeout SEC wait for an attached disk to appear (10)\n"
-    "      --max-connections N  concurrent API connections (1000)\n"
+    "      --max-connections N  concurrent API connections (8192)\n"
     "      --recovery-grace SEC recovery leaves volumes mounted less than SEC\n"
     "                           ago to their starting containers (60)\n"
     "  -l, --log-level LEVEL    error|warn|info|debug (default info; env "
@@ -285,7 +285,7 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   strcpy (c->docker_socket, "/var/run/docker.sock");
   c->log_level = VDVS_LOG_INFO;
   c->device_timeout_ms = 10000;
-  c->max_connections = 1000;
+  c->max_connections = 8192;
   c->recovery_grace_s = 60;
 
   /* Pass 1: only --config (and help/version), so the file comes first. */

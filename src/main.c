@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <curl/curl.h>
@@ -80,6 +81,16 @@ main (int argc, char **argv)
         return 2;
       }
     vdvs_log_setup (cfg.log_level, fd);
+  }
+  /* Each API connection holds a descriptor: take all the kernel allows, so
+   * a client that leaks connections cannot lock the engine out early. */
+  {
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+      {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &rl);
+      }
   }
   /* Every thread inherits this mask; main waits for the signals. */
   sigemptyset (&sigs);

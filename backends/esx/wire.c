@@ -249,19 +249,46 @@ esx_wire_recv (int fd, size_t max, char **json, size_t *json_len,
   if (esx_wire_header_parse (hdr, max, &length, err) < 0)
     return -1;
 
-  buf = malloc ((size_t) length + 1);
-  if (buf == NULL)
-    return vdvs_error_set (err, ENOMEM, "Failed to allocate memory len : %u",
-                           length);
-  r = read_exact (fd, buf, length, &got, deadline);
-  if (r < 0)
-    {
-      free (buf);
-      return vdvs_error_set (err, -r,
-                             "Failed to receive message data: received %zu "
-                             "expected %u (%s)",
-                             got, length, io_reason (-r));
-    }
+  /* Any size is accepted, but memory follows the bytes that really
+   * arrive: a header announcing 4 GiB costs nothing until they come. */
+  {
+    size_t cap = length < 65536 ? (size_t) length + 1 : 65536, have = 0;
+    buf = malloc (cap);
+    if (buf == NULL)
+      return vdvs_error_set (err, ENOMEM,
+                             "Failed to allocate memory len : %u", length);
+    while (have < length)
+      {
+        size_t want = (size_t) length - have;
+        if (have + 1 >= cap)
+          {
+            size_t ncap = cap * 2 > (size_t) length + 1 ? (size_t) length + 1
+                                                         : cap * 2;
+            char *nb = realloc (buf, ncap);
+            if (nb == NULL)
+              {
+                free (buf);
+                return vdvs_error_set (err, ENOMEM,
+                                       "Failed to allocate memory len : %u",
+                                       length);
+              }
+            buf = nb;
+            cap = ncap;
+          }
+        if (want > cap - 1 - have)
+          want = cap - 1 - have;
+        r = read_exact (fd, buf + have, want, &got, deadline);
+        have += got;
+        if (r < 0)
+          {
+            free (buf);
+            return vdvs_error_set (err, -r,
+                                   "Failed to receive message data: received "
+                                   "%zu expected %u (%s)",
+                                   have, length, io_reason (-r));
+          }
+      }
+  }
   buf[length] = '\0';
   if (esx_wire_payload_check (buf, length, err) < 0)
     {

@@ -159,9 +159,14 @@ Test (api, malformed_bodies_on_every_named_endpoint)
       expect_err (eps[i], "{\"name\":\"v\"}", "request has no string `Name`");
       expect_err (eps[i], "{\"Name\":\"\"}",
                   "No volume with name as empty string exists");
-      /* An escaped NUL ends the C string: never a usable name. */
+      /* An escaped NUL would end the C string: refused as such, at the
+       * start of a name or inside it. */
       expect_err (eps[i], "{\"Name\":\"\\u0000x\"}",
-                  "No volume with name as empty string exists");
+                  "request contains a NUL character (\\u0000) in a string; "
+                  "names, IDs and options cannot hold one");
+      expect_err (eps[i], "{\"Name\":\"nul\\u0000after\"}",
+                  "request contains a NUL character (\\u0000) in a string; "
+                  "names, IDs and options cannot hold one");
     }
 }
 
