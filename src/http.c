@@ -374,7 +374,8 @@ vdvs_http_start (const char *socket_path, int max_connections,
         *p = '/';
       }
   }
-  /* A stale socket from a crash: replace it. Anything else: refuse. */
+  /* A stale socket from a crash: replace it.  A live one (another daemon
+   * answers on it) or anything else: refuse. */
   if (lstat (socket_path, &st) == 0)
     {
       if (!S_ISSOCK (st.st_mode))
@@ -382,6 +383,17 @@ vdvs_http_start (const char *socket_path, int max_connections,
                                "`%s` exists and is not a socket; not "
                                "replacing it",
                                socket_path);
+      fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd >= 0 && connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0)
+        {
+          close (fd);
+          return vdvs_error_set (err, EADDRINUSE,
+                                 "`%s` is in use: another plugin daemon "
+                                 "serves it",
+                                 socket_path);
+        }
+      if (fd >= 0)
+        close (fd);
       unlink (socket_path);
     }
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
