@@ -118,6 +118,8 @@ fi
 wait_for 30 sh -c "[ \"\$($DOCKER volume inspect $B | jq -r '.[0].Status.status')\" = detached ]" || fail "B left attached after the interrupted Mount"
 ok "vdvsd killed during a Mount: container running=$running, volume consistent afterwards"
 
+# the interrupted `docker run` may have left its container in Created state
+d rm -f $(d ps -aq --filter "volume=$B") >/dev/null 2>&1 || true
 d volume rm "$A" "$B" >/dev/null || fail "volume rm after the crash matrix"
 [ -z "$(find "$ROOT" -name "cr[AB]$S*")" ] || fail "files left"
 ok "volumes removed, nothing left"
