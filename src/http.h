@@ -1,5 +1,6 @@
-/* The plugin's HTTP server on a unix socket (libmicrohttpd, a thread per
- * connection, so a slow Mount never holds up another connection). */
+/* The plugin's HTTP server on a unix socket (libmicrohttpd): an epoll pool
+ * for cheap endpoints, a thread per slow request, so a slow Mount never
+ * holds up another connection (see http.c). */
 #ifndef VDVS_HTTP_H
 #define VDVS_HTTP_H
 

@@ -949,44 +949,6 @@ vdvs_mock_power_off (void *handle, vdvs_error_t *err)
 
 /* ---- list/get ------------------------------------------------------ */
 
-/* Upstream list_vmdks: *.vmdk, not -delta/-ctk/-digest/-flat, not
- * -NNNNNN.vmdk, at most 5000 bytes. */
-static bool
-is_volume_descriptor (int dirfd, const char *name, char *vol, size_t len)
-{
-  static const char *const skip[] = { "-delta.vmdk", "-ctk.vmdk",
-                                      "-digest.vmdk", "-flat.vmdk" };
-  size_t n = strlen (name);
-  struct stat st;
-
-  /* A name may start with a dot (upstream lists with os.listdir); our own
-   * temp files never end in .vmdk. */
-  if (n <= 5 || strcmp (name + n - 5, ".vmdk") != 0)
-    return false;
-  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-    {
-      size_t k = strlen (skip[i]);
-      if (n >= k && strcmp (name + n - k, skip[i]) == 0)
-        return false;
-    }
-  if (n >= 12 && name[n - 12] == '-')
-    {
-      bool digits = true;
-      for (size_t i = n - 11; i < n - 5; i++)
-        digits = digits && isdigit ((unsigned char) name[i]);
-      if (digits)
-        return false;
-    }
-  if (fstatat (dirfd, name, &st, 0) < 0 || !S_ISREG (st.st_mode)
-      || st.st_size > 5000)
-    return false;
-  if (n - 5 >= len)
-    return false;
-  memcpy (vol, name, n - 5);
-  vol[n - 5] = '\0';
-  return true;
-}
-
 static int
 mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
 {
@@ -1010,7 +972,7 @@ mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
           continue;
         }
       while ((de = readdir (d)) != NULL)
-        if (is_volume_descriptor (dirfd (d), de->d_name, vol, sizeof vol))
+        if (mock_index_is_descriptor (dirfd (d), de->d_name, vol, sizeof vol))
           {
             snprintf (full, sizeof full, "%s@%s", vol, m->ds[i]);
             if (vdvs_volume_list_add (out, full) < 0)
