@@ -42,20 +42,39 @@ done
 echo "test-container: image built in $(( $(date +%s) - start ))s"
 
 names=()
-cleanup () { for n in "${names[@]}"; do "$DOCKER" rm -f "$n" >/dev/null 2>&1 || true; done; }
+# Scratch volumes carry a label, so a run killed with the engine (another
+# user restarting it) leaves nothing that the next run does not remove.
+LABEL=vdvs.test-container
+vol () { echo "type=volume,dst=$1,volume-label=$LABEL=$$"; }
+cleanup () {
+  for n in "${names[@]}"; do "$DOCKER" rm -f -v "$n" >/dev/null 2>&1 || true; done
+  "$DOCKER" volume ls -q --filter "label=$LABEL" | while read -r v; do
+    "$DOCKER" volume rm "$v" >/dev/null 2>&1 || true   # in use = another live run's
+  done
+}
+cleanup
 trap cleanup EXIT
 P=0 F=0 K=0 rc=0
 # run NAME LOG DOCKER-RUN-ARGS... -- CMD...: one container, bounded.
 run () {
-  local name=vdvs-test-$1-$$ log=$LOGDIR/$2 line; shift 2
+  local name=vdvs-test-$1-$$ log=$LOGDIR/$2 line try; shift 2
   names+=("$name")
-  echo "test-container: run $name (log $log)"
-  timeout --kill-after=30 "$LIMIT" "$DOCKER" run --rm --name "$name" "$@" > "$log" 2>&1 || rc=1
+  for try in 1 2; do
+    echo "test-container: run $name (log $log)"
+    timeout --kill-after=30 "$LIMIT" "$DOCKER" run --rm --name "$name" "$@" > "$log" 2>&1 || true
+    # The engine killed under the run (another user restarting it): once more.
+    if [ $try = 1 ] && grep -qE 'error waiting for container: unexpected EOF|Cannot connect to the Docker daemon' "$log"; then
+      echo "test-container: the engine went away during the run; retrying"
+      wait_engine; "$DOCKER" rm -f -v "$name" >/dev/null 2>&1 || true; continue
+    fi
+    break
+  done
   grep -E '^(PASS|FAIL|SKIP) ' "$log" | sed 's/^/  /' || true
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)
-  [ -n "$line" ] || { tail -20 "$log" | sed 's/^/  | /'; echo "  (no result line)"; F=$((F + 1)); rc=1; return; }
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1 || true)
+  [ -n "$line" ] || { tail -20 "$log" | sed 's/^/  | /'; echo "  (no result line)"; F=$((F + 1)); rc=1; return 0; }
   read -r p _ f _ k _ <<<"$line"
   P=$((P + p)); F=$((F + f)); K=$((K + k))
+  [ "$f" = 0 ] || rc=1
 }
 
 # Docker 20.10's default seccomp profile still allows io_uring (moby#46762
@@ -69,7 +88,7 @@ cat > "$SECCOMP" <<'JSON'
                   "action": "SCMP_ACT_ERRNO", "errnoRet": 1 } ] }
 JSON
 run seccomp seccomp.log --cap-add SYS_ADMIN --device /dev/fuse --device /dev/loop-control \
-  --device-cgroup-rule 'b 7:* rmw' --security-opt seccomp="$SECCOMP" -v /tmp -e VDVS_EXPECT_ENGINE=sync \
+  --device-cgroup-rule 'b 7:* rmw' --security-opt seccomp="$SECCOMP" --mount "$(vol /tmp)" -e VDVS_EXPECT_ENGINE=sync \
   "$IMG" tests/run.sh --integration-only 72-vmdkfs-engine-fallback
 
 # The full run needs what --privileged gives; where the host itself lacks
@@ -93,7 +112,7 @@ else
   done
   echo "test-container: --privileged refused here; using ${rights[*]}"
 fi
-run full full.log "${rights[@]}" -v /var/lib/docker -v /tmp "$IMG"
+run full full.log "${rights[@]}" --mount "$(vol /var/lib/docker)" --mount "$(vol /tmp)" "$IMG"
 echo
 echo "test-container: done in $(( $(date +%s) - start ))s"
 echo "$P passed, $F failed, $K skipped"
