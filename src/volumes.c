@@ -767,6 +767,9 @@ users_cb (const char *name, const char *source, const char *driver,
       users_add (u, source + rl + 1);
       return;
     }
+  /* A managed plugin's driver is its reference: [repo/]name[:tag]. */
+  if (strrchr (driver, '/') != NULL)
+    driver = strrchr (driver, '/') + 1;
   if (strncmp (driver, cfg->driver, dl) != 0
       || (driver[dl] != '\0' && driver[dl] != ':'))
     return;
