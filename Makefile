@@ -7,7 +7,7 @@ DESTDIR ?=
 V ?=
 
 .PHONY: all build deps run test test-unit test-integration bench clean asan \
-	install uninstall plugin plugin-rootfs test-container deploy testremote
+	install uninstall plugin plugin-rootfs test-container deploy testremote stress
 
 all: build
 
@@ -117,3 +117,9 @@ deploy: build
 testremote: build
 	@test -n "$(GUEST)" || { echo "usage: make testremote GUEST=host [ESX=host]" >&2; exit 2; }
 	./scripts/remote.sh test $(GUEST) $(ESX)
+
+# The concurrency and crash loops for longer than CI runs them
+# (VDVS_STRESS_ROUNDS rounds, default 20).
+stress: build
+	VDVS_STRESS_ROUNDS=$${VDVS_STRESS_ROUNDS:-20} ./tests/run.sh --integration-only 56-concurrency
+	./tests/run.sh --integration-only 55-crash-matrix

@@ -3,9 +3,10 @@
 # one run:
 #   (a) plain     a plain directory on the host filesystem
 #   (b) kloop     ext4 on a kernel loop device (direct I/O) over a plain file
-#   (c) vmdkfs    ext4 on loop (direct I/O) over a -flat.vmdk seen through
-#                 vmdkfs, io_uring engine
-#   (d) vmdkfs-sync  the same with the pread/pwrite engine
+#   (c) vmdkfs    a volume created and mounted by vdvsd (mock backend): ext4
+#                 on a direct-I/O loop over the -flat.vmdk seen through
+#                 vmdkfs, io_uring engine -- the full data path
+#   (d) vmdkfs-sync  the same with vmdkfs's pread/pwrite engine
 # Jobs (ioengine=io_uring, direct=1, 1 GiB file, runtime per job):
 #   seqwrite  1 MiB sequential write, end_fsync      -> MiB/s
 #   seqread   1 MiB sequential read                  -> MiB/s
@@ -17,15 +18,13 @@
 # filesystem, default /var/tmp/vdvs-bench), BENCH_RUNTIME (seconds per
 # job, default 10), BENCH_VMDKFS_OPTS (extra vmdkfs options, to compare
 # settings), BENCH_TARGETS (default "plain kloop vmdkfs vmdkfs-sync").
-# To measure a volume mounted by vdvsd instead of (c), replace the body of
-# setup_vmdkfs (it only has to set TARGET_DIR to a mounted directory).
 set -euo pipefail
 
 [[ $EUID -eq 0 ]] || { echo "bench/datapath.sh: needs root" >&2; exit 1; }
 command -v fio >/dev/null || { echo "bench/datapath.sh: needs fio" >&2; exit 1; }
-ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${VDVS_BUILD:-$ROOT/build}
-VMDKFS=$BUILD/fuse/vmdkfs
+VDVSD=$BUILD/src/vdvsd
 W=${BENCH_DIR:-/var/tmp/vdvs-bench}
 RUNTIME=${BENCH_RUNTIME:-10}
 TARGETS=${BENCH_TARGETS:-plain kloop vmdkfs vmdkfs-sync}
@@ -34,9 +33,14 @@ IMG_SIZE=2G
 
 rm -rf "$W"
 mkdir -p "$W/results"
-VMDKFS_PID=
+VDVSD_PID=
+VOL_SOCK=
 LOOPS=()
 MOUNTS=()
+
+api () {  # api SOCKET ENDPOINT JSON
+  curl -sS --max-time 120 --unix-socket "$1" -d "$3" "http://plugin/$2"
+}
 
 cleanup () {
   set +e
@@ -44,10 +48,14 @@ cleanup () {
   MOUNTS=()
   for l in "${LOOPS[@]}"; do losetup -d "$l"; done
   LOOPS=()
-  if [[ -n $VMDKFS_PID ]]; then
-    kill -TERM "$VMDKFS_PID"
-    wait "$VMDKFS_PID"
-    VMDKFS_PID=
+  if [[ -n $VDVSD_PID ]]; then
+    # Unmount and remove the volume through the plugin, then stop it (it
+    # stops the vmdkfs it started).
+    api "$VOL_SOCK" VolumeDriver.Unmount '{"Name":"bench","ID":"bench"}' >/dev/null
+    api "$VOL_SOCK" VolumeDriver.Remove '{"Name":"bench"}' >/dev/null
+    kill -TERM "$VDVSD_PID"
+    wait "$VDVSD_PID"
+    VDVSD_PID=
   fi
 }
 trap 'cleanup; rm -rf "$W"' EXIT
@@ -77,19 +85,31 @@ setup_kloop () {
   TARGET_DIR=$W/kloop.mnt
 }
 
-# setup_vmdkfs ENGINE: the full data path as the mock backend builds it.
+# setup_vmdkfs ENGINE: the full data path, built by vdvsd itself: a 2 GiB
+# zeroedthick volume created (attach, mkfs, detach) and mounted through the
+# plugin API, vmdkfs started by vdvsd with ENGINE.
 setup_vmdkfs () {
-  local src=$W/ds-$1 mnt=$W/vmfs-$1 dir=datastore1/dockvols/bench
-  mkdir -p "$src/$dir" "$mnt"
-  fallocate -l "$IMG_SIZE" "$src/$dir/bench-flat.vmdk"
-  # shellcheck disable=SC2086  # BENCH_VMDKFS_OPTS is a word list
-  "$VMDKFS" --engine="$1" ${BENCH_VMDKFS_OPTS:-} --control="$W/ctl-$1" --pidfile="$W/pid-$1" \
-    --log-level=warn "$src" "$mnt" >"$W/vmdkfs-$1.log" 2>&1 &
-  VMDKFS_PID=$!
-  for _ in $(seq 100); do [[ -s $W/pid-$1 ]] && break; sleep 0.1; done
-  [[ -s $W/pid-$1 ]] || { cat "$W/vmdkfs-$1.log" >&2; exit 1; }
-  ext4_on_loop "$mnt/$dir/bench-flat.vmdk" "$W/vol-$1"
-  TARGET_DIR=$W/vol-$1
+  local d=$W/vdvs-$1 mp
+  mkdir -p "$d"
+  VOL_SOCK=$d/plugin.sock
+  "$VDVSD" --socket "$VOL_SOCK" --mount-root "$d/mnt" --state-dir "$d/state" \
+    --docker-socket none --log-level warn \
+    -o root="$d/root" -o sysfs-root="$d/sys" -o dev-root="$d/dev" \
+    -o vmdkfs-mount="$d/vmfs" -o vmdkfs-ctl="$d/vmdkfs.ctl" \
+    -o "vmdkfs-opts=--engine=$1 ${BENCH_VMDKFS_OPTS:-}" >"$d/vdvsd.log" 2>&1 &
+  VDVSD_PID=$!
+  for _ in $(seq 100); do [[ -S $VOL_SOCK ]] && break; sleep 0.1; done
+  [[ -S $VOL_SOCK ]] || { cat "$d/vdvsd.log" >&2; exit 1; }
+  api "$VOL_SOCK" VolumeDriver.Create \
+    '{"Name":"bench","Opts":{"size":"'"${IMG_SIZE}"'b","diskformat":"zeroedthick"}}' \
+    | grep -q '"Err":""' || { cat "$d/vdvsd.log" >&2; exit 1; }
+  mp=$(api "$VOL_SOCK" VolumeDriver.Mount '{"Name":"bench","ID":"bench"}' \
+       | sed -n 's/.*"Mountpoint":"\([^"]*\)".*/\1/p')
+  [[ -n $mp ]] || { cat "$d/vdvsd.log" >&2; exit 1; }
+  # vmdkfs logs to vdvsd's stderr: make sure the engine asked for runs.
+  grep -q "engine started engine=$1" "$d/vdvsd.log" \
+    || { echo "bench: vmdkfs is not running the $1 engine" >&2; cat "$d/vdvsd.log" >&2; exit 1; }
+  TARGET_DIR=$mp
 }
 
 setup_target () {
@@ -133,8 +153,8 @@ rdir, targets = sys.argv[1], sys.argv[2:]
 jobs = [("seqwrite", "write", "MiB/s"), ("seqread", "read", "MiB/s"),
         ("randread", "read", "IOPS"), ("randwrite", "write", "IOPS")]
 labels = {"plain": "(a) plain file", "kloop": "(b) ext4/kernel loop",
-          "vmdkfs": "(c) ext4/loop/vmdkfs uring",
-          "vmdkfs-sync": "(d) ext4/loop/vmdkfs sync"}
+          "vmdkfs": "(c) vdvs volume (vmdkfs uring)",
+          "vmdkfs-sync": "(d) vdvs volume (vmdkfs sync)"}
 val = {}
 for t in targets:
     for job, side, unit in jobs:

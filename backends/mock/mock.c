@@ -37,7 +37,8 @@ static struct mock_config config = {
   X ("dev-root", dev_root)                     \
   X ("vmdkfs", vmdkfs)                         \
   X ("vmdkfs-mount", vmdkfs_mount)             \
-  X ("vmdkfs-ctl", vmdkfs_ctl)
+  X ("vmdkfs-ctl", vmdkfs_ctl)                 \
+  X ("vmdkfs-opts", vmdkfs_opts)
 
 static int
 mock_config_key (const char *key, const char *value, vdvs_error_t *err)
@@ -56,7 +57,7 @@ mock_config_key (const char *key, const char *value, vdvs_error_t *err)
   return vdvs_error_set (err, EINVAL,
                          "mock: unknown option `%s`; valid: root, datastores, "
                          "vm-name, vm-uuid, sysfs-root, dev-root, vmdkfs, "
-                         "vmdkfs-mount, vmdkfs-ctl",
+                         "vmdkfs-mount, vmdkfs-ctl, vmdkfs-opts",
                          key);
 }
 
@@ -1077,7 +1078,8 @@ const struct vdvs_backend vdvs_backend_mock = {
       "  dev-root=DIR        emulated /dev for disk/by-path (/run/vdvs/dev)\n"
       "  vmdkfs=auto|off|PATH  serve extents through vmdkfs (auto)\n"
       "  vmdkfs-mount=DIR    vmdkfs mount point (/run/vdvs/vmfs/volumes)\n"
-      "  vmdkfs-ctl=PATH     vmdkfs control socket (/run/vdvs/vmdkfs.ctl)\n",
+      "  vmdkfs-ctl=PATH     vmdkfs control socket (/run/vdvs/vmdkfs.ctl)\n"
+      "  vmdkfs-opts=OPTS    extra vmdkfs options, e.g. \"--engine=sync\"\n",
   .config = mock_config_key,
   .open = mock_open,
   .close = mock_close,

@@ -28,6 +28,7 @@ struct mock_config
   char vmdkfs[PATH_MAX];       /* "auto", "off" or the vmdkfs binary */
   char vmdkfs_mount[PATH_MAX]; /* where vmdkfs shows the root */
   char vmdkfs_ctl[PATH_MAX];   /* vmdkfs control socket */
+  char vmdkfs_opts[1024];      /* extra vmdkfs options, space-separated */
 };
 
 /* A handle: one VM's view of the datastore root.  Immutable after open()

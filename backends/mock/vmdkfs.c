@@ -162,8 +162,21 @@ mock_vmdkfs_start (struct mock *m, vdvs_error_t *err)
           dup2 (nul, 0);
           dup2 (nul, 1);
         }
-      execl (bin, "vmdkfs", "--control", m->cfg.vmdkfs_ctl, "--pidfile",
-             s->pidfile, m->cfg.root, m->cfg.vmdkfs_mount, (char *) NULL);
+      char *argv[64], opts[sizeof m->cfg.vmdkfs_opts], *save = NULL;
+      int n = 0;
+      argv[n++] = (char *) "vmdkfs";
+      argv[n++] = (char *) "--control";
+      argv[n++] = m->cfg.vmdkfs_ctl;
+      argv[n++] = (char *) "--pidfile";
+      argv[n++] = s->pidfile;
+      strcpy (opts, m->cfg.vmdkfs_opts);
+      for (char *o = strtok_r (opts, " ", &save); o && n < 60;
+           o = strtok_r (NULL, " ", &save))
+        argv[n++] = o;
+      argv[n++] = m->cfg.root;
+      argv[n++] = m->cfg.vmdkfs_mount;
+      argv[n] = NULL;
+      execv (bin, argv);
       _exit (127);
     }
   s->started = pid;

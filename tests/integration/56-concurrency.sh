@@ -35,7 +35,7 @@ PID_B=$!
 on_exit 'kill $PID_B 2>/dev/null; wait $PID_B 2>/dev/null'
 for _ in $(seq 100); do [ -S "$T/b/plugins/vsphere.sock" ] && break; sleep 0.1; done
 apib () { curl -sS --max-time 60 --unix-socket "$T/b/plugins/vsphere.sock" -d "$2" "http://p/$1"; }
-for round in 1 2 3; do
+for round in $(seq "${VDVS_STRESS_ROUNDS:-3}"); do
   api VolumeDriver.Mount '{"Name":"race","ID":"a"}' > "$T/ra" & pa=$!
   apib VolumeDriver.Mount '{"Name":"race","ID":"b"}' > "$T/rb" & pb=$!
   wait $pa $pb
@@ -80,7 +80,7 @@ start_vdvsd --docker-socket /var/run/docker.sock
 S=$$
 on_exit '"$DOCKER" rm -f $("$DOCKER" ps -aq --filter name=vdvs-cc-$S) >/dev/null 2>&1; for i in $(seq 10); do "$DOCKER" volume rm -f cc$S-$i >/dev/null 2>&1; done'
 for i in $(seq 10); do "$DOCKER" volume create -d vsphere --name "cc$S-$i" -o size=16mb >/dev/null; done
-for round in 1 2; do
+for round in $(seq "${VDVS_STRESS_ROUNDS:-2}"); do
   seq 50 | xargs -P 25 -I{} sh -c "$DOCKER run -d --name vdvs-cc-$S-{} --network none -v cc$S-\$(( {} % 10 + 1 )):/d $IMAGE sh -c 'echo {} > /d/c{}; sleep 600' >/dev/null" \
     || fail "round $round: a container failed to start"
   [ "$("$DOCKER" ps -q --filter name=vdvs-cc-$S | wc -l)" = 50 ] || fail "round $round: not 50 running"
