@@ -539,7 +539,8 @@ Test (mock, config_errors)
   expect_fail (vdvs_backend_mock.config ("colour", "blue", &err), EINVAL, err);
   cr_assert_str_eq (err->msg, "mock: unknown option `colour`; valid: root, "
                               "datastores, vm-name, vm-uuid, sysfs-root, "
-                              "dev-root, vmdkfs, vmdkfs-mount, vmdkfs-ctl");
+                              "dev-root, vmdkfs, vmdkfs-mount, vmdkfs-ctl, "
+                    "vmdkfs-opts");
   vdvs_error_release (&err);
   memset (big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';
