@@ -13,7 +13,15 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
   echo "dockerd: starting (log $LOG)"
   # No outside network here: no iptables rules needed for the tests.
   # shellcheck disable=SC2086
-  setsid dockerd --iptables=false --ip-masq=false ${VDVS_DOCKERD_ARGS:-} >>"$LOG" 2>&1 < /dev/null &
+  # dockerd outlives this script: it must not inherit our fds above 2 (a
+  # caller's `flock 9` lock would be held for as long as dockerd runs).
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec setsid dockerd --iptables=false --ip-masq=false ${VDVS_DOCKERD_ARGS:-} >>"$LOG" 2>&1 < /dev/null
+  ) &
   for _ in $(seq 1 60); do
     "$DOCKER" info >/dev/null 2>&1 && break
     sleep 0.5
