@@ -38,7 +38,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   snprintf (m.cfg.root, sizeof m.cfg.root, "%s/root", top);
   snprintf (m.cfg.datastores, sizeof m.cfg.datastores,
             "datastore1,ds2,DS2b,vsanDatastore,d\xc3\xa4tastore");
-  if (mock_mkdir_p (m.cfg.root, 0755) < 0 || mock_datastores_init (&m, &err) < 0)
+  if (vdvs_mkdir_p (m.cfg.root, 0755) < 0 || mock_datastores_init (&m, &err) < 0)
     {
       fprintf (stderr, "fuzz_name: set-up: %s\n", err ? err->msg : "mkdir");
       abort ();

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define VDVS_BACKEND_API_VERSION 1
 
@@ -92,6 +93,17 @@ struct vdvs_name
  * characters, no '/' or '\\', no -NNNNNN suffix; plus: not empty, no control
  * characters).  Datastore existence is the backend's business. */
 int vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err);
+
+/* ------------------------------------------------------------------ */
+/* Small file-system helpers every program and backend shares.          */
+
+/* mkdir -p: create `path` and its missing parents with `mode`; existing
+ * directories are fine.  0 or -errno (-ENAMETOOLONG beyond PATH_MAX,
+ * -ENOTDIR when a component is a file). */
+int vdvs_mkdir_p (const char *path, mode_t mode);
+/* vdvs_mkdir_p of the directory that holds `path` (a socket, a pidfile);
+ * nothing to do for a bare name or a file in "/". */
+int vdvs_mkdir_parent (const char *path, mode_t mode);
 
 /* ------------------------------------------------------------------ */
 /* Typed request/reply structs: exactly what the ESX wire codec encodes. */

@@ -656,29 +656,6 @@ spawn (int fd, struct listener *l)
 /* ---- main ------------------------------------------------------------- */
 
 static int
-mkdir_parent (const char *path)
-{
-  char dir[PATH_MAX];
-  char *slash;
-
-  snprintf (dir, sizeof dir, "%s", path);
-  slash = strrchr (dir, '/');
-  if (slash == NULL || slash == dir)
-    return 0;
-  *slash = '\0';
-  for (char *p = dir + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        mkdir (dir, 0755);
-        *p = '/';
-      }
-  if (mkdir (dir, 0755) < 0 && errno != EEXIST)
-    return -1;
-  return 0;
-}
-
-static int
 admin_listen (vdvs_error_t *err)
 {
   struct esx_addr a = { .transport = ESX_TRANSPORT_UNIX };
@@ -686,7 +663,7 @@ admin_listen (vdvs_error_t *err)
   if (strlen (sim.admin_path) >= sizeof a.path)
     return vdvs_error_set (err, ENAMETOOLONG, "admin path too long");
   strcpy (a.path, sim.admin_path);
-  mkdir_parent (a.path);
+  vdvs_mkdir_parent (a.path, 0755);
   return esx_listen (&a, err);
 }
 
@@ -861,7 +838,7 @@ main (int argc, char **argv)
             goto out;
           }
       if (l->addr.transport == ESX_TRANSPORT_UNIX)
-        mkdir_parent (l->addr.path);
+        vdvs_mkdir_parent (l->addr.path, 0755);
       l->fd = esx_listen (&l->addr, &err);
       if (l->fd < 0)
         {

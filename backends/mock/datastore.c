@@ -29,28 +29,6 @@ mock_hash (const char *s)
 }
 
 int
-mock_mkdir_p (const char *path, mode_t mode)
-{
-  char buf[PATH_MAX];
-  size_t n = strlen (path);
-
-  if (n >= sizeof buf)
-    return -ENAMETOOLONG;
-  memcpy (buf, path, n + 1);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        if (mkdir (buf, mode) < 0 && errno != EEXIST)
-          return -errno;
-        *p = '/';
-      }
-  if (mkdir (buf, mode) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
-int
 mock_write_atomic (const char *path, const char *data, size_t len)
 {
   char tmp[PATH_MAX];
@@ -119,7 +97,7 @@ mock_datastores_init (struct mock *m, vdvs_error_t *err)
       /* dockvols/<tenant-uuid> plus the readable _DEFAULT alias. */
       snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, ds,
                 MOCK_TENANT_UUID);
-      if ((r = mock_mkdir_p (path, 0755)) < 0)
+      if ((r = vdvs_mkdir_p (path, 0755)) < 0)
         return vdvs_error_set (err, -r,
                                "dockvols creation failed - %s on datastore %s",
                                strerror (-r), ds);
@@ -233,7 +211,7 @@ mock_lock (const struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
 
   snprintf (key, sizeof key, "%s/%s", v->ds, v->vol);
   snprintf (path, sizeof path, "%s/.locks", m->cfg.root);
-  if (mock_mkdir_p (path, 0700) < 0)
+  if (vdvs_mkdir_p (path, 0700) < 0)
     return vdvs_error_set (err, errno, "cannot create `%s`: %s", path,
                            strerror (errno));
   snprintf (path, sizeof path, "%s/.locks/vol-%02x.lock", m->cfg.root,

@@ -223,11 +223,11 @@ mock_publish_device (const struct mock *m, const struct vdvs_device *d,
   /* <sysfs>/bus/pci/devices/0000:00:<bridge>/pci_bus/0000:<secondary> */
   snprintf (path, sizeof path, "%s/bus/pci/devices/0000:00:%s/pci_bus/0000:%02x",
             m->cfg.sysfs_root, d->pci_bus, mock_pvscsi_secondary_bus (ctl));
-  if ((r = mock_mkdir_p (path, 0755)) < 0)
+  if ((r = vdvs_mkdir_p (path, 0755)) < 0)
     return vdvs_error_set (err, -r, "cannot create `%s`: %s", path,
                            strerror (-r));
   snprintf (path, sizeof path, "%s/disk/by-path", m->cfg.dev_root);
-  if ((r = mock_mkdir_p (path, 0755)) < 0)
+  if ((r = vdvs_mkdir_p (path, 0755)) < 0)
     return vdvs_error_set (err, -r, "cannot create `%s`: %s", path,
                            strerror (-r));
   /* Appear atomically (udev does the same): the guest waits with inotify

@@ -99,7 +99,7 @@ mock_open (void **handle, vdvs_error_t *err)
     return vdvs_error_set (err, ENOMEM, "out of memory");
   m->cfg = config;
   default_identity (&m->cfg);
-  if ((r = mock_mkdir_p (m->cfg.root, 0755)) < 0)
+  if ((r = vdvs_mkdir_p (m->cfg.root, 0755)) < 0)
     {
       vdvs_error_set (err, -r, "mock: cannot create root `%s`: %s",
                       m->cfg.root, strerror (-r));
@@ -107,7 +107,7 @@ mock_open (void **handle, vdvs_error_t *err)
       return -1;
     }
   snprintf (path, sizeof path, "%s/.vms/%s", m->cfg.root, m->cfg.vm_uuid);
-  if ((r = mock_mkdir_p (path, 0700)) < 0)
+  if ((r = vdvs_mkdir_p (path, 0700)) < 0)
     {
       vdvs_error_set (err, -r, "mock: cannot create `%s`: %s", path,
                       strerror (-r));

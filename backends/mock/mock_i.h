@@ -68,7 +68,6 @@ int mock_lock (const struct mock *m, const struct mock_vol *v,
                vdvs_error_t *err);
 void mock_unlock (int fd);
 uint64_t mock_hash (const char *s);
-int mock_mkdir_p (const char *path, mode_t mode);
 /* Write `len` bytes to `path` atomically (temp file, fsync, rename). */
 int mock_write_atomic (const char *path, const char *data, size_t len);
 

@@ -130,18 +130,10 @@ mock_vmdkfs_start (struct mock *m, vdvs_error_t *err)
                 m->cfg.vmdkfs_mount, m->cfg.vmdkfs_ctl);
       return 0;
     }
-  if ((r = mock_mkdir_p (m->cfg.vmdkfs_mount, 0755)) < 0)
+  if ((r = vdvs_mkdir_p (m->cfg.vmdkfs_mount, 0755)) < 0)
     return vdvs_error_set (err, -r, "mock: cannot create `%s`: %s",
                            m->cfg.vmdkfs_mount, strerror (-r));
-  {
-    char dir[PATH_MAX];
-    snprintf (dir, sizeof dir, "%s", m->cfg.vmdkfs_ctl);
-    if (strrchr (dir, '/'))
-      {
-        *strrchr (dir, '/') = '\0';
-        mock_mkdir_p (dir, 0755);
-      }
-  }
+  vdvs_mkdir_parent (m->cfg.vmdkfs_ctl, 0755);
 
   pid = fork ();
   if (pid < 0)

@@ -242,8 +242,8 @@ Test (datastore, mkdir_p_and_atomic_write)
   int n = 0;
 
   snprintf (path, sizeof path, "%s/a/b/c", tmp);
-  cr_assert_eq (mock_mkdir_p (path, 0755), 0);
-  cr_assert_eq (mock_mkdir_p (path, 0755), 0);
+  cr_assert_eq (vdvs_mkdir_p (path, 0755), 0);
+  cr_assert_eq (vdvs_mkdir_p (path, 0755), 0);
   snprintf (file, sizeof file, "%s/data", path);
   cr_assert_eq (mock_write_atomic (file, "old", 3), 0);
   cr_assert_eq (mock_write_atomic (file, "new contents", 12), 0);
@@ -262,7 +262,7 @@ Test (datastore, mkdir_p_and_atomic_write)
   cr_assert_eq (n, 1);
   /* A file in the way of a directory. */
   snprintf (path, sizeof path, "%s/a/b/c/data/x", tmp);
-  cr_assert_eq (mock_mkdir_p (path, 0755), -ENOTDIR);
+  cr_assert_eq (vdvs_mkdir_p (path, 0755), -ENOTDIR);
   snprintf (file, sizeof file, "%s/missing/f", tmp);
   cr_assert_eq (mock_write_atomic (file, "x", 1), -ENOENT);
 }
