@@ -23,30 +23,22 @@ vmdkfs_io_run_sync (struct vmdkfs_io *io)
   switch (io->op)
     {
     case VMDKFS_IO_READ:
-      while (io->done < io->len)
-        {
-          n = pread (io->fd, io->buf + io->done, io->len - io->done,
-                     io->off + io->done);
-          if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-          if (n < 0)
-            return -errno;
-          if (n == 0)
-            break; /* end of file: a short read is the answer */
-          io->done += n;
-        }
-      return io->done;
     case VMDKFS_IO_WRITE:
       while (io->done < io->len)
         {
-          n = pwrite (io->fd, io->buf + io->done, io->len - io->done,
-                      io->off + io->done);
+          char *p = io->buf + io->done;
+          size_t left = io->len - io->done;
+          off_t at = io->off + io->done;
+
+          n = io->op == VMDKFS_IO_READ ? pread (io->fd, p, left, at)
+                                       : pwrite (io->fd, p, left, at);
           if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
           if (n < 0)
             return -errno;
-          if (n == 0)
-            return -EIO;
+          if (n == 0) /* end of file: a short read is the answer; a write
+                         that moves nothing would loop forever */
+            return io->op == VMDKFS_IO_READ ? (int64_t) io->done : -EIO;
           io->done += n;
         }
       return io->done;
@@ -101,6 +93,7 @@ sync_inflight (struct vmdkfs_engine *e)
 
 const struct vmdkfs_engine_ops vmdkfs_engine_sync = {
   .name = "sync",
+  .default_threads = 16,
   .start = sync_start,
   .submit = sync_submit,
   .stop = sync_stop,

@@ -324,6 +324,7 @@ uring_inflight (struct vmdkfs_engine *e)
 
 const struct vmdkfs_engine_ops vmdkfs_engine_uring = {
   .name = "uring",
+  .default_threads = 4,
   .start = uring_start,
   .submit = uring_submit,
   .stop = uring_stop,

@@ -74,7 +74,9 @@ DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
 "                            writeback = FUSE writeback cache; direct =\n"
 "                            direct_io on every open\n"
 "  --timeout=SECONDS         attribute/entry cache timeout (default 1)\n"
-"  --threads=N               max FUSE worker threads (default 16)\n"
+"  --threads=N               FUSE worker threads (default 4 with the io_uring\n"
+"                            engine, whose workers never wait for I/O; 16 with\n"
+"                            the sync engine, whose workers do)\n"
 "  --queue-depth=N           io_uring submission queue entries (default 256)\n"
 "  --max-write=BYTES         largest FUSE read/write (default 1048576)\n"
 "  --backing-buffered        never open backing files O_DIRECT.  By default\n"
@@ -157,7 +159,7 @@ parse_options (int argc, char **argv, struct options *o)
   o->log_level = VDVS_LOG_INFO;
   o->cache = VMDKFS_CACHE_AUTO;
   o->timeout = 1.0;
-  o->threads = 16;
+  o->threads = 0;                    /* by engine, see start_engine() */
   o->depth = 256;
   o->max_write = 1024 * 1024;
 
@@ -248,45 +250,6 @@ bad:
   return -1;
 }
 
-/* mkdir -p, for the default mountpoint and control socket directory. */
-static int
-mkdir_p (const char *path, mode_t mode)
-{
-  char buf[PATH_MAX];
-  size_t len = strlen (path);
-
-  if (len == 0 || len >= sizeof buf)
-    return -ENAMETOOLONG;
-  memcpy (buf, path, len + 1);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        if (mkdir (buf, mode) < 0 && errno != EEXIST)
-          return -errno;
-        *p = '/';
-      }
-  if (mkdir (buf, mode) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
-static int
-mkdir_parent (const char *path)
-{
-  char buf[PATH_MAX];
-  char *slash;
-
-  if (strlen (path) >= sizeof buf)
-    return -ENAMETOOLONG;
-  strcpy (buf, path);
-  slash = strrchr (buf, '/');
-  if (!slash || slash == buf)
-    return 0;
-  *slash = '\0';
-  return mkdir_p (buf, 0755);
-}
-
 /* Whether a vmdkfs (live or dead) is mounted on the absolute path mnt,
  * from /proc/self/mountinfo (field 5 is the mount point, the fstype
  * follows the " - " separator). */
@@ -330,7 +293,7 @@ prepare_mountpoint (const char *mnt)
       if (statfs (mnt, &sfs) == 0)
         break;
       if (errno == ENOENT)
-        return mkdir_p (mnt, 0755);
+        return vdvs_mkdir_p (mnt, 0755);
       if (errno != ENOTCONN && errno != ECONNABORTED)
         return -errno;
       vdvs_log (VDVS_LOG_WARN, "Detaching dead FUSE mount", "mountpoint=%s",
@@ -359,7 +322,7 @@ write_pidfile (const char *path)
 
   if (snprintf (tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
     return -ENAMETOOLONG;
-  mkdir_parent (path);
+  vdvs_mkdir_parent (path, 0755);
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return -errno;
@@ -497,15 +460,18 @@ main (int argc, char **argv)
   ret = start_engine (&fs, &o);
   if (ret < 0)
     goto out_services;
-  vdvs_log (VDVS_LOG_INFO, "I/O engine started", "engine=%s depth=%u",
-            fs.engine_ops->name, o.depth);
+  if (o.threads == 0)
+    o.threads = fs.engine_ops->default_threads;
+  vdvs_log (VDVS_LOG_INFO, "I/O engine started",
+            "engine=%s depth=%u threads=%u", fs.engine_ops->name, o.depth,
+            o.threads);
   ret = vmdkfs_delayq_start (&fs);
   if (ret < 0)
     goto out_services;
   delayq_started = true;
   if (o.control)
     {
-      mkdir_parent (o.control);
+      vdvs_mkdir_parent (o.control, 0755);
       ret = vmdkfs_control_start (&fs, o.control, &control);
       if (ret < 0)
         {
