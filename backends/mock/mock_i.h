@@ -39,6 +39,10 @@ struct mock
   size_t n_ds;
   char ds[MOCK_MAX_DATASTORES][VDVS_MAX_DS_NAME_LEN * 4 + 1];
   struct mock_vmdkfs *vmdkfs; /* NULL when extents are used directly */
+  /* Where long work reports progress (NULL: nowhere); set once after
+   * open, before any operation. */
+  vdvs_progress_fn progress;
+  void *progress_opaque;
 };
 
 /* A resolved volume: the datastore's real name and every path of it. */
