@@ -85,6 +85,8 @@ void mock_size_render (uint64_t bytes, char *buf, size_t len);
 /* options.c: validate create options with the upstream messages. */
 int mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
                            vdvs_error_t *err);
+/* Options `vdvsctl set` may change (access, attach-as), same messages. */
+int mock_options_validate_set (const struct vdvs_opts *o, vdvs_error_t *err);
 extern const char *const mock_diskformats[3];
 
 /* descriptor.c: the VMDK text descriptor. */

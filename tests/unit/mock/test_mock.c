@@ -686,3 +686,59 @@ Test (mock, clone_refused_before_the_copy_reports_nothing)
   cr_assert_eq (r.starts + r.dones + r.fails, 0);
   rmdir (v.flat);
 }
+
+static int
+set_opts (const char *name, vdvs_error_t *err, const char *k, const char *v)
+{
+  struct vdvs_opts o = { 0 };
+  int r;
+
+  vdvs_opts_set (&o, k, v);
+  r = vdvs_mock_set_options (ma, name, &o, err);
+  vdvs_opts_clear (&o);
+  return r;
+}
+
+Test (mock, admin_set_changes_access_and_keeps_the_rest)
+{
+  struct vdvs_volume_info i;
+  struct mock_sidecar sc;
+  vdvs_error_t err = NULL;
+  struct mock_vol v;
+  char path[PATH_MAX];
+
+  t_create_ok (ma, "vol", "size", "10mb", "fstype", "ext4", NULL);
+  cr_assert_eq (set_opts ("vol@datastore1", &err, "access", "read-only"), 0,
+                "%s", err ? err->msg : "");
+  get_ok (ma, "vol", &i);
+  cr_assert_str_eq (i.access, "read-only");
+  cr_assert_str_eq (i.attach_as, "independent_persistent");
+  cr_assert_str_eq (i.fstype, "ext4");
+  cr_assert_str_eq (i.capacity_size, "10MB");
+  cr_assert_str_eq (i.status, "detached");
+  vdvs_volume_info_clear (&i);
+  cr_assert_eq (set_opts ("vol", &err, "attach-as", "persistent"), 0);
+  v = t_vol (ma, "vol");
+  cr_assert_eq (mock_sidecar_read (v.sidecar, &sc, &err), 0);
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "access"), "read-only");
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "attach-as"), "persistent");
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "size"), "10mb");
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "diskformat"), "thin");
+  mock_sidecar_clear (&sc);
+
+  expect_fail (set_opts ("vol", &err, "size", "1gb"), EINVAL, err);
+  cr_assert (strstr (err->msg, "'size' cannot be changed"), "%s", err->msg);
+  vdvs_error_release (&err);
+  expect_fail (set_opts ("nope", &err, "access", "read-only"), ENOENT, err);
+  cr_assert (strstr (err->msg, "Volume nope not found"), "%s", err->msg);
+  vdvs_error_release (&err);
+  expect_fail (set_opts ("vol@nods", &err, "access", "read-only"), EINVAL,
+               err);
+  vdvs_error_release (&err);
+
+  cr_assert_eq (vdvs_mock_extent_path (ma, "vol", path, sizeof path, &err), 0);
+  cr_assert_str_eq (path, v.flat);
+  expect_fail (vdvs_mock_extent_path (ma, "nope", path, sizeof path, &err),
+               ENOENT, err);
+  vdvs_error_release (&err);
+}
