@@ -26,8 +26,11 @@ vdvs_pace_due (struct vdvs_pace *pace, const struct vdvs_progress *p,
 {
   unsigned step = vdvs_progress_pct (p) / (step_pct ? step_pct : 1);
 
-  if (p->state == VDVS_PROGRESS_UPDATE && pace->shown
-      && (step <= pace->last_step || now_s - pace->last_s < min_s))
+  /* An update at 100% is left to DONE, which always shows. */
+  if (p->state == VDVS_PROGRESS_UPDATE
+      && (vdvs_progress_pct (p) == 100
+          || (pace->shown
+              && (step <= pace->last_step || now_s - pace->last_s < min_s))))
     return false;
   pace->shown = true;
   pace->last_step = step;

@@ -22,7 +22,8 @@ unsigned vdvs_progress_pct (const struct vdvs_progress *p);
 
 /* Should `p` be shown at monotonic time now_s?  START, DONE and FAILED
  * always are; an UPDATE only once it reaches a new multiple of step_pct
- * AND min_s passed since the last line shown (the rarer of the two).
+ * AND min_s passed since the last line shown (the rarer of the two), and
+ * never at 100% (the DONE that follows shows it).
  * Records what it lets through. */
 bool vdvs_pace_due (struct vdvs_pace *pace, const struct vdvs_progress *p,
                     double now_s, unsigned step_pct, double min_s);

@@ -79,8 +79,10 @@ Test (progress, pacing_takes_the_rarer_of_step_and_time)
   cr_assert_not (vdvs_pace_due (&pace, &p, 9.0, 10, 2.0), "step shown");
   p.done = 95;
   cr_assert (vdvs_pace_due (&pace, &p, 9.0, 10, 2.0));
-  p.state = VDVS_PROGRESS_DONE;
   p.done = 100;
+  cr_assert_not (vdvs_pace_due (&pace, &p, 20.0, 10, 2.0),
+                 "100% is for DONE to show, once");
+  p.state = VDVS_PROGRESS_DONE;
   cr_assert (vdvs_pace_due (&pace, &p, 9.1, 10, 2.0), "the end always");
 }
 
