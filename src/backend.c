@@ -168,3 +168,10 @@ vdvs_bk_device_roots (struct vdvs_bk *b, struct vdvs_device_roots *out)
   if (b->ops.device_roots)
     b->ops.device_roots (b->handle, out);
 }
+
+void
+vdvs_bk_set_progress (struct vdvs_bk *b, vdvs_progress_fn fn, void *opaque)
+{
+  if (b->ops.set_progress)
+    b->ops.set_progress (b->handle, fn, opaque);
+}

@@ -186,6 +186,38 @@ struct vdvs_device_roots
 };
 
 /* ------------------------------------------------------------------ */
+/* Progress of long backend work.                                      */
+
+enum vdvs_progress_state
+{
+  VDVS_PROGRESS_START,  /* first call, done == 0 */
+  VDVS_PROGRESS_UPDATE, /* the work advanced */
+  VDVS_PROGRESS_DONE,   /* last call on success, done == total */
+  VDVS_PROGRESS_FAILED, /* last call on failure */
+};
+
+/* One long operation (an eagerzeroedthick zero-fill, the copy of a clone)
+ * as a backend reports it.  The backend owns the struct for the whole
+ * operation and passes the same pointer to every call: START, UPDATE as
+ * often as it likes (the receiver decides what to show), then exactly one
+ * DONE or FAILED. */
+struct vdvs_progress
+{
+  enum vdvs_progress_state state;
+  const char *op;     /* "create" | "clone" */
+  const char *volume; /* "vol@datastore" being made */
+  const char *what;   /* "eagerzeroedthick", "copy from src@ds" */
+  uint64_t done;      /* bytes, never decreasing */
+  uint64_t total;     /* bytes */
+  void *user;         /* the receiver's: NULL at START, never touched by
+                         the backend, so per-operation state lives here */
+};
+
+/* Called from the thread doing the work, for several operations at once:
+ * must be thread-safe, quick, and must not call the backend. */
+typedef void (*vdvs_progress_fn) (void *opaque, struct vdvs_progress *p);
+
+/* ------------------------------------------------------------------ */
 /* The operations.                                                     */
 
 struct vdvs_backend
@@ -233,6 +265,10 @@ struct vdvs_backend
   void (*health) (void *handle, struct vdvs_backend_health *out);
   /* Optional: default /sys and /dev. */
   void (*device_roots) (void *handle, struct vdvs_device_roots *out);
+  /* Optional: where to report the progress of long work (create, clone).
+   * Called at most once, after open and before any other op.  Default: a
+   * backend that reports nothing. */
+  void (*set_progress) (void *handle, vdvs_progress_fn fn, void *opaque);
 };
 
 #define VDVS_BACKEND_INIT                                  \

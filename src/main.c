@@ -16,6 +16,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "progress.h"
 #include "volumes.h"
 
 /* A socket someone still answers on is not stale: two daemons on one
@@ -114,6 +115,7 @@ main (int argc, char **argv)
       return fail (&err);
   if (vdvs_bk_open (&bk, &err) < 0)
     return fail (&err);
+  vdvs_bk_set_progress (&bk, vdvs_progress_log, NULL);
   /* Local state first: the engine must never see "no such volume" for a
    * volume we simply had not loaded yet. */
   if (vdvs_volumes_init (&cfg, &bk, &err) < 0

@@ -52,6 +52,7 @@
 #include "codec.h"
 #include "log.h"
 #include "mock.h"
+#include "progress.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -284,7 +285,11 @@ open_vm (struct listener *l, int index, vdvs_error_t *err)
       || vdvs_backend_mock.config ("vm-uuid", l->vm_uuid, err) < 0
       || mock_config_all (l->opts, l->nopts, err) < 0)
     return -1;
-  return vdvs_backend_mock.open (&l->handle, err);
+  if (vdvs_backend_mock.open (&l->handle, err) < 0)
+    return -1;
+  /* The ESX side does the long work, so its log shows the progress. */
+  vdvs_backend_mock.set_progress (l->handle, vdvs_progress_log, NULL);
+  return 0;
 }
 
 /* ---- one request ----------------------------------------------------- */

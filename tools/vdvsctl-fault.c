@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "ctl_client.h"
-
-int vdvsctl_fault_main (int argc, char **argv);
+#include "vdvsctl.h"
 
 static void
 fault_usage (FILE *f)

@@ -3,13 +3,21 @@
  *
  *   vdvsctl [--root DIR] [--datastores A,B] [--json] ls
  *   vdvsctl [...] inspect VOLUME[@DS]
+ *   vdvsctl [...] set VOLUME[@DS] access=read-only|read-write [attach-as=..]
+ *   vdvsctl [...] set --volume=VOLUME[@DS] --options="access=read-only"
+ *   vdvsctl [...] create VOLUME[@DS] [size=.. diskformat=.. ...]
+ *   vdvsctl [...] clone SOURCE[@DS] VOLUME[@DS] [diskformat=.. ...]
  *   vdvsctl [...] vm power-off --vm-uuid UUID [--vm-name NAME]
  *   vdvsctl fault ...            (see `vdvsctl fault help`)
  *   vdvsctl status               vdvsd / vmdkfs sockets answering?
+ *
+ * It works on the datastore's files directly (it links the mock backend),
+ * as vmdkops_admin works on ESX, so it needs no running daemon.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +26,44 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mkfs.h"
 #include "mock.h"
+#include "vdvsctl.h"
 
-int vdvsctl_fault_main (int argc, char **argv);
+/* Who an admin's create/clone is "created by" unless --vm-name says. */
+#define ADMIN_IDENTITY "vdvsctl"
 
 static const char usage[] =
     "Usage: vdvsctl [--root DIR] [--datastores A[,B]] [--json] COMMAND\n"
     "Admin tool of the vdvs emulated datastore.\n\n"
-    "  ls                         volumes: datastore, created, created-by,\n"
-    "                             attached-to, capacity, used, disk format,\n"
-    "                             filesystem, access\n"
+    "  ls                         volumes: volume, datastore, created,\n"
+    "                             created-by, attached-to, policy, capacity,\n"
+    "                             used, disk format, filesystem, access\n"
     "  inspect VOLUME[@DS]        every field of one volume\n"
+    "  set VOLUME[@DS] KEY=VALUE...\n"
+    "  set --volume=VOLUME[@DS] --options=\"KEY=VALUE[,KEY=VALUE]\"\n"
+    "                             change access (read-write|read-only) or\n"
+    "                             attach-as (independent_persistent|\n"
+    "                             persistent); takes effect at the next\n"
+    "                             attach\n"
+    "  create VOLUME[@DS] [KEY=VALUE...]\n"
+    "                             a volume as `docker volume create` makes\n"
+    "                             it (the same options; formatted, fstype\n"
+    "                             ext4 by default); created-by " ADMIN_IDENTITY "\n"
+    "  clone SOURCE[@DS] VOLUME[@DS] [KEY=VALUE...]\n"
+    "                             a copy of SOURCE (diskformat, access,\n"
+    "                             attach-as may be given)\n"
     "  vm power-off --vm-uuid U   detach every disk of that VM (as ESX does\n"
     "                             when a VM powers off)\n"
     "  fault ...                  fault injection in vmdkfs (`fault help`)\n"
     "  status                     are vdvsd and vmdkfs answering?\n\n"
     "  --root DIR                 backing root (default /var/lib/vdvs)\n"
     "  --datastores A[,B]         datastores (default datastore1)\n"
-    "  --json                     JSON output for scripts\n";
+    "  --vm-name NAME             created-by of create/clone (default "
+    ADMIN_IDENTITY ")\n"
+    "  --json                     JSON output for scripts (no progress)\n\n"
+    "create and clone show their progress on stderr: a bar on a terminal,\n"
+    "a line every 10% otherwise.\n";
 
 static bool json_out;
 
@@ -47,76 +75,280 @@ die (vdvs_error_t *err)
   return 1;
 }
 
+static void
+print_json (cJSON *o)
+{
+  char *s = cJSON_Print (o);
+  if (s != NULL)
+    puts (s);
+  free (s);
+}
+
+/* ---- the columns of ls (and the fields of inspect) ------------------ */
+
+#define NCOLS 11
+static const char *const col_head[NCOLS] = {
+  "VOLUME", "DATASTORE", "CREATED", "CREATED-BY", "ATTACHED-TO", "POLICY",
+  "CAPACITY", "USED", "DISK-FORMAT", "FILESYSTEM", "ACCESS",
+};
+static const char *const col_key[NCOLS] = {
+  "volume", "datastore", "created", "created-by", "attached-to", "policy",
+  "capacity", "used", "diskformat", "fstype", "access",
+};
+
+/* Missing values as upstream's admin CLI shows them: "detached" for the
+ * attachment, "N/A" for the rest (policy: no emulated datastore is
+ * vSAN, so only a volume that names one has one). */
+static void
+columns (const char *name, const struct vdvs_volume_info *i,
+         const char *v[NCOLS])
+{
+#define OR_NA(x) ((x) ? (x) : "N/A")
+  v[0] = name;
+  v[1] = OR_NA (i->datastore);
+  v[2] = OR_NA (i->created);
+  v[3] = OR_NA (i->created_by);
+  v[4] = i->attached_to_vm ? i->attached_to_vm : "detached";
+  v[5] = OR_NA (i->vsan_policy_name);
+  v[6] = OR_NA (i->capacity_size);
+  v[7] = OR_NA (i->capacity_allocated);
+  v[8] = OR_NA (i->diskformat);
+  v[9] = OR_NA (i->fstype);
+  v[10] = OR_NA (i->access);
+#undef OR_NA
+}
+
 static cJSON *
 info_json (const char *name, const struct vdvs_volume_info *i)
 {
   cJSON *o = cJSON_CreateObject ();
-#define S(k, v) \
-  if (v) cJSON_AddStringToObject (o, k, v)
-  S ("volume", name);
-  S ("datastore", i->datastore);
-  S ("created", i->created);
-  S ("created-by", i->created_by);
+  const char *v[NCOLS];
+
+  columns (name, i, v);
+  for (size_t k = 0; k < NCOLS; k++)
+    cJSON_AddStringToObject (o, col_key[k], v[k]);
+#define S(k, x) \
+  if (x) cJSON_AddStringToObject (o, k, x)
   S ("status", i->status);
-  S ("attached-to", i->attached_to_vm);
-  S ("policy", i->vsan_policy_name);
-  S ("capacity", i->capacity_size);
-  S ("used", i->capacity_allocated);
-  S ("diskformat", i->diskformat);
-  S ("fstype", i->fstype);
-  S ("access", i->access);
   S ("attach-as", i->attach_as);
   S ("clone-from", i->clone_from);
 #undef S
+  if (i->has_device)
+    {
+      cJSON *d = cJSON_AddObjectToObject (o, "attachedVMDevice");
+      cJSON_AddStringToObject (d, "Unit", i->device.unit);
+      cJSON_AddStringToObject (d, "ControllerPciSlotNumber",
+                               i->device.pci_slot);
+      cJSON_AddStringToObject (d, "ControllerPciBusNumber", i->device.pci_bus);
+    }
   return o;
 }
 
+/* One volume, a field a line ("capacity:     10GB"). */
+static void
+print_fields (const char *name, const struct vdvs_volume_info *i)
+{
+  cJSON *o = info_json (name, i), *it;
+
+  cJSON_ArrayForEach (it, o)
+  {
+    if (cJSON_IsString (it))
+      printf ("%s:%*s%s\n", it->string, (int) (13 - strlen (it->string)), "",
+              it->valuestring);
+  }
+  if (i->has_device)
+    printf ("%-13s unit %s, pci slot %s, bus %s\n", "device:",
+            i->device.unit, i->device.pci_slot, i->device.pci_bus);
+  cJSON_Delete (o);
+}
+
 static int
-cmd_ls (void *h, const char *only)
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static int
+cmd_ls (void *h)
 {
   struct vdvs_volume_list l = { 0 };
+  struct vdvs_volume_info *infos;
+  bool *ok;
+  size_t width[NCOLS];
   vdvs_error_t err = NULL;
-  cJSON *arr = cJSON_CreateArray ();
 
   if (vdvs_backend_mock.list (h, &l, &err) < 0)
     return die (&err);
-  if (!json_out && only == NULL)
-    printf ("%-32s %-12s %-24s %-12s %-12s %-9s %-8s %-16s %-6s %-10s\n",
-            "VOLUME", "DATASTORE", "CREATED", "CREATED-BY", "ATTACHED-TO",
-            "CAPACITY", "USED", "DISKFORMAT", "FSTYPE", "ACCESS");
+  qsort (l.names, l.n, sizeof *l.names, cmp_str);
+  infos = calloc (l.n + 1, sizeof *infos);
+  ok = calloc (l.n + 1, sizeof *ok);
+  if (infos == NULL || ok == NULL)
+    {
+      free (infos);
+      free (ok);
+      vdvs_volume_list_clear (&l);
+      fprintf (stderr, "vdvsctl: out of memory\n");
+      return 1;
+    }
+  for (size_t k = 0; k < NCOLS; k++)
+    width[k] = strlen (col_head[k]);
   for (size_t i = 0; i < l.n; i++)
     {
-      struct vdvs_volume_info info = { 0 };
-      if (only && strcmp (only, l.names[i]) != 0)
-        continue;
-      if (vdvs_backend_mock.get (h, l.names[i], &info, &err) < 0)
+      const char *v[NCOLS];
+      if (vdvs_backend_mock.get (h, l.names[i], &infos[i], &err) < 0)
         {
           /* One corrupt volume must not hide the others. */
           fprintf (stderr, "vdvsctl: %s: %s\n", l.names[i], err->msg);
           vdvs_error_release (&err);
           continue;
         }
-      if (json_out || only)
-        cJSON_AddItemToArray (arr, info_json (l.names[i], &info));
-      else
-        printf ("%-32s %-12s %-24s %-12s %-12s %-9s %-8s %-16s %-6s %-10s\n",
-                l.names[i], info.datastore, info.created, info.created_by,
-                info.attached_to_vm ? info.attached_to_vm : "detached",
-                info.capacity_size, info.capacity_allocated, info.diskformat,
-                info.fstype ? info.fstype : "-", info.access);
-      vdvs_volume_info_clear (&info);
+      ok[i] = true;
+      columns (l.names[i], &infos[i], v);
+      for (size_t k = 0; k < NCOLS; k++)
+        if (strlen (v[k]) > width[k])
+          width[k] = strlen (v[k]);
     }
-  if (json_out || only)
+  if (json_out)
     {
-      char *s = cJSON_Print (only && cJSON_GetArraySize (arr) == 1
-                                 ? cJSON_GetArrayItem (arr, 0)
-                                 : arr);
-      puts (s);
-      free (s);
+      cJSON *arr = cJSON_CreateArray ();
+      for (size_t i = 0; i < l.n; i++)
+        if (ok[i])
+          cJSON_AddItemToArray (arr, info_json (l.names[i], &infos[i]));
+      print_json (arr);
+      cJSON_Delete (arr);
     }
-  cJSON_Delete (arr);
+  else
+    for (size_t i = 0; i <= l.n; i++)
+      {
+        const char *v[NCOLS];
+        if (i == 0)
+          memcpy (v, col_head, sizeof v);
+        else if (!ok[i - 1])
+          continue;
+        else
+          columns (l.names[i - 1], &infos[i - 1], v);
+        for (size_t k = 0; k < NCOLS; k++)
+          printf ("%-*s%s", k + 1 < NCOLS ? (int) width[k] : 0, v[k],
+                  k + 1 < NCOLS ? "  " : "\n");
+      }
+  for (size_t i = 0; i < l.n; i++)
+    vdvs_volume_info_clear (&infos[i]);
+  free (infos);
+  free (ok);
   vdvs_volume_list_clear (&l);
   return 0;
+}
+
+/* Show one volume after inspect/set/create/clone. */
+static int
+show (void *h, const char *name, const char *human_prefix)
+{
+  struct vdvs_volume_info info = { 0 };
+  vdvs_error_t err = NULL;
+  char full[VDVS_FULL_NAME_MAX];
+  struct vdvs_name n;
+
+  if (vdvs_backend_mock.get (h, name, &info, &err) < 0)
+    return die (&err);
+  if (vdvs_name_parse (name, &n, NULL) == 0 && info.datastore)
+    snprintf (full, sizeof full, "%s@%s", n.volume, info.datastore);
+  else
+    snprintf (full, sizeof full, "%s", name);
+  if (json_out)
+    {
+      cJSON *o = info_json (full, &info);
+      print_json (o);
+      cJSON_Delete (o);
+    }
+  else
+    {
+      if (human_prefix)
+        printf ("%s %s\n", human_prefix, full);
+      print_fields (full, &info);
+    }
+  vdvs_volume_info_clear (&info);
+  return 0;
+}
+
+static int
+cmd_set (void *h, const char *volume, const char *const *words, size_t n,
+         bool split)
+{
+  struct vdvs_opts o = { 0 };
+  vdvs_error_t err = NULL;
+  int r;
+
+  if (vdvsctl_parse_opts (words, n, split, &o, &err) < 0
+      || vdvs_mock_set_options (h, volume, &o, &err) < 0)
+    r = die (&err);
+  else
+    r = show (h, volume,
+              "Successfully updated settings (effective at the next attach) "
+              "for");
+  vdvs_opts_clear (&o);
+  return r;
+}
+
+/* create and clone: the backend's work with progress on stderr, then for
+ * a create the file system, made on the extent in place as vdvsd makes
+ * it on the attached disk (same mkfs, same flags, label = volume name),
+ * so the volume mounts in a container like any other. */
+static int
+cmd_make (void *h, const char *volume, const char *source,
+          const char *const *words, size_t n)
+{
+  struct vdvs_opts o = { 0 };
+  vdvs_error_t err = NULL;
+  struct vdvs_name nm;
+  char mkfs[PATH_MAX], extent[PATH_MAX];
+  struct vdvsctl_progress pr = {
+    .mode = json_out             ? VDVSCTL_PROGRESS_NONE
+            : isatty (STDERR_FILENO) ? VDVSCTL_PROGRESS_BAR
+                                     : VDVSCTL_PROGRESS_LINES,
+    .out = stderr,
+  };
+  const char *fstype = NULL;
+  int r;
+
+  if (vdvs_name_parse (volume, &nm, &err) < 0
+      || vdvsctl_parse_opts (words, n, false, &o, &err) < 0)
+    goto fail;
+  if (source == NULL && vdvs_opts_get (&o, "clone-from") == NULL)
+    {
+      if (vdvs_opts_get (&o, "fstype") == NULL
+          && vdvs_opts_set (&o, "fstype", "ext4") < 0)
+        {
+          vdvs_error_set (&err, ENOMEM, "out of memory");
+          goto fail;
+        }
+      fstype = vdvs_opts_get (&o, "fstype");
+      if (vdvs_mkfs_find (fstype, mkfs, sizeof mkfs, &err) < 0)
+        goto fail;
+    }
+  vdvs_backend_mock.set_progress (h, vdvsctl_progress, &pr);
+  r = source ? vdvs_backend_mock.clone (h, volume, source, &o, &err)
+             : vdvs_backend_mock.create (h, volume, &o, &err);
+  if (r < 0)
+    goto fail;
+  if (fstype != NULL
+      && (vdvs_mock_extent_path (h, volume, extent, sizeof extent, &err) < 0
+          || vdvs_mkfs_run (fstype, extent, nm.volume, &err) < 0))
+    {
+      vdvs_error_t e2 = NULL;
+      if (vdvs_backend_mock.remove (h, volume, &o, &e2) < 0)
+        {
+          fprintf (stderr, "vdvsctl: removing %s after the failure: %s\n",
+                   volume, e2->msg);
+          vdvs_error_release (&e2);
+        }
+      goto fail;
+    }
+  vdvs_opts_clear (&o);
+  return show (h, volume, source ? "Cloned" : "Created");
+
+fail:
+  vdvs_opts_clear (&o);
+  return die (&err);
 }
 
 static bool
@@ -131,6 +363,45 @@ sock_alive (const char *path)
   return r == 0;
 }
 
+static int
+cmd_status (void)
+{
+  const char *socks[][2] = {
+    { "vdvsd (vsphere)", "/run/docker/plugins/vsphere.sock" },
+    { "vdvsd (vmdk)", "/run/docker/plugins/vmdk.sock" },
+    { "vmdkfs", "/run/vdvs/vmdkfs.ctl" },
+  };
+  cJSON *arr = cJSON_CreateArray ();
+
+  for (size_t i = 0; i < 3; i++)
+    {
+      const char *state = sock_alive (socks[i][1]) ? "up" : "down";
+      if (json_out)
+        {
+          cJSON *o = cJSON_CreateObject ();
+          cJSON_AddStringToObject (o, "service", socks[i][0]);
+          cJSON_AddStringToObject (o, "socket", socks[i][1]);
+          cJSON_AddStringToObject (o, "status", state);
+          cJSON_AddItemToArray (arr, o);
+        }
+      else
+        printf ("%-16s %-36s %s\n", socks[i][0], socks[i][1], state);
+    }
+  if (json_out)
+    print_json (arr);
+  cJSON_Delete (arr);
+  return 0;
+}
+
+static int
+usage_error (const char *fmt, const char *arg)
+{
+  fputs ("vdvsctl: ", stderr);
+  fprintf (stderr, fmt, arg);
+  fputs ("\n", stderr);
+  return 2;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -139,19 +410,28 @@ main (int argc, char **argv)
     { "datastores", required_argument, NULL, 'd' },
     { "vm-uuid", required_argument, NULL, 'u' },
     { "vm-name", required_argument, NULL, 'n' },
+    { "volume", required_argument, NULL, 'V' },
+    { "options", required_argument, NULL, 'O' },
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *cfg[][2] = { { "vmdkfs", "off" } };
+  static const char *const commands[] = { "ls", "inspect", "set", "create",
+                                          "clone", "vm" };
   vdvs_error_t err = NULL;
+  const char *volume = NULL, *options = NULL, *cmd;
+  bool vm_name_given = false, known = false;
+  const char *const *args;
+  size_t nargs;
   void *h = NULL;
   int c, r;
 
   vdvs_log_setup (VDVS_LOG_WARN, -1);
   if (argc > 1 && strcmp (argv[1], "fault") == 0)
     return vdvsctl_fault_main (argc - 1, argv + 1);
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+  /* Options go before or after the command (getopt permutes), except
+   * that `fault` takes the rest of the line as it is. */
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
       const char *key = c == 'r' ? "root" : c == 'd' ? "datastores"
                       : c == 'u' ? "vm-uuid" : c == 'n' ? "vm-name" : NULL;
@@ -159,7 +439,12 @@ main (int argc, char **argv)
         {
           if (vdvs_backend_mock.config (key, optarg, &err) < 0)
             return die (&err);
+          vm_name_given |= c == 'n';
         }
+      else if (c == 'V')
+        volume = optarg;
+      else if (c == 'O')
+        options = optarg;
       else if (c == 'j')
         json_out = true;
       else if (c == 'h')
@@ -178,78 +463,81 @@ main (int argc, char **argv)
       fputs (usage, stderr);
       return 2;
     }
-  const char *cmd = argv[optind];
+  cmd = argv[optind];
+  args = (const char *const *) argv + optind + 1;
+  nargs = (size_t) (argc - optind - 1);
   if (strcmp (cmd, "status") == 0)
-    {
-      const char *socks[][2] = {
-        { "vdvsd (vsphere)", "/run/docker/plugins/vsphere.sock" },
-        { "vdvsd (vmdk)", "/run/docker/plugins/vmdk.sock" },
-        { "vmdkfs", "/run/vdvs/vmdkfs.ctl" },
-      };
-      for (size_t i = 0; i < 3; i++)
-        printf ("%-16s %-36s %s\n", socks[i][0], socks[i][1],
-                sock_alive (socks[i][1]) ? "up" : "down");
-      return 0;
-    }
-  /* Read-only admin views never start vmdkfs. */
-  for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++)
-    vdvs_backend_mock.config (cfg[i][0], cfg[i][1], NULL);
-  if (strcmp (cmd, "ls") != 0 && strcmp (cmd, "inspect") != 0
-      && strcmp (cmd, "vm") != 0)
+    return cmd_status ();
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    known |= strcmp (cmd, commands[i]) == 0;
+  if (!known)
     {
       fprintf (stderr, "vdvsctl: unknown command `%s`\n%s", cmd, usage);
       return 2;
     }
-  /* Parse the rest (vm power-off takes --vm-uuid after the verb). */
-  int rest = optind + 1;
-  optind = rest;
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+  /* Check the words before touching the datastore. */
+  if (strcmp (cmd, "inspect") == 0 && nargs != 1)
+    return usage_error ("%s", "usage: inspect VOLUME[@DS]");
+  if (strcmp (cmd, "set") == 0)
     {
-      const char *key = c == 'u' ? "vm-uuid" : c == 'n' ? "vm-name" : NULL;
-      if (key && vdvs_backend_mock.config (key, optarg, &err) < 0)
-        return die (&err);
-      if (c == 'j')
-        json_out = true;
+      if (volume == NULL && nargs == 0)
+        return usage_error ("%s", "usage: set VOLUME[@DS] KEY=VALUE... or "
+                                  "set --volume=VOLUME[@DS] "
+                                  "--options=\"KEY=VALUE[,...]\"");
+      if (volume != NULL && options == NULL && nargs == 0)
+        return usage_error ("%s", "set: --options=\"KEY=VALUE[,...]\" is "
+                                  "missing");
     }
+  else if (volume != NULL || options != NULL)
+    return usage_error ("--volume and --options belong to `set`, not `%s`",
+                        cmd);
+  if (strcmp (cmd, "create") == 0 && nargs < 1)
+    return usage_error ("%s", "usage: create VOLUME[@DS] [KEY=VALUE...]");
+  if (strcmp (cmd, "clone") == 0 && nargs < 2)
+    return usage_error ("%s", "usage: clone SOURCE[@DS] VOLUME[@DS] "
+                              "[KEY=VALUE...]");
+  if (strcmp (cmd, "vm") == 0
+      && (nargs != 1 || strcmp (args[0], "power-off") != 0))
+    return usage_error ("%s", "usage: vm power-off --vm-uuid UUID");
+
+  /* Admin work never starts vmdkfs: it reads and writes the files. */
+  vdvs_backend_mock.config ("vmdkfs", "off", NULL);
+  if (!vm_name_given && (strcmp (cmd, "create") == 0
+                         || strcmp (cmd, "clone") == 0))
+    vdvs_backend_mock.config ("vm-name", ADMIN_IDENTITY, NULL);
   if (vdvs_backend_mock.open (&h, &err) < 0)
     return die (&err);
   if (strcmp (cmd, "ls") == 0)
-    r = cmd_ls (h, NULL);
+    r = nargs ? usage_error ("ls takes no argument (got `%s`)", args[0])
+              : cmd_ls (h);
   else if (strcmp (cmd, "inspect") == 0)
+    r = show (h, args[0], NULL);
+  else if (strcmp (cmd, "set") == 0)
     {
-      struct vdvs_volume_info info = { 0 };
-      if (optind >= argc)
+      if (volume == NULL)
         {
-          fprintf (stderr, "vdvsctl: inspect needs a volume name\n");
-          r = 2;
+          volume = args[0];
+          args++;
+          nargs--;
         }
-      else if (vdvs_backend_mock.get (h, argv[optind], &info, &err) < 0)
-        r = die (&err);
+      if (options != NULL)
+        r = cmd_set (h, volume, &options, 1, true);
       else
-        {
-          cJSON *o = info_json (argv[optind], &info);
-          char *s = cJSON_Print (o);
-          puts (s);
-          free (s);
-          cJSON_Delete (o);
-          vdvs_volume_info_clear (&info);
-          r = 0;
-        }
+        r = cmd_set (h, volume, args, nargs, false);
     }
+  else if (strcmp (cmd, "create") == 0)
+    r = cmd_make (h, args[0], NULL, args + 1, nargs - 1);
+  else if (strcmp (cmd, "clone") == 0)
+    r = cmd_make (h, args[1], args[0], args + 2, nargs - 2);
+  else if ((r = vdvs_mock_power_off (h, &err)) < 0)
+    r = die (&err);
   else
     {
-      if (optind >= argc || strcmp (argv[optind], "power-off") != 0)
-        {
-          fprintf (stderr, "vdvsctl: usage: vm power-off --vm-uuid UUID\n");
-          r = 2;
-        }
-      else if ((r = vdvs_mock_power_off (h, &err)) < 0)
-        r = die (&err);
+      if (json_out)
+        printf ("{\"detached\": %d}\n", r);
       else
-        {
-          printf ("detached %d disk(s)\n", r);
-          r = 0;
-        }
+        printf ("detached %d disk(s)\n", r);
+      r = 0;
     }
   vdvs_backend_mock.close (h);
   return r;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,110 +160,199 @@ not_found (const struct mock_vol *v, vdvs_error_t *err)
                          v->esx_path);
 }
 
-/* Allocate the extent per disk format: thin = sparse, zeroedthick =
- * fallocate, eagerzeroedthick = fallocate and write zeros to every block. */
-static int
-make_extent (const char *path, uint64_t bytes, const char *format,
-             vdvs_error_t *err)
+static void
+report (const struct mock *m, struct vdvs_progress *p,
+        enum vdvs_progress_state state)
 {
-  int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  p->state = state;
+  if (m->progress)
+    m->progress (m->progress_opaque, p);
+}
+
+/* Long writes go to disk as they are made, one chunk behind: the page
+ * cache of a shared machine is not flooded with a whole disk of dirty
+ * pages, the final fsync is short, and the progress shown is the disk's
+ * (not the memory's).  Best effort: a file system without
+ * sync_file_range just writes back later. */
+#define CHUNK (8u << 20)
+
+static void
+write_behind (int fd, uint64_t off, uint64_t len)
+{
+  sync_file_range (fd, (off_t) off, (off_t) len, SYNC_FILE_RANGE_WRITE);
+  if (off >= CHUNK)
+    {
+      sync_file_range (fd, (off_t) (off - CHUNK), CHUNK,
+                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                           | SYNC_FILE_RANGE_WAIT_AFTER);
+      posix_fadvise (fd, (off_t) (off - CHUNK), CHUNK, POSIX_FADV_DONTNEED);
+    }
+}
+
+/* Write zeros over [0, bytes).  The source is a read-only anonymous
+ * mapping: every page of it is the kernel's one zero page, so the big
+ * buffer costs no memory and is always in cache.  Returns 0 or an errno. */
+static int
+zero_fill (const struct mock *m, int fd, struct vdvs_progress *p)
+{
+  void *zeros = mmap (NULL, CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
   int e = 0;
+
+  if (zeros == MAP_FAILED)
+    return errno;
+  while (p->done < p->total && e == 0)
+    {
+      size_t n = p->total - p->done < CHUNK ? (size_t) (p->total - p->done)
+                                            : CHUNK;
+      ssize_t w = pwrite (fd, zeros, n, (off_t) p->done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          e = w < 0 ? errno : EIO;
+          break;
+        }
+      if ((uint64_t) w == n && (p->done & (CHUNK - 1)) == 0)
+        write_behind (fd, p->done, n);
+      p->done += (uint64_t) w;
+      report (m, p, VDVS_PROGRESS_UPDATE);
+    }
+  munmap (zeros, CHUNK);
+  return e;
+}
+
+/* Allocate the extent per disk format: thin = sparse, zeroedthick =
+ * fallocate, eagerzeroedthick = fallocate and write zeros to every block
+ * (with progress: this is the long part of a create). */
+static int
+make_extent (const struct mock *m, const struct mock_vol *v, uint64_t bytes,
+             const char *format, vdvs_error_t *err)
+{
+  int fd = open (v->flat, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int e = 0;
+  bool started = false;
+  char full[VDVS_FULL_NAME_MAX];
+  struct vdvs_progress p = { .op = "create", .volume = full,
+                             .what = "eagerzeroedthick", .total = bytes };
 
   if (fd < 0)
     return vdvs_error_set (err, errno, "Failed to create volume: %s",
                            strerror (errno));
+  snprintf (full, sizeof full, "%s@%s", v->vol, v->ds);
   if (strcmp (format, "thin") == 0)
     {
       if (ftruncate (fd, (off_t) bytes) < 0)
         e = errno;
     }
-  else
+  else if ((e = posix_fallocate (fd, 0, (off_t) bytes)) == 0
+           && strcmp (format, "eagerzeroedthick") == 0)
     {
-      if ((e = posix_fallocate (fd, 0, (off_t) bytes)) == 0
-          && strcmp (format, "eagerzeroedthick") == 0)
-        {
-          static const char zeros[1 << 20];
-          for (uint64_t off = 0; off < bytes && e == 0;)
-            {
-              size_t n = bytes - off < sizeof zeros ? (size_t) (bytes - off)
-                                                    : sizeof zeros;
-              ssize_t w = pwrite (fd, zeros, n, (off_t) off);
-              if (w < 0 && errno != EINTR)
-                e = errno;
-              else if (w > 0)
-                off += (uint64_t) w;
-            }
-        }
+      report (m, &p, VDVS_PROGRESS_START);
+      started = true;
+      e = zero_fill (m, fd, &p);
     }
   if (e == 0 && fsync (fd) < 0)
     e = errno;
   close (fd);
+  if (started)
+    report (m, &p, e == 0 ? VDVS_PROGRESS_DONE : VDVS_PROGRESS_FAILED);
   if (e != 0)
     {
-      unlink (path);
+      unlink (v->flat);
       return vdvs_error_set (err, e, "Failed to create volume: %s",
                              strerror (e));
     }
   return 0;
 }
 
-/* Copy an extent, keeping holes; a reflink when the file system can. */
+/* Copy the data runs of [p->done, p->total) from in to out; holes stay
+ * holes and count as done.  Returns 0 or an errno. */
 static int
-copy_extent (const char *src, const char *dst, vdvs_error_t *err)
+copy_runs (const struct mock *m, int in, int out, struct vdvs_progress *p)
 {
-  int in = open (src, O_RDONLY | O_CLOEXEC), out, e = 0;
+  while (p->done < p->total)
+    {
+      off_t data = lseek (in, (off_t) p->done, SEEK_DATA), hole;
+      if (data < 0)
+        {
+          if (errno != ENXIO) /* ENXIO: only a hole is left */
+            return errno;
+          break;
+        }
+      if ((hole = lseek (in, data, SEEK_HOLE)) < 0)
+        hole = (off_t) p->total;
+      p->done = (uint64_t) data;
+      while (p->done < (uint64_t) hole)
+        {
+          off_t o_in = (off_t) p->done, o_out = (off_t) p->done;
+          size_t want = (uint64_t) hole - p->done < CHUNK
+                            ? (size_t) ((uint64_t) hole - p->done)
+                            : CHUNK;
+          ssize_t n = copy_file_range (in, &o_in, out, &o_out, want, 0);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            return errno;
+          if (n == 0) /* the source shrank under us */
+            return EIO;
+          if ((size_t) n == want && (p->done & (CHUNK - 1)) == 0)
+            write_behind (out, p->done, want);
+          p->done += (uint64_t) n;
+          report (m, p, VDVS_PROGRESS_UPDATE);
+        }
+    }
+  p->done = p->total;
+  return 0;
+}
+
+/* Copy an extent, keeping holes; a reflink when the file system can.
+ * Reports progress as a clone of `v` from `src`. */
+static int
+copy_extent (const struct mock *m, const struct mock_vol *src,
+             const struct mock_vol *v, vdvs_error_t *err)
+{
+  int in = open (src->flat, O_RDONLY | O_CLOEXEC), out, e = 0;
+  char full[VDVS_FULL_NAME_MAX], what[VDVS_FULL_NAME_MAX + 16];
+  struct vdvs_progress p = { .op = "clone", .volume = full, .what = what };
+  bool started = false;
   struct stat st;
 
   if (in < 0)
     return vdvs_error_set (err, errno, "Failed to clone volume: %s",
                            strerror (errno));
-  out = open (dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  out = open (v->flat, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0)
     {
       e = errno;
       close (in);
       return vdvs_error_set (err, e, "Failed to clone volume: %s", strerror (e));
     }
+  snprintf (full, sizeof full, "%s@%s", v->vol, v->ds);
+  snprintf (what, sizeof what, "copy from %s@%s", src->vol, src->ds);
   if (fstat (in, &st) < 0)
-    e = errno;
-  else if (ioctl (out, FICLONE, in) == 0)
-    ;
-  else if (ftruncate (out, st.st_size) < 0)
     e = errno;
   else
     {
-      off_t data = 0;
-      while (e == 0 && (data = lseek (in, data, SEEK_DATA)) >= 0)
-        {
-          off_t hole = lseek (in, data, SEEK_HOLE);
-          if (hole < 0)
-            hole = st.st_size;
-          while (data < hole)
-            {
-              off_t o_in = data, o_out = data;
-              ssize_t n = copy_file_range (in, &o_in, out, &o_out,
-                                           (size_t) (hole - data), 0);
-              if (n < 0)
-                {
-                  if (errno == EINTR)
-                    continue;
-                  e = errno;
-                  break;
-                }
-              if (n == 0)
-                break;
-              data += n;
-            }
-          data = hole;
-        }
+      p.total = (uint64_t) st.st_size;
+      report (m, &p, VDVS_PROGRESS_START);
+      started = true;
+      if (ioctl (out, FICLONE, in) == 0)
+        p.done = p.total;
+      else if (ftruncate (out, st.st_size) < 0)
+        e = errno;
+      else
+        e = copy_runs (m, in, out, &p);
     }
   if (e == 0 && fsync (out) < 0)
     e = errno;
   close (in);
   close (out);
+  if (started)
+    report (m, &p, e == 0 ? VDVS_PROGRESS_DONE : VDVS_PROGRESS_FAILED);
   if (e != 0)
     {
-      unlink (dst);
+      unlink (v->flat);
       return vdvs_error_set (err, e, "Failed to clone volume: %s",
                              strerror (e));
     }
@@ -358,7 +448,7 @@ create_locked (struct mock *m, const struct mock_vol *v,
    * an earlier create: the volume does not exist, so replace them. */
   unlink (v->flat);
   unlink (v->sidecar);
-  if (make_extent (v->flat, mb * 1024 * 1024, format, err) < 0)
+  if (make_extent (m, v, mb * 1024 * 1024, format, err) < 0)
     return -1;
 
   memset (&sc, 0, sizeof sc);
@@ -415,7 +505,7 @@ clone_locked (struct mock *m, const struct mock_vol *v,
     return vdvs_error_wrap (err, "Failed to clone volume");
   unlink (v->flat);
   unlink (v->sidecar);
-  if (copy_extent (src->flat, v->flat, err) < 0)
+  if (copy_extent (m, src, v, err) < 0)
     {
       mock_sidecar_clear (&sc);
       return -1;
@@ -948,6 +1038,64 @@ vdvs_mock_power_off (void *handle, vdvs_error_t *err)
   return detached;
 }
 
+/* ---- admin ---------------------------------------------------------- */
+
+int
+vdvs_mock_set_options (void *handle, const char *name,
+                       const struct vdvs_opts *opts, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_sidecar sc;
+  struct mock_vol v;
+  int fd, r = 0;
+
+  if (mock_options_validate_set (opts, err) < 0
+      || mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  /* The lock attach and detach hold while they rewrite the sidecar: an
+   * edit never loses their status change, nor they ours. */
+  if ((fd = mock_lock (m, &v, err)) < 0)
+    return -1;
+  if (!mock_vol_exists (&v))
+    r = not_found (&v, err);
+  else if (mock_sidecar_read (v.sidecar, &sc, err) < 0)
+    r = vdvs_error_wrap (err, "Volume %s has corrupt metadata", v.vol);
+  else
+    {
+      for (size_t i = 0; i < opts->n && r == 0; i++)
+        if (vdvs_opts_set (&sc.vol_opts, opts->v[i].key, opts->v[i].value) < 0)
+          r = vdvs_error_set (err, ENOMEM, "out of memory");
+      if (r == 0 && mock_sidecar_write (v.sidecar, &sc, err) < 0)
+        r = -1;
+      if (r == 0)
+        {
+          const char *a = vdvs_opts_get (&sc.vol_opts, "access");
+          const char *as = vdvs_opts_get (&sc.vol_opts, "attach-as");
+          vdvs_log (VDVS_LOG_INFO, "Volume options set",
+                    "volume=%s datastore=%s access=%s attach-as=%s", v.vol,
+                    v.ds, a ? a : "read-write",
+                    as ? as : "independent_persistent");
+        }
+      mock_sidecar_clear (&sc);
+    }
+  mock_unlock (fd);
+  return r;
+}
+
+int
+vdvs_mock_extent_path (void *handle, const char *name, char *buf, size_t len,
+                       vdvs_error_t *err)
+{
+  struct mock_vol v;
+
+  if (mock_resolve (handle, name, &v, err) < 0)
+    return -1;
+  if (!mock_vol_exists (&v))
+    return not_found (&v, err);
+  snprintf (buf, len, "%s", v.flat);
+  return 0;
+}
+
 /* ---- list/get ------------------------------------------------------ */
 
 static int
@@ -1056,6 +1204,14 @@ mock_health (void *handle, struct vdvs_backend_health *out)
 }
 
 static void
+mock_set_progress (void *handle, vdvs_progress_fn fn, void *opaque)
+{
+  struct mock *m = handle;
+  m->progress = fn;
+  m->progress_opaque = opaque;
+}
+
+static void
 mock_device_roots (void *handle, struct vdvs_device_roots *out)
 {
   struct mock *m = handle;
@@ -1092,4 +1248,5 @@ const struct vdvs_backend vdvs_backend_mock = {
   .clone = mock_clone,
   .health = mock_health,
   .device_roots = mock_device_roots,
+  .set_progress = mock_set_progress,
 };

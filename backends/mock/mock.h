@@ -26,4 +26,18 @@ extern const struct vdvs_backend vdvs_backend_mock;
  * detached, or <0 with *err set. */
 int vdvs_mock_power_off (void *handle, vdvs_error_t *err);
 
+/* Admin `volume set`: change the options an admin may change (access,
+ * attach-as; anything else is refused with the key named) in the volume's
+ * sidecar, under the volume's lock, replacing the file atomically.  Takes
+ * effect at the next attach/mount.  0, or <0 with *err set. */
+int vdvs_mock_set_options (void *handle, const char *name,
+                           const struct vdvs_opts *opts, vdvs_error_t *err);
+
+/* Path of a volume's data extent on the backing root, for an admin tool
+ * that formats a volume it just created (nothing attaches it then).
+ * 0, or <0 with *err set (the upstream "not found" when it does not
+ * exist). */
+int vdvs_mock_extent_path (void *handle, const char *name, char *buf,
+                           size_t len, vdvs_error_t *err);
+
 #endif

@@ -39,6 +39,10 @@ struct mock
   size_t n_ds;
   char ds[MOCK_MAX_DATASTORES][VDVS_MAX_DS_NAME_LEN * 4 + 1];
   struct mock_vmdkfs *vmdkfs; /* NULL when extents are used directly */
+  /* Where long work reports progress (NULL: nowhere); set once after
+   * open, before any operation. */
+  vdvs_progress_fn progress;
+  void *progress_opaque;
 };
 
 /* A resolved volume: the datastore's real name and every path of it. */
@@ -80,6 +84,8 @@ void mock_size_render (uint64_t bytes, char *buf, size_t len);
 /* options.c: validate create options with the upstream messages. */
 int mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
                            vdvs_error_t *err);
+/* Options `vdvsctl set` may change (access, attach-as), same messages. */
+int mock_options_validate_set (const struct vdvs_opts *o, vdvs_error_t *err);
 extern const char *const mock_diskformats[3];
 
 /* descriptor.c: the VMDK text descriptor. */

@@ -78,6 +78,30 @@ invalid_keys_error (const struct vdvs_opts *o, vdvs_error_t *err)
   return r;
 }
 
+static int
+check_attach_as (const char *v, vdvs_error_t *err)
+{
+  if (v != NULL && strcmp (v, "independent_persistent") != 0
+      && strcmp (v, "persistent") != 0)
+    return vdvs_error_set (err, EINVAL,
+                           "Attach type '%s' is not supported. Valid options "
+                           "are: ['independent_persistent', 'persistent']",
+                           v);
+  return 0;
+}
+
+static int
+check_access (const char *v, vdvs_error_t *err)
+{
+  if (v != NULL && strcmp (v, "read-write") != 0
+      && strcmp (v, "read-only") != 0)
+    return vdvs_error_set (err, EINVAL,
+                           "Access type '%s' is not supported. Valid options "
+                           "are: ['read-write', 'read-only']",
+                           v);
+  return 0;
+}
+
 int
 mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
                        vdvs_error_t *err)
@@ -115,21 +139,42 @@ mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
                            "Valid options are: ['thin', 'zeroedthick', "
                            "'eagerzeroedthick'].",
                            v);
-  if ((v = vdvs_opts_get (o, "attach-as")) != NULL
-      && strcmp (v, "independent_persistent") != 0
-      && strcmp (v, "persistent") != 0)
-    return vdvs_error_set (err, EINVAL,
-                           "Attach type '%s' is not supported. Valid options "
-                           "are: ['independent_persistent', 'persistent']",
-                           v);
-  if ((v = vdvs_opts_get (o, "access")) != NULL
-      && strcmp (v, "read-write") != 0 && strcmp (v, "read-only") != 0)
-    return vdvs_error_set (err, EINVAL,
-                           "Access type '%s' is not supported. Valid options "
-                           "are: ['read-write', 'read-only']",
-                           v);
+  if (check_attach_as (vdvs_opts_get (o, "attach-as"), err) < 0
+      || check_access (vdvs_opts_get (o, "access"), err) < 0)
+    return -EINVAL;
   if (clone && vdvs_opts_get (o, "fstype") != NULL)
     return vdvs_error_set (err, EINVAL,
                            "Cannot define the filesystem type for a clone");
+  return 0;
+}
+
+/* What an admin may change on an existing volume (reference §5.3): only
+ * how the next attach treats it.  The size, format and the rest are facts
+ * of the disk that a sidecar edit cannot change. */
+int
+mock_options_validate_set (const struct vdvs_opts *o, vdvs_error_t *err)
+{
+  if (o->n == 0)
+    return vdvs_error_set (err, EINVAL,
+                           "No option to set. Settable options: "
+                           "['access', 'attach-as']");
+  for (size_t i = 0; i < o->n; i++)
+    {
+      const char *k = o->v[i].key;
+      if (strcmp (k, "access") == 0 || strcmp (k, "attach-as") == 0)
+        continue;
+      if (is_valid_key (k))
+        return vdvs_error_set (err, EINVAL,
+                               "Option '%s' cannot be changed after create. "
+                               "Settable options: ['access', 'attach-as']",
+                               k);
+      return vdvs_error_set (err, EINVAL,
+                             "Invalid option '%s'. Settable options: "
+                             "['access', 'attach-as']",
+                             k);
+    }
+  if (check_attach_as (vdvs_opts_get (o, "attach-as"), err) < 0
+      || check_access (vdvs_opts_get (o, "access"), err) < 0)
+    return -EINVAL;
   return 0;
 }

@@ -585,3 +585,160 @@ Test (mock, health_and_device_roots)
              h.detail);
   rename (moved, want);
 }
+
+/* A progress receiver that checks the protocol of struct vdvs_progress. */
+struct recorder
+{
+  int starts, updates, dones, fails;
+  uint64_t last_done, total;
+  char volume[128], what[128], op[16];
+};
+
+static void
+record (void *opaque, struct vdvs_progress *p)
+{
+  struct recorder *r = opaque;
+
+  switch (p->state)
+    {
+    case VDVS_PROGRESS_START:
+      cr_assert_eq (r->starts + r->dones + r->fails, 0, "START comes first");
+      cr_assert_eq (p->done, 0);
+      cr_assert_null (p->user);
+      p->user = r; /* the receiver's to keep */
+      r->starts++;
+      r->total = p->total;
+      snprintf (r->volume, sizeof r->volume, "%s", p->volume);
+      snprintf (r->what, sizeof r->what, "%s", p->what);
+      snprintf (r->op, sizeof r->op, "%s", p->op);
+      break;
+    case VDVS_PROGRESS_UPDATE:
+      r->updates++;
+      break;
+    case VDVS_PROGRESS_DONE:
+      r->dones++;
+      cr_assert_eq (p->done, p->total);
+      break;
+    case VDVS_PROGRESS_FAILED:
+      r->fails++;
+      break;
+    }
+  cr_assert_eq (p->user, r, "user kept between calls");
+  cr_assert_geq (p->done, r->last_done, "done never decreases");
+  cr_assert_leq (p->done, p->total);
+  cr_assert_eq (p->total, r->total);
+  r->last_done = p->done;
+  if (p->state == VDVS_PROGRESS_DONE || p->state == VDVS_PROGRESS_FAILED)
+    p->user = NULL;
+}
+
+Test (mock, eagerzeroedthick_and_clone_report_progress)
+{
+  struct recorder r = { 0 };
+  struct mock_vol v;
+  int fd;
+
+  vdvs_backend_mock.set_progress (ma, record, &r);
+  t_create_ok (ma, "thin", "size", "20mb", NULL);
+  t_create_ok (ma, "zt", "size", "20mb", "diskformat", "zeroedthick", NULL);
+  cr_assert_eq (r.starts, 0, "only the long work reports");
+
+  t_create_ok (ma, "ezt", "size", "40mb", "diskformat", "eagerzeroedthick",
+               NULL);
+  cr_assert_eq (r.starts, 1);
+  cr_assert_eq (r.dones, 1);
+  cr_assert_eq (r.fails, 0);
+  cr_assert_geq (r.updates, 5, "40 MiB in 8 MiB chunks: %d", r.updates);
+  cr_assert_eq (r.total, 40 << 20);
+  cr_assert_str_eq (r.op, "create");
+  cr_assert_str_eq (r.volume, "ezt@datastore1");
+  cr_assert_str_eq (r.what, "eagerzeroedthick");
+
+  v = t_vol (ma, "ezt");
+  fd = open (v.flat, O_WRONLY);
+  cr_assert_eq (pwrite (fd, "x", 1, 30 << 20), 1);
+  close (fd);
+  memset (&r, 0, sizeof r);
+  t_create_ok (ma, "copy@ds2", "clone-from", "ezt", NULL);
+  cr_assert_eq (r.starts, 1);
+  cr_assert_eq (r.dones, 1);
+  cr_assert_eq (r.total, 40 << 20);
+  cr_assert_str_eq (r.op, "clone");
+  cr_assert_str_eq (r.volume, "copy@ds2");
+  cr_assert_str_eq (r.what, "copy from ezt@datastore1");
+}
+
+Test (mock, clone_refused_before_the_copy_reports_nothing)
+{
+  struct recorder r = { 0 };
+  struct mock_vol v;
+  vdvs_error_t err = NULL;
+
+  t_create_ok (ma, "src", "size", "10mb", NULL);
+  v = t_vol (ma, "dst");
+  /* The destination extent's folder entry is taken by a directory, so
+   * opening it fails before any copy: no START, no report at all. */
+  cr_assert_eq (mkdir (v.flat, 0700), 0);
+  vdvs_backend_mock.set_progress (ma, record, &r);
+  expect_fail (t_create (ma, "dst", &err, "clone-from", "src", NULL), EEXIST,
+               err);
+  vdvs_error_release (&err);
+  cr_assert_eq (r.starts + r.dones + r.fails, 0);
+  rmdir (v.flat);
+}
+
+static int
+set_opts (const char *name, vdvs_error_t *err, const char *k, const char *v)
+{
+  struct vdvs_opts o = { 0 };
+  int r;
+
+  vdvs_opts_set (&o, k, v);
+  r = vdvs_mock_set_options (ma, name, &o, err);
+  vdvs_opts_clear (&o);
+  return r;
+}
+
+Test (mock, admin_set_changes_access_and_keeps_the_rest)
+{
+  struct vdvs_volume_info i;
+  struct mock_sidecar sc;
+  vdvs_error_t err = NULL;
+  struct mock_vol v;
+  char path[PATH_MAX];
+
+  t_create_ok (ma, "vol", "size", "10mb", "fstype", "ext4", NULL);
+  cr_assert_eq (set_opts ("vol@datastore1", &err, "access", "read-only"), 0,
+                "%s", err ? err->msg : "");
+  get_ok (ma, "vol", &i);
+  cr_assert_str_eq (i.access, "read-only");
+  cr_assert_str_eq (i.attach_as, "independent_persistent");
+  cr_assert_str_eq (i.fstype, "ext4");
+  cr_assert_str_eq (i.capacity_size, "10MB");
+  cr_assert_str_eq (i.status, "detached");
+  vdvs_volume_info_clear (&i);
+  cr_assert_eq (set_opts ("vol", &err, "attach-as", "persistent"), 0);
+  v = t_vol (ma, "vol");
+  cr_assert_eq (mock_sidecar_read (v.sidecar, &sc, &err), 0);
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "access"), "read-only");
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "attach-as"), "persistent");
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "size"), "10mb");
+  cr_assert_str_eq (vdvs_opts_get (&sc.vol_opts, "diskformat"), "thin");
+  mock_sidecar_clear (&sc);
+
+  expect_fail (set_opts ("vol", &err, "size", "1gb"), EINVAL, err);
+  cr_assert (strstr (err->msg, "'size' cannot be changed"), "%s", err->msg);
+  vdvs_error_release (&err);
+  expect_fail (set_opts ("nope", &err, "access", "read-only"), ENOENT, err);
+  cr_assert (strstr (err->msg, "Volume nope not found"), "%s", err->msg);
+  vdvs_error_release (&err);
+  expect_fail (set_opts ("vol@nods", &err, "access", "read-only"), EINVAL,
+               err);
+  vdvs_error_release (&err);
+
+  cr_assert_eq (vdvs_mock_extent_path (ma, "vol", path, sizeof path, &err), 0);
+  cr_assert_str_eq (path, v.flat);
+  expect_fail (vdvs_mock_extent_path (ma, "nope", path, sizeof path, &err),
+               ENOENT, err);
+  vdvs_error_release (&err);
+}

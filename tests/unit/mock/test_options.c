@@ -178,3 +178,49 @@ Test (options, clone_rules)
            "read-only", "attach-as", "persistent", NULL);
   expect_ok (&o);
 }
+
+static void
+expect_set_err (struct vdvs_opts *o, const char *msg)
+{
+  vdvs_error_t err = NULL;
+  cr_assert_eq (mock_options_validate_set (o, &err), -EINVAL);
+  cr_assert_str_eq (err->msg, msg);
+  vdvs_error_release (&err);
+  vdvs_opts_clear (o);
+}
+
+Test (options, set_allows_only_access_and_attach_as)
+{
+  struct vdvs_opts o;
+  vdvs_error_t err = NULL;
+
+  opts_of (&o, "access", "read-only", NULL);
+  cr_assert_eq (mock_options_validate_set (&o, &err), 0);
+  vdvs_opts_clear (&o);
+  opts_of (&o, "access", "read-write", "attach-as", "persistent", NULL);
+  cr_assert_eq (mock_options_validate_set (&o, &err), 0);
+  vdvs_opts_clear (&o);
+
+  opts_of (&o, NULL);
+  expect_set_err (&o, "No option to set. Settable options: ['access', "
+                      "'attach-as']");
+  opts_of (&o, "access", "read-only", "size", "2gb", NULL);
+  expect_set_err (&o, "Option 'size' cannot be changed after create. "
+                      "Settable options: ['access', 'attach-as']");
+  opts_of (&o, "diskformat", "thin", NULL);
+  expect_set_err (&o, "Option 'diskformat' cannot be changed after create. "
+                      "Settable options: ['access', 'attach-as']");
+  opts_of (&o, "color", "blue", NULL);
+  expect_set_err (&o, "Invalid option 'color'. Settable options: "
+                      "['access', 'attach-as']");
+  opts_of (&o, "access", "write-only", NULL);
+  expect_set_err (&o, "Access type 'write-only' is not supported. Valid "
+                      "options are: ['read-write', 'read-only']");
+  opts_of (&o, "access", "", NULL);
+  expect_set_err (&o, "Access type '' is not supported. Valid options are: "
+                      "['read-write', 'read-only']");
+  opts_of (&o, "attach-as", "independent", NULL);
+  expect_set_err (&o, "Attach type 'independent' is not supported. Valid "
+                      "options are: ['independent_persistent', "
+                      "'persistent']");
+}
