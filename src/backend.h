@@ -145,6 +145,10 @@ struct vdvs_volume_info
   char *vsan_policy_name;
 };
 void vdvs_volume_info_clear (struct vdvs_volume_info *info);
+/* Deep copy into *dst (overwritten, not freed first).  0, or -ENOMEM with
+ * *dst left empty. */
+int vdvs_volume_info_copy (struct vdvs_volume_info *dst,
+                           const struct vdvs_volume_info *src);
 
 /* One `list` entry: fully qualified "vol@datastore" plus attributes (always
  * empty upstream). */
