@@ -225,6 +225,13 @@ struct vdvs_backend
   void (*health) (void *handle, struct vdvs_backend_health *out);
   /* Optional: default /sys and /dev. */
   void (*device_roots) (void *handle, struct vdvs_device_roots *out);
+
+  /* Optional: whether the volume exists, as get would say, without its
+   * metadata: 0 with the datastore's real name in ds[len], or get's error
+   * (ENOENT, "Volume <vol> not found ...").  For Path, which needs no
+   * more.  Default: get. */
+  int (*locate) (void *handle, const char *name, char *ds, size_t len,
+                 vdvs_error_t *err);
 };
 
 #define VDVS_BACKEND_INIT                                  \

@@ -1084,6 +1084,31 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
   return 0;
 }
 
+static int
+mock_locate (void *handle, const char *name, char *ds, size_t len,
+             vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_index *ix = mock_index_of (m);
+  struct mock_vol v;
+  struct mock_descriptor d;
+  uint64_t token;
+  int found = MOCK_IX_UNKNOWN;
+
+  if (mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  if (ix != NULL)
+    found = mock_index_lookup (ix, v.ds, v.vol, NULL, &token);
+  if (found < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  if (found == MOCK_IX_ABSENT)
+    return not_found (&v, err);
+  if (found == MOCK_IX_UNKNOWN && read_descriptor (&v, &d, err) < 0)
+    return -1;
+  snprintf (ds, len, "%s", v.ds);
+  return 0;
+}
+
 static void
 mock_health (void *handle, struct vdvs_backend_health *out)
 {
@@ -1126,5 +1151,6 @@ const struct vdvs_backend vdvs_backend_mock = {
   .get = mock_get,
   .clone = mock_clone,
   .health = mock_health,
+  .locate = mock_locate,
   .device_roots = mock_device_roots,
 };
