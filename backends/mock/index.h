@@ -7,7 +7,9 @@
  * removed by other processes (other VMs: esxsim, a second vdvsd) appear and
  * disappear.  A thread applies the events as they come; List also applies
  * whatever is queued before it answers, so a change that completed before
- * the List started is always in its answer.  Lost events (queue overflow),
+ * the List started is always in its answer.  Get uses the same index: a
+ * per-volume record of the descriptor and sidecar, dropped by any event
+ * on that volume's files (see index.c).  Lost events (queue overflow),
  * a folder removed or replaced, or inotify unavailable: that datastore is
  * rescanned (or, failing that, scanned by the caller as before).
  */
