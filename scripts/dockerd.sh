@@ -13,7 +13,17 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
   echo "dockerd: starting (log $LOG)"
   # No outside network here: no iptables rules needed for the tests.
   # shellcheck disable=SC2086
-  setsid dockerd --iptables=false --ip-masq=false ${VDVS_DOCKERD_ARGS:-} >>"$LOG" 2>&1 < /dev/null &
+  # dockerd outlives this script: it must not inherit our other fds, least
+  # of all a `flock /tmp/vdvs-machine.lock ...` lock, which it would then
+  # hold for as long as it runs.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    # shellcheck disable=SC2086
+    exec setsid dockerd --iptables=false --ip-masq=false ${VDVS_DOCKERD_ARGS:-} >>"$LOG" 2>&1 < /dev/null
+  ) &
   for _ in $(seq 1 60); do
     "$DOCKER" info >/dev/null 2>&1 && break
     sleep 0.5
