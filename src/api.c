@@ -191,14 +191,16 @@ render_get (const char *name, const struct vdvs_vol_status *st)
   return vdvs_jw_finish (&w);
 }
 
-/* {"Volumes":[{"Name":...,"Mountpoint":...},...],"Err":""} */
+/* {"Volumes":[{"Name":...,"Mountpoint":...},...],"Err":""}; the
+ * mountpoint is vdvs_vol_mountpoint's "<mount root>/<name>". */
 static char *
 render_list (const struct vdvs_volume_list *l)
 {
   struct vdvs_jw w;
-  char mp[PATH_MAX];
+  char root[PATH_MAX];
 
-  vdvs_jw_init (&w, 64 + l->n * 96);
+  vdvs_vol_mountpoint ("", root, sizeof root); /* "<mount root>/" */
+  vdvs_jw_init (&w, 64 + l->n * (2 * 40 + strlen (root) + 32));
   vdvs_jw_obj_begin (&w);
   vdvs_jw_key (&w, "Volumes");
   vdvs_jw_arr_begin (&w);
@@ -206,8 +208,8 @@ render_list (const struct vdvs_volume_list *l)
     {
       vdvs_jw_obj_begin (&w);
       vdvs_jw_kv (&w, "Name", l->names[i]);
-      vdvs_vol_mountpoint (l->names[i], mp, sizeof mp);
-      vdvs_jw_kv (&w, "Mountpoint", mp);
+      vdvs_jw_key (&w, "Mountpoint");
+      vdvs_jw_str2 (&w, root, l->names[i]);
       vdvs_jw_obj_end (&w);
     }
   vdvs_jw_arr_end (&w);

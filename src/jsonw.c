@@ -52,15 +52,14 @@ comma (struct vdvs_jw *w)
   w->need_comma = false;
 }
 
-/* "s" with cJSON's escapes: \" \\ \b \f \n \r \t, other bytes below 0x20
- * as \u00XX, everything else (UTF-8 included) as is. */
+/* s with cJSON's escapes: \" \\ \b \f \n \r \t, other bytes below 0x20
+ * as \u00XX, everything else (UTF-8 included) as is; no quotes. */
 static void
-put_escaped (struct vdvs_jw *w, const char *s)
+put_escaped_body (struct vdvs_jw *w, const char *s)
 {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *p = (const unsigned char *) s;
 
-  put_c (w, '"');
   for (;;)
     {
       const unsigned char *run = p;
@@ -91,6 +90,13 @@ put_escaped (struct vdvs_jw *w, const char *s)
       put (w, e, n);
       p++;
     }
+}
+
+static void
+put_escaped (struct vdvs_jw *w, const char *s)
+{
+  put_c (w, '"');
+  put_escaped_body (w, s);
   put_c (w, '"');
 }
 
@@ -142,6 +148,17 @@ vdvs_jw_str (struct vdvs_jw *w, const char *s)
 {
   comma (w);
   put_escaped (w, s);
+  w->need_comma = true;
+}
+
+void
+vdvs_jw_str2 (struct vdvs_jw *w, const char *a, const char *b)
+{
+  comma (w);
+  put_c (w, '"');
+  put_escaped_body (w, a);
+  put_escaped_body (w, b);
+  put_c (w, '"');
   w->need_comma = true;
 }
 

@@ -34,6 +34,8 @@ void vdvs_jw_arr_end (struct vdvs_jw *w);
 void vdvs_jw_key (struct vdvs_jw *w, const char *key);
 /* A string value, escaped. */
 void vdvs_jw_str (struct vdvs_jw *w, const char *s);
+/* One string value made of a then b (both escaped), no copy needed. */
+void vdvs_jw_str2 (struct vdvs_jw *w, const char *a, const char *b);
 /* "key":"value"; nothing at all when value is NULL. */
 void vdvs_jw_kv (struct vdvs_jw *w, const char *key, const char *value);
 /* The NUL-terminated text, owned by the caller; NULL after out of memory. */

@@ -1070,15 +1070,28 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
       if (found == MOCK_IX_ABSENT)
         return not_found (&v, err);
     }
+  if (found == MOCK_IX_RECORD && stat (v.flat, &st) < 0)
+    {
+      /* No extent where the record says a volume is: whatever happened
+       * (the folder unreachable by its path, a half-made volume), the
+       * files say it, as before the index. */
+      vdvs_volume_info_clear (out);
+      found = MOCK_IX_UNKNOWN;
+    }
+  else if (found == MOCK_IX_RECORD)
+    mock_root_proven (m);
   if (found != MOCK_IX_RECORD)
     {
       if (read_info (&v, out, err) < 0)
         return -1;
       if (found == MOCK_IX_PRESENT)
         mock_index_store (ix, v.ds, v.vol, token, out);
+      if (stat (v.flat, &st) < 0)
+        st.st_blocks = 0;
+      else
+        mock_root_proven (m);
     }
-  mock_size_render (stat (v.flat, &st) == 0 ? (uint64_t) st.st_blocks * 512 : 0,
-                    buf, sizeof buf);
+  mock_size_render ((uint64_t) st.st_blocks * 512, buf, sizeof buf);
   free (out->capacity_allocated);
   out->capacity_allocated = strdup (buf);
   return 0;

@@ -146,5 +146,9 @@ void mock_vmdkfs_stop (struct mock *m);
 void mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
                               char *buf, size_t len);
 void mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h);
+/* This thread just reached a file under m's root by its path (the extent,
+ * in get): the health check that follows in the same request (Get asks
+ * get, then health) need not stat the root again.  One use. */
+void mock_root_proven (const struct mock *m);
 
 #endif

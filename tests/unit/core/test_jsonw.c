@@ -128,3 +128,18 @@ Test (jsonw, discard_frees)
   vdvs_jw_discard (&w);
   cr_assert_null (w.buf);
 }
+
+Test (jsonw, str2_joins_escaped_parts)
+{
+  struct vdvs_jw w;
+  char *s;
+
+  vdvs_jw_init (&w, 0);
+  vdvs_jw_arr_begin (&w);
+  vdvs_jw_str2 (&w, "/mnt/\"vmdk\"/", "v\\1");
+  vdvs_jw_str2 (&w, "", "");
+  vdvs_jw_arr_end (&w);
+  s = vdvs_jw_finish (&w);
+  cr_assert_str_eq (s, "[\"/mnt/\\\"vmdk\\\"/v\\\\1\",\"\"]");
+  free (s);
+}
