@@ -1054,43 +1054,53 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
 {
   struct mock *m = handle;
   struct mock_index *ix = mock_index_of (m);
+  struct vdvs_name n;
   struct mock_vol v;
   struct stat st;
   uint64_t token = 0;
   int found = MOCK_IX_UNKNOWN;
+  const char *ds;
   char buf[64];
 
-  if (mock_resolve (m, name, &v, err) < 0)
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
     return -1;
   if (ix != NULL)
     {
-      found = mock_index_lookup (ix, v.ds, v.vol, out, &token);
+      found = mock_index_lookup (ix, ds, n.volume, out, &token);
       if (found < 0)
         return vdvs_error_set (err, ENOMEM, "out of memory");
-      if (found == MOCK_IX_ABSENT)
-        return not_found (&v, err);
     }
-  if (found == MOCK_IX_RECORD && stat (v.flat, &st) < 0)
+  if (found == MOCK_IX_RECORD)
     {
+      /* The common case: one path built, one stat. */
+      char flat[PATH_MAX];
+      if (snprintf (flat, sizeof flat, "%s/%s/dockvols/%s/%s-flat.vmdk",
+                    m->cfg.root, ds, MOCK_TENANT_UUID, n.volume)
+              < (int) sizeof flat
+          && stat (flat, &st) == 0)
+        {
+          mock_root_proven (m);
+          goto allocated;
+        }
       /* No extent where the record says a volume is: whatever happened
        * (the folder unreachable by its path, a half-made volume), the
        * files say it, as before the index. */
       vdvs_volume_info_clear (out);
       found = MOCK_IX_UNKNOWN;
     }
-  else if (found == MOCK_IX_RECORD)
+  if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
+    return -1;
+  if (found == MOCK_IX_ABSENT)
+    return not_found (&v, err);
+  if (read_info (&v, out, err) < 0)
+    return -1;
+  if (found == MOCK_IX_PRESENT)
+    mock_index_store (ix, v.ds, v.vol, token, out);
+  if (stat (v.flat, &st) < 0)
+    st.st_blocks = 0;
+  else
     mock_root_proven (m);
-  if (found != MOCK_IX_RECORD)
-    {
-      if (read_info (&v, out, err) < 0)
-        return -1;
-      if (found == MOCK_IX_PRESENT)
-        mock_index_store (ix, v.ds, v.vol, token, out);
-      if (stat (v.flat, &st) < 0)
-        st.st_blocks = 0;
-      else
-        mock_root_proven (m);
-    }
+allocated:
   mock_size_render ((uint64_t) st.st_blocks * 512, buf, sizeof buf);
   free (out->capacity_allocated);
   out->capacity_allocated = strdup (buf);
@@ -1098,27 +1108,34 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
 }
 
 static int
-mock_locate (void *handle, const char *name, char *ds, size_t len,
+mock_locate (void *handle, const char *name, char *ds_out, size_t len,
              vdvs_error_t *err)
 {
   struct mock *m = handle;
   struct mock_index *ix = mock_index_of (m);
+  struct vdvs_name n;
   struct mock_vol v;
   struct mock_descriptor d;
   uint64_t token;
   int found = MOCK_IX_UNKNOWN;
+  const char *ds;
 
-  if (mock_resolve (m, name, &v, err) < 0)
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
     return -1;
   if (ix != NULL)
-    found = mock_index_lookup (ix, v.ds, v.vol, NULL, &token);
+    found = mock_index_lookup (ix, ds, n.volume, NULL, &token);
   if (found < 0)
     return vdvs_error_set (err, ENOMEM, "out of memory");
-  if (found == MOCK_IX_ABSENT)
-    return not_found (&v, err);
-  if (found == MOCK_IX_UNKNOWN && read_descriptor (&v, &d, err) < 0)
-    return -1;
-  snprintf (ds, len, "%s", v.ds);
+  if (found == MOCK_IX_ABSENT || found == MOCK_IX_UNKNOWN)
+    {
+      if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
+        return -1;
+      if (found == MOCK_IX_ABSENT)
+        return not_found (&v, err);
+      if (read_descriptor (&v, &d, err) < 0)
+        return -1;
+    }
+  snprintf (ds_out, len, "%s", ds);
   return 0;
 }
 

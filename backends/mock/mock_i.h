@@ -59,6 +59,11 @@ struct mock_vol
 int mock_datastores_init (struct mock *m, vdvs_error_t *err);
 int mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
                   vdvs_error_t *err);
+/* The first half of mock_resolve: the name split and validated, and the
+ * datastore's real name (one of m->ds) in *ds; no paths. */
+int mock_resolve_name (const struct mock *m, const char *name,
+                       struct vdvs_name *n, const char **ds,
+                       vdvs_error_t *err);
 int mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                     struct mock_vol *v, vdvs_error_t *err);
 bool mock_vol_exists (const struct mock_vol *v);
