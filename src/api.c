@@ -5,6 +5,8 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +234,53 @@ render_mountpoint (const char *mp)
   return vdvs_jw_finish (&w);
 }
 
+/* The last List reply and the backend's version of it (list_version):
+ * while the version stays, the reply is a copy of that text.  A reply
+ * stored under version v was rendered from an answer at least as new as
+ * v, so reusing it for v is never stale.  Protected by list_lock. */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *list_reply;
+static size_t list_reply_len;
+static uint64_t list_reply_version;
+
+static char *
+api_list (vdvs_error_t *err)
+{
+  cleanup_list struct vdvs_volume_list l = { 0 };
+  uint64_t version = vdvs_vol_list_version ();
+  char *out;
+
+  if (version != 0)
+    {
+      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&list_lock);
+      if (list_reply != NULL && list_reply_version == version)
+        {
+          out = malloc (list_reply_len + 1);
+          if (out != NULL)
+            memcpy (out, list_reply, list_reply_len + 1);
+          return out;
+        }
+    }
+  if (vdvs_vol_list (&l, err) < 0)
+    return NULL;
+  out = render_list (&l);
+  if (out != NULL && version != 0)
+    {
+      size_t n = strlen (out);
+      char *keep = malloc (n + 1);
+      if (keep != NULL)
+        {
+          memcpy (keep, out, n + 1);
+          ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&list_lock);
+          free (list_reply);
+          list_reply = keep;
+          list_reply_len = n;
+          list_reply_version = version;
+        }
+    }
+  return out;
+}
+
 static char *
 api_activate (void)
 {
@@ -326,11 +375,7 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
       free (st);
     }
   else if (strcmp (ep, "List") == 0)
-    {
-      cleanup_list struct vdvs_volume_list l = { 0 };
-      if (vdvs_vol_list (&l, &err) == 0)
-        out = render_list (&l);
-    }
+    out = api_list (&err);
   else
     vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
 

@@ -232,6 +232,12 @@ struct vdvs_backend
    * more.  Default: get. */
   int (*locate) (void *handle, const char *name, char *ds, size_t len,
                  vdvs_error_t *err);
+
+  /* Optional: a version of list's answer: it changes whenever the answer
+   * may have changed, counting every change that completed before the
+   * call; 0 when not known.  Lets the core reuse its last List reply.
+   * Default: 0 (every List asks list). */
+  uint64_t (*list_version) (void *handle);
 };
 
 #define VDVS_BACKEND_INIT                                  \

@@ -1139,6 +1139,12 @@ mock_locate (void *handle, const char *name, char *ds_out, size_t len,
   return 0;
 }
 
+static uint64_t
+mock_list_version (void *handle)
+{
+  return mock_index_version (handle);
+}
+
 static void
 mock_health (void *handle, struct vdvs_backend_health *out)
 {
@@ -1182,5 +1188,6 @@ const struct vdvs_backend vdvs_backend_mock = {
   .clone = mock_clone,
   .health = mock_health,
   .locate = mock_locate,
+  .list_version = mock_list_version,
   .device_roots = mock_device_roots,
 };

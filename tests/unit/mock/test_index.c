@@ -417,3 +417,28 @@ Test (index, stale_record_is_not_stored)
                 MOCK_IX_ABSENT);
   vdvs_backend_mock.close (a);
 }
+
+/* List's version changes with the set of volumes (whoever changes it) and
+ * only then: a sidecar rewrite leaves it alone. */
+Test (index, list_version_follows_the_set)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  struct mock_vol v;
+  uint64_t v0, v1, v2;
+  char path[PATH_MAX * 2];
+
+  v0 = vdvs_backend_mock.list_version (a);
+  cr_assert_neq (v0, 0);
+  cr_assert_eq (vdvs_backend_mock.list_version (a), v0);
+  t_create_ok (a, "x", NULL);
+  v1 = vdvs_backend_mock.list_version (a);
+  cr_assert_gt (v1, v0);
+  v = t_vol (a, "x");
+  touch_file (v.dir, v.sidecar_name, 10);
+  cr_assert_eq (vdvs_backend_mock.list_version (a), v1);
+  snprintf (path, sizeof path, "%s", v.descriptor);
+  cr_assert_eq (unlink (path), 0);
+  v2 = vdvs_backend_mock.list_version (a);
+  cr_assert_gt (v2, v1);
+  vdvs_backend_mock.close (a);
+}
