@@ -12,7 +12,12 @@
  * event on the volume's descriptor, sidecar or extent name drops the
  * record and gives the entry a new generation, so a record read from
  * files is stored only if no event for that volume was applied between
- * the read and the store (mock_index_get / mock_index_put).
+ * the read and the store (mock_index_lookup / mock_index_store).  The
+ * events are those of the watch mask: creates, renames (how every writer
+ * of the datastore replaces a descriptor or sidecar), deletes and closes
+ * after writing; IN_MODIFY is not watched (every data write to an extent
+ * would wake the watcher), so a file rewritten in place shows once its
+ * writer closes it.
  *
  * Coherence.  A reader (List, Get) first applies every event the kernel
  * has queued: poll(2) on the inotify fd with a zero timeout tells whether
