@@ -23,12 +23,14 @@ for drv in local vsphere; do
   CREATE[$drv]=$(( $(now_ms) - t0 ))
   mkdir -p "$B/$drv"
   t0=$(now_ms)
+  runs=()
   for i in $(seq 1 "$N"); do
     ( s=$(date +%s%N)
       "$DOCKER" run --rm --network none -v "$p$i-$S:/d" "$IMAGE" true >/dev/null 2>"$B/$drv/$i.err" \
         && echo $(( ($(date +%s%N) - s) / 1000000 )) > "$B/$drv/$i.ms" ) &
+    runs+=($!)
   done
-  wait
+  wait "${runs[@]}"   # not a bare wait: vdvsd is a child of this shell too
   TOTAL[$drv]=$(( $(now_ms) - t0 ))
   ok=$(ls "$B/$drv"/*.ms 2>/dev/null | wc -l)
   [ "$ok" -eq "$N" ] || { echo "$drv: $((N - ok)) runs failed: $(cat "$B/$drv"/*.err | sort | uniq -c | head -3)" >&2; exit 1; }

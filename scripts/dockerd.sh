@@ -13,13 +13,15 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
   echo "dockerd: starting (log $LOG)"
   # No outside network here: no iptables rules needed for the tests.
   # shellcheck disable=SC2086
-  # dockerd outlives this script: it must not inherit our fds above 2 (a
-  # caller's `flock 9` lock would be held for as long as dockerd runs).
+  # dockerd outlives this script: it must not inherit our other fds, least
+  # of all a `flock /tmp/vdvs-machine.lock ...` lock, which it would then
+  # hold for as long as it runs.
   (
-    for fd in /proc/self/fd/*; do
+    for fd in /proc/$BASHPID/fd/*; do
       fd=${fd##*/}
-      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
     done
+    # shellcheck disable=SC2086
     exec setsid dockerd --iptables=false --ip-masq=false ${VDVS_DOCKERD_ARGS:-} >>"$LOG" 2>&1 < /dev/null
   ) &
   for _ in $(seq 1 60); do

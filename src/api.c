@@ -5,11 +5,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "jsonw.h"
 #include "refstore.h"
 #include "timefmt.h"
 #include "volumes.h"
@@ -120,52 +123,162 @@ finish (cJSON *resp, vdvs_error_t *err)
   return out;
 }
 
+/* The upstream get reply as Docker's Status, plus our own state, in the
+ * key order the cJSON tree had. */
 static void
-add_opt_str (cJSON *o, const char *key, const char *v)
-{
-  if (v != NULL)
-    cJSON_AddStringToObject (o, key, v);
-}
-
-/* The upstream get reply as Docker's Status, plus our own state. */
-static cJSON *
-status_json (const struct vdvs_vol_status *st)
+write_status (struct vdvs_jw *w, const struct vdvs_vol_status *st)
 {
   const struct vdvs_volume_info *i = &st->info;
-  cJSON *s = cJSON_CreateObject (), *cap, *dev;
 
-  add_opt_str (s, "created by VM", i->created_by);
-  add_opt_str (s, "created", i->created);
-  add_opt_str (s, "status", i->status);
-  cap = cJSON_AddObjectToObject (s, "capacity");
-  add_opt_str (cap, "size", i->capacity_size);
-  add_opt_str (cap, "allocated", i->capacity_allocated);
-  add_opt_str (s, "datastore", i->datastore);
-  add_opt_str (s, "attached to VM", i->attached_to_vm);
+  vdvs_jw_obj_begin (w);
+  vdvs_jw_kv (w, "created by VM", i->created_by);
+  vdvs_jw_kv (w, "created", i->created);
+  vdvs_jw_kv (w, "status", i->status);
+  vdvs_jw_key (w, "capacity");
+  vdvs_jw_obj_begin (w);
+  vdvs_jw_kv (w, "size", i->capacity_size);
+  vdvs_jw_kv (w, "allocated", i->capacity_allocated);
+  vdvs_jw_obj_end (w);
+  vdvs_jw_kv (w, "datastore", i->datastore);
+  vdvs_jw_kv (w, "attached to VM", i->attached_to_vm);
   if (i->has_device)
     {
-      dev = cJSON_AddObjectToObject (s, "attachedVMDevice");
-      cJSON_AddStringToObject (dev, "Unit", i->device.unit);
-      cJSON_AddStringToObject (dev, "ControllerPciSlotNumber",
-                               i->device.pci_slot);
-      cJSON_AddStringToObject (dev, "ControllerPciBusNumber",
-                               i->device.pci_bus);
+      vdvs_jw_key (w, "attachedVMDevice");
+      vdvs_jw_obj_begin (w);
+      vdvs_jw_kv (w, "Unit", i->device.unit);
+      vdvs_jw_kv (w, "ControllerPciSlotNumber", i->device.pci_slot);
+      vdvs_jw_kv (w, "ControllerPciBusNumber", i->device.pci_bus);
+      vdvs_jw_obj_end (w);
     }
-  add_opt_str (s, "fstype", i->fstype);
-  add_opt_str (s, "diskformat", i->diskformat);
-  add_opt_str (s, "attach-as", i->attach_as);
-  add_opt_str (s, "access", i->access);
-  add_opt_str (s, "clone-from", i->clone_from);
-  add_opt_str (s, "vsan-policy-name", i->vsan_policy_name);
+  vdvs_jw_kv (w, "fstype", i->fstype);
+  vdvs_jw_kv (w, "diskformat", i->diskformat);
+  vdvs_jw_kv (w, "attach-as", i->attach_as);
+  vdvs_jw_kv (w, "access", i->access);
+  vdvs_jw_kv (w, "clone-from", i->clone_from);
+  vdvs_jw_kv (w, "vsan-policy-name", i->vsan_policy_name);
   if (!st->health.up)
     {
       char buf[300];
       snprintf (buf, sizeof buf, "down: %s", st->health.detail);
-      cJSON_AddStringToObject (s, "datastore status", buf);
+      vdvs_jw_kv (w, "datastore status", buf);
     }
   if (st->stale)
-    cJSON_AddStringToObject (s, "backend", st->stale_reason);
-  return s;
+    vdvs_jw_kv (w, "backend", st->stale_reason);
+  vdvs_jw_obj_end (w);
+}
+
+/* {"Volume":{...},"Err":""} */
+static char *
+render_get (const char *name, const struct vdvs_vol_status *st)
+{
+  struct vdvs_jw w;
+  char created[64];
+
+  vdvs_jw_init (&w, 1024);
+  vdvs_jw_obj_begin (&w);
+  vdvs_jw_key (&w, "Volume");
+  vdvs_jw_obj_begin (&w);
+  vdvs_jw_kv (&w, "Name", name);
+  vdvs_jw_kv (&w, "Mountpoint", st->mountpoint);
+  /* Omit rather than send an unparsable time (it fails the engine's
+   * whole decode). */
+  if (vdvs_asctime_to_rfc3339 (st->info.created, created, sizeof created)
+      == 0)
+    vdvs_jw_kv (&w, "CreatedAt", created);
+  vdvs_jw_key (&w, "Status");
+  write_status (&w, st);
+  vdvs_jw_obj_end (&w);
+  vdvs_jw_kv (&w, "Err", "");
+  vdvs_jw_obj_end (&w);
+  return vdvs_jw_finish (&w);
+}
+
+/* {"Volumes":[{"Name":...,"Mountpoint":...},...],"Err":""}; the
+ * mountpoint is vdvs_vol_mountpoint's "<mount root>/<name>". */
+static char *
+render_list (const struct vdvs_volume_list *l)
+{
+  struct vdvs_jw w;
+  char root[PATH_MAX];
+
+  vdvs_vol_mountpoint ("", root, sizeof root); /* "<mount root>/" */
+  vdvs_jw_init (&w, 64 + l->n * (2 * 40 + strlen (root) + 32));
+  vdvs_jw_obj_begin (&w);
+  vdvs_jw_key (&w, "Volumes");
+  vdvs_jw_arr_begin (&w);
+  for (size_t i = 0; i < l->n; i++)
+    {
+      vdvs_jw_obj_begin (&w);
+      vdvs_jw_kv (&w, "Name", l->names[i]);
+      vdvs_jw_key (&w, "Mountpoint");
+      vdvs_jw_str2 (&w, root, l->names[i]);
+      vdvs_jw_obj_end (&w);
+    }
+  vdvs_jw_arr_end (&w);
+  vdvs_jw_kv (&w, "Err", "");
+  vdvs_jw_obj_end (&w);
+  return vdvs_jw_finish (&w);
+}
+
+/* {"Mountpoint":"...","Err":""} */
+static char *
+render_mountpoint (const char *mp)
+{
+  struct vdvs_jw w;
+
+  vdvs_jw_init (&w, 0);
+  vdvs_jw_obj_begin (&w);
+  vdvs_jw_kv (&w, "Mountpoint", mp);
+  vdvs_jw_kv (&w, "Err", "");
+  vdvs_jw_obj_end (&w);
+  return vdvs_jw_finish (&w);
+}
+
+/* The last List reply and the backend's version of it (list_version):
+ * while the version stays, the reply is a copy of that text.  A reply
+ * stored under version v was rendered from an answer at least as new as
+ * v, so reusing it for v is never stale.  Protected by list_lock. */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *list_reply;
+static size_t list_reply_len;
+static uint64_t list_reply_version;
+
+static char *
+api_list (vdvs_error_t *err)
+{
+  cleanup_list struct vdvs_volume_list l = { 0 };
+  uint64_t version = vdvs_vol_list_version ();
+  char *out;
+
+  if (version != 0)
+    {
+      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&list_lock);
+      if (list_reply != NULL && list_reply_version == version)
+        {
+          out = malloc (list_reply_len + 1);
+          if (out != NULL)
+            memcpy (out, list_reply, list_reply_len + 1);
+          return out;
+        }
+    }
+  if (vdvs_vol_list (&l, err) < 0)
+    return NULL;
+  out = render_list (&l);
+  if (out != NULL && version != 0)
+    {
+      size_t n = strlen (out);
+      char *keep = malloc (n + 1);
+      if (keep != NULL)
+        {
+          memcpy (keep, out, n + 1);
+          ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&list_lock);
+          free (list_reply);
+          list_reply = keep;
+          list_reply_len = n;
+          list_reply_version = version;
+        }
+    }
+  return out;
 }
 
 static char *
@@ -198,6 +311,8 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
   struct request rq = { 0 };
   vdvs_error_t err = NULL;
   cJSON *resp = NULL;
+  char *out = NULL; /* a reply rendered by the writer */
+  bool fast;
   char mp[PATH_MAX];
   const char *ep;
 
@@ -214,6 +329,8 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     return api_capabilities ();
   if (len > 0)
     j = cJSON_ParseWithLength (body, len);
+  fast = strcmp (ep, "Get") == 0 || strcmp (ep, "List") == 0
+         || strcmp (ep, "Path") == 0;
 
   if (strcmp (ep, "Create") == 0)
     {
@@ -243,57 +360,30 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     {
       if (parse (j, body, len, true, false, &rq, &err) == 0
           && vdvs_vol_path (rq.name, mp, sizeof mp, &err) == 0)
-        {
-          resp = cJSON_CreateObject ();
-          cJSON_AddStringToObject (resp, "Mountpoint", mp);
-        }
+        out = render_mountpoint (mp);
     }
   else if (strcmp (ep, "Get") == 0)
     {
-      struct vdvs_vol_status *st = calloc (1, sizeof *st);
+      struct vdvs_vol_status *st = malloc (sizeof *st);
       if (st == NULL)
         abort ();
+      memset (&st->info, 0, sizeof st->info);
       if (parse (j, body, len, true, false, &rq, &err) == 0
           && vdvs_vol_get (rq.name, st, &err) == 0)
-        {
-          char created[64];
-          cJSON *vol;
-          resp = cJSON_CreateObject ();
-          vol = cJSON_AddObjectToObject (resp, "Volume");
-          cJSON_AddStringToObject (vol, "Name", rq.name);
-          cJSON_AddStringToObject (vol, "Mountpoint", st->mountpoint);
-          /* Omit rather than send an unparsable time (it fails the
-           * engine's whole decode). */
-          if (vdvs_asctime_to_rfc3339 (st->info.created, created,
-                                       sizeof created) == 0)
-            cJSON_AddStringToObject (vol, "CreatedAt", created);
-          cJSON_AddItemToObject (vol, "Status", status_json (st));
-        }
+        out = render_get (rq.name, st);
       vdvs_volume_info_clear (&st->info);
       free (st);
     }
   else if (strcmp (ep, "List") == 0)
-    {
-      cleanup_list struct vdvs_volume_list l = { 0 };
-      if (vdvs_vol_list (&l, &err) == 0)
-        {
-          cJSON *arr;
-          resp = cJSON_CreateObject ();
-          arr = cJSON_AddArrayToObject (resp, "Volumes");
-          for (size_t i = 0; i < l.n; i++)
-            {
-              cJSON *v = cJSON_CreateObject ();
-              cJSON_AddStringToObject (v, "Name", l.names[i]);
-              vdvs_vol_mountpoint (l.names[i], mp, sizeof mp);
-              cJSON_AddStringToObject (v, "Mountpoint", mp);
-              cJSON_AddItemToArray (arr, v);
-            }
-        }
-    }
+    out = api_list (&err);
   else
     vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
 
   vdvs_opts_clear (&rq.opts);
+  if (out != NULL)
+    return out;
+  if (err == NULL && resp == NULL && fast)
+    vdvs_error_set (&err, ENOMEM, "out of memory");
   if (err != NULL && resp != NULL)
     {
       cJSON_Delete (resp);

@@ -2,6 +2,7 @@
 #include "backend_i.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mock.h"
@@ -129,6 +130,28 @@ vdvs_bk_get (struct vdvs_bk *b, const char *name, struct vdvs_volume_info *out,
 {
   memset (out, 0, sizeof *out);
   return b->ops.get (b->handle, name, out, err);
+}
+
+int
+vdvs_bk_locate (struct vdvs_bk *b, const char *name, char *ds, size_t len,
+                vdvs_error_t *err)
+{
+  struct vdvs_volume_info info;
+  int r;
+
+  if (b->ops.locate)
+    return b->ops.locate (b->handle, name, ds, len, err);
+  r = vdvs_bk_get (b, name, &info, err);
+  if (r == 0)
+    snprintf (ds, len, "%s", info.datastore ? info.datastore : "");
+  vdvs_volume_info_clear (&info);
+  return r;
+}
+
+uint64_t
+vdvs_bk_list_version (struct vdvs_bk *b)
+{
+  return b->ops.list_version ? b->ops.list_version (b->handle) : 0;
 }
 
 int

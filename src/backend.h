@@ -157,6 +157,10 @@ struct vdvs_volume_info
   char *vsan_policy_name;
 };
 void vdvs_volume_info_clear (struct vdvs_volume_info *info);
+/* Deep copy into *dst (overwritten, not freed first).  0, or -ENOMEM with
+ * *dst left empty. */
+int vdvs_volume_info_copy (struct vdvs_volume_info *dst,
+                           const struct vdvs_volume_info *src);
 
 /* One `list` entry: fully qualified "vol@datastore" plus attributes (always
  * empty upstream). */
@@ -269,6 +273,17 @@ struct vdvs_backend
    * Called at most once, after open and before any other op.  Default: a
    * backend that reports nothing. */
   void (*set_progress) (void *handle, vdvs_progress_fn fn, void *opaque);
+  /* Optional: whether the volume exists, as get would say, without its
+   * metadata: 0 with the datastore's real name in ds[len], or get's error
+   * (ENOENT, "Volume <vol> not found ...").  For Path, which needs no
+   * more.  Default: get. */
+  int (*locate) (void *handle, const char *name, char *ds, size_t len,
+                 vdvs_error_t *err);
+  /* Optional: a version of list's answer: it changes whenever the answer
+   * may have changed, counting every change that completed before the
+   * call; 0 when not known.  Lets the core reuse its last List reply.
+   * Default: 0 (every List asks list). */
+  uint64_t (*list_version) (void *handle);
 };
 
 #define VDVS_BACKEND_INIT                                  \

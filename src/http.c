@@ -14,8 +14,12 @@
  *
  * Get/List/Path are cheap on a local backend but may wait on a remote one
  * (the ESX service over vsock): an inline call that takes longer than
- * INLINE_SLOW_MS moves that endpoint to its own threads for
- * INLINE_BACKOFF_S seconds, so one stall costs at most one pool thread once.
+ * INLINE_SLOW_MS and blocked (the thread gave up the CPU: a voluntary
+ * context switch, as waiting on a socket does) moves that endpoint to its
+ * own threads for INLINE_BACKOFF_S seconds, so one stall costs at most one
+ * pool thread once.  A call that was only slow because other processes
+ * had the CPU (involuntary switches) stays inline: a thread per request
+ * would make a busy machine slower still.
  */
 #include "http.h"
 
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -207,17 +212,25 @@ dispatch (struct vdvs_http *h, struct request *r, struct MHD_Connection *conn,
 
 /* The handler inline on a pool thread; an adaptive endpoint that turns out
  * slow is threaded for a while. */
+static long
+voluntary_switches (void)
+{
+  struct rusage ru;
+  return getrusage (RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
 static char *
 run_inline (struct vdvs_http *h, const char *url, struct request *r,
             int adapt)
 {
   long t0 = adapt >= 0 ? mono_ms () : 0;
+  long sw0 = adapt >= 0 ? voluntary_switches () : 0;
   char *out = h->handler (url, r->body ? r->body : "", r->len);
 
   if (adapt >= 0)
     {
       long dt = mono_ms () - t0;
-      if (dt > INLINE_SLOW_MS)
+      if (dt > INLINE_SLOW_MS && voluntary_switches () != sw0)
         {
           atomic_store (&h->offload_until[adapt],
                         (t0 + dt) / 1000 + INLINE_BACKOFF_S);

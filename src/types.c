@@ -85,6 +85,40 @@ vdvs_volume_info_clear (struct vdvs_volume_info *i)
 }
 
 int
+vdvs_volume_info_copy (struct vdvs_volume_info *d,
+                       const struct vdvs_volume_info *i)
+{
+  bool ok = true;
+
+  memset (d, 0, sizeof *d);
+#define DUP(f)                                                               \
+  if (i->f != NULL && (d->f = strdup (i->f)) == NULL)                        \
+    ok = false;
+  DUP (created_by);
+  DUP (created);
+  DUP (status);
+  DUP (capacity_size);
+  DUP (capacity_allocated);
+  DUP (datastore);
+  DUP (attached_to_vm);
+  DUP (fstype);
+  DUP (diskformat);
+  DUP (attach_as);
+  DUP (access);
+  DUP (clone_from);
+  DUP (vsan_policy_name);
+#undef DUP
+  d->has_device = i->has_device;
+  d->device = i->device;
+  if (!ok)
+    {
+      vdvs_volume_info_clear (d);
+      return -ENOMEM;
+    }
+  return 0;
+}
+
+int
 vdvs_volume_list_add (struct vdvs_volume_list *l, const char *name)
 {
   char **nn = realloc (l->names, (l->n + 1) * sizeof *nn);

@@ -145,32 +145,44 @@ publish (struct volume *v)
   atomic_store (&v->is_mounted, v->mounted);
 }
 
+static bool
+str_eq (const char *a, const char *b)
+{
+  return a == b || (a != NULL && b != NULL && strcmp (a, b) == 0);
+}
+
+static bool
+info_equal (const struct vdvs_volume_info *a, const struct vdvs_volume_info *b)
+{
+  return str_eq (a->created_by, b->created_by) && str_eq (a->created, b->created)
+         && str_eq (a->status, b->status)
+         && str_eq (a->capacity_size, b->capacity_size)
+         && str_eq (a->capacity_allocated, b->capacity_allocated)
+         && str_eq (a->datastore, b->datastore)
+         && str_eq (a->attached_to_vm, b->attached_to_vm)
+         && str_eq (a->fstype, b->fstype)
+         && str_eq (a->diskformat, b->diskformat)
+         && str_eq (a->attach_as, b->attach_as) && str_eq (a->access, b->access)
+         && str_eq (a->clone_from, b->clone_from)
+         && str_eq (a->vsan_policy_name, b->vsan_policy_name)
+         && a->has_device == b->has_device
+         && memcmp (&a->device, &b->device, sizeof a->device) == 0;
+}
+
 static void
 info_dup (struct vdvs_volume_info *d, const struct vdvs_volume_info *i)
 {
-#define DUP(f) d->f = i->f ? strdup (i->f) : NULL
-  DUP (created_by);
-  DUP (created);
-  DUP (status);
-  DUP (capacity_size);
-  DUP (capacity_allocated);
-  DUP (datastore);
-  DUP (attached_to_vm);
-  DUP (fstype);
-  DUP (diskformat);
-  DUP (attach_as);
-  DUP (access);
-  DUP (clone_from);
-  DUP (vsan_policy_name);
-#undef DUP
-  d->has_device = i->has_device;
-  d->device = i->device;
+  /* Out of memory leaves the copy empty: the cache is a fallback only. */
+  vdvs_volume_info_copy (d, i);
 }
 
+/* Every Get refreshes the cache: a plain compare when nothing changed. */
 static void
 cache_info (struct volume *v, const struct vdvs_volume_info *i)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->cache_lock);
+  if (v->have_cache && info_equal (&v->cache, i))
+    return;
   vdvs_volume_info_clear (&v->cache);
   info_dup (&v->cache, i);
   v->have_cache = true;
@@ -600,16 +612,42 @@ vdvs_vol_remove (const char *name, vdvs_error_t *err)
   return 0;
 }
 
+/* A volume mounted here exists (it is attached to this VM: no one can
+ * remove it), so a full name of one is answered from the table alone.
+ * Otherwise the backend says whether the volume exists (Path of an
+ * unknown volume is an error) and where; no metadata is needed. */
 int
 vdvs_vol_path (const char *name, char *mountpoint, size_t len,
                vdvs_error_t *err)
 {
-  cleanup_info struct vdvs_volume_info info = { 0 };
-  struct volume *v = resolve (name, &info, err);
+  char ds[VDVS_MAX_DS_NAME_LEN * 4 + 1], full[VDVS_FULL_NAME_MAX];
+  vdvs_error_t e = NULL;
+  struct volume *v;
 
-  if (v == NULL)
-    return -1;
-  if (atomic_load (&v->is_mounted))
+  if (strchr (name, '@') != NULL && (v = table_find (name)) != NULL
+      && atomic_load (&v->is_mounted))
+    {
+      vdvs_vol_mountpoint (v->full, mountpoint, len);
+      return 0;
+    }
+  if (vdvs_bk_locate (bk, name, ds, sizeof ds, &e) == 0)
+    {
+      vdvs_error_release (&e);
+      if (full_name (name, ds, full, sizeof full, err) < 0)
+        return -1;
+      v = table_find (full);
+    }
+  else if (e->status != ENOENT && (v = find_known (name)) != NULL)
+    {
+      /* Backend down: what we know (as resolve does). */
+      vdvs_error_release (&e);
+    }
+  else
+    {
+      *err = e;
+      return -1;
+    }
+  if (v != NULL && atomic_load (&v->is_mounted))
     vdvs_vol_mountpoint (v->full, mountpoint, len);
   else
     mountpoint[0] = '\0';
@@ -673,6 +711,12 @@ int
 vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err)
 {
   return vdvs_bk_list (bk, out, err);
+}
+
+uint64_t
+vdvs_vol_list_version (void)
+{
+  return vdvs_bk_list_version (bk);
 }
 
 /* ---- start-up state and recovery ------------------------------------ */

@@ -151,6 +151,20 @@ mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
               vdvs_error_t *err)
 {
   struct vdvs_name n;
+  const char *ds;
+  int r = mock_resolve_name (m, name, &n, &ds, err);
+
+  if (r < 0)
+    return r;
+  return mock_vol_paths (m, ds, n.volume, v, err);
+}
+
+int
+mock_resolve_name (const struct mock *m, const char *name,
+                   struct vdvs_name *out, const char **ds_out,
+                   vdvs_error_t *err)
+{
+  struct vdvs_name n;
   const char *ds = NULL;
   size_t matches = 0;
 
@@ -193,7 +207,9 @@ mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
                                  n.datastore, known, m->ds[0]);
         }
     }
-  return mock_vol_paths (m, ds, n.volume, v, err);
+  *out = n;
+  *ds_out = ds;
+  return 0;
 }
 
 bool

@@ -6,9 +6,34 @@
  * trusting the event kind: events that race with a scan, arrive twice or
  * out of order all converge on what is on disk.
  *
- * Locking: ix->lock protects everything in the index; it is held while
- * events are applied and while List copies the names, never across
- * anything slower than the folder's metadata.
+ * Per-volume records.  Each entry may carry the volume's metadata as Get
+ * last read it from the descriptor and sidecar (everything but the
+ * allocated size, which Get takes from the extent on every call).  Any
+ * event on the volume's descriptor, sidecar or extent name drops the
+ * record and gives the entry a new generation, so a record read from
+ * files is stored only if no event for that volume was applied between
+ * the read and the store (mock_index_lookup / mock_index_store).  The
+ * events are those of the watch mask: creates, renames (how every writer
+ * of the datastore replaces a descriptor or sidecar), deletes and closes
+ * after writing; IN_MODIFY is not watched (every data write to an extent
+ * would wake the watcher), so a file rewritten in place shows once its
+ * writer closes it.
+ *
+ * Coherence.  A reader (List, Get) first applies every event the kernel
+ * has queued: poll(2) on the inotify fd with a zero timeout tells whether
+ * any is queued; only then is the write lock taken to apply them.  The
+ * events that no longer show in the fd are either applied or being
+ * applied by whoever read them, under the write lock, which the reader's
+ * read lock then waits for.  So a change that completed before the
+ * request started (its event is queued when the syscall returns) is in
+ * the answer, whether another VM or vdvsd itself made it.
+ *
+ * Locking: ix->lock (a read-write lock, writers first) protects everything
+ * in the index.  Writers: the watch thread and readers that found events
+ * pending, while they apply events or rescan.  Readers: List copying the
+ * names, Get looking up and copying one record.  It is never held across
+ * anything slower than the folder's metadata: Get reads the files with no
+ * lock held.
  */
 #include "index.h"
 
@@ -18,6 +43,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +56,20 @@
   (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE    \
    | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+/* Every field under ix->lock (written with it held for writing). */
 struct entry
 {
   struct entry *next; /* hash chain */
   size_t pos;         /* index in ds_ix.dense */
   size_t vlen;        /* length of the volume part of `full` */
+  uint64_t gen;       /* new value on every event for this volume */
+  struct vdvs_volume_info *rec; /* owned; NULL until read, or dropped */
   char full[];        /* "vol@ds" */
 };
+
+/* Generations are unique in the process, so an entry removed and added
+ * again never matches an old token. */
+static atomic_uint_fast64_t next_gen = 1;
 
 struct ds_ix
 {
@@ -51,11 +84,15 @@ struct ds_ix
   size_t tab_size; /* power of two */
   struct entry **dense;
   size_t n, cap;
+  uint64_t set_gen; /* bumped whenever the set of names changes */
 };
 
 struct mock_index
 {
-  pthread_mutex_t lock;
+  pthread_rwlock_t lock;
+  /* Set (under the write lock) while a datastore is not valid, so readers
+   * refresh even with no event queued. */
+  atomic_bool dirty;
   int ifd;     /* inotify, non-blocking */
   int stopfd;  /* eventfd that stops the thread */
   pthread_t thread;
@@ -154,6 +191,25 @@ grow (struct ds_ix *d)
 }
 
 static void
+drop_record (struct entry *e)
+{
+  if (e->rec != NULL)
+    {
+      vdvs_volume_info_clear (e->rec);
+      free (e->rec);
+      e->rec = NULL;
+    }
+  e->gen = atomic_fetch_add (&next_gen, 1);
+}
+
+static void
+free_entry (struct entry *e)
+{
+  drop_record (e);
+  free (e);
+}
+
+static void
 set_add (struct ds_ix *d, const char *vol)
 {
   size_t vlen = strlen (vol), dl = strlen (d->name);
@@ -167,7 +223,10 @@ set_add (struct ds_ix *d, const char *vol)
       }
   p = slot (d, vol, vlen);
   if (*p != NULL)
-    return;
+    {
+      drop_record (*p); /* the descriptor was replaced */
+      return;
+    }
   if (d->n == d->cap)
     {
       size_t nc = d->cap ? d->cap * 2 : 256;
@@ -190,10 +249,13 @@ set_add (struct ds_ix *d, const char *vol)
   e->full[vlen] = '@';
   memcpy (e->full + vlen + 1, d->name, dl + 1);
   e->vlen = vlen;
+  e->gen = atomic_fetch_add (&next_gen, 1);
+  e->rec = NULL;
   e->next = NULL;
   e->pos = d->n;
   d->dense[d->n++] = e;
   *p = e;
+  d->set_gen++;
 }
 
 static void
@@ -209,26 +271,52 @@ set_del (struct ds_ix *d, const char *vol, size_t vlen)
   *p = e->next;
   d->dense[e->pos] = d->dense[--d->n];
   d->dense[e->pos]->pos = e->pos;
-  free (e);
+  free_entry (e);
+  d->set_gen++;
 }
 
 static void
 set_clear (struct ds_ix *d)
 {
   for (size_t i = 0; i < d->n; i++)
-    free (d->dense[i]);
+    free_entry (d->dense[i]);
   d->n = 0;
+  d->set_gen++;
   if (d->tab_size)
     memset (d->tab, 0, d->tab_size * sizeof *d->tab);
 }
 
-/* One name changed in the folder: make the set agree with the file. */
+/* The volume whose extent (<vol>-flat.vmdk) or sidecar
+ * (<vol>-<16 hex>.vmfd) `name` is: the length of <vol>, or 0. */
+static size_t
+owner_of (const char *name, size_t n)
+{
+  if (n > 10 && memcmp (name + n - 10, "-flat.vmdk", 10) == 0)
+    return n - 10;
+  if (n > 22 && memcmp (name + n - 5, ".vmfd", 5) == 0 && name[n - 22] == '-')
+    {
+      for (size_t i = n - 21; i < n - 5; i++)
+        if (!isxdigit ((unsigned char) name[i]))
+          return 0;
+      return n - 22;
+    }
+  return 0;
+}
+
+/* One name changed in the folder: make the set agree with the file, and
+ * drop the record of the volume it belongs to. */
 static void
 update_name (struct ds_ix *d, const char *name)
 {
   char vol[NAME_MAX + 1];
-  size_t n = strlen (name);
+  size_t n = strlen (name), k;
 
+  if ((k = owner_of (name, n)) > 0)
+    {
+      if (d->tab_size > 0 && *slot (d, name, k) != NULL)
+        drop_record (*slot (d, name, k));
+      return;
+    }
   if (!descriptor_name (name, n))
     return;
   if (d->dirfd < 0)
@@ -251,6 +339,7 @@ unwatch (struct mock_index *ix, struct ds_ix *d)
     close (d->dirfd);
   d->dirfd = -1;
   d->valid = false;
+  d->set_gen++;
 }
 
 /* Watch first, then scan: a change during the scan is also queued as an
@@ -351,13 +440,35 @@ apply_pending (struct mock_index *ix)
       }
 }
 
+/* Under the write lock. */
 static void
 refresh (struct mock_index *ix)
 {
+  bool dirty = false;
+
   apply_pending (ix);
   for (size_t i = 0; i < ix->n_ds; i++)
-    if (!ix->ds[i].valid)
-      rescan (ix, &ix->ds[i]);
+    {
+      if (!ix->ds[i].valid)
+        rescan (ix, &ix->ds[i]);
+      dirty = dirty || !ix->ds[i].valid;
+    }
+  atomic_store (&ix->dirty, dirty);
+}
+
+/* Apply what is queued, if anything; then take the read lock. */
+static void
+rdlock_fresh (struct mock_index *ix)
+{
+  struct pollfd p = { .fd = ix->ifd, .events = POLLIN };
+
+  if (atomic_load (&ix->dirty) || poll (&p, 1, 0) != 0)
+    {
+      pthread_rwlock_wrlock (&ix->lock);
+      refresh (ix);
+      pthread_rwlock_unlock (&ix->lock);
+    }
+  pthread_rwlock_rdlock (&ix->lock);
 }
 
 /* Keeps the kernel queue short between Lists (it holds 16384 events by
@@ -378,9 +489,9 @@ watch_thread (void *arg)
         break;
       if (p[0].revents)
         {
-          pthread_mutex_lock (&ix->lock);
+          pthread_rwlock_wrlock (&ix->lock);
           refresh (ix);
-          pthread_mutex_unlock (&ix->lock);
+          pthread_rwlock_unlock (&ix->lock);
         }
     }
   return NULL;
@@ -395,7 +506,15 @@ mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs)
 
   if (ix == NULL)
     return NULL;
-  pthread_mutex_init (&ix->lock, NULL);
+  {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init (&a);
+    /* The watch thread must not starve behind a stream of Gets. */
+    pthread_rwlockattr_setkind_np (&a,
+                                   PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init (&ix->lock, &a);
+    pthread_rwlockattr_destroy (&a);
+  }
   ix->stopfd = -1;
   ix->ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   ix->ds = calloc (n ? n : 1, sizeof *ix->ds);
@@ -410,9 +529,9 @@ mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs)
       if (ix->ds[i].name == NULL || ix->ds[i].dir == NULL)
         goto fail;
     }
-  pthread_mutex_lock (&ix->lock);
+  pthread_rwlock_wrlock (&ix->lock);
   refresh (ix);
-  pthread_mutex_unlock (&ix->lock);
+  pthread_rwlock_unlock (&ix->lock);
   ix->stopfd = eventfd (0, EFD_CLOEXEC);
   if (ix->stopfd < 0
       || pthread_create (&ix->thread, NULL, watch_thread, ix) != 0)
@@ -452,7 +571,7 @@ mock_index_free (struct mock_index *ix)
     close (ix->ifd);
   if (ix->stopfd >= 0)
     close (ix->stopfd);
-  pthread_mutex_destroy (&ix->lock);
+  pthread_rwlock_destroy (&ix->lock);
   free (ix);
 }
 
@@ -464,8 +583,7 @@ mock_index_fill (struct mock_index *ix, struct vdvs_volume_list *out,
   char **names;
   int r = 0;
 
-  pthread_mutex_lock (&ix->lock);
-  refresh (ix);
+  rdlock_fresh (ix);
   for (size_t i = 0; i < ix->n_ds; i++)
     {
       if (!ix->ds[i].valid)
@@ -491,7 +609,7 @@ mock_index_fill (struct mock_index *ix, struct vdvs_volume_list *out,
             out->n++;
           }
     }
-  pthread_mutex_unlock (&ix->lock);
+  pthread_rwlock_unlock (&ix->lock);
   return r;
 }
 
@@ -500,11 +618,10 @@ mock_index_count (struct mock_index *ix)
 {
   long n = 0;
 
-  pthread_mutex_lock (&ix->lock);
-  refresh (ix);
+  rdlock_fresh (ix);
   for (size_t i = 0; i < ix->n_ds && n >= 0; i++)
     n = ix->ds[i].valid ? n + (long) ix->ds[i].n : -1;
-  pthread_mutex_unlock (&ix->lock);
+  pthread_rwlock_unlock (&ix->lock);
   return n;
 }
 
@@ -512,10 +629,74 @@ unsigned long
 mock_index_rescans (struct mock_index *ix)
 {
   unsigned long n;
-  pthread_mutex_lock (&ix->lock);
+  pthread_rwlock_rdlock (&ix->lock);
   n = ix->rescans;
-  pthread_mutex_unlock (&ix->lock);
+  pthread_rwlock_unlock (&ix->lock);
   return n;
+}
+
+static struct ds_ix *
+ds_named (struct mock_index *ix, const char *ds)
+{
+  for (size_t i = 0; i < ix->n_ds; i++)
+    if (strcmp (ix->ds[i].name, ds) == 0)
+      return &ix->ds[i];
+  return NULL;
+}
+
+int
+mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
+                   struct vdvs_volume_info *out, uint64_t *token)
+{
+  struct ds_ix *d;
+  struct entry *e;
+  int r;
+
+  rdlock_fresh (ix);
+  d = ds_named (ix, ds);
+  if (d == NULL || !d->valid)
+    r = MOCK_IX_UNKNOWN;
+  else if (d->tab_size == 0 || (e = *slot (d, vol, strlen (vol))) == NULL)
+    r = MOCK_IX_ABSENT;
+  else if (e->rec == NULL || out == NULL)
+    {
+      *token = e->gen;
+      r = MOCK_IX_PRESENT;
+    }
+  else
+    r = vdvs_volume_info_copy (out, e->rec) < 0 ? -ENOMEM : MOCK_IX_RECORD;
+  pthread_rwlock_unlock (&ix->lock);
+  return r;
+}
+
+void
+mock_index_store (struct mock_index *ix, const char *ds, const char *vol,
+                  uint64_t token, const struct vdvs_volume_info *info)
+{
+  struct vdvs_volume_info *rec = malloc (sizeof *rec);
+  struct ds_ix *d;
+  struct entry *e;
+
+  if (rec == NULL || vdvs_volume_info_copy (rec, info) < 0)
+    {
+      free (rec);
+      return;
+    }
+  pthread_rwlock_wrlock (&ix->lock);
+  d = ds_named (ix, ds);
+  if (d != NULL && d->valid && d->tab_size > 0
+      && (e = *slot (d, vol, strlen (vol))) != NULL && e->gen == token
+      && e->rec == NULL)
+    {
+      e->rec = rec;
+      rec = NULL;
+    }
+  pthread_rwlock_unlock (&ix->lock);
+  if (rec != NULL)
+    {
+      vdvs_volume_info_clear (rec);
+      free (rec);
+    }
 }
 
 /* ---- one index per handle --------------------------------------------- */
@@ -598,6 +779,27 @@ mock_index_close (const struct mock *m)
       mock_index_free (found->ix);
       free (found);
     }
+}
+
+uint64_t
+mock_index_version (const struct mock *m)
+{
+  struct mock_index *ix = lookup (m);
+  uint64_t v = 1;
+
+  if (ix == NULL)
+    return 0;
+  rdlock_fresh (ix);
+  for (size_t i = 0; i < ix->n_ds && v != 0; i++)
+    v = ix->ds[i].valid ? v + ix->ds[i].set_gen : 0;
+  pthread_rwlock_unlock (&ix->lock);
+  return v;
+}
+
+struct mock_index *
+mock_index_of (const struct mock *m)
+{
+  return lookup (m);
 }
 
 int

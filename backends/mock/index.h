@@ -7,7 +7,9 @@
  * removed by other processes (other VMs: esxsim, a second vdvsd) appear and
  * disappear.  A thread applies the events as they come; List also applies
  * whatever is queued before it answers, so a change that completed before
- * the List started is always in its answer.  Lost events (queue overflow),
+ * the List started is always in its answer.  Get uses the same index: a
+ * per-volume record of the descriptor and sidecar, dropped by any event
+ * on that volume's files (see index.c).  Lost events (queue overflow),
  * a folder removed or replaced, or inotify unavailable: that datastore is
  * rescanned (or, failing that, scanned by the caller as before).
  */
@@ -15,6 +17,7 @@
 #define VDVS_MOCK_INDEX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mock_i.h"
 
@@ -32,6 +35,40 @@ void mock_index_close (const struct mock *m);
  * caller scans), <0 with *err set on failure (out of memory). */
 int mock_index_list (const struct mock *m, struct vdvs_volume_list *out,
                      vdvs_error_t *err);
+
+/* A number that changes whenever mock_index_list's answer may change
+ * (sum of per-datastore counters: it only grows), after applying pending
+ * events; 0 when there is no index or a datastore is not indexed now. */
+uint64_t mock_index_version (const struct mock *m);
+
+/* The index of handle `m`, or NULL (no index: scan and read files). */
+struct mock_index *mock_index_of (const struct mock *m);
+
+/* Get's side: the volume `vol` on datastore `ds` (its real name), after
+ * applying pending events.
+ *   MOCK_IX_RECORD   present, *out filled with a copy of its record
+ *                    (everything but capacity_allocated, which is NULL);
+ *   MOCK_IX_PRESENT  present, no record (or out is NULL): read the files,
+ *                    then offer the result with mock_index_store (token);
+ *   MOCK_IX_ABSENT   no such volume;
+ *   MOCK_IX_UNKNOWN  that datastore is not indexed now: read the files;
+ *   -ENOMEM.
+ * Takes the index's read lock (and its write lock when events are
+ * pending); never does file I/O beyond applying events. */
+enum
+{
+  MOCK_IX_UNKNOWN = 0,
+  MOCK_IX_ABSENT,
+  MOCK_IX_PRESENT,
+  MOCK_IX_RECORD,
+};
+int mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
+                       struct vdvs_volume_info *out, uint64_t *token);
+/* Keep a copy of `info` as the record of vol@ds, unless an event for that
+ * volume was applied since the lookup that gave `token` (the files read
+ * may predate it), or the volume is gone.  `info` stays the caller's. */
+void mock_index_store (struct mock_index *ix, const char *ds, const char *vol,
+                       uint64_t token, const struct vdvs_volume_info *info);
 
 /* The upstream list_vmdks rule on one directory entry: `name` is a volume
  * descriptor (*.vmdk, not -delta/-ctk/-digest/-flat, not -NNNNNN.vmdk, a

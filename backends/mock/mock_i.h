@@ -63,6 +63,11 @@ struct mock_vol
 int mock_datastores_init (struct mock *m, vdvs_error_t *err);
 int mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
                   vdvs_error_t *err);
+/* The first half of mock_resolve: the name split and validated, and the
+ * datastore's real name (one of m->ds) in *ds; no paths. */
+int mock_resolve_name (const struct mock *m, const char *name,
+                       struct vdvs_name *n, const char **ds,
+                       vdvs_error_t *err);
 int mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                     struct mock_vol *v, vdvs_error_t *err);
 bool mock_vol_exists (const struct mock_vol *v);
@@ -151,5 +156,9 @@ void mock_vmdkfs_stop (struct mock *m);
 void mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
                               char *buf, size_t len);
 void mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h);
+/* This thread just reached a file under m's root by its path (the extent,
+ * in get): the health check that follows in the same request (Get asks
+ * get, then health) need not stat the root again.  One use. */
+void mock_root_proven (const struct mock *m);
 
 #endif

@@ -1,7 +1,17 @@
 /* The vmdkfs service as the mock backend uses it: started when it is not
  * already running (as its own session, so it outlives a vdvsd restart that
  * leaves volumes attached), health-checked through its control socket, and
- * stopped at close only when no loop device still reads through it. */
+ * stopped at close only when no loop device still reads through it.
+ *
+ * Health without a connect() per Get: once the control socket answers,
+ * the pid of the process listening on it (SO_PEERCRED) is held as a pidfd,
+ * which becomes readable when that process exits.  A health check is then
+ * one poll(2) with a zero timeout: "down" shows as soon as the kernel has
+ * reaped vmdkfs's threads (its control socket refuses from the same
+ * moment, within microseconds).  While down, every check probes the
+ * socket again, so a restarted vmdkfs is "up" at the next Get.  Where no
+ * pidfd can be had (old kernel, vmdkfs in another pid namespace), every
+ * check connects, as before. */
 #include "mock_i.h"
 
 #include <dirent.h>
@@ -11,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
@@ -25,6 +38,11 @@ struct mock_vmdkfs
 {
   pid_t started;   /* pid we spawned, 0 if it was already running */
   char pidfile[PATH_MAX];
+  pthread_mutex_t lock;
+  /* pidfd of the process serving the control socket, -1 when not known
+   * (down, or no pidfd to be had).  Protected by lock: a check polls it
+   * with the lock held, so it is never closed under a poll. */
+  int pidfd;
 };
 
 static bool
@@ -75,12 +93,18 @@ find_binary (const char *want, char *out, size_t len)
   return false;
 }
 
+/* Does the control socket take a connection?  *pid (may be NULL) gets
+ * the listener's pid as this pid namespace sees it, 0 if unknown. */
 static bool
-ctl_alive (const char *sock)
+ctl_alive_pid (const char *sock, pid_t *pid)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct ucred cred;
+  socklen_t cl = sizeof cred;
   int fd, r;
 
+  if (pid != NULL)
+    *pid = 0;
   if (strlen (sock) >= sizeof sa.sun_path)
     return false;
   strcpy (sa.sun_path, sock);
@@ -88,8 +112,50 @@ ctl_alive (const char *sock)
   if (fd < 0)
     return false;
   r = connect (fd, (struct sockaddr *) &sa, sizeof sa);
+  if (r == 0 && pid != NULL
+      && getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+    *pid = cred.pid;
   close (fd);
   return r == 0;
+}
+
+static bool
+ctl_alive (const char *sock)
+{
+  return ctl_alive_pid (sock, NULL);
+}
+
+/* Under s->lock: probe the socket; when it answers, hold its server's
+ * pidfd.  Returns whether it answered. */
+static bool
+probe_locked (struct mock *m, struct mock_vmdkfs *s)
+{
+  pid_t pid;
+  int fd;
+
+  if (!ctl_alive_pid (m->cfg.vmdkfs_ctl, &pid))
+    return false;
+  if (s->pidfd >= 0 || pid <= 0)
+    return true;
+#ifdef SYS_pidfd_open
+  fd = (int) syscall (SYS_pidfd_open, pid, 0);
+#else
+  fd = -1;
+#endif
+  if (fd < 0)
+    return true;
+  /* The pid may have died and been reused between the connect and the
+   * open: the socket must still answer from the same pid. */
+  {
+    pid_t again;
+    if (!ctl_alive_pid (m->cfg.vmdkfs_ctl, &again) || again != pid)
+      {
+        close (fd);
+        return ctl_alive (m->cfg.vmdkfs_ctl);
+      }
+  }
+  s->pidfd = fd;
+  return true;
 }
 
 static bool
@@ -121,6 +187,8 @@ mock_vmdkfs_start (struct mock *m, vdvs_error_t *err)
   s = calloc (1, sizeof *s);
   if (s == NULL)
     return vdvs_error_set (err, ENOMEM, "out of memory");
+  pthread_mutex_init (&s->lock, NULL);
+  s->pidfd = -1;
   snprintf (s->pidfile, sizeof s->pidfile, "%s.pid", m->cfg.vmdkfs_ctl);
   m->vmdkfs = s;
 
@@ -278,6 +346,9 @@ mock_vmdkfs_stop (struct mock *m)
         }
       vdvs_log (VDVS_LOG_INFO, "vmdkfs stopped", "pid=%d", (int) pid);
     }
+  if (s->pidfd >= 0)
+    close (s->pidfd);
+  pthread_mutex_destroy (&s->lock);
   free (s);
   m->vmdkfs = NULL;
 }
@@ -293,21 +364,65 @@ mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
               MOCK_TENANT_UUID, v->flat_name);
 }
 
+static bool
+vmdkfs_up (struct mock *m, struct mock_vmdkfs *s)
+{
+  bool up;
+
+  pthread_mutex_lock (&s->lock);
+  if (s->pidfd >= 0)
+    {
+      struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+      if (poll (&p, 1, 0) == 0)
+        {
+          pthread_mutex_unlock (&s->lock);
+          return true;
+        }
+      close (s->pidfd); /* it exited */
+      s->pidfd = -1;
+    }
+  up = probe_locked (m, s);
+  pthread_mutex_unlock (&s->lock);
+  return up;
+}
+
+/* Per thread: the handle whose root a get just reached, and when (the
+ * proof is good for one health check within a millisecond); see mock_i.h. */
+static __thread const struct mock *root_proven;
+static __thread long long root_proven_ns;
+
+static long long
+mono_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void
+mock_root_proven (const struct mock *m)
+{
+  root_proven = m;
+  root_proven_ns = mono_ns ();
+}
+
 void
 mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h)
 {
   struct stat st;
+  bool proven = root_proven == m && mono_ns () - root_proven_ns < 1000000;
 
+  root_proven = NULL;
   h->up = true;
   h->detail[0] = '\0';
-  if (stat (m->cfg.root, &st) < 0)
+  if (!proven && stat (m->cfg.root, &st) < 0)
     {
       h->up = false;
       snprintf (h->detail, sizeof h->detail, "datastore root `%s`: %s",
                 m->cfg.root, strerror (errno));
       return;
     }
-  if (m->vmdkfs != NULL && !ctl_alive (m->cfg.vmdkfs_ctl))
+  if (m->vmdkfs != NULL && !vmdkfs_up (m, m->vmdkfs))
     {
       h->up = false;
       snprintf (h->detail, sizeof h->detail,

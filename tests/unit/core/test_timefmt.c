@@ -75,3 +75,29 @@ Test (timefmt, short_buffer_fails)
   cr_assert_eq (vdvs_asctime_to_rfc3339 ("Wed Mar  1 20:06:02 2017", out,
                                          sizeof out), -1);
 }
+
+/* The hand parser of the exact asctime layout gives what strptime +
+ * timegm give, over many instants (leap days, century years included),
+ * and lenient spellings still go the slow way. */
+Test (timefmt, fast_path_agrees_with_strptime)
+{
+  char asc[64], got[64], want[64];
+  struct tm tm;
+
+  for (long i = 0; i < 20000; i++)
+    {
+      time_t t = (time_t) (i * 7919L * 3607L) % 4102444800L;
+      gmtime_r (&t, &tm);
+      asctime_r (&tm, asc);
+      asc[strcspn (asc, "\n")] = '\0';
+      strftime (want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      cr_assert_eq (vdvs_asctime_to_rfc3339 (asc, got, sizeof got), 0, "%s",
+                    asc);
+      cr_assert_str_eq (got, want, "%s", asc);
+    }
+  expect ("Tue Feb 29 12:00:00 2000", "2000-02-29T12:00:00Z");
+  expect ("wed mar  1 20:06:02 2017", "2017-03-01T20:06:02Z");
+  expect ("Wednesday March 1 20:06:02 2017", "2017-03-01T20:06:02Z");
+  expect ("Wed Feb 30 20:06:02 2017", "2017-03-02T20:06:02Z");
+  expect ("Wed Mar 01 20:06:02 2017", "2017-03-01T20:06:02Z");
+}

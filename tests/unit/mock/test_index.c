@@ -4,7 +4,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "index.h"
 #include "t_mock.h"
@@ -241,4 +243,202 @@ Test (index, burst_of_creates_and_deletes, .timeout = 60)
   cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
   cr_assert_eq (mock_index_count (ix), 8000);
   mock_index_free (ix);
+}
+
+/* ---- Get's per-volume records ----------------------------------------- */
+
+static struct vdvs_volume_info
+get_ok (struct mock *m, const char *name)
+{
+  struct vdvs_volume_info i = { 0 };
+  vdvs_error_t err = NULL;
+  cr_assert_eq (vdvs_backend_mock.get (m, name, &i, &err), 0, "%s: %s", name,
+                err ? err->msg : "");
+  return i;
+}
+
+static int
+lookup_state (struct mock *m, const char *vol)
+{
+  struct vdvs_volume_info i = { 0 };
+  uint64_t token;
+  int r = mock_index_lookup (mock_index_of (m), "datastore1", vol, &i, &token);
+  vdvs_volume_info_clear (&i);
+  return r;
+}
+
+/* Another VM (or anyone) rewrites a volume's sidecar or descriptor, in
+ * place or atomically, or writes to its extent: the next Get shows it,
+ * while unchanged volumes are answered from their record. */
+Test (index, get_follows_out_of_band_changes)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  struct vdvs_volume_info i;
+  struct mock_vol v;
+  struct mock_sidecar sc;
+  vdvs_error_t err = NULL;
+  char *text;
+  size_t len;
+  int fd;
+
+  t_create_ok (a, "v", "size", "100mb", NULL);
+  t_create_ok (a, "other", NULL);
+  v = t_vol (a, "v");
+  i = get_ok (a, "v");
+  cr_assert_str_eq (i.status, "detached");
+  cr_assert_str_eq (i.capacity_size, "100MB");
+  cr_assert_null (i.attached_to_vm);
+  vdvs_volume_info_clear (&i);
+  cr_assert_eq (lookup_state (a, "v"), MOCK_IX_RECORD);
+  cr_assert_eq (lookup_state (a, "other"), MOCK_IX_PRESENT);
+
+  /* Atomic sidecar rewrite, as another VM's attach does. */
+  cr_assert_eq (mock_sidecar_read (v.sidecar, &sc, &err), 0);
+  strcpy (sc.status, "attached");
+  sc.attached = true;
+  strcpy (sc.attached_uuid, T_UUID_B);
+  strcpy (sc.attached_name, "vmB");
+  cr_assert_eq (mock_sidecar_write (v.sidecar, &sc, &err), 0);
+  cr_assert_eq (lookup_state (a, "v"), MOCK_IX_PRESENT);
+  i = get_ok (a, "v");
+  cr_assert_str_eq (i.status, "attached");
+  cr_assert_str_eq (i.attached_to_vm, "vmB");
+  vdvs_volume_info_clear (&i);
+
+  /* In-place rewrite (open, truncate, write, close), a hostile name. */
+  strcpy (sc.attached_name, "vm \"B\"\n\\");
+  cr_assert_eq (mock_sidecar_format (&sc, &text, &len), 0);
+  fd = open (v.sidecar, O_WRONLY | O_TRUNC);
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (write (fd, text, len), (ssize_t) len);
+  close (fd);
+  free (text);
+  i = get_ok (a, "v");
+  cr_assert_str_eq (i.attached_to_vm, "vm \"B\"\n\\");
+  vdvs_volume_info_clear (&i);
+  mock_sidecar_clear (&sc);
+
+  /* The descriptor replaced: a grown disk. */
+  {
+    struct mock_descriptor d = { 0 };
+    d.sectors = 200ull * 2048;
+    snprintf (d.extent, sizeof d.extent, "%s", v.flat_name);
+    snprintf (d.sidecar, sizeof d.sidecar, "%s", v.sidecar_name);
+    strcpy (d.create_type, "vmfs");
+    d.thin = true;
+    cr_assert_eq (mock_descriptor_format (&d, "uuid", &text), 0);
+    t_write_file (v.descriptor, text, strlen (text));
+    free (text);
+  }
+  i = get_ok (a, "v");
+  cr_assert_str_eq (i.capacity_size, "200MB");
+  /* Data written to the extent: allocated follows without any event. */
+  cr_assert_str_eq (i.capacity_allocated, "0");
+  vdvs_volume_info_clear (&i);
+  {
+    static char block[1 << 20];
+    memset (block, 1, sizeof block);
+    fd = open (v.flat, O_WRONLY);
+    cr_assert_geq (fd, 0);
+    cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
+    fsync (fd);
+    close (fd);
+  }
+  i = get_ok (a, "v");
+  cr_assert_str_eq (i.capacity_allocated, "1MB");
+  vdvs_volume_info_clear (&i);
+  cr_assert_eq (lookup_state (a, "v"), MOCK_IX_RECORD);
+
+  /* Files deleted by hand: Get says not found, List drops it. */
+  unlink (v.descriptor);
+  unlink (v.flat);
+  unlink (v.sidecar);
+  i = (struct vdvs_volume_info){ 0 };
+  cr_assert_lt (vdvs_backend_mock.get (a, "v", &i, &err), 0);
+  cr_assert_eq (err->status, ENOENT);
+  cr_assert (strstr (err->msg, "Volume v not found") != NULL, "%s", err->msg);
+  vdvs_error_release (&err);
+  {
+    char got[4096];
+    list_of (a, got, sizeof got);
+    cr_assert_str_eq (got, "other@datastore1");
+  }
+  /* The locate op agrees. */
+  {
+    char ds[64];
+    cr_assert_lt (vdvs_backend_mock.locate (a, "v", ds, sizeof ds, &err), 0);
+    cr_assert_eq (err->status, ENOENT);
+    vdvs_error_release (&err);
+    cr_assert_eq (vdvs_backend_mock.locate (a, "other", ds, sizeof ds, &err), 0);
+    cr_assert_str_eq (ds, "datastore1");
+  }
+  vdvs_backend_mock.close (a);
+}
+
+/* A record read before an event on the volume is not kept: the files may
+ * predate the change. */
+Test (index, stale_record_is_not_stored)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  struct mock_index *ix = mock_index_of (a);
+  struct vdvs_volume_info i = { 0 }, fake = { 0 };
+  struct mock_vol v;
+  uint64_t token = 0;
+  char *text;
+  size_t len;
+  struct mock_sidecar sc;
+  vdvs_error_t err = NULL;
+
+  t_create_ok (a, "v", NULL);
+  v = t_vol (a, "v");
+  cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i, &token),
+                MOCK_IX_PRESENT);
+  /* ... the files are read here, then another VM changes the sidecar ... */
+  cr_assert_eq (mock_sidecar_read (v.sidecar, &sc, &err), 0);
+  cr_assert_eq (mock_sidecar_format (&sc, &text, &len), 0);
+  t_write_file (v.sidecar, text, len);
+  free (text);
+  mock_sidecar_clear (&sc);
+  fake.status = (char *) "stale";
+  /* The event is applied by the lookup inside store's caller or by the
+   * watch thread; either way the token no longer matches. */
+  cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i, &(uint64_t){ 0 }),
+                MOCK_IX_PRESENT);
+  mock_index_store (ix, "datastore1", "v", token, &fake);
+  cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i, &token),
+                MOCK_IX_PRESENT);
+  /* With a fresh token the record is kept. */
+  mock_index_store (ix, "datastore1", "v", token, &fake);
+  cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i, &token),
+                MOCK_IX_RECORD);
+  cr_assert_str_eq (i.status, "stale");
+  vdvs_volume_info_clear (&i);
+  cr_assert_eq (mock_index_lookup (ix, "datastore1", "nope", &i, &token),
+                MOCK_IX_ABSENT);
+  vdvs_backend_mock.close (a);
+}
+
+/* List's version changes with the set of volumes (whoever changes it) and
+ * only then: a sidecar rewrite leaves it alone. */
+Test (index, list_version_follows_the_set)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  struct mock_vol v;
+  uint64_t v0, v1, v2;
+  char path[PATH_MAX * 2];
+
+  v0 = vdvs_backend_mock.list_version (a);
+  cr_assert_neq (v0, 0);
+  cr_assert_eq (vdvs_backend_mock.list_version (a), v0);
+  t_create_ok (a, "x", NULL);
+  v1 = vdvs_backend_mock.list_version (a);
+  cr_assert_gt (v1, v0);
+  v = t_vol (a, "x");
+  touch_file (v.dir, v.sidecar_name, 10);
+  cr_assert_eq (vdvs_backend_mock.list_version (a), v1);
+  snprintf (path, sizeof path, "%s", v.descriptor);
+  cr_assert_eq (unlink (path), 0);
+  v2 = vdvs_backend_mock.list_version (a);
+  cr_assert_gt (v2, v1);
+  vdvs_backend_mock.close (a);
 }
