@@ -7,7 +7,7 @@
  *   vdvsctl [...] set --volume=VOLUME[@DS] --options="access=read-only"
  *   vdvsctl [...] create VOLUME[@DS] [size=.. diskformat=.. ...]
  *   vdvsctl [...] clone SOURCE[@DS] VOLUME[@DS] [diskformat=.. ...]
- *   vdvsctl [...] vm power-off --vm-uuid UUID [--vm-name NAME]
+ *   vdvsctl [...] vm power-off NAME|UUID   (or --vm-uuid UUID)
  *   vdvsctl fault ...            (see `vdvsctl fault help`)
  *   vdvsctl status               vdvsd / vmdkfs sockets answering?
  *
@@ -53,8 +53,8 @@ static const char usage[] =
     "  clone SOURCE[@DS] VOLUME[@DS] [KEY=VALUE...]\n"
     "                             a copy of SOURCE (diskformat, access,\n"
     "                             attach-as may be given)\n"
-    "  vm power-off --vm-uuid U   detach every disk of that VM (as ESX does\n"
-    "                             when a VM powers off)\n"
+    "  vm power-off NAME|UUID     detach every disk of that VM (as ESX does\n"
+    "                             when a VM powers off); also --vm-uuid U\n"
     "  fault ...                  fault injection in vmdkfs (`fault help`)\n"
     "  status                     are vdvsd and vmdkfs answering?\n\n"
     "  --root DIR                 backing root (default /var/lib/vdvs)\n"
@@ -393,6 +393,26 @@ cmd_status (void)
   return 0;
 }
 
+/* `vm power-off NAME|UUID`: find the VM, then reopen *h as that VM (the
+ * units to release are its own). */
+static int
+power_off_named (void **h, const char *vm)
+{
+  vdvs_error_t err = NULL;
+  char uuid[64];
+
+  if (vdvs_mock_find_vm (*h, vm, uuid, sizeof uuid, &err) < 0)
+    return die (&err);
+  vdvs_backend_mock.close (*h);
+  *h = NULL;
+  if (vdvs_backend_mock.config ("vm-uuid", uuid, &err) < 0
+      || (strcmp (uuid, vm) != 0
+          && vdvs_backend_mock.config ("vm-name", vm, &err) < 0)
+      || vdvs_backend_mock.open (h, &err) < 0)
+    return die (&err);
+  return 0;
+}
+
 static int
 usage_error (const char *fmt, const char *arg)
 {
@@ -420,7 +440,7 @@ main (int argc, char **argv)
                                           "clone", "vm" };
   vdvs_error_t err = NULL;
   const char *volume = NULL, *options = NULL, *cmd;
-  bool vm_name_given = false, known = false;
+  bool vm_name_given = false, vm_uuid_given = false, known = false;
   const char *const *args;
   size_t nargs;
   void *h = NULL;
@@ -440,6 +460,7 @@ main (int argc, char **argv)
           if (vdvs_backend_mock.config (key, optarg, &err) < 0)
             return die (&err);
           vm_name_given |= c == 'n';
+          vm_uuid_given |= c == 'u';
         }
       else if (c == 'V')
         volume = optarg;
@@ -497,8 +518,10 @@ main (int argc, char **argv)
     return usage_error ("%s", "usage: clone SOURCE[@DS] VOLUME[@DS] "
                               "[KEY=VALUE...]");
   if (strcmp (cmd, "vm") == 0
-      && (nargs != 1 || strcmp (args[0], "power-off") != 0))
-    return usage_error ("%s", "usage: vm power-off --vm-uuid UUID");
+      && (nargs < 1 || nargs > 2 || strcmp (args[0], "power-off") != 0
+          || (nargs == 1 && !vm_uuid_given)))
+    return usage_error ("%s", "usage: vm power-off NAME|UUID "
+                              "(or --vm-uuid UUID)");
 
   /* Admin work never starts vmdkfs: it reads and writes the files. */
   vdvs_backend_mock.config ("vmdkfs", "off", NULL);
@@ -529,6 +552,8 @@ main (int argc, char **argv)
     r = cmd_make (h, args[0], NULL, args + 1, nargs - 1);
   else if (strcmp (cmd, "clone") == 0)
     r = cmd_make (h, args[1], args[0], args + 2, nargs - 2);
+  else if (nargs == 2 && (r = power_off_named (&h, args[1])) != 0)
+    ;
   else if ((r = vdvs_mock_power_off (h, &err)) < 0)
     r = die (&err);
   else
@@ -539,6 +564,7 @@ main (int argc, char **argv)
         printf ("detached %d disk(s)\n", r);
       r = 0;
     }
-  vdvs_backend_mock.close (h);
+  if (h != NULL)
+    vdvs_backend_mock.close (h);
   return r;
 }

@@ -699,11 +699,16 @@ unit_path (const struct mock *m, int ctl, int unit, char *buf, size_t len)
             unit);
 }
 
-/* Unit record: "<loop device>\n<datastore>/<volume>\n". */
+/* Unit record: "<loop device>\n<datastore>/<volume>\n<extent>\n", the
+ * extent as the loop device was given it (through vmdkfs or not), so that
+ * whoever detaches (vdvsctl's power-off has no vmdkfs) checks the loop
+ * against the file it really backs.  Records without the third line (older
+ * ones) leave extent "". */
 static int
-read_unit (const char *path, char *loopdev, size_t llen, char *key, size_t klen)
+read_unit_extent (const char *path, char *loopdev, size_t llen, char *key,
+                  size_t klen, char *extent, size_t elen)
 {
-  char buf[2048];
+  char buf[64 + 1200 + PATH_MAX];
   ssize_t n;
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   char *nl;
@@ -720,7 +725,17 @@ read_unit (const char *path, char *loopdev, size_t llen, char *key, size_t klen)
   *nl = '\0';
   snprintf (loopdev, llen, "%s", buf);
   snprintf (key, klen, "%.*s", (int) strcspn (nl + 1, "\n"), nl + 1);
+  nl = strchr (nl + 1, '\n');
+  if (extent != NULL)
+    snprintf (extent, elen, "%.*s", nl ? (int) strcspn (nl + 1, "\n") : 0,
+              nl ? nl + 1 : "");
   return 0;
+}
+
+static int
+read_unit (const char *path, char *loopdev, size_t llen, char *key, size_t klen)
+{
+  return read_unit_extent (path, loopdev, llen, key, klen, NULL, 0);
 }
 
 static int
@@ -775,9 +790,11 @@ release_unit (struct mock *m, const struct mock_vol *v, int ctl, int unit,
   unit_path (m, ctl, unit, path, sizeof path);
   mock_pvscsi_device (ctl, unit, &d);
   mock_unpublish_device (m, &d);
-  if (read_unit (path, loopdev, sizeof loopdev, key, sizeof key) == 0)
+  if (read_unit_extent (path, loopdev, sizeof loopdev, key, sizeof key,
+                        extent, sizeof extent) == 0)
     {
-      mock_vmdkfs_extent_path (m, v, extent, sizeof extent);
+      if (extent[0] == '\0')
+        mock_vmdkfs_extent_path (m, v, extent, sizeof extent);
       if (mock_loop_detach (loopdev, extent, err) < 0)
         return -1;
     }
@@ -790,7 +807,8 @@ attach_locked (struct mock *m, const struct mock_vol *v, struct vdvs_device *dev
                vdvs_error_t *err)
 {
   struct mock_sidecar sc;
-  char path[PATH_MAX], loopdev[64], extent[PATH_MAX], tag[64], rec[1200];
+  char path[PATH_MAX], loopdev[64], extent[PATH_MAX], tag[64];
+  char rec[64 + 1200 + PATH_MAX];
   int ctl = -1, unit = -1, r, fd;
   struct vdvs_backend_health h;
 
@@ -865,7 +883,8 @@ attach_locked (struct mock *m, const struct mock_vol *v, struct vdvs_device *dev
   snprintf (tag, sizeof tag, "vdvs:%s@%s", v->vol, v->ds);
   if (mock_loop_attach (extent, tag, loopdev, sizeof loopdev, err) < 0)
     goto fail_unit;
-  snprintf (rec, sizeof rec, "%s\n%s/%s\n", loopdev, v->ds, v->vol);
+  snprintf (rec, sizeof rec, "%s\n%s/%s\n%s\n", loopdev, v->ds, v->vol,
+            extent);
   if ((r = mock_write_atomic (path, rec, strlen (rec))) < 0)
     {
       vdvs_error_set (err, -r, "cannot record attachment: %s", strerror (-r));
@@ -1036,6 +1055,79 @@ vdvs_mock_power_off (void *handle, vdvs_error_t *err)
   vdvs_log (VDVS_LOG_INFO, "VM powered off", "vm=%s detached=%d",
             m->cfg.vm_name, detached);
   return detached;
+}
+
+/* The VM a name or UUID designates: a directory under .vms/ named by the
+ * UUID, or a VM whose disks' sidecars carry that attachedVMName.  Only VMs
+ * with a disk attached have a name here (ESX knows the others; this
+ * datastore only knows what VMs attached). */
+int
+vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
+                   vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char dir[PATH_MAX], path[PATH_MAX], loopdev[64], key[1024];
+  char known[1024] = "";
+  int matches = 0;
+  struct dirent *e;
+  DIR *d;
+
+  snprintf (dir, sizeof dir, "%s/.vms", m->cfg.root);
+  d = opendir (dir);
+  while (d != NULL && (e = readdir (d)) != NULL)
+    {
+      char name[128] = "";
+      bool is_it;
+
+      if (e->d_name[0] == '.')
+        continue;
+      /* Any unit of that VM names a disk whose sidecar names the VM. */
+      for (int c = 0; c < MOCK_PVSCSI_CONTROLLERS && !name[0]; c++)
+        for (int u = 0; u < MOCK_PVSCSI_UNITS && !name[0]; u++)
+          {
+            struct mock_sidecar sc = { 0 };
+            struct mock_vol v;
+            vdvs_error_t ignore = NULL;
+            char *slash;
+
+            snprintf (path, sizeof path, "%s/%s/scsi%d:%d", dir, e->d_name, c,
+                      u);
+            if (read_unit (path, loopdev, sizeof loopdev, key, sizeof key) < 0
+                || (slash = strchr (key, '/')) == NULL)
+              continue;
+            *slash = '\0';
+            if (mock_vol_paths (m, key, slash + 1, &v, &ignore) == 0
+                && mock_sidecar_read (v.sidecar, &sc, &ignore) == 0
+                && sc.attached && strcmp (sc.attached_uuid, e->d_name) == 0)
+              snprintf (name, sizeof name, "%s", sc.attached_name);
+            mock_sidecar_clear (&sc);
+            vdvs_error_release (&ignore);
+          }
+      is_it = strcmp (e->d_name, vm) == 0 || (name[0] && strcmp (name, vm) == 0);
+      if (is_it && matches++ == 0)
+        snprintf (uuid, len, "%s", e->d_name);
+      if (name[0] && strlen (known) + strlen (name) + strlen (e->d_name) + 8
+                         < sizeof known)
+        {
+          strcat (known, known[0] ? ", " : "");
+          strcat (known, name);
+          strcat (known, " (");
+          strcat (known, e->d_name);
+          strcat (known, ")");
+        }
+    }
+  if (d != NULL)
+    closedir (d);
+  if (matches > 1)
+    return vdvs_error_set (err, EEXIST,
+                           "More than one VM is named '%s': give its UUID "
+                           "(VMs with disks attached: %s)", vm, known);
+  if (matches == 0)
+    return vdvs_error_set (err, ENOENT,
+                           "No VM named '%s' has a disk attached here (VMs "
+                           "with disks attached: %s)", vm,
+                           known[0] ? known : "none");
+  return 0;
 }
 
 /* ---- admin ---------------------------------------------------------- */

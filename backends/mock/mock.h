@@ -26,6 +26,12 @@ extern const struct vdvs_backend vdvs_backend_mock;
  * detached, or <0 with *err set. */
 int vdvs_mock_power_off (void *handle, vdvs_error_t *err);
 
+/* The UUID of the VM called `vm` (its name, as its disks' sidecars carry
+ * it, or its UUID) among the VMs with disks attached on this datastore.
+ * 0 with uuid[len] set, or <0 with *err naming the VMs there are. */
+int vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
+                       vdvs_error_t *err);
+
 /* Admin `volume set`: change the options an admin may change (access,
  * attach-as; anything else is refused with the key named) in the volume's
  * sidecar, under the volume's lock, replacing the file atomically.  Takes

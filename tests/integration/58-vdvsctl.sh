@@ -171,6 +171,18 @@ mp=$(api_ok VolumeDriver.Mount '{"Name":"ez2","ID":"e1"}' | jq -r .Mountpoint)
 echo in-ez2 > "$mp/f" && sync || fail "vdvsctl-created volume not writable"
 [ "$(blkid -p -o value -s LABEL "$(awk -v m="$mp" '$2 == m { print $1 }' /proc/self/mounts)")" = ez2 ] || fail "label"
 api_ok VolumeDriver.Unmount '{"Name":"ez2","ID":"e1"}' >/dev/null
+# vm power-off NAME: the VM is found by the name its disks' sidecars carry.
+if [ "${VDVS_TEST_BACKEND:-mock}" = mock ]; then
+  api_ok VolumeDriver.Mount '{"Name":"ez3","ID":"p1"}' >/dev/null
+  [ "$(ctl --json inspect ez3 | jq -r '."attached-to"')" = testvm ] || fail "ez3 not attached to testvm"
+  out=$(ctl vm power-off nosuchvm 2>&1) && fail "power-off of an unknown VM succeeded"
+  grep -q "^vdvsctl: No VM named 'nosuchvm' has a disk attached here (VMs with disks attached: testvm (" <<<"$out" \
+    || fail "power-off unknown VM: $out"
+  [ "$(ctl --json vm power-off testvm)" = '{"detached": 1}' ] || fail "vm power-off testvm"
+  [ "$(ctl --json inspect ez3 | jq -r .status)" = detached ] || fail "ez3 still attached after power-off"
+  api_ok VolumeDriver.Unmount '{"Name":"ez3","ID":"p1"}' >/dev/null
+  ok "vm power-off NAME detaches that VM's disks; an unknown name is refused naming the VMs there are"
+fi
 # A fully written source, so the copy has data all along to report on.
 ctl clone ez2 cl2@ds2 diskformat=zeroedthick >"$T/cl2.out" 2>"$T/cl2.err" || fail "vdvsctl clone: $(cat "$T/cl2.err")"
 check_lines "$T/cl2.err" "clone cl2@ds2: copy from ez2@datastore1" 256
