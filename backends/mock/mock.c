@@ -692,11 +692,19 @@ mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
 
 /* ---- attach/detach: units are claimed with O_EXCL files per VM -------- */
 
+/* The record of unit (ctl, unit) of the VM `uuid`. */
+static void
+vm_unit_path (const struct mock *m, const char *uuid, int ctl, int unit,
+              char *buf, size_t len)
+{
+  snprintf (buf, len, "%s/.vms/%s/scsi%d:%d", m->cfg.root, uuid, ctl, unit);
+}
+
+/* ... of this VM. */
 static void
 unit_path (const struct mock *m, int ctl, int unit, char *buf, size_t len)
 {
-  snprintf (buf, len, "%s/.vms/%s/scsi%d:%d", m->cfg.root, m->cfg.vm_uuid, ctl,
-            unit);
+  vm_unit_path (m, m->cfg.vm_uuid, ctl, unit, buf, len);
 }
 
 /* Unit record: "<loop device>\n<datastore>/<volume>\n<extent>\n", the
@@ -1090,8 +1098,7 @@ vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
             vdvs_error_t ignore = NULL;
             char *slash;
 
-            snprintf (path, sizeof path, "%s/%s/scsi%d:%d", dir, e->d_name, c,
-                      u);
+            vm_unit_path (m, e->d_name, c, u, path, sizeof path);
             if (read_unit (path, loopdev, sizeof loopdev, key, sizeof key) < 0
                 || (slash = strchr (key, '/')) == NULL)
               continue;
