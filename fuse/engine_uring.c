@@ -46,13 +46,12 @@ struct lane
    * thread (resubmits); liburing's SQ side is single-producer. */
   pthread_mutex_t sq_lock;
   pthread_t cq_thread;               /* the only CQ consumer of ring */
-  bool started;                      /* ring set up, thread running */
 };
 
 struct vmdkfs_engine
 {
   struct lane lanes[MAX_LANES];
-  unsigned nlanes;
+  unsigned nlanes;                   /* lanes[0..nlanes) are running */
   atomic_uint next_lane;             /* round robin over submitting threads */
   atomic_uint inflight;              /* ios owned by the kernel, all lanes */
   atomic_bool stopping;
@@ -298,7 +297,6 @@ lane_init (struct vmdkfs_engine *e, struct lane *l, unsigned depth,
       io_uring_queue_exit (&l->ring);
       return -ret;
     }
-  l->started = true;
   return 0;
 }
 
@@ -361,8 +359,6 @@ uring_stop (struct vmdkfs_engine *e)
     {
       struct lane *l = &e->lanes[i];
 
-      if (!l->started)
-        continue;
       /* A NOP with NULL data wakes the completion thread so it can exit. */
       pthread_mutex_lock (&l->sq_lock);
       while (!(sqe = io_uring_get_sqe (&l->ring)))
