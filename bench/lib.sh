@@ -84,6 +84,19 @@ docker_up () {
   [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 && "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1
 }
 
+d () { "$DOCKER" "$@"; }
+
+# engine_bench NAME PREFIX: set-up of a benchmark through the Docker engine.
+# Skips (exit 0) without an engine and image, or when the plugin socket is
+# served by someone else; S is this run's suffix, and volumes named
+# PREFIX{l,v}N-$S are removed on exit.
+engine_bench () {
+  docker_up || { echo "$1: no Docker engine or image $IMAGE: skipped (scripts/dockerd.sh)"; exit 0; }
+  plugin_sock_free || { echo "$1: $PLUGIN_SOCK is served by someone else: skipped"; exit 0; }
+  S=$$
+  bench_on_exit "for v in \$(d volume ls -q | grep -E \"^$2(l|v)[0-9]+-\$S\\\$\"); do d volume rm -f \$v >/dev/null 2>&1; done"
+}
+
 # median of the numbers on stdin
 median () { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 

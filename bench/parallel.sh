@@ -7,11 +7,7 @@
 # engine or when /run/docker/plugins/vsphere.sock is served by someone else.
 source "$(dirname "$0")/lib.sh"
 N=${BENCH_PARALLEL:-50}
-docker_up || { echo "parallel: no Docker engine or image $IMAGE: skipped (scripts/dockerd.sh)"; exit 0; }
-plugin_sock_free || { echo "parallel: $PLUGIN_SOCK is served by someone else: skipped"; exit 0; }
-d () { "$DOCKER" "$@"; }
-S=$$
-bench_on_exit 'for v in $(d volume ls -q | grep -E "^par(l|v)[0-9]+-$S\$"); do d volume rm -f $v >/dev/null 2>&1; done'
+engine_bench parallel par
 start_vdvsd "$PLUGIN_SOCK" auto --docker-socket /var/run/docker.sock
 
 declare -A TOTAL SLOW MED CREATE

@@ -13,11 +13,7 @@
 # is down or that socket is served by someone else.
 source "$(dirname "$0")/lib.sh"
 REPS=${BENCH_REPS:-5}
-docker_up || { echo "workflow: no Docker engine or image $IMAGE: skipped (scripts/dockerd.sh)"; exit 0; }
-plugin_sock_free || { echo "workflow: $PLUGIN_SOCK is served by someone else: skipped"; exit 0; }
-d () { "$DOCKER" "$@"; }
-S=$$
-bench_on_exit 'for v in $(d volume ls -q | grep -E "^wf(l|v)[0-9]+-$S\$"); do d volume rm -f $v >/dev/null 2>&1; done'
+engine_bench workflow wf
 BENCH_LOG_LEVEL=debug start_vdvsd "$PLUGIN_SOCK" auto --docker-socket /var/run/docker.sock
 
 R=$B/runs
