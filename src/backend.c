@@ -154,6 +154,12 @@ vdvs_bk_list_version (struct vdvs_bk *b)
   return b->ops.list_version ? b->ops.list_version (b->handle) : 0;
 }
 
+bool
+vdvs_bk_is_remote (const struct vdvs_bk *b)
+{
+  return b->ops.remote;
+}
+
 int
 vdvs_bk_clone (struct vdvs_bk *b, const char *name, const char *source,
                const struct vdvs_opts *opts, vdvs_error_t *err)

@@ -284,6 +284,11 @@ struct vdvs_backend
    * call; 0 when not known.  Lets the core reuse its last List reply.
    * Default: 0 (every List asks list). */
   uint64_t (*list_version) (void *handle);
+  /* True when get, list and locate may wait on a remote service (the ESX
+   * host over vsock): the core then watches those calls and moves them
+   * off its I/O threads while they block.  False (the default): they
+   * are local work and are answered on the I/O threads. */
+  bool remote;
 };
 
 #define VDVS_BACKEND_INIT                                  \

@@ -13,13 +13,21 @@
  * holds exactly its own connection, as with a thread per connection.
  *
  * Get/List/Path are cheap on a local backend but may wait on a remote one
- * (the ESX service over vsock): an inline call that takes longer than
- * INLINE_SLOW_MS and blocked (the thread gave up the CPU: a voluntary
- * context switch, as waiting on a socket does) moves that endpoint to its
- * own threads for INLINE_BACKOFF_S seconds, so one stall costs at most one
- * pool thread once.  A call that was only slow because other processes
- * had the CPU (involuntary switches) stays inline: a thread per request
- * would make a busy machine slower still.
+ * (the ESX service over vsock).  With a remote backend (watch_inline) an
+ * inline call that takes longer than INLINE_SLOW_MS and blocked (the
+ * thread gave up the CPU: a voluntary context switch, as waiting on a
+ * socket does) moves that endpoint to its own threads for
+ * INLINE_BACKOFF_S seconds, so one stall costs at most one pool thread
+ * once.  A call that was only slow because other processes had the CPU
+ * (involuntary switches) stays inline: a thread per request would make a
+ * busy machine slower still.  A local backend's calls are not watched:
+ * the two getrusage calls that tell blocked from starved were a tenth of
+ * a Path's CPU.
+ *
+ * Connection memory: MHD zeroes a connection's whole memory pool after
+ * every request; the plugin's requests carry a few hundred bytes of
+ * headers (bodies arrive in pieces through on_request), so the pool is
+ * CONN_MEMORY, not MHD's 32 KiB default, whose memset was 2-3% of a Get.
  */
 #include "http.h"
 
@@ -44,6 +52,7 @@
 #define MAX_POOL_THREADS 4
 #define INLINE_SLOW_MS 20
 #define INLINE_BACKOFF_S 60
+#define CONN_MEMORY (8 * 1024)
 
 /* Endpoints answered on the pool threads while they stay fast. */
 enum ep_class
@@ -64,6 +73,7 @@ struct vdvs_http
 {
   struct MHD_Daemon *mhd;
   vdvs_http_handler handler; /* immutable */
+  bool watch_inline;         /* immutable */
   char path[sizeof ((struct sockaddr_un *) 0)->sun_path];
   /* CLOCK_MONOTONIC second until which an adaptive endpoint is threaded. */
   atomic_long offload_until[N_ADAPT];
@@ -320,6 +330,11 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
   {
     int adapt;
     enum ep_class c = classify (url, &adapt);
+    if (c == EP_ADAPTIVE && !h->watch_inline)
+      {
+        c = EP_INLINE;
+        adapt = -1;
+      }
     if (c == EP_ADAPTIVE
         && atomic_load (&h->offload_until[adapt]) > mono_ms () / 1000)
       c = EP_THREAD;
@@ -364,8 +379,8 @@ on_mhd_log (void *cls, const char *fmt, va_list ap)
 
 int
 vdvs_http_start (const char *socket_path, int max_connections,
-                 vdvs_http_handler handler, struct vdvs_http **out,
-                 vdvs_error_t *err)
+                 bool watch_inline, vdvs_http_handler handler,
+                 struct vdvs_http **out, vdvs_error_t *err)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   struct vdvs_http *h;
@@ -434,6 +449,7 @@ vdvs_http_start (const char *socket_path, int max_connections,
   if (h == NULL)
     abort ();
   h->handler = handler;
+  h->watch_inline = watch_inline;
   strcpy (h->path, socket_path);
   pthread_mutex_init (&h->lock, NULL);
   pthread_cond_init (&h->idle, NULL);
@@ -451,6 +467,7 @@ vdvs_http_start (const char *socket_path, int max_connections,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections,
         /* Idle keep-alive connections and slow senders are dropped. */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONN_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
   }
   if (h->mhd == NULL)

@@ -4,6 +4,7 @@
 #ifndef VDVS_HTTP_H
 #define VDVS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "backend.h"
@@ -15,10 +16,13 @@ typedef char *(*vdvs_http_handler) (const char *path, const char *body,
                                     size_t len);
 
 struct vdvs_http;
-/* Bind `socket_path` (stale socket replaced, mode 0600) and serve. */
+/* Bind `socket_path` (stale socket replaced, mode 0600) and serve.
+ * `watch_inline`: Get/List/Path may wait on a remote service, so time
+ * them and move them to threads while they block (see http.c); false
+ * answers them inline, unwatched. */
 int vdvs_http_start (const char *socket_path, int max_connections,
-                     vdvs_http_handler handler, struct vdvs_http **out,
-                     vdvs_error_t *err);
+                     bool watch_inline, vdvs_http_handler handler,
+                     struct vdvs_http **out, vdvs_error_t *err);
 /* Stop serving and remove the socket. */
 void vdvs_http_stop (struct vdvs_http *h);
 

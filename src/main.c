@@ -120,7 +120,8 @@ main (int argc, char **argv)
    * volume we simply had not loaded yet. */
   if (vdvs_volumes_init (&cfg, &bk, &err) < 0
       || vdvs_http_start (cfg.socket_path, cfg.max_connections,
-                          vdvs_api_handle, &http, &err) < 0)
+                          vdvs_bk_is_remote (&bk), vdvs_api_handle, &http,
+                          &err) < 0)
     {
       vdvs_bk_close (&bk);
       return fail (&err);
