@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "jsonw.h"
 #include "refstore.h"
+#include "replycache.h"
 #include "timefmt.h"
 #include "volumes.h"
 
@@ -281,6 +282,36 @@ api_list (vdvs_error_t *err)
   return out;
 }
 
+/* Get, reusing the reply last rendered for this name while the backend's
+ * version of the answer stays (replycache.h).  A reply is stored only when
+ * the version read before the get is still the version after it: then
+ * nothing the version tracks changed while the reply was made. */
+static char *
+api_get (const char *name, vdvs_error_t *err)
+{
+  uint64_t version = vdvs_vol_get_version (name);
+  struct vdvs_vol_status *st;
+  char *out;
+
+  if ((out = vdvs_replycache_find (name, version)) != NULL)
+    return out;
+  if ((st = malloc (sizeof *st)) == NULL)
+    abort ();
+  memset (&st->info, 0, sizeof st->info);
+  if (vdvs_vol_get (name, st, err) == 0)
+    {
+      out = render_get (name, st);
+      if (out != NULL && version != 0 && !st->stale && st->health.up
+          && vdvs_vol_get_version (name) == version)
+        vdvs_replycache_store (name, version, out);
+    }
+  else if ((*err)->status == ENOENT)
+    vdvs_replycache_forget (name);
+  vdvs_volume_info_clear (&st->info);
+  free (st);
+  return out;
+}
+
 static char *
 api_activate (void)
 {
@@ -364,15 +395,8 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     }
   else if (strcmp (ep, "Get") == 0)
     {
-      struct vdvs_vol_status *st = malloc (sizeof *st);
-      if (st == NULL)
-        abort ();
-      memset (&st->info, 0, sizeof st->info);
-      if (parse (j, body, len, true, false, &rq, &err) == 0
-          && vdvs_vol_get (rq.name, st, &err) == 0)
-        out = render_get (rq.name, st);
-      vdvs_volume_info_clear (&st->info);
-      free (st);
+      if (parse (j, body, len, true, false, &rq, &err) == 0)
+        out = api_get (rq.name, &err);
     }
   else if (strcmp (ep, "List") == 0)
     out = api_list (&err);

@@ -154,6 +154,12 @@ vdvs_bk_list_version (struct vdvs_bk *b)
   return b->ops.list_version ? b->ops.list_version (b->handle) : 0;
 }
 
+uint64_t
+vdvs_bk_get_version (struct vdvs_bk *b, const char *name)
+{
+  return b->ops.get_version ? b->ops.get_version (b->handle, name) : 0;
+}
+
 bool
 vdvs_bk_is_remote (const struct vdvs_bk *b)
 {

@@ -64,6 +64,12 @@ struct entry
   size_t vlen;        /* length of the volume part of `full` */
   uint64_t gen;       /* new value on every event for this volume */
   struct vdvs_volume_info *rec; /* owned; NULL until read, or dropped */
+  /* Get's answer version (mock_index_get_version): a new unique value on
+   * every event for the volume (= gen) and whenever the extent's
+   * allocated blocks are seen to differ from `blocks`.  Each value is
+   * given out with one block count only. */
+  uint64_t ver;
+  int64_t blocks; /* st_blocks of the extent as last seen, or -1 */
   char full[];        /* "vol@ds" */
 };
 
@@ -200,6 +206,7 @@ drop_record (struct entry *e)
       e->rec = NULL;
     }
   e->gen = atomic_fetch_add (&next_gen, 1);
+  e->ver = e->gen;
 }
 
 static void
@@ -250,6 +257,8 @@ set_add (struct ds_ix *d, const char *vol)
   memcpy (e->full + vlen + 1, d->name, dl + 1);
   e->vlen = vlen;
   e->gen = atomic_fetch_add (&next_gen, 1);
+  e->ver = e->gen;
+  e->blocks = -1;
   e->rec = NULL;
   e->next = NULL;
   e->pos = d->n;
@@ -667,6 +676,49 @@ mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
     r = vdvs_volume_info_copy (out, e->rec) < 0 ? -ENOMEM : MOCK_IX_RECORD;
   pthread_rwlock_unlock (&ix->lock);
   return r;
+}
+
+static struct entry *
+entry_of (struct mock_index *ix, const char *ds, const char *vol)
+{
+  struct ds_ix *d = ds_named (ix, ds);
+
+  if (d == NULL || !d->valid || d->tab_size == 0)
+    return NULL;
+  return *slot (d, vol, strlen (vol));
+}
+
+uint64_t
+mock_index_get_version (struct mock_index *ix, const char *ds,
+                        const char *vol, int64_t blocks)
+{
+  struct entry *e;
+  uint64_t v = 0;
+  bool seen;
+
+  rdlock_fresh (ix);
+  e = entry_of (ix, ds, vol);
+  seen = e == NULL || e->blocks == blocks;
+  if (e != NULL && seen)
+    v = e->ver;
+  pthread_rwlock_unlock (&ix->lock);
+  if (seen)
+    return v;
+  /* The allocation changed since the last look (a write in between): a
+   * new version, under the write lock so that it goes with this block
+   * count only.  The entry may have gone meanwhile: look again. */
+  pthread_rwlock_wrlock (&ix->lock);
+  if ((e = entry_of (ix, ds, vol)) != NULL)
+    {
+      if (e->blocks != blocks)
+        {
+          e->blocks = blocks;
+          e->ver = atomic_fetch_add (&next_gen, 1);
+        }
+      v = e->ver;
+    }
+  pthread_rwlock_unlock (&ix->lock);
+  return v;
 }
 
 void

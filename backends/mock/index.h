@@ -64,6 +64,13 @@ enum
 };
 int mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
                        struct vdvs_volume_info *out, uint64_t *token);
+/* Get's answer version for vol@ds (backend.h, get_version), after
+ * applying pending events: it changes with every event for the volume's
+ * files and whenever `blocks` (the extent's st_blocks, taken by the
+ * caller just before) differs from what the last call saw.  0 when the
+ * volume is absent or the datastore is not indexed now. */
+uint64_t mock_index_get_version (struct mock_index *ix, const char *ds,
+                                 const char *vol, int64_t blocks);
 /* Keep a copy of `info` as the record of vol@ds, unless an event for that
  * volume was applied since the lookup that gave `token` (the files read
  * may predate it), or the volume is gone.  `info` stays the caller's. */

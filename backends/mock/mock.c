@@ -1290,6 +1290,29 @@ read_info (const struct mock_vol *v, struct vdvs_volume_info *out,
   return 0;
 }
 
+/* <root>/<ds>/dockvols/<tenant>/<vol>-flat.vmdk into buf[PATH_MAX], the
+ * way mock_vol_paths spells it, without snprintf (it was a twentieth of a
+ * Get); false when it does not fit. */
+static bool
+extent_path (const struct mock *m, const char *ds, const char *vol,
+             char buf[PATH_MAX])
+{
+  const char *parts[] = { m->cfg.root, "/", ds, "/dockvols/" MOCK_TENANT_UUID "/",
+                          vol, "-flat.vmdk" };
+  size_t off = 0;
+
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    {
+      size_t n = strlen (parts[i]);
+      if (off + n >= PATH_MAX)
+        return false;
+      memcpy (buf + off, parts[i], n);
+      off += n;
+    }
+  buf[off] = '\0';
+  return true;
+}
+
 /* Served from the index's record of the volume while no event touched its
  * descriptor, sidecar or extent (index.h); the files are read only after
  * such an event.  The allocated size changes with every write to the
@@ -1321,10 +1344,7 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
     {
       /* The common case: one path built, one stat. */
       char flat[PATH_MAX];
-      if (snprintf (flat, sizeof flat, "%s/%s/dockvols/%s/%s-flat.vmdk",
-                    m->cfg.root, ds, MOCK_TENANT_UUID, n.volume)
-              < (int) sizeof flat
-          && stat (flat, &st) == 0)
+      if (extent_path (m, ds, n.volume, flat) && stat (flat, &st) == 0)
         {
           mock_root_proven (m);
           goto allocated;
@@ -1352,6 +1372,35 @@ allocated:
   free (out->capacity_allocated);
   out->capacity_allocated = strdup (buf);
   return 0;
+}
+
+/* The index's version of the answer (index.h): events on the volume's
+ * files, plus the extent's allocated blocks, the one part of the answer
+ * that changes without an event. */
+static uint64_t
+mock_get_version (void *handle, const char *name)
+{
+  struct mock *m = handle;
+  struct mock_index *ix = mock_index_of (m);
+  vdvs_error_t err = NULL;
+  struct vdvs_name n;
+  struct stat st;
+  const char *ds;
+  char flat[PATH_MAX];
+
+  if (ix == NULL)
+    return 0;
+  if (mock_resolve_name (m, name, &n, &ds, &err) < 0)
+    {
+      vdvs_error_release (&err);
+      return 0;
+    }
+  /* The stat walks the whole path: it also proves the root reachable for
+   * the health check that follows (mock_root_proven). */
+  if (!extent_path (m, ds, n.volume, flat) || stat (flat, &st) < 0)
+    return 0;
+  mock_root_proven (m);
+  return mock_index_get_version (ix, ds, n.volume, (int64_t) st.st_blocks);
 }
 
 static int
@@ -1444,6 +1493,7 @@ const struct vdvs_backend vdvs_backend_mock = {
   .health = mock_health,
   .locate = mock_locate,
   .list_version = mock_list_version,
+  .get_version = mock_get_version,
   .device_roots = mock_device_roots,
   .set_progress = mock_set_progress,
 };

@@ -11,6 +11,7 @@
 #include "api.h"
 #include "backend_i.h"
 #include "config.h"
+#include "replycache.h"
 #include "t_helpers.h"
 #include "volumes.h"
 
@@ -477,4 +478,103 @@ Test (api, clone_from_an_existing_volume)
       str_of (cJSON_GetObjectItemCaseSensitive (st, "capacity"), "size"),
       "20MB");
   cJSON_Delete (j);
+}
+
+/* The whole Get reply as text. */
+static char *
+get_text (const char *name)
+{
+  char body[256];
+  snprintf (body, sizeof body, "{\"Name\":\"%s\"}", name);
+  return vdvs_api_handle ("/VolumeDriver.Get", body, strlen (body));
+}
+
+/* A file of the volume's folder whose name ends in `suffix`. */
+static void
+volume_file (const char *vol, const char *suffix, char *out, size_t len)
+{
+  char dir[PATH_MAX];
+  struct dirent *de;
+  DIR *d;
+  size_t vl = strlen (vol), sl = strlen (suffix);
+
+  snprintf (dir, sizeof dir, "%s/root/datastore1/dockvols/"
+            "11111111-1111-1111-1111-111111111111", tmp);
+  d = opendir (dir);
+  cr_assert_not_null (d);
+  out[0] = '\0';
+  while ((de = readdir (d)) != NULL)
+    {
+      size_t n = strlen (de->d_name);
+      if (n >= vl + sl && strncmp (de->d_name, vol, vl) == 0
+          && de->d_name[vl] == '-' && strcmp (de->d_name + n - sl, suffix) == 0)
+        snprintf (out, len, "%s/%s", dir, de->d_name);
+    }
+  closedir (d);
+  cr_assert_neq (out[0], '\0', "no %s*%s", vol, suffix);
+}
+
+/* Get replies are reused while the backend's version stays, and never
+ * outlive a change: another VM's sidecar edit, data written to the
+ * extent, the volume removed.  The reply always echoes the name asked. */
+Test (api, get_reply_is_reused_only_while_unchanged)
+{
+  struct vdvs_opts o = { 0 };
+  vdvs_error_t err = NULL;
+  char *a, *b, *c, path[PATH_MAX * 2];
+  static char block[1 << 20];
+  size_t len;
+  int fd;
+
+  vdvs_opts_set (&o, "access", "read-write");
+  cr_assert_eq (vdvs_bk_create (&bk, "v", &o, &err), 0, "%s",
+                err ? err->msg : "");
+  vdvs_opts_clear (&o);
+  vdvs_replycache_clear ();
+  a = get_text ("v");
+  cr_assert_eq (vdvs_replycache_size (), 1); /* kept for the next Get */
+  b = get_text ("v");
+  cr_assert_str_eq (a, b);
+  cr_assert (strstr (a, "\"Name\":\"v\"") != NULL, "%s", a);
+  cr_assert (strstr (a, "\"allocated\":\"0\"") != NULL, "%s", a);
+  c = get_text ("v@datastore1");
+  cr_assert (strstr (c, "\"Name\":\"v@datastore1\"") != NULL, "%s", c);
+  free (b);
+  free (c);
+
+  /* Data in the extent: allocated follows. */
+  volume_file ("v", "-flat.vmdk", path, sizeof path);
+  memset (block, 3, sizeof block);
+  fd = open (path, O_WRONLY);
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
+  fsync (fd);
+  close (fd);
+  b = get_text ("v");
+  cr_assert (strstr (b, "\"allocated\":\"1MB\"") != NULL, "%s", b);
+  free (b);
+
+  /* Another VM flips access in the sidecar (in place, then closes it). */
+  volume_file ("v", ".vmfd", path, sizeof path);
+  {
+    char *text = t_read_file (path, &len), *p = strstr (text, "read-write");
+    cr_assert_not_null (p, "%s", text);
+    memcpy (p, "read-only\"", 10);
+    memmove (p + 10, p + 11, strlen (p + 11) + 1);
+    t_write_file (path, text, strlen (text));
+    free (text);
+  }
+  b = get_text ("v");
+  cr_assert (strstr (b, "\"access\":\"read-only\"") != NULL, "%s", b);
+  c = get_text ("v");
+  cr_assert_str_eq (b, c);
+  free (b);
+  free (c);
+
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"v\"}");
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"v\"}",
+              "Volume v not found (file: /vmfs/volumes/datastore1/dockvols/"
+              "_DEFAULT/v.vmdk)");
+  cr_assert_eq (vdvs_replycache_size (), 1); /* "v" forgotten, "v@..." kept */
+  free (a);
 }

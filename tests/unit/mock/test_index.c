@@ -442,3 +442,63 @@ Test (index, list_version_follows_the_set)
   cr_assert_gt (v2, v1);
   vdvs_backend_mock.close (a);
 }
+
+/* Get's version changes with every change of get's answer: another VM's
+ * sidecar rewrite, data written to the extent (no event), the volume
+ * removed; and only then: asking again, or a write that leaves the
+ * allocation as it was, keeps it. */
+Test (index, get_version_follows_the_answer)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  static char block[1 << 20];
+  struct mock_sidecar sc;
+  vdvs_error_t err = NULL;
+  struct mock_vol v;
+  uint64_t v0, v1, v2, v3;
+  char *text;
+  size_t len;
+  int fd;
+
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "nope"), 0);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "bad/name"), 0);
+  t_create_ok (a, "v", NULL);
+  v = t_vol (a, "v");
+  v0 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_neq (v0, 0);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v0);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v@DATASTORE1"), v0);
+
+  /* Another VM's sidecar rewrite (atomic, as every writer does it). */
+  cr_assert_eq (mock_sidecar_read (v.sidecar, &sc, &err), 0);
+  cr_assert_eq (mock_sidecar_format (&sc, &text, &len), 0);
+  t_write_file (v.sidecar, text, len);
+  free (text);
+  mock_sidecar_clear (&sc);
+  v1 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_neq (v1, v0);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v1);
+
+  /* Data written to the extent: allocated grows without an event. */
+  memset (block, 7, sizeof block);
+  fd = open (v.flat, O_WRONLY);
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
+  fsync (fd);
+  v2 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_neq (v2, v1);
+  cr_assert_neq (v2, v0);
+  /* Rewriting the same block allocates nothing new; closing the written
+   * extent is an event (IN_CLOSE_WRITE), so the version moves then. */
+  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
+  fsync (fd);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v2);
+  close (fd);
+  cr_assert_neq (vdvs_backend_mock.get_version (a, "v"), v2);
+
+  /* Removed behind our back: no version at all. */
+  unlink (v.descriptor);
+  unlink (v.flat);
+  v3 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_eq (v3, 0);
+  vdvs_backend_mock.close (a);
+}

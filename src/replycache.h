@@ -1,0 +1,29 @@
+/* Get replies kept per volume name while the backend's version of the
+ * answer stays the same (backend.h, get_version), so a Get of an unchanged
+ * volume costs a version check and a copy instead of get + rendering.
+ *
+ * Keyed by the name exactly as the request gave it ("vol" and "vol@ds" are
+ * two entries: the reply echoes the name).  Thread-safe.  Bounded: past
+ * VDVS_REPLYCACHE_MAX names the cache starts over empty. */
+#ifndef VDVS_REPLYCACHE_H
+#define VDVS_REPLYCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VDVS_REPLYCACHE_MAX 32768
+
+/* A malloc'd copy of the reply stored for `name` under `version`, or NULL
+ * (none, another version, version 0, out of memory). */
+char *vdvs_replycache_find (const char *name, uint64_t version);
+/* Store a copy of `reply` for `name` under `version` (not 0), replacing
+ * what the name had.  Best effort: out of memory stores nothing. */
+void vdvs_replycache_store (const char *name, uint64_t version,
+                            const char *reply);
+/* Forget `name` (its volume is gone). */
+void vdvs_replycache_forget (const char *name);
+/* Number of names held, and empty it: for tests and shutdown. */
+size_t vdvs_replycache_size (void);
+void vdvs_replycache_clear (void);
+
+#endif
