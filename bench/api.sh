@@ -6,9 +6,11 @@
 # 100 volumes created through its API) run side by side; bench/loadgen
 # drives each over keep-alive connections on its unix socket, closed loop,
 # with 1 and 8 connections, for Get, List (100 volumes), Path and
-# Capabilities.  Servers and endpoints are interleaved round-robin, REPS
-# times; the table shows medians, and each ratio is the median of the ratios
-# taken within the same rep (the machine is shared and noisy).
+# Capabilities, plus one connection with loadgen and the server pinned to
+# the same vCPU (taskset; "1c").  Servers and endpoints are interleaved
+# round-robin, REPS times; the table shows medians, and each ratio is the
+# median of the ratios taken within the same rep (the machine is shared
+# and noisy).  Each run also reports the server's CPU time per request.
 # Target: vdvsd >= 2x the peer's requests/s and <= 0.5x its p99.
 #
 # Environment: BENCH_REPS (3), BENCH_SECONDS per run (1), VDVS_PEER_DIR.
@@ -57,20 +59,32 @@ if [ -n "$PEER" ]; then
   [ "$(api "$PS" VolumeDriver.List '{}' | jq '.Volumes | length')" -eq $N ] || { echo "peer List != $N" >&2; exit 1; }
 fi
 
-# --- runs: who ep conns rep rps p50 p99
+# --- runs: who ep mode rep rps p50 p99 cpu_us_per_request
+# Modes: 1 and 8 connections as the scheduler places things, and 1c: one
+# connection with loadgen and the server on one vCPU (taskset), the round
+# trip without the wake-up of an idle vCPU (40 us of the 50 here).
 R=$B/runs
 : > "$R"
-run_one () { # who sock ep conns rep
-  local out
-  out=$("$LOADGEN" -s "$2" -c "$4" -d "$SECS" -w 0.2 -n $N "/VolumeDriver.$3" '{"Name":"vol%d"}') \
+ALL_CPUS=0-$(( $(nproc) - 1 ))
+pid_of () { if [ "$1" = vdvsd ]; then echo "$VDVSD_PID"; else echo "$PEER_PID"; fi; }
+# CPU time of every thread of a process so far, in ns.
+cpu_ns () { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
+run_one () { # who sock ep mode rep
+  local out pid c0 c1 conns=$4 pin=
+  pid=$(pid_of "$1")
+  [ "$4" = 1c ] && { conns=1; pin="taskset -c 0"; taskset -a -p -c 0 "$pid" >/dev/null; }
+  c0=$(cpu_ns "$pid")
+  out=$($pin "$LOADGEN" -s "$2" -c "$conns" -d "$SECS" -w 0.2 -n $N "/VolumeDriver.$3" '{"Name":"vol%d"}') \
     || { echo "loadgen $1 $3 c=$4 failed: $out" >&2; exit 1; }
-  awk -v who="$1" -v ep="$3" -v c="$4" -v rep="$5" '{
+  c1=$(cpu_ns "$pid")
+  [ -n "$pin" ] && taskset -a -p -c "$ALL_CPUS" "$pid" >/dev/null
+  awk -v who="$1" -v ep="$3" -v c="$4" -v rep="$5" -v cpu=$(( c1 - c0 )) '{
       for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      print who, ep, c, rep, v["rps"], v["p50_us"], v["p99_us"] }' <<<"$out" >> "$R"
+      print who, ep, c, rep, v["rps"], v["p50_us"], v["p99_us"], cpu / 1000 / v["total"] }' <<<"$out" >> "$R"
 }
 for rep in $(seq 1 "$REPS"); do
   for ep in Get List Path Capabilities; do
-    for c in 1 8; do
+    for c in 1 8 1c; do
       # alternate who goes first
       if [ $(( rep % 2 )) -eq 1 ] || [ -z "$PEER" ]; then
         run_one vdvsd "$VS" $ep $c $rep; [ -n "$PEER" ] && run_one peer "$PS" $ep $c $rep
@@ -89,30 +103,34 @@ echo
 echo "API stack: vdvsd (mock, 100 volumes) vs Go peer (net/http, 100 volumes); $(nproc) vCPU;"
 echo "closed loop, keep-alive, unix socket; medians of $REPS reps x ${SECS} s; ratio = median of same-rep ratios"
 echo
-printf '| %-12s | %5s | %11s | %11s | %6s | %9s | %9s | %9s | %9s | %9s | %-6s |\n' \
-  endpoint conns "vdvsd req/s" "peer req/s" "x peer" "vdvsd p50" "peer p50" "vdvsd p99" "peer p99" "p99 ratio" target
-echo "|--------------|-------|-------------|-------------|--------|-----------|-----------|-----------|-----------|-----------|--------|"
+printf '| %-12s | %5s | %11s | %11s | %6s | %9s | %9s | %9s | %9s | %9s | %9s | %9s | %-6s |\n' \
+  endpoint conns "vdvsd req/s" "peer req/s" "x peer" "vdvsd p50" "peer p50" "vdvsd p99" "peer p99" "p99 ratio" "vdvsd CPU" "peer CPU" target
+echo "|--------------|-------|-------------|-------------|--------|-----------|-----------|-----------|-----------|-----------|-----------|-----------|--------|"
 for ep in Get List Path Capabilities; do
-  for c in 1 8; do
+  for c in 1 1c 8; do
     awk -v ep=$ep -v c=$c '
       function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                       return n == 0 ? -1 : (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) }
-      $2 == ep && $3 == c { k = $1; r[k, $4] = $5; p50[k, $4] = $6; p99[k, $4] = $7; reps[$4] = 1 }
+      $2 == ep && $3 == c { k = $1; r[k, $4] = $5; p50[k, $4] = $6; p99[k, $4] = $7; cpu[k, $4] = $8; reps[$4] = 1 }
       END {
         for (rep in reps) {
-          nv++; vr[nv] = r["vdvsd", rep]; v50[nv] = p50["vdvsd", rep]; v99[nv] = p99["vdvsd", rep]
-          if (("peer", rep) in r) { np++; pr[np] = r["peer", rep]; q50[np] = p50["peer", rep]; q99[np] = p99["peer", rep]
+          nv++; vr[nv] = r["vdvsd", rep]; v50[nv] = p50["vdvsd", rep]; v99[nv] = p99["vdvsd", rep]; vc[nv] = cpu["vdvsd", rep]
+          if (("peer", rep) in r) { np++; pr[np] = r["peer", rep]; q50[np] = p50["peer", rep]; q99[np] = p99["peer", rep]; qc[np] = cpu["peer", rep]
                                     rr[np] = r["vdvsd", rep] / r["peer", rep]; lr[np] = p99["vdvsd", rep] / p99["peer", rep] } }
-        mvr = med(vr, nv); mv50 = med(v50, nv); mv99 = med(v99, nv)
+        mvr = med(vr, nv); mv50 = med(v50, nv); mv99 = med(v99, nv); mvc = med(vc, nv)
         if (np > 0) {
-          mpr = med(pr, np); mp50 = med(q50, np); mp99 = med(q99, np); mrr = med(rr, np); mlr = med(lr, np)
+          mpr = med(pr, np); mp50 = med(q50, np); mp99 = med(q99, np); mrr = med(rr, np); mlr = med(lr, np); mpc = med(qc, np)
           ok = (mrr >= 2 && mlr <= 0.5) ? "met" : "missed"
-          printf "| %-12s | %5d | %11.0f | %11.0f | %5.2fx | %6.0f us | %6.0f us | %6.0f us | %6.0f us | %8.2fx | %-6s |\n", ep, c, mvr, mpr, mrr, mv50, mp50, mv99, mp99, mlr, ok
+          printf "| %-12s | %5s | %11.0f | %11.0f | %5.2fx | %6.0f us | %6.0f us | %6.0f us | %6.0f us | %8.2fx | %6.1f us | %6.1f us | %-6s |\n", ep, c, mvr, mpr, mrr, mv50, mp50, mv99, mp99, mlr, mvc, mpc, ok
         } else
-          printf "| %-12s | %5d | %11.0f | %11s | %6s | %6.0f us | %9s | %6.0f us | %9s | %9s | %-6s |\n", ep, c, mvr, "-", "-", mv50, "-", mv99, "-", "-", "-"
+          printf "| %-12s | %5s | %11.0f | %11s | %6s | %6.0f us | %9s | %6.0f us | %9s | %9s | %6.1f us | %9s | %-6s |\n", ep, c, mvr, "-", "-", mv50, "-", mv99, "-", "-", mvc, "-", "-"
       }' "$R"
   done
 done
+echo
+echo "1c: one connection with loadgen and the server pinned to one vCPU (taskset), so the"
+echo "round trip has no wake-up of an idle vCPU.  CPU: the server's CPU time (all threads,"
+echo "/proc/PID/task/*/schedstat) per request, median over reps."
 echo
 printf '| %-6s | %11s | %11s |\n' memory "VmRSS MiB" "VmHWM MiB"
 echo "|--------|-------------|-------------|"

@@ -6,7 +6,9 @@
  * One thread drives every connection through epoll, so the generator costs
  * one core at most, whatever N is.  After a warm-up, every reply's latency
  * (request written -> last byte of the reply read) is recorded for a fixed
- * duration; requests/s, p50, p99 and max are printed as one key=value line.
+ * duration; requests/s, p50, p99 and max are printed as one key=value line
+ * (with `requests`, those measured, and `total`, every reply including the
+ * warm-up: the count to divide a server's CPU time by).
  *
  *   loadgen -s SOCK [-c CONNS] [-d SECONDS] [-w WARMUP] [-n N] PATH [BODY]
  *
@@ -45,6 +47,7 @@ static uint64_t counter;
 static uint64_t *lat;
 static size_t n_lat, cap_lat;
 static uint64_t n_err, n_reconnect;
+static uint64_t n_total; /* every reply, warm-up included */
 static char last_err[256];
 
 static uint64_t
@@ -370,6 +373,7 @@ main (int argc, char **argv)
                   return 1;
                 }
               t = now_ns ();
+              n_total++;
               if (status != 200 || err_seen)
                 {
                   n_err++;
@@ -405,10 +409,11 @@ main (int argc, char **argv)
     }
   qsort (lat, n_lat, sizeof *lat, cmp_u64);
   printf ("rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f requests=%zu "
-          "errors=%llu reconnects=%llu\n",
+          "total=%llu errors=%llu reconnects=%llu\n",
           (double) n_lat / dur, pct (50), pct (99),
           n_lat ? (double) lat[n_lat - 1] / 1000.0 : 0.0, n_lat,
-          (unsigned long long) n_err, (unsigned long long) n_reconnect);
+          (unsigned long long) n_total, (unsigned long long) n_err,
+          (unsigned long long) n_reconnect);
   if (n_err)
     fprintf (stderr, "loadgen: %llu errors; last: %s\n",
              (unsigned long long) n_err, last_err);
