@@ -174,6 +174,11 @@ rm -f "$T/state/refs/ro@datastore1"
 start_vdvsd
 for _ in $(seq 50); do mountpoint -q "$MNT/ro@datastore1" 2>/dev/null || break; sleep 0.1; done
 ! mountpoint -q "$MNT/ro@datastore1" 2>/dev/null || fail "unclaimed mount not cleaned"
+# Recovery unmounts, then detaches: wait for the second step too (bounded).
+for _ in $(seq 50); do
+  [ "$(api_ok VolumeDriver.Get '{"Name":"ro"}' | jq -r .Volume.Status.status)" = detached ] && break
+  sleep 0.1
+done
 [ "$(api_ok VolumeDriver.Get '{"Name":"ro"}' | jq -r .Volume.Status.status)" = detached ] || fail "unclaimed volume not detached"
 ok "restart recovery (kill -9): references kept, unclaimed mounts cleaned"
 
