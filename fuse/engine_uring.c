@@ -23,6 +23,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -48,8 +50,26 @@ struct lane
   pthread_t cq_thread;               /* the only CQ consumer of ring */
 };
 
+/* Registered buffers for large ios: one mapping cut into nbufs slots,
+ * registered with every lane's ring at the same indices (the same pages
+ * pinned once per ring, no extra memory).  read_fixed/write_fixed on them
+ * skip pinning and unpinning the user pages of each direct I/O, which an
+ * unregistered 1 MiB buffer costs 256 times per request (perf, 1 MiB
+ * writes: gup_fast_fallback ~10% of vmdkfs's CPU), and pread cannot. */
+struct pool
+{
+  char *base;                        /* NULL: no pool */
+  size_t map_len;
+  size_t slot_size;                  /* 4 KiB multiple */
+  unsigned nbufs;
+  pthread_mutex_t lock;
+  unsigned nfree;                    /* protected by lock */
+  int *free_slots;                   /* protected by lock: a stack */
+};
+
 struct vmdkfs_engine
 {
+  struct pool pool;                  /* set up at start, then only lent */
   struct lane lanes[MAX_LANES];
   unsigned nlanes;                   /* lanes[0..nlanes) are running */
   atomic_uint next_lane;             /* round robin over submitting threads */
@@ -98,12 +118,22 @@ queue_io (struct vmdkfs_engine *e, struct vmdkfs_io *io)
   switch (io->op)
     {
     case VMDKFS_IO_READ:
-      io_uring_prep_read (sqe, io->fd, io->buf + io->done,
-                          io->len - io->done, io->off + io->done);
+      if (io->buf_slot >= 0)
+        io_uring_prep_read_fixed (sqe, io->fd, io->buf + io->done,
+                                  io->len - io->done, io->off + io->done,
+                                  io->buf_slot);
+      else
+        io_uring_prep_read (sqe, io->fd, io->buf + io->done,
+                            io->len - io->done, io->off + io->done);
       break;
     case VMDKFS_IO_WRITE:
-      io_uring_prep_write (sqe, io->fd, io->buf + io->done,
-                           io->len - io->done, io->off + io->done);
+      if (io->buf_slot >= 0)
+        io_uring_prep_write_fixed (sqe, io->fd, io->buf + io->done,
+                                   io->len - io->done, io->off + io->done,
+                                   io->buf_slot);
+      else
+        io_uring_prep_write (sqe, io->fd, io->buf + io->done,
+                             io->len - io->done, io->off + io->done);
       break;
     case VMDKFS_IO_FSYNC:
       io_uring_prep_fsync (sqe, io->fd, 0);
@@ -300,11 +330,99 @@ lane_init (struct vmdkfs_engine *e, struct lane *l, unsigned depth,
   return 0;
 }
 
+/* Map and register nbufs slots of size bytes with every lane.  On
+ * failure (RLIMIT_MEMLOCK without CAP_IPC_LOCK, no memory) the engine runs
+ * without a pool: every io brings its own buffer, as before. */
+static void
+pool_init (struct vmdkfs_engine *e, size_t size, unsigned nbufs)
+{
+  struct pool *p = &e->pool;
+  struct iovec *iov;
+  unsigned i, registered = 0;
+  int ret = -ENOMEM;
+
+  if (nbufs == 0 || size == 0)
+    return;
+  p->slot_size = (size + 4095) & ~(size_t) 4095;
+  p->map_len = p->slot_size * nbufs;
+  p->base = mmap (NULL, p->map_len, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  iov = calloc (nbufs, sizeof *iov);
+  p->free_slots = calloc (nbufs, sizeof *p->free_slots);
+  if (p->base == MAP_FAILED || !iov || !p->free_slots)
+    goto fail;
+  for (i = 0; i < nbufs; i++)
+    {
+      iov[i].iov_base = p->base + i * p->slot_size;
+      iov[i].iov_len = p->slot_size;
+      p->free_slots[i] = (int) (nbufs - 1 - i);
+    }
+  for (; registered < e->nlanes; registered++)
+    if ((ret = io_uring_register_buffers (&e->lanes[registered].ring, iov,
+                                          nbufs)) < 0)
+      goto fail;
+  free (iov);
+  p->nbufs = p->nfree = nbufs;
+  return;
+
+fail:
+  vdvs_log (VDVS_LOG_WARN, "io_uring buffers not registered, running "
+            "without", "buffers=%u size=%zu error=\"%s\"", nbufs, size,
+            strerror (-ret));
+  for (i = 0; i < registered; i++)
+    io_uring_unregister_buffers (&e->lanes[i].ring);
+  free (iov);
+  free (p->free_slots);
+  p->free_slots = NULL;
+  if (p->base != MAP_FAILED)
+    munmap (p->base, p->map_len);
+  p->base = NULL;
+}
+
+/* After the rings are gone (they hold the pages pinned until then). */
+static void
+pool_destroy (struct pool *p)
+{
+  if (p->base)
+    munmap (p->base, p->map_len);
+  free (p->free_slots);
+  pthread_mutex_destroy (&p->lock);
+}
+
+static char *
+uring_buf_get (struct vmdkfs_engine *e, size_t len, int *slot)
+{
+  struct pool *p = &e->pool;
+  char *buf = NULL;
+
+  if (p->nbufs == 0 || len > p->slot_size)
+    return NULL;
+  pthread_mutex_lock (&p->lock);
+  if (p->nfree > 0)
+    {
+      *slot = p->free_slots[--p->nfree];
+      buf = p->base + (size_t) *slot * p->slot_size;
+    }
+  pthread_mutex_unlock (&p->lock);
+  return buf;
+}
+
+static void
+uring_buf_put (struct vmdkfs_engine *e, int slot)
+{
+  struct pool *p = &e->pool;
+
+  pthread_mutex_lock (&p->lock);
+  p->free_slots[p->nfree++] = slot;
+  pthread_mutex_unlock (&p->lock);
+}
+
 static void uring_stop (struct vmdkfs_engine *e);
 
 static int
-uring_start (unsigned depth, struct vmdkfs_engine **out)
+uring_start (const struct vmdkfs_engine_cfg *cfg, struct vmdkfs_engine **out)
 {
+  unsigned depth = cfg->depth;
   struct vmdkfs_engine *e;
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   int ret;
@@ -312,6 +430,7 @@ uring_start (unsigned depth, struct vmdkfs_engine **out)
   e = calloc (1, sizeof *e);
   if (!e)
     return -ENOMEM;
+  pthread_mutex_init (&e->pool.lock, NULL);
   pthread_mutex_init (&e->drain_lock, NULL);
   pthread_cond_init (&e->drained, NULL);
   atomic_init (&e->inflight, 0);
@@ -325,10 +444,11 @@ uring_start (unsigned depth, struct vmdkfs_engine **out)
         uring_stop (e);
         return ret;
       }
+  pool_init (e, cfg->buf_size, cfg->nbufs);
   vdvs_log (VDVS_LOG_DEBUG, "io_uring probed",
-            "lanes=%u depth=%u read=%d write=%d fsync=%d fallocate=%d",
-            e->nlanes, depth, e->op_read, e->op_write, e->op_fsync,
-            e->op_fallocate);
+            "lanes=%u depth=%u buffers=%u read=%d write=%d fsync=%d "
+            "fallocate=%d", e->nlanes, depth, e->pool.nbufs, e->op_read,
+            e->op_write, e->op_fsync, e->op_fallocate);
   *out = e;
   return 0;
 }
@@ -371,6 +491,7 @@ uring_stop (struct vmdkfs_engine *e)
       io_uring_queue_exit (&l->ring);
       pthread_mutex_destroy (&l->sq_lock);
     }
+  pool_destroy (&e->pool);
   pthread_mutex_destroy (&e->drain_lock);
   pthread_cond_destroy (&e->drained);
   free (e);
@@ -389,4 +510,6 @@ const struct vmdkfs_engine_ops vmdkfs_engine_uring = {
   .submit = uring_submit,
   .stop = uring_stop,
   .inflight = uring_inflight,
+  .buf_get = uring_buf_get,
+  .buf_put = uring_buf_put,
 };
