@@ -5,7 +5,7 @@
  * allocation, or the buffer lent by the engine's pool, see buf_get).  The
  * engine owns it from submit() on and ends it by calling
  * vmdkfs_io_complete(), which sends the FUSE reply and frees it; that may
- * happen on the submitting thread (sync engine) or on a completion thread
+ * happen on the submitting thread (sync engine) or on a lane thread
  * (io_uring engine), before or after submit() returns.
  *
  * Convention (liburing's): functions return 0 or a byte count on success
@@ -41,7 +41,8 @@ struct vmdkfs_io
   uint64_t done;           /* bytes moved so far (short transfers) */
   int mode;                /* fallocate mode */
   unsigned attempts;       /* -EAGAIN requeues, bounded */
-  /* Used by the delay queue only while the io sits in it. */
+  /* Used by the delay queue while the io sits in it, and by the io_uring
+   * engine's lane queues until it is in a ring. */
   struct vmdkfs_io *next;
   uint64_t due_ns;         /* CLOCK_MONOTONIC; 0 while held */
   char hold_id[64];
@@ -64,7 +65,7 @@ struct vmdkfs_engine_ops
 {
   const char *name;
   /* FUSE worker threads when --threads is not given.  The io_uring
-   * engine's workers only submit, so a few carry a deep queue and more
+   * engine's workers only hand ios over, so a few carry a deep queue and more
    * only add context switches (measured on 2 vCPUs: 4 workers 10-20%
    * more 4 KiB IOPS than 16); the sync engine's workers block in
    * pread/pwrite, so the queue depth it reaches is its thread count. */
