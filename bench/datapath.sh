@@ -207,6 +207,13 @@ for num, den in (("vmdkfs", "kloop"), ("vmdkfs", "plain"),
         print("| ratio %s / %s | " % (labels[num][:3], labels[den][:3])
               + " | ".join("%.2f" % ratio(num, den, j) for j, _, _ in jobs)
               + " |")
+# Each rep's own ratio, to show how far the median can be trusted here.
+if "vmdkfs" in targets and "vmdkfs-sync" in targets:
+    print("| (c) / (d) per rep | "
+          + " | ".join(" ".join("%.2f" % (val["vmdkfs", j, r]
+                                          / val["vmdkfs-sync", j, r])
+                                for r in range(1, reps + 1))
+                       for j, _, _ in jobs) + " |")
 # The targets: (c)/(b) >= 0.7 sequential, >= 0.5 random; uring
 # ahead of sync.
 goal = {"seqwrite": 0.7, "seqread": 0.7, "randread": 0.5, "randwrite": 0.5}
