@@ -22,7 +22,8 @@
 # filesystem, default /var/tmp/vdvs-bench), BENCH_REPS (default 3),
 # BENCH_RUNTIME (seconds per job, default 5), BENCH_VMDKFS_OPTS (extra
 # vmdkfs options, to compare settings), BENCH_TARGETS (default
-# "plain kloop vmdkfs vmdkfs-sync").
+# "plain kloop vmdkfs vmdkfs-sync"), BENCH_JOBS (default "seqwrite seqread
+# randread randwrite"; e.g. only the sequential ones while iterating).
 set -euo pipefail
 
 [[ $EUID -eq 0 ]] || { echo "bench/datapath.sh: needs root" >&2; exit 1; }
@@ -130,7 +131,13 @@ setup_target () {
   esac
 }
 
-JOBS="seqwrite seqread randread randwrite"
+JOBS=${BENCH_JOBS:-seqwrite seqread randread randwrite}
+for job in $JOBS; do
+  case $job in
+    seqwrite|seqread|randread|randwrite) ;;
+    *) echo "bench/datapath.sh: unknown job '$job' (seqwrite seqread randread randwrite)" >&2; exit 2 ;;
+  esac
+done
 
 run_job () {  # run_job TARGET DIR JOB REP
   local args=(--name="$3" --directory="$2" --filename=fio.dat --size="$SIZE"
@@ -166,12 +173,14 @@ done
 echo "Data path, $(nproc) vCPU; fio io_uring direct=1, 1 GiB file, ${RUNTIME} s per job;"
 echo "medians of $REPS round-robin reps; ratio = median of same-rep ratios"
 echo
-python3 - "$W/results" "$REPS" $TARGETS <<'EOF'
+python3 - "$W/results" "$REPS" "$JOBS" $TARGETS <<'EOF'
 import json, os, statistics, sys
 
-rdir, reps, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+rdir, reps, want, targets = (sys.argv[1], int(sys.argv[2]), sys.argv[3].split(),
+                             sys.argv[4:])
 jobs = [("seqwrite", "write", "MiB/s"), ("seqread", "read", "MiB/s"),
         ("randread", "read", "IOPS"), ("randwrite", "write", "IOPS")]
+jobs = [j for j in jobs if j[0] in want]
 labels = {"plain": "(a) plain file", "kloop": "(b) ext4/kernel loop",
           "vmdkfs": "(c) vdvs volume (vmdkfs uring)",
           "vmdkfs-sync": "(d) vdvs volume (vmdkfs sync)"}
@@ -198,6 +207,13 @@ for num, den in (("vmdkfs", "kloop"), ("vmdkfs", "plain"),
         print("| ratio %s / %s | " % (labels[num][:3], labels[den][:3])
               + " | ".join("%.2f" % ratio(num, den, j) for j, _, _ in jobs)
               + " |")
+# Each rep's own ratio, to show how far the median can be trusted here.
+if "vmdkfs" in targets and "vmdkfs-sync" in targets:
+    print("| (c) / (d) per rep | "
+          + " | ".join(" ".join("%.2f" % (val["vmdkfs", j, r]
+                                          / val["vmdkfs-sync", j, r])
+                                for r in range(1, reps + 1))
+                       for j, _, _ in jobs) + " |")
 # The issue's targets: (c)/(b) >= 0.7 sequential, >= 0.5 random; uring
 # ahead of sync.
 goal = {"seqwrite": 0.7, "seqread": 0.7, "randread": 0.5, "randwrite": 0.5}

@@ -2,9 +2,10 @@
  * backing file.
  *
  * A request becomes one `struct vmdkfs_io` (header and data buffer in one
- * allocation).  The engine owns it from submit() on and ends it by calling
+ * allocation, or the buffer lent by the engine's pool, see buf_get).  The
+ * engine owns it from submit() on and ends it by calling
  * vmdkfs_io_complete(), which sends the FUSE reply and frees it; that may
- * happen on the submitting thread (sync engine) or on a completion thread
+ * happen on the submitting thread (sync engine) or on a lane thread
  * (io_uring engine), before or after submit() returns.
  *
  * Convention (liburing's): functions return 0 or a byte count on success
@@ -40,11 +41,22 @@ struct vmdkfs_io
   uint64_t done;           /* bytes moved so far (short transfers) */
   int mode;                /* fallocate mode */
   unsigned attempts;       /* -EAGAIN requeues, bounded */
-  /* Used by the delay queue only while the io sits in it. */
+  /* Used by the delay queue while the io sits in it, and by the io_uring
+   * engine's lane queues until it is in a ring. */
   struct vmdkfs_io *next;
   uint64_t due_ns;         /* CLOCK_MONOTONIC; 0 while held */
   char hold_id[64];
   char *buf;               /* len bytes, 4 KiB aligned; NULL if no data */
+  int buf_slot;            /* buf is the engine's pool slot buf_slot, given
+                              back when the io is freed; -1: buf is part of
+                              this allocation */
+};
+
+struct vmdkfs_engine_cfg
+{
+  unsigned depth;          /* room for this many requests in flight */
+  size_t buf_size;         /* the largest data buffer an io needs */
+  unsigned nbufs;          /* pooled buffers of buf_size (0: no pool) */
 };
 
 struct vmdkfs_engine;
@@ -53,14 +65,15 @@ struct vmdkfs_engine_ops
 {
   const char *name;
   /* FUSE worker threads when --threads is not given.  The io_uring
-   * engine's workers only submit, so a few carry a deep queue and more
+   * engine's workers only hand ios over, so a few carry a deep queue and more
    * only add context switches (measured on 2 vCPUs: 4 workers 10-20%
    * more 4 KiB IOPS than 16); the sync engine's workers block in
    * pread/pwrite, so the queue depth it reaches is its thread count. */
   unsigned default_threads;
-  /* Create an engine with room for `depth` requests in flight.  0 or
-   * -errno (-ENOSYS when this build lacks the engine). */
-  int (*start) (unsigned depth, struct vmdkfs_engine **out);
+  /* Create an engine as cfg says.  0 or -errno (-ENOSYS when this build
+   * lacks the engine). */
+  int (*start) (const struct vmdkfs_engine_cfg *cfg,
+                struct vmdkfs_engine **out);
   /* Take ownership of io and run it.  0, or -errno when the io could not
    * be queued; then the caller still owns it. */
   int (*submit) (struct vmdkfs_engine *e, struct vmdkfs_io *io);
@@ -68,6 +81,14 @@ struct vmdkfs_engine_ops
   void (*stop) (struct vmdkfs_engine *e);
   /* Requests in flight right now, for `stats`. */
   unsigned (*inflight) (struct vmdkfs_engine *e);
+  /* Optional (NULL: no pool).  Lend a data buffer of at least len bytes,
+   * 4 KiB aligned, from the engine's pool and set *slot; NULL when the
+   * pool has none free (the caller allocates its own).  Any thread.  The
+   * io_uring engine's pool is registered with its rings, so I/O on it
+   * skips pinning the buffer's pages per request. */
+  char *(*buf_get) (struct vmdkfs_engine *e, size_t len, int *slot);
+  /* Give slot back; any thread. */
+  void (*buf_put) (struct vmdkfs_engine *e, int slot);
 };
 
 extern const struct vmdkfs_engine_ops vmdkfs_engine_sync;
@@ -75,7 +96,9 @@ extern const struct vmdkfs_engine_ops vmdkfs_engine_sync;
  * whose start() returns -ENOSYS. */
 extern const struct vmdkfs_engine_ops vmdkfs_engine_uring;
 
-/* Allocate an io with a data buffer of `buflen` bytes (0 for none). */
+/* Allocate an io with a data buffer of `buflen` bytes (0 for none), from
+ * the engine's pool when it has one free.  Freed by vmdkfs_io_complete.
+ * Defined in ops.c. */
 struct vmdkfs_io *vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd,
                                  off_t off, uint64_t len, size_t buflen);
 /* End an io: res >= 0 success (bytes for read/write), else -errno.  Sends

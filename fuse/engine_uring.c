@@ -1,6 +1,18 @@
-/* The io_uring engine: FUSE workers prepare and submit SQEs and return at
- * once, so many requests are in flight at a time; a completion thread per
- * lane (ring) reaps CQEs and sends the FUSE replies.
+/* The io_uring engine: FUSE workers hand their ios to a lane and return at
+ * once, so many requests are in flight at a time; each lane is one ring
+ * and the one thread that submits to it, reaps its CQEs and sends the
+ * FUSE replies.
+ *
+ * Why the lane thread submits: io_uring finishes a read or write as task
+ * work of the task that submitted it.  When FUSE workers submitted, every
+ * completion interrupted a worker blocked reading /dev/fuse (a wake-up and
+ * a restarted read) just to post the CQE, which then woke the completion
+ * thread: two wake-ups per io.  With the lane thread as the ring's single
+ * issuer (IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN) the completion wakes
+ * the thread that waits for it and nothing else.  Workers push ios on a
+ * lock-free list and write the lane's eventfd (an armed read on the ring)
+ * only when the lane thread is about to sleep, so a busy lane takes
+ * batches without any syscall from the workers.
  *
  * Tried and measured, not kept: one event-loop thread that polls
  * /dev/fuse in the ring, submits in batches and replies, with no thread
@@ -23,6 +35,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -30,40 +45,74 @@
 /* An io that keeps getting -EAGAIN is failed rather than spun forever. */
 #define MAX_ATTEMPTS 10000
 
-/* Lanes: one ring and its completion thread each, one lane per vCPU (at
- * most MAX_LANES).  The completion thread sends the replies, and a read's
- * reply carries its data (up to 1 MiB copied by the kernel in the
- * writev): with a single lane that copying was serialized on one thread
- * and 1 MiB sequential reads fell behind the sync engine, whose workers
- * reply in parallel. */
+/* Lanes: one ring and its thread each, one lane per vCPU (at most
+ * MAX_LANES).  The lane thread sends the replies, and a read's reply
+ * carries its data (up to 1 MiB copied by the kernel in the writev): with
+ * a single lane that copying was serialized on one thread and 1 MiB
+ * sequential reads fell behind the sync engine, whose workers reply in
+ * parallel. */
 #define MAX_LANES 4
 
 struct lane
 {
   struct vmdkfs_engine *e;
-  struct io_uring ring;
-  /* Submitters are the FUSE workers of this lane plus its completion
-   * thread (resubmits); liburing's SQ side is single-producer. */
-  pthread_mutex_t sq_lock;
-  pthread_t cq_thread;               /* the only CQ consumer of ring */
+  pthread_t thread;
+  int efd;                           /* eventfd: wakes the lane thread */
+  /* Ios pushed by other threads, newest first; the lane thread takes the
+   * whole list at once. */
+  _Atomic (struct vmdkfs_io *) handoff;
+  /* The lane thread is about to wait in the kernel: a pusher that turns
+   * this off writes efd. */
+  atomic_bool sleeping;
+  atomic_bool quit;                  /* set by uring_stop after the drain */
+  /* Lane thread only from here on. */
+  struct io_uring ring;              /* this thread is its single issuer */
+  struct vmdkfs_io *pending;         /* taken ios without an SQE yet, FIFO */
+  struct vmdkfs_io **pending_tail;
+  bool efd_armed;                    /* a read of efd is in the ring */
+  uint64_t efd_count;                /* that read's buffer */
+  bool buffers_ok;                   /* the pool is registered here */
+  unsigned depth;                    /* SQ entries, for ring_init */
+  int init_ret;                      /* start-up result, under e->lock */
+  bool init_done;                    /* under e->lock */
+};
+
+/* Registered buffers for large ios: one mapping cut into nbufs slots,
+ * registered with every lane's ring at the same indices (the same pages
+ * pinned once per ring, no extra memory).  read_fixed/write_fixed on them
+ * skip pinning and unpinning the user pages of each direct I/O, which an
+ * unregistered 1 MiB buffer costs 256 times per request (perf, 1 MiB
+ * writes: gup_fast_fallback ~10% of vmdkfs's CPU), and pread cannot. */
+struct pool
+{
+  char *base;                        /* NULL: no pool */
+  size_t map_len;
+  size_t slot_size;                  /* 4 KiB multiple */
+  struct iovec *iov;                 /* nbufs slots; only during start */
+  unsigned nbufs;                    /* 0 unless every lane registered */
+  pthread_mutex_t lock;
+  unsigned nfree;                    /* protected by lock */
+  int *free_slots;                   /* protected by lock: a stack */
 };
 
 struct vmdkfs_engine
 {
+  struct pool pool;                  /* set up at start, then only lent */
   struct lane lanes[MAX_LANES];
   unsigned nlanes;                   /* lanes[0..nlanes) are running */
   atomic_uint next_lane;             /* round robin over submitting threads */
-  atomic_uint inflight;              /* ios owned by the kernel, all lanes */
+  atomic_uint inflight;              /* ios queued or in a ring, all lanes */
   atomic_bool stopping;
-  pthread_mutex_t drain_lock;        /* protects nothing but the wait */
-  pthread_cond_t drained;            /* inflight reached 0 */
-  /* Probed opcodes; set at start, read-only after. */
+  pthread_mutex_t lock;              /* protects the lanes' init results */
+  pthread_cond_t cond;               /* a lane started; inflight reached 0 */
+  /* Probed opcodes; set by lane 0 before it reports, read-only after. */
   bool op_read, op_write, op_fsync, op_fallocate;
 };
 
-/* The lane of the calling thread: a FUSE worker keeps the lane it was
- * given first; a completion thread is bound to its own. */
+/* The lane a submitting thread uses: a FUSE worker keeps the lane it was
+ * given first.  lane_self is set in lane threads only. */
 static __thread struct lane *my_lane;
+static __thread struct lane *lane_self;
 
 static struct lane *
 lane_of_caller (struct vmdkfs_engine *e)
@@ -73,37 +122,85 @@ lane_of_caller (struct vmdkfs_engine *e)
   return my_lane;
 }
 
-/* Prepare and submit the (remaining part of the) io.  Called with no lock
- * held.  0 or -errno; on error the io was not queued. */
+static void
+pending_append (struct lane *l, struct vmdkfs_io *io)
+{
+  io->next = NULL;
+  *l->pending_tail = io;
+  l->pending_tail = &io->next;
+}
+
+/* Any thread but the lane's own: queue io for the lane and wake it if it
+ * sleeps.  Seq-cst on both sides: either the lane thread sees io when it
+ * looks again after setting `sleeping`, or we see `sleeping` and wake it. */
+static void
+handoff_push (struct lane *l, struct vmdkfs_io *io)
+{
+  struct vmdkfs_io *head = atomic_load (&l->handoff);
+
+  do
+    io->next = head;
+  while (!atomic_compare_exchange_weak (&l->handoff, &head, io));
+  if (atomic_load (&l->sleeping) && atomic_exchange (&l->sleeping, false))
+    eventfd_write (l->efd, 1);
+}
+
+/* Lane thread: move everything pushed so far to the pending FIFO. */
+static void
+handoff_take (struct lane *l)
+{
+  struct vmdkfs_io *io = atomic_exchange (&l->handoff, NULL), *rev = NULL;
+
+  while (io)
+    {
+      struct vmdkfs_io *next = io->next;
+
+      io->next = rev;
+      rev = io;
+      io = next;
+    }
+  while (rev)
+    {
+      struct vmdkfs_io *next = rev->next;
+
+      pending_append (l, rev);
+      rev = next;
+    }
+}
+
+/* Queue the (remaining part of the) io on a lane.  Never fails: the SQE
+ * is prepared by the lane thread when its ring has room. */
 static int
 queue_io (struct vmdkfs_engine *e, struct vmdkfs_io *io)
 {
-  struct lane *l = lane_of_caller (e);
-  struct io_uring_sqe *sqe;
-  int ret;
+  atomic_fetch_add (&e->inflight, 1);
+  if (lane_self)
+    pending_append (lane_self, io);  /* a resubmit from a completion */
+  else
+    handoff_push (lane_of_caller (e), io);
+  return 0;
+}
 
-  pthread_mutex_lock (&l->sq_lock);
-  sqe = io_uring_get_sqe (&l->ring);
-  if (!sqe)
-    {
-      /* SQ ring full of prepared entries: push them and retry once. */
-      io_uring_submit (&l->ring);
-      sqe = io_uring_get_sqe (&l->ring);
-    }
-  if (!sqe)
-    {
-      pthread_mutex_unlock (&l->sq_lock);
-      return -EBUSY;
-    }
+static void
+prep_io (struct io_uring_sqe *sqe, struct vmdkfs_io *io)
+{
+  char *buf = io->buf + io->done;
+  unsigned left = (unsigned) (io->len - io->done);
+  off_t at = io->off + io->done;
+
   switch (io->op)
     {
     case VMDKFS_IO_READ:
-      io_uring_prep_read (sqe, io->fd, io->buf + io->done,
-                          io->len - io->done, io->off + io->done);
+      if (io->buf_slot >= 0)
+        io_uring_prep_read_fixed (sqe, io->fd, buf, left, at, io->buf_slot);
+      else
+        io_uring_prep_read (sqe, io->fd, buf, left, at);
       break;
     case VMDKFS_IO_WRITE:
-      io_uring_prep_write (sqe, io->fd, io->buf + io->done,
-                           io->len - io->done, io->off + io->done);
+      if (io->buf_slot >= 0)
+        io_uring_prep_write_fixed (sqe, io->fd, buf, left, at, io->buf_slot);
+      else
+        io_uring_prep_write (sqe, io->fd, buf, left, at);
       break;
     case VMDKFS_IO_FSYNC:
       io_uring_prep_fsync (sqe, io->fd, 0);
@@ -116,17 +213,30 @@ queue_io (struct vmdkfs_engine *e, struct vmdkfs_io *io)
       break;
     }
   io_uring_sqe_set_data (sqe, io);
-  atomic_fetch_add (&e->inflight, 1);
-  do
-    ret = io_uring_submit (&l->ring);
-  while (ret == -EINTR);
-  pthread_mutex_unlock (&l->sq_lock);
-  /* -EBUSY/-EAGAIN here mean the kernel is short of CQ room or memory; the
-   * SQE stays in the ring and the completion thread pushes it after it
-   * has reaped, so the io is still queued. */
-  if (ret < 0 && ret != -EBUSY && ret != -EAGAIN)
-    vdvs_log (VDVS_LOG_WARN, "io_uring submit failed", "ret=%d", ret);
-  return 0;
+}
+
+/* Lane thread: SQEs for the wake-up read and for pending ios, as far as
+ * the SQ has room; the rest waits for the next round. */
+static void
+fill_sq (struct lane *l)
+{
+  struct io_uring_sqe *sqe;
+
+  if (!l->efd_armed && (sqe = io_uring_get_sqe (&l->ring)))
+    {
+      io_uring_prep_read (sqe, l->efd, &l->efd_count, sizeof l->efd_count,
+                          0);
+      io_uring_sqe_set_data (sqe, l);   /* the lane itself marks it */
+      l->efd_armed = true;
+    }
+  while (l->pending && (sqe = io_uring_get_sqe (&l->ring)))
+    {
+      struct vmdkfs_io *io = l->pending;
+
+      if (!(l->pending = io->next))
+        l->pending_tail = &l->pending;
+      prep_io (sqe, io);
+    }
 }
 
 static bool
@@ -147,13 +257,12 @@ supported (struct vmdkfs_engine *e, enum vmdkfs_io_op op)
 static void
 handle_cqe (struct vmdkfs_engine *e, struct vmdkfs_io *io, int res)
 {
-  int ret;
-
   if (res == -EAGAIN || res == -EINTR)
     {
-      if (++io->attempts < MAX_ATTEMPTS && (ret = queue_io (e, io)) == 0)
-        return;
-      vmdkfs_io_complete (io, res);
+      if (++io->attempts < MAX_ATTEMPTS)
+        queue_io (e, io);
+      else
+        vmdkfs_io_complete (io, res);
       return;
     }
   if (res < 0)
@@ -175,12 +284,9 @@ handle_cqe (struct vmdkfs_engine *e, struct vmdkfs_io *io, int res)
         }
       io->done += res;
       if (io->done < io->len)
-        {
-          if ((ret = queue_io (e, io)) < 0)
-            vmdkfs_io_complete (io, ret);
-          return;
-        }
-      vmdkfs_io_complete (io, io->done);
+        queue_io (e, io);
+      else
+        vmdkfs_io_complete (io, io->done);
       return;
     default:
       vmdkfs_io_complete (io, res);
@@ -188,34 +294,22 @@ handle_cqe (struct vmdkfs_engine *e, struct vmdkfs_io *io, int res)
     }
 }
 
-static void *
-cq_thread_main (void *arg)
+/* Lane thread: handle every CQE there is.  Each is copied out first, since
+ * handling one may send a reply and take a while. */
+static void
+reap (struct lane *l)
 {
-  struct lane *l = arg;
   struct vmdkfs_engine *e = l->e;
   struct io_uring_cqe *cqe;
   unsigned head, n;
-  bool woken = false;                /* the stop NOP has arrived */
-  int ret;
+  struct
+  {
+    void *data;
+    int res;
+  } batch[64];
 
-  my_lane = l;                       /* resubmits stay on this ring */
-  for (;;)
+  do
     {
-      ret = io_uring_wait_cqe (&l->ring, &cqe);
-      if (ret == -EINTR || ret == -EAGAIN)
-        continue;
-      if (ret < 0)
-        {
-          vdvs_log (VDVS_LOG_ERROR, "io_uring wait failed", "ret=%d", ret);
-          continue;
-        }
-      /* Reap the whole batch; copy each CQE out before handling since a
-       * resubmit may need CQ room. */
-      struct
-      {
-        void *data;
-        int res;
-      } batch[64];
       n = 0;
       io_uring_for_each_cqe (&l->ring, head, cqe)
       {
@@ -225,12 +319,11 @@ cq_thread_main (void *arg)
           break;
       }
       io_uring_cq_advance (&l->ring, n);
-
       for (unsigned i = 0; i < n; i++)
         {
-          if (batch[i].data == NULL)
+          if (batch[i].data == l)
             {
-              woken = true;
+              l->efd_armed = false;   /* the eventfd fired: re-arm */
               continue;
             }
           /* Count down only after a resubmit has counted up again, so
@@ -238,42 +331,88 @@ cq_thread_main (void *arg)
           handle_cqe (e, batch[i].data, batch[i].res);
           atomic_fetch_sub (&e->inflight, 1);
         }
-      /* Entries left in the SQ by a submit that got -EBUSY. */
-      if (io_uring_sq_ready (&l->ring))
-        {
-          pthread_mutex_lock (&l->sq_lock);
-          io_uring_submit (&l->ring);
-          pthread_mutex_unlock (&l->sq_lock);
-        }
+    }
+  while (n == sizeof batch / sizeof batch[0]);
+}
+
+/* Lane thread: announce that we are going to sleep, unless work arrived
+ * meanwhile.  True: sleep (a pusher will write efd). */
+static bool
+lane_may_sleep (struct lane *l)
+{
+  if (l->pending || io_uring_cq_ready (&l->ring))
+    return false;
+  atomic_store (&l->sleeping, true);
+  if (atomic_load (&l->handoff) == NULL && !atomic_load (&l->quit))
+    return true;
+  atomic_store (&l->sleeping, false);
+  return false;
+}
+
+static void
+lane_loop (struct lane *l)
+{
+  struct vmdkfs_engine *e = l->e;
+  int ret;
+
+  for (;;)
+    {
+      handoff_take (l);
+      fill_sq (l);
+      if (lane_may_sleep (l))
+        ret = io_uring_submit_and_wait (&l->ring, 1);
+      else
+        ret = io_uring_submit_and_get_events (&l->ring);
+      atomic_store (&l->sleeping, false);
+      /* -EBUSY/-EAGAIN: the kernel is short of CQ room or memory; the
+       * SQEs stay in the ring for the next round, after we have reaped. */
+      if (ret < 0 && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN
+          && ret != -ETIME)
+        vdvs_log (VDVS_LOG_WARN, "io_uring submit failed", "ret=%d", ret);
+      reap (l);
       if (atomic_load (&e->stopping) && atomic_load (&e->inflight) == 0)
         {
-          pthread_mutex_lock (&e->drain_lock);
-          pthread_cond_broadcast (&e->drained);
-          pthread_mutex_unlock (&e->drain_lock);
-          if (woken)
-            return NULL;
+          pthread_mutex_lock (&e->lock);
+          pthread_cond_broadcast (&e->cond);
+          pthread_mutex_unlock (&e->lock);
+          if (atomic_load (&l->quit))
+            return;
         }
     }
 }
 
-/* One lane's ring; the first also probes the opcodes. */
+/* The lane's ring, created on the lane thread so that it is the single
+ * issuer.  DEFER_TASKRUN needs Linux 6.1; older kernels get a plain ring,
+ * where completions still run on this thread, the one that submitted. */
 static int
-lane_init (struct vmdkfs_engine *e, struct lane *l, unsigned depth,
-           bool probe_ops)
+ring_init (struct lane *l, unsigned depth)
 {
-  struct io_uring_probe *probe;
   struct io_uring_params p;
   int ret;
 
   memset (&p, 0, sizeof p);
   /* A CQ twice the SQ: FUSE background plus sync requests can exceed the
    * SQ depth while completions wait to be reaped. */
-  p.flags = IORING_SETUP_CQSIZE;
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER
+            | IORING_SETUP_DEFER_TASKRUN;
   p.cq_entries = depth * 2;
   ret = io_uring_queue_init_params (depth, &l->ring, &p);
-  if (ret < 0)
-    return ret;
-  if (probe_ops && (probe = io_uring_get_probe_ring (&l->ring)))
+  if (ret == -EINVAL)
+    {
+      memset (&p, 0, sizeof p);
+      p.flags = IORING_SETUP_CQSIZE;
+      p.cq_entries = depth * 2;
+      ret = io_uring_queue_init_params (depth, &l->ring, &p);
+    }
+  return ret;
+}
+
+static int
+probe_ops (struct vmdkfs_engine *e, struct io_uring *ring)
+{
+  struct io_uring_probe *probe = io_uring_get_probe_ring (ring);
+
+  if (probe)
     {
       e->op_read = io_uring_opcode_supported (probe, IORING_OP_READ);
       e->op_write = io_uring_opcode_supported (probe, IORING_OP_WRITE);
@@ -281,54 +420,194 @@ lane_init (struct vmdkfs_engine *e, struct lane *l, unsigned depth,
       e->op_fallocate = io_uring_opcode_supported (probe, IORING_OP_FALLOCATE);
       io_uring_free_probe (probe);
     }
-  if (probe_ops && (!e->op_read || !e->op_write))
-    {
-      /* Without plain read/write the engine would be sync in disguise;
-       * let --engine=auto pick the honest sync engine instead. */
-      io_uring_queue_exit (&l->ring);
-      return -EOPNOTSUPP;
-    }
+  /* Without plain read/write the engine would be sync in disguise; let
+   * --engine=auto pick the honest sync engine instead. */
+  return e->op_read && e->op_write ? 0 : -EOPNOTSUPP;
+}
+
+/* Set up the ring (the first lane also probes), register the pool, then
+ * report to uring_start and run. */
+static void *
+lane_main (void *arg)
+{
+  struct lane *l = arg;
+  struct vmdkfs_engine *e = l->e;
+  struct pool *p = &e->pool;
+  int ret;
+
+  lane_self = l;
+  ret = ring_init (l, l->depth);
+  if (ret == 0 && l == &e->lanes[0] && (ret = probe_ops (e, &l->ring)) < 0)
+    io_uring_queue_exit (&l->ring);
+  if (ret == 0 && p->iov)
+    l->buffers_ok = io_uring_register_buffers (&l->ring, p->iov,
+                                               p->nbufs) == 0;
+  pthread_mutex_lock (&e->lock);
+  l->init_ret = ret;
+  l->init_done = true;
+  pthread_cond_broadcast (&e->cond);
+  pthread_mutex_unlock (&e->lock);
+  if (ret < 0)
+    return NULL;
+  lane_loop (l);
+  io_uring_queue_exit (&l->ring);
+  return NULL;
+}
+
+/* Start lane l and wait for its ring.  0 or -errno (then nothing runs). */
+static int
+lane_start (struct vmdkfs_engine *e, struct lane *l, unsigned depth)
+{
+  int ret;
+
   l->e = e;
-  pthread_mutex_init (&l->sq_lock, NULL);
-  ret = pthread_create (&l->cq_thread, NULL, cq_thread_main, l);
-  if (ret)
+  l->pending_tail = &l->pending;
+  atomic_init (&l->handoff, NULL);
+  atomic_init (&l->sleeping, false);
+  atomic_init (&l->quit, false);
+  if ((l->efd = eventfd (0, EFD_CLOEXEC)) < 0)
+    return -errno;
+  l->depth = depth;
+  if ((ret = pthread_create (&l->thread, NULL, lane_main, l)))
     {
-      pthread_mutex_destroy (&l->sq_lock);
-      io_uring_queue_exit (&l->ring);
+      close (l->efd);
       return -ret;
     }
-  return 0;
+  pthread_mutex_lock (&e->lock);
+  while (!l->init_done)
+    pthread_cond_wait (&e->cond, &e->lock);
+  ret = l->init_ret;
+  pthread_mutex_unlock (&e->lock);
+  if (ret < 0)
+    {
+      pthread_join (l->thread, NULL);
+      close (l->efd);
+    }
+  return ret;
+}
+
+/* Map nbufs slots of size bytes for the lanes to register.  Without it
+ * (no memory) every io brings its own buffer. */
+static void
+pool_map (struct pool *p, size_t size, unsigned nbufs)
+{
+  if (nbufs == 0 || size == 0)
+    return;
+  p->slot_size = (size + 4095) & ~(size_t) 4095;
+  p->map_len = p->slot_size * nbufs;
+  p->base = mmap (NULL, p->map_len, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  p->iov = calloc (nbufs, sizeof *p->iov);
+  p->free_slots = calloc (nbufs, sizeof *p->free_slots);
+  if (p->base == MAP_FAILED || !p->iov || !p->free_slots)
+    {
+      if (p->base != MAP_FAILED)
+        munmap (p->base, p->map_len);
+      p->base = NULL;
+      free (p->iov);
+      p->iov = NULL;
+      return;
+    }
+  for (unsigned i = 0; i < nbufs; i++)
+    {
+      p->iov[i].iov_base = p->base + i * p->slot_size;
+      p->iov[i].iov_len = p->slot_size;
+      p->free_slots[i] = (int) (nbufs - 1 - i);
+    }
+  p->nbufs = nbufs;
+}
+
+/* Lend the pool only if every lane registered it (RLIMIT_MEMLOCK without
+ * CAP_IPC_LOCK refuses); otherwise run without, as before. */
+static void
+pool_enable (struct vmdkfs_engine *e)
+{
+  struct pool *p = &e->pool;
+  bool ok = p->iov != NULL;
+
+  for (unsigned i = 0; i < e->nlanes; i++)
+    ok = ok && e->lanes[i].buffers_ok;
+  if (p->iov && !ok)
+    vdvs_log (VDVS_LOG_WARN, "io_uring buffers not registered, running "
+              "without", "buffers=%u size=%zu", p->nbufs, p->slot_size);
+  free (p->iov);
+  p->iov = NULL;
+  p->nfree = ok ? p->nbufs : 0;
+  if (!ok)
+    p->nbufs = 0;
+}
+
+/* After the rings are gone (they hold the pages pinned until then). */
+static void
+pool_destroy (struct pool *p)
+{
+  if (p->base)
+    munmap (p->base, p->map_len);
+  free (p->iov);
+  free (p->free_slots);
+  pthread_mutex_destroy (&p->lock);
+}
+
+static char *
+uring_buf_get (struct vmdkfs_engine *e, size_t len, int *slot)
+{
+  struct pool *p = &e->pool;
+  char *buf = NULL;
+
+  if (p->nbufs == 0 || len > p->slot_size)
+    return NULL;
+  pthread_mutex_lock (&p->lock);
+  if (p->nfree > 0)
+    {
+      *slot = p->free_slots[--p->nfree];
+      buf = p->base + (size_t) *slot * p->slot_size;
+    }
+  pthread_mutex_unlock (&p->lock);
+  return buf;
+}
+
+static void
+uring_buf_put (struct vmdkfs_engine *e, int slot)
+{
+  struct pool *p = &e->pool;
+
+  pthread_mutex_lock (&p->lock);
+  p->free_slots[p->nfree++] = slot;
+  pthread_mutex_unlock (&p->lock);
 }
 
 static void uring_stop (struct vmdkfs_engine *e);
 
 static int
-uring_start (unsigned depth, struct vmdkfs_engine **out)
+uring_start (const struct vmdkfs_engine_cfg *cfg, struct vmdkfs_engine **out)
 {
   struct vmdkfs_engine *e;
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  unsigned want;
   int ret;
 
   e = calloc (1, sizeof *e);
   if (!e)
     return -ENOMEM;
-  pthread_mutex_init (&e->drain_lock, NULL);
-  pthread_cond_init (&e->drained, NULL);
+  pthread_mutex_init (&e->pool.lock, NULL);
+  pthread_mutex_init (&e->lock, NULL);
+  pthread_cond_init (&e->cond, NULL);
   atomic_init (&e->inflight, 0);
   atomic_init (&e->stopping, false);
   atomic_init (&e->next_lane, 0);
-  e->nlanes = cpus < 1 ? 1 : cpus > MAX_LANES ? MAX_LANES : (unsigned) cpus;
-  for (unsigned i = 0; i < e->nlanes; i++)
-    if ((ret = lane_init (e, &e->lanes[i], depth, i == 0)) < 0)
+  pool_map (&e->pool, cfg->buf_size, cfg->nbufs);
+  want = cpus < 1 ? 1 : cpus > MAX_LANES ? MAX_LANES : (unsigned) cpus;
+  for (e->nlanes = 0; e->nlanes < want; e->nlanes++)
+    if ((ret = lane_start (e, &e->lanes[e->nlanes], cfg->depth)) < 0)
       {
-        e->nlanes = i;
         uring_stop (e);
         return ret;
       }
+  pool_enable (e);
   vdvs_log (VDVS_LOG_DEBUG, "io_uring probed",
-            "lanes=%u depth=%u read=%d write=%d fsync=%d fallocate=%d",
-            e->nlanes, depth, e->op_read, e->op_write, e->op_fsync,
-            e->op_fallocate);
+            "lanes=%u depth=%u buffers=%u read=%d write=%d fsync=%d "
+            "fallocate=%d", e->nlanes, cfg->depth, e->pool.nbufs,
+            e->op_read, e->op_write, e->op_fsync, e->op_fallocate);
   *out = e;
   return 0;
 }
@@ -347,32 +626,26 @@ uring_submit (struct vmdkfs_engine *e, struct vmdkfs_io *io)
 static void
 uring_stop (struct vmdkfs_engine *e)
 {
-  struct io_uring_sqe *sqe;
-
   atomic_store (&e->stopping, true);
-  pthread_mutex_lock (&e->drain_lock);
+  for (unsigned i = 0; i < e->nlanes; i++)
+    eventfd_write (e->lanes[i].efd, 1);   /* so each looks at inflight */
+  pthread_mutex_lock (&e->lock);
   while (atomic_load (&e->inflight) > 0)
-    pthread_cond_wait (&e->drained, &e->drain_lock);
-  pthread_mutex_unlock (&e->drain_lock);
+    pthread_cond_wait (&e->cond, &e->lock);
+  pthread_mutex_unlock (&e->lock);
 
   for (unsigned i = 0; i < e->nlanes; i++)
     {
       struct lane *l = &e->lanes[i];
 
-      /* A NOP with NULL data wakes the completion thread so it can exit. */
-      pthread_mutex_lock (&l->sq_lock);
-      while (!(sqe = io_uring_get_sqe (&l->ring)))
-        io_uring_submit (&l->ring);
-      io_uring_prep_nop (sqe);
-      io_uring_sqe_set_data (sqe, NULL);
-      io_uring_submit (&l->ring);
-      pthread_mutex_unlock (&l->sq_lock);
-      pthread_join (l->cq_thread, NULL);
-      io_uring_queue_exit (&l->ring);
-      pthread_mutex_destroy (&l->sq_lock);
+      atomic_store (&l->quit, true);
+      eventfd_write (l->efd, 1);
+      pthread_join (l->thread, NULL);
+      close (l->efd);
     }
-  pthread_mutex_destroy (&e->drain_lock);
-  pthread_cond_destroy (&e->drained);
+  pool_destroy (&e->pool);
+  pthread_mutex_destroy (&e->lock);
+  pthread_cond_destroy (&e->cond);
   free (e);
 }
 
@@ -389,4 +662,6 @@ const struct vmdkfs_engine_ops vmdkfs_engine_uring = {
   .submit = uring_submit,
   .stop = uring_stop,
   .inflight = uring_inflight,
+  .buf_get = uring_buf_get,
+  .buf_put = uring_buf_put,
 };

@@ -5,9 +5,10 @@
 #include <errno.h>
 
 static int
-none_start (unsigned depth, struct vmdkfs_engine **out)
+none_start (const struct vmdkfs_engine_cfg *cfg,
+            struct vmdkfs_engine **out)
 {
-  (void) depth;
+  (void) cfg;
   (void) out;
   return -ENOSYS;
 }

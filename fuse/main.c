@@ -40,6 +40,7 @@ struct options
   double timeout;
   unsigned threads;
   unsigned depth;
+  unsigned buffers;
   unsigned max_write;
   bool backing_buffered;
   bool background;
@@ -78,6 +79,9 @@ DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
 "                            engine, whose workers never wait for I/O; 16 with\n"
 "                            the sync engine, whose workers do)\n"
 "  --queue-depth=N           io_uring submission queue entries (default 256)\n"
+"  --buffers=N               io_uring: max-write buffers registered with the\n"
+"                            kernel for reads and writes of 64 KiB or more\n"
+"                            (default 32, 0 for none)\n"
 "  --max-write=BYTES         largest FUSE read/write (default 1048576)\n"
 "  --backing-buffered        never open backing files O_DIRECT.  By default\n"
 "                            an O_DIRECT open (a loop device with direct I/O)\n"
@@ -129,7 +133,7 @@ parse_options (int argc, char **argv, struct options *o)
   enum
   {
     OPT_ENGINE = 256, OPT_CONTROL, OPT_NO_CONTROL, OPT_PIDFILE, OPT_LOG,
-    OPT_CACHE, OPT_TIMEOUT, OPT_THREADS, OPT_DEPTH, OPT_MAX_WRITE,
+    OPT_CACHE, OPT_TIMEOUT, OPT_THREADS, OPT_DEPTH, OPT_BUFFERS, OPT_MAX_WRITE,
     OPT_BACKING_BUFFERED, OPT_BACKGROUND,
   };
   static const struct option longopts[] = {
@@ -144,6 +148,7 @@ parse_options (int argc, char **argv, struct options *o)
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "threads", required_argument, NULL, OPT_THREADS },
     { "queue-depth", required_argument, NULL, OPT_DEPTH },
+    { "buffers", required_argument, NULL, OPT_BUFFERS },
     { "max-write", required_argument, NULL, OPT_MAX_WRITE },
     { "backing-buffered", no_argument, NULL, OPT_BACKING_BUFFERED },
     { "help", no_argument, NULL, 'h' },
@@ -161,6 +166,9 @@ parse_options (int argc, char **argv, struct options *o)
   o->timeout = 1.0;
   o->threads = 0;                    /* by engine, see start_engine() */
   o->depth = 256;
+  /* 1 MiB requests in flight: the loop device sends a few per fio job
+   * (iodepth 8 in bench/datapath.sh); beyond the pool ios allocate. */
+  o->buffers = 32;
   o->max_write = 1024 * 1024;
 
   while ((c = getopt_long (argc, argv, "fho:V", longopts, NULL)) != -1)
@@ -213,6 +221,10 @@ parse_options (int argc, char **argv, struct options *o)
         break;
       case OPT_DEPTH:
         if (parse_uint (optarg, 8, 32768, &o->depth) < 0)
+          goto bad;
+        break;
+      case OPT_BUFFERS:
+        if (parse_uint (optarg, 0, 4096, &o->buffers) < 0)
           goto bad;
         break;
       case OPT_MAX_WRITE:
@@ -344,11 +356,14 @@ write_pidfile (const char *path)
 static int
 start_engine (struct vmdkfs *fs, const struct options *o)
 {
+  struct vmdkfs_engine_cfg cfg = {
+    .depth = o->depth, .buf_size = o->max_write, .nbufs = o->buffers,
+  };
   int ret;
 
   if (strcmp (o->engine, "sync") != 0)
     {
-      ret = vmdkfs_engine_uring.start (o->depth, &fs->engine);
+      ret = vmdkfs_engine_uring.start (&cfg, &fs->engine);
       if (ret == 0)
         {
           fs->engine_ops = &vmdkfs_engine_uring;
@@ -363,7 +378,7 @@ start_engine (struct vmdkfs *fs, const struct options *o)
       vdvs_log (VDVS_LOG_WARN, "io_uring unavailable, falling back to sync",
                 "error=\"%s\"", strerror (-ret));
     }
-  ret = vmdkfs_engine_sync.start (o->depth, &fs->engine);
+  ret = vmdkfs_engine_sync.start (&cfg, &fs->engine);
   if (ret == 0)
     fs->engine_ops = &vmdkfs_engine_sync;
   return ret;

@@ -900,12 +900,41 @@ op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 /* ------------------------------------------------------------------ */
 /* Data path.                                                         */
 
-struct vmdkfs_io *
-vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd, off_t off,
-               uint64_t len, size_t buflen)
+/* Ios with at least this much data take a buffer from the engine's pool:
+ * the kernel pins an unregistered buffer page by page for every direct
+ * I/O (256 pins for 1 MiB, 1 for 4 KiB), and each slot is a full
+ * max_write, so small ios would only use the pool up. */
+#define POOL_MIN_BYTES (64 * 1024)
+
+/* A pooled buffer, with the io header allocated on its own; NULL when the
+ * engine has no pool or none free. */
+static struct vmdkfs_io *
+io_new_pooled (struct vmdkfs *fs, size_t buflen)
 {
-  /* Header first, buffer on the next 4 KiB boundary of one allocation, so
-   * the buffer suits O_DIRECT backing files. */
+  const struct vmdkfs_engine_ops *ops = fs->engine_ops;
+  struct vmdkfs_io *io;
+  char *buf;
+  int slot;
+
+  if (buflen < POOL_MIN_BYTES || !ops->buf_get
+      || !(buf = ops->buf_get (fs->engine, buflen, &slot)))
+    return NULL;
+  if (!(io = malloc (sizeof *io)))
+    {
+      ops->buf_put (fs->engine, slot);
+      return NULL;
+    }
+  memset (io, 0, sizeof *io);
+  io->buf = buf;
+  io->buf_slot = slot;
+  return io;
+}
+
+/* Header first, buffer on the next 4 KiB boundary of one allocation, so
+ * the buffer suits O_DIRECT backing files. */
+static struct vmdkfs_io *
+io_new_malloced (size_t buflen)
+{
   size_t hdr = (sizeof (struct vmdkfs_io) + 4095) & ~(size_t) 4095;
   struct vmdkfs_io *io;
   void *p;
@@ -918,13 +947,35 @@ vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd, off_t off,
     return NULL;
   io = p;
   memset (io, 0, sizeof *io);
+  io->buf = buflen ? (char *) p + hdr : NULL;
+  io->buf_slot = -1;
+  return io;
+}
+
+struct vmdkfs_io *
+vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd, off_t off,
+               uint64_t len, size_t buflen)
+{
+  struct vmdkfs_io *io = io_new_pooled (req_fs (req), buflen);
+
+  if (!io && !(io = io_new_malloced (buflen)))
+    return NULL;
   io->req = req;
   io->op = op;
   io->fd = fd;
   io->off = off;
   io->len = len;
-  io->buf = buflen ? (char *) p + hdr : NULL;
   return io;
+}
+
+/* Free io and give its pooled buffer back.  fs is passed in since io->req
+ * is gone once answered. */
+static void
+io_free (struct vmdkfs *fs, struct vmdkfs_io *io)
+{
+  if (io->buf_slot >= 0)
+    fs->engine_ops->buf_put (fs->engine, io->buf_slot);
+  free (io);
 }
 
 void
@@ -960,7 +1011,7 @@ vmdkfs_io_complete (struct vmdkfs_io *io, int64_t res)
         fuse_reply_err (io->req, 0);
         break;
       }
-  free (io);
+  io_free (fs, io);
 }
 
 void
@@ -1036,7 +1087,7 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
   n = fuse_buf_copy (&dst, in, 0);
   if (n < 0)
     {
-      free (io);
+      io_free (req_fs (req), io);
       return (void) fuse_reply_err (req, (int) -n);
     }
   io->len = (uint64_t) n;
