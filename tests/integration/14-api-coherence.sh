@@ -75,10 +75,14 @@ if [ "${VDVS_TEST_VMDKFS:-auto}" != off ] && [ -S "$T/run/vmdkfs.ctl" ]; then
   [ "$(field co1 '"datastore status"')" = null ] || fail "datastore down before the kill"
   pid=$(cat "$T/run/vmdkfs.ctl.pid")
   kill -9 "$pid"
-  # Gone (or a zombie of vdvsd's) before asking: no retry after that.
+  # Dead before asking (no retry after that): gone, or a zombie of vdvsd's
+  # whose every thread has exited.  The main thread shows Z while the
+  # other threads are still exiting, and until the last one has, the
+  # process has not terminated (its pidfd is not readable yet).
   for _ in $(seq 100); do
     st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || echo gone)
-    [ "$st" = Z ] || [ "$st" = gone ] && break
+    [ "$st" = gone ] && break
+    [ "$st" = Z ] && [ "$(ls "/proc/$pid/task" 2>/dev/null | wc -l)" -le 1 ] && break
     sleep 0.05
   done
   f=$(field co1 '"datastore status"')
