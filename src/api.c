@@ -5,7 +5,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,50 +234,26 @@ render_mountpoint (const char *mp)
   return vdvs_jw_finish (&w);
 }
 
-/* The last List reply and the backend's version of it (list_version):
- * while the version stays, the reply is a copy of that text.  A reply
- * stored under version v was rendered from an answer at least as new as
- * v, so reusing it for v is never stale.  Protected by list_lock. */
-static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *list_reply;
-static size_t list_reply_len;
-static uint64_t list_reply_version;
+/* List's reply is kept like Get's (replycache.h), under a key no volume
+ * name can be (names have no control characters), while the backend's
+ * list_version stays.  A reply stored under version v was rendered from
+ * an answer at least as new as v, so reusing it for v is never stale. */
+#define LIST_REPLY_KEY "\x01List"
 
 static char *
 api_list (vdvs_error_t *err)
 {
   cleanup_list struct vdvs_volume_list l = { 0 };
   uint64_t version = vdvs_vol_list_version ();
-  char *out;
+  char *out = vdvs_replycache_find (LIST_REPLY_KEY, version);
 
-  if (version != 0)
-    {
-      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&list_lock);
-      if (list_reply != NULL && list_reply_version == version)
-        {
-          out = malloc (list_reply_len + 1);
-          if (out != NULL)
-            memcpy (out, list_reply, list_reply_len + 1);
-          return out;
-        }
-    }
+  if (out != NULL)
+    return out;
   if (vdvs_vol_list (&l, err) < 0)
     return NULL;
   out = render_list (&l);
-  if (out != NULL && version != 0)
-    {
-      size_t n = strlen (out);
-      char *keep = malloc (n + 1);
-      if (keep != NULL)
-        {
-          memcpy (keep, out, n + 1);
-          ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&list_lock);
-          free (list_reply);
-          list_reply = keep;
-          list_reply_len = n;
-          list_reply_version = version;
-        }
-    }
+  if (out != NULL)
+    vdvs_replycache_store (LIST_REPLY_KEY, version, out);
   return out;
 }
 

@@ -1,10 +1,12 @@
-/* Get replies kept per volume name while the backend's version of the
- * answer stays the same (backend.h, get_version), so a Get of an unchanged
- * volume costs a version check and a copy instead of get + rendering.
+/* Replies kept per key while the backend's version of the answer stays
+ * the same (backend.h, get_version and list_version), so a Get of an
+ * unchanged volume or an unchanged List costs a version check and a copy
+ * instead of asking the backend and rendering.
  *
- * Keyed by the name exactly as the request gave it ("vol" and "vol@ds" are
- * two entries: the reply echoes the name).  Thread-safe.  Bounded: past
- * VDVS_REPLYCACHE_MAX names the cache starts over empty. */
+ * Get's key is the name exactly as the request gave it ("vol" and
+ * "vol@ds" are two entries: the reply echoes the name); List's is one no
+ * volume name can be (api.c).  Thread-safe.  Bounded: past
+ * VDVS_REPLYCACHE_MAX keys the cache starts over empty. */
 #ifndef VDVS_REPLYCACHE_H
 #define VDVS_REPLYCACHE_H
 
