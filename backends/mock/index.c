@@ -653,6 +653,18 @@ ds_named (struct mock_index *ix, const char *ds)
   return NULL;
 }
 
+/* vol's entry in datastore ds while that datastore is indexed, or NULL.
+ * Under ix->lock. */
+static struct entry *
+entry_of (struct mock_index *ix, const char *ds, const char *vol)
+{
+  struct ds_ix *d = ds_named (ix, ds);
+
+  if (d == NULL || !d->valid || d->tab_size == 0)
+    return NULL;
+  return *slot (d, vol, strlen (vol));
+}
+
 int
 mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
                    struct vdvs_volume_info *out, uint64_t *token)
@@ -676,16 +688,6 @@ mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
     r = vdvs_volume_info_copy (out, e->rec) < 0 ? -ENOMEM : MOCK_IX_RECORD;
   pthread_rwlock_unlock (&ix->lock);
   return r;
-}
-
-static struct entry *
-entry_of (struct mock_index *ix, const char *ds, const char *vol)
-{
-  struct ds_ix *d = ds_named (ix, ds);
-
-  if (d == NULL || !d->valid || d->tab_size == 0)
-    return NULL;
-  return *slot (d, vol, strlen (vol));
 }
 
 uint64_t
@@ -726,7 +728,6 @@ mock_index_store (struct mock_index *ix, const char *ds, const char *vol,
                   uint64_t token, const struct vdvs_volume_info *info)
 {
   struct vdvs_volume_info *rec = malloc (sizeof *rec);
-  struct ds_ix *d;
   struct entry *e;
 
   if (rec == NULL || vdvs_volume_info_copy (rec, info) < 0)
@@ -735,9 +736,7 @@ mock_index_store (struct mock_index *ix, const char *ds, const char *vol,
       return;
     }
   pthread_rwlock_wrlock (&ix->lock);
-  d = ds_named (ix, ds);
-  if (d != NULL && d->valid && d->tab_size > 0
-      && (e = *slot (d, vol, strlen (vol))) != NULL && e->gen == token
+  if ((e = entry_of (ix, ds, vol)) != NULL && e->gen == token
       && e->rec == NULL)
     {
       e->rec = rec;
