@@ -398,14 +398,31 @@ ds_of_wd (struct mock_index *ix, int wd)
   return NULL;
 }
 
-/* Under ix->lock: apply every queued event, without blocking. */
+/* Close the folder fds that applying events opened; true if any was
+ * open.  Closing one can queue an event: a folder removed while we held
+ * it reports IN_DELETE_SELF only when its last reference goes, i.e. in
+ * this close(2). */
+static bool
+close_dirfds (struct mock_index *ix)
+{
+  bool any = false;
+
+  for (size_t i = 0; i < ix->n_ds; i++)
+    if (ix->ds[i].dirfd >= 0)
+      {
+        close (ix->ds[i].dirfd);
+        ix->ds[i].dirfd = -1;
+        any = true;
+      }
+  return any;
+}
+
+/* Under ix->lock: apply the events queued now, without blocking. */
 static void
-apply_pending (struct mock_index *ix)
+apply_queued (struct mock_index *ix)
 {
   char buf[16384] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
 
-  if (ix->ifd < 0)
-    return;
   for (;;)
     {
       ssize_t len = read (ix->ifd, buf, sizeof buf);
@@ -441,27 +458,39 @@ apply_pending (struct mock_index *ix)
             update_name (d, ev->name);
         }
     }
-  for (size_t i = 0; i < ix->n_ds; i++)
-    if (ix->ds[i].dirfd >= 0)
-      {
-        close (ix->ds[i].dirfd);
-        ix->ds[i].dirfd = -1;
-      }
+}
+
+/* Under ix->lock: apply every queued event, including those our own
+ * closes queue.  A reader that found the queue empty while we held the
+ * lock waits for it, so a removal it saw complete, whose event our open
+ * fd deferred into our close, must be applied before the lock goes. */
+static void
+apply_pending (struct mock_index *ix)
+{
+  if (ix->ifd < 0)
+    return;
+  do
+    apply_queued (ix);
+  while (close_dirfds (ix));
 }
 
 /* Under the write lock. */
 static void
 refresh (struct mock_index *ix)
 {
-  bool dirty = false;
+  bool dirty = false, rescanned = false;
 
   apply_pending (ix);
   for (size_t i = 0; i < ix->n_ds; i++)
-    {
-      if (!ix->ds[i].valid)
+    if (!ix->ds[i].valid)
+      {
         rescan (ix, &ix->ds[i]);
-      dirty = dirty || !ix->ds[i].valid;
-    }
+        rescanned = true;
+      }
+  if (rescanned)
+    apply_pending (ix); /* what the scan's own closes queued */
+  for (size_t i = 0; i < ix->n_ds; i++)
+    dirty = dirty || !ix->ds[i].valid;
   atomic_store (&ix->dirty, dirty);
 }
 

@@ -207,6 +207,32 @@ Test (index, folder_replaced_or_missing_is_rescanned)
   mock_index_free (ix);
 }
 
+/* A folder removed right after a change in it is gone for the next
+ * reader, even when the watch thread held the folder open to apply that
+ * change (the kernel then reports the removal only at our close). */
+Test (index, folder_removed_after_a_change_is_gone_at_once)
+{
+  char d1[PATH_MAX], file[PATH_MAX * 2];
+  const char *const names[] = { "ds1" };
+  const char *const dirs[] = { d1 };
+  struct mock_index *ix;
+
+  snprintf (d1, sizeof d1, "%s/d1", tmp);
+  file_path (file, sizeof file, d1, "a.vmdk");
+  for (int i = 0; i < 300; i++)
+    {
+      cr_assert_eq (mkdir (d1, 0755), 0);
+      touch_file (d1, "a.vmdk", 100);
+      ix = mock_index_new (1, names, dirs);
+      cr_assert_not_null (ix);
+      cr_assert_eq (mock_index_count (ix), 1);
+      cr_assert_eq (unlink (file), 0); /* wakes the watch thread */
+      cr_assert_eq (rmdir (d1), 0);
+      cr_assert_eq (mock_index_count (ix), -1, "round %d", i);
+      mock_index_free (ix);
+    }
+}
+
 /* A burst of creates by another process (more events than the kernel
  * queue holds by default) ends with the exact set. */
 Test (index, burst_of_creates_and_deletes, .timeout = 60)
