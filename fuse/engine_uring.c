@@ -294,6 +294,20 @@ handle_cqe (struct vmdkfs_engine *e, struct vmdkfs_io *io, int res)
     }
 }
 
+/* Lane thread: submit what workers handed over since the last look.  Done
+ * before each completion is handled, since handling one sends its reply
+ * (a 1 MiB read reply is a 1 MiB copy in the writev): the disk gets the
+ * next ios meanwhile instead of after the whole batch of replies. */
+static void
+lane_flush (struct lane *l)
+{
+  if (atomic_load_explicit (&l->handoff, memory_order_relaxed) == NULL)
+    return;
+  handoff_take (l);
+  fill_sq (l);
+  io_uring_submit (&l->ring);
+}
+
 /* Lane thread: handle every CQE there is.  Each is copied out first, since
  * handling one may send a reply and take a while. */
 static void
@@ -326,6 +340,7 @@ reap (struct lane *l)
               l->efd_armed = false;   /* the eventfd fired: re-arm */
               continue;
             }
+          lane_flush (l);
           /* Count down only after a resubmit has counted up again, so
            * stop never sees zero while an io is still moving. */
           handle_cqe (e, batch[i].data, batch[i].res);
