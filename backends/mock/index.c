@@ -56,6 +56,15 @@
   (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE    \
    | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+/* On the folders above a datastore's folder: the next component of the
+ * path renamed, removed or replaced, or the folder itself. */
+#define ANCESTOR_MASK                                                       \
+  (IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF     \
+   | IN_MOVE_SELF | IN_ONLYDIR)
+
+/* At most this many folders above each datastore folder are watched. */
+#define MAX_ANCESTORS 4
+
 /* Every field under ix->lock (written with it held for writing). */
 struct entry
 {
@@ -85,6 +94,15 @@ struct ds_ix
    * keep a removed folder's inode alive and hide its IN_DELETE_SELF. */
   int dirfd;
   int wd;      /* its inotify watch, or -1 */
+  /* The folders above `dir` that a rename could swap under it (up to the
+   * datastore root): awd[k] watches the folder k + 1 levels up, whose
+   * entry on our path is comp[k] (a pointer into dir).  Several
+   * datastores share the root's watch: the kernel gives one wd per inode
+   * and instance. */
+  size_t nanc;
+  int awd[MAX_ANCESTORS];
+  const char *comp[MAX_ANCESTORS];
+  size_t comp_len[MAX_ANCESTORS];
   bool valid;  /* the set matches the folder (modulo queued events) */
   struct entry **tab;
   size_t tab_size; /* power of two */
@@ -351,8 +369,76 @@ unwatch (struct mock_index *ix, struct ds_ix *d)
   d->set_gen++;
 }
 
+/* Whether any datastore still uses watch wd. */
+static bool
+wd_in_use (const struct mock_index *ix, int wd)
+{
+  for (size_t i = 0; i < ix->n_ds; i++)
+    {
+      if (ix->ds[i].wd == wd)
+        return true;
+      for (size_t k = 0; k < ix->ds[i].nanc; k++)
+        if (ix->ds[i].awd[k] == wd)
+          return true;
+    }
+  return false;
+}
+
+/* (Re)watch the folders above d->dir, the top one first, and drop the
+ * watches of folders no longer on any datastore's path (the old inode of
+ * one renamed away). */
+static void
+watch_ancestors (struct mock_index *ix, struct ds_ix *d)
+{
+  char path[PATH_MAX];
+  int old[MAX_ANCESTORS];
+
+  for (size_t k = d->nanc; k-- > 0;)
+    {
+      size_t len = (size_t) (d->comp[k] - d->dir) - 1; /* up to the '/' */
+
+      memcpy (path, d->dir, len);
+      path[len] = '\0';
+      old[k] = d->awd[k];
+      d->awd[k] = inotify_add_watch (ix->ifd, len ? path : "/", ANCESTOR_MASK);
+    }
+  for (size_t k = 0; k < d->nanc; k++)
+    if (old[k] >= 0 && old[k] != d->awd[k] && !wd_in_use (ix, old[k]))
+      inotify_rm_watch (ix->ifd, old[k]);
+}
+
+/* An event on a watched ancestor: the datastores whose path it changes
+ * are no longer what their folder watch shows. */
+static void
+ancestor_event (struct mock_index *ix, const struct inotify_event *ev)
+{
+  bool self = ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
+                          | IN_UNMOUNT);
+  size_t nlen = ev->len ? strlen (ev->name) : 0;
+
+  for (size_t i = 0; i < ix->n_ds; i++)
+    {
+      struct ds_ix *d = &ix->ds[i];
+
+      for (size_t k = 0; k < d->nanc; k++)
+        {
+          if (d->awd[k] != ev->wd)
+            continue;
+          if (!self
+              && (nlen != d->comp_len[k]
+                  || memcmp (ev->name, d->comp[k], nlen) != 0))
+            continue;
+          if (ev->mask & IN_IGNORED)
+            d->awd[k] = -1; /* already gone from the kernel */
+          if (d->valid)
+            unwatch (ix, d);
+        }
+    }
+}
+
 /* Watch first, then scan: a change during the scan is also queued as an
- * event, and applying it again is harmless. */
+ * event, and applying it again is harmless.  The folders above are
+ * watched before the folder itself, for the same reason. */
 static void
 rescan (struct mock_index *ix, struct ds_ix *d)
 {
@@ -364,7 +450,10 @@ rescan (struct mock_index *ix, struct ds_ix *d)
   unwatch (ix, d);
   set_clear (d);
   if (ix->ifd >= 0)
-    d->wd = inotify_add_watch (ix->ifd, d->dir, WATCH_MASK);
+    {
+      watch_ancestors (ix, d);
+      d->wd = inotify_add_watch (ix->ifd, d->dir, WATCH_MASK);
+    }
   if (d->wd < 0)
     return;
   d->dirfd = open (d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -442,6 +531,7 @@ apply_queued (struct mock_index *ix)
                 ix->ds[i].valid = false;
               continue;
             }
+          ancestor_event (ix, ev);
           if ((d = ds_of_wd (ix, ev->wd)) == NULL || !d->valid)
             continue;
           if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
@@ -537,8 +627,37 @@ watch_thread (void *arg)
 
 /* ---- the index ------------------------------------------------------- */
 
+/* The last `levels` components of d->dir, each with the folder above it
+ * to watch (fewer if the path is shorter). */
+static void
+set_ancestors (struct ds_ix *d, size_t levels)
+{
+  const char *end = d->dir + strlen (d->dir);
+
+  while (end > d->dir + 1 && end[-1] == '/')
+    end--;
+  d->nanc = 0;
+  while (d->nanc < levels && d->nanc < MAX_ANCESTORS)
+    {
+      const char *c = end;
+
+      while (c > d->dir && c[-1] != '/')
+        c--;
+      if (c == d->dir || c == end)
+        break; /* no folder above, or an empty component */
+      d->comp[d->nanc] = c;
+      d->comp_len[d->nanc] = (size_t) (end - c);
+      d->awd[d->nanc] = -1;
+      d->nanc++;
+      end = c - 1;
+      while (end > d->dir && end[-1] == '/')
+        end--;
+    }
+}
+
 struct mock_index *
-mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs)
+mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs,
+                size_t ancestors)
 {
   struct mock_index *ix = calloc (1, sizeof *ix);
 
@@ -566,6 +685,7 @@ mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs)
       ix->ds[i].dir = strdup (dirs[i]);
       if (ix->ds[i].name == NULL || ix->ds[i].dir == NULL)
         goto fail;
+      set_ancestors (&ix->ds[i], ancestors);
     }
   pthread_rwlock_wrlock (&ix->lock);
   refresh (ix);
@@ -826,7 +946,9 @@ mock_index_open (const struct mock *m)
   if (r == NULL)
     return;
   r->m = m;
-  r->ix = mock_index_new (m->n_ds, np, dp);
+  /* <root>, <root>/<ds> and dockvols: a rename or removal of any of
+   * them by hand changes what the folder path shows. */
+  r->ix = mock_index_new (m->n_ds, np, dp, 3);
   if (r->ix == NULL)
     {
       vdvs_log (VDVS_LOG_WARN, "No volume index: List scans the datastores",

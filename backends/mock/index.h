@@ -85,9 +85,11 @@ bool mock_index_is_descriptor (int dirfd, const char *name, char *vol,
                                size_t len);
 
 /* Lower-level API, used by the above and by the unit test: one index
- * over explicit folders. */
+ * over explicit folders.  The `ancestors` folders above each are watched
+ * too: renaming, removing or replacing one of them (or the entry on the
+ * path in it) makes that datastore rescan. */
 struct mock_index *mock_index_new (size_t n, const char *const *ds_names,
-                                   const char *const *dirs);
+                                   const char *const *dirs, size_t ancestors);
 void mock_index_free (struct mock_index *ix);
 int mock_index_fill (struct mock_index *ix, struct vdvs_volume_list *out,
                      vdvs_error_t *err);

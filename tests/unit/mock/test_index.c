@@ -130,7 +130,7 @@ Test (index, follows_renames_deletes_without_rescans)
   mkdir (d1, 0755);
   mkdir (d2, 0755);
   touch_file (d1, "pre.vmdk", 100);
-  ix = mock_index_new (2, names, dirs);
+  ix = mock_index_new (2, names, dirs, 1);
   cr_assert_not_null (ix);
   cr_assert_eq (mock_index_count (ix), 1);
   cr_assert_eq (mock_index_rescans (ix), 2); /* the initial scans */
@@ -184,7 +184,7 @@ Test (index, folder_replaced_or_missing_is_rescanned)
   snprintf (d2, sizeof d2, "%s/d2", tmp);
   mkdir (d1, 0755);
   touch_file (d1, "a.vmdk", 100);
-  ix = mock_index_new (2, names, dirs); /* d2 does not exist yet */
+  ix = mock_index_new (2, names, dirs, 1); /* d2 does not exist yet */
   cr_assert_not_null (ix);
   cr_assert_eq (mock_index_count (ix), -1);
   mkdir (d2, 0755);
@@ -223,7 +223,7 @@ Test (index, folder_removed_after_a_change_is_gone_at_once)
     {
       cr_assert_eq (mkdir (d1, 0755), 0);
       touch_file (d1, "a.vmdk", 100);
-      ix = mock_index_new (1, names, dirs);
+      ix = mock_index_new (1, names, dirs, 1);
       cr_assert_not_null (ix);
       cr_assert_eq (mock_index_count (ix), 1);
       cr_assert_eq (unlink (file), 0); /* wakes the watch thread */
@@ -231,6 +231,65 @@ Test (index, folder_removed_after_a_change_is_gone_at_once)
       cr_assert_eq (mock_index_count (ix), -1, "round %d", i);
       mock_index_free (ix);
     }
+}
+
+/* A folder above the datastore folder renamed away and back by hand
+ * (dockvols, the datastore itself): List drops the datastore's volumes at
+ * once and shows them again when the path is back, and the renamed-away
+ * copy is no longer watched. */
+Test (index, ancestor_renamed_away_and_back)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  char got[4096], dv[PATH_MAX * 2], dv_old[PATH_MAX * 2], ds[PATH_MAX * 2],
+      ds_old[PATH_MAX * 2];
+  struct mock_index *ix;
+  unsigned long rescans;
+
+  t_create_ok (a, "v", NULL);
+  t_create_ok (a, "w@ds2", NULL);
+  ix = mock_index_of (a);
+  cr_assert_not_null (ix);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "v@datastore1 w@ds2");
+
+  snprintf (dv, sizeof dv, "%s/root/datastore1/dockvols", tmp);
+  snprintf (dv_old, sizeof dv_old, "%s.old", dv);
+  cr_assert_eq (rename (dv, dv_old), 0);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "w@ds2");
+  cr_assert_eq (mock_index_count (ix), -1);
+  cr_assert_eq (rename (dv_old, dv), 0);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "v@datastore1 w@ds2");
+
+  /* The datastore folder itself, one level higher. */
+  snprintf (ds, sizeof ds, "%s/root/ds2", tmp);
+  snprintf (ds_old, sizeof ds_old, "%s/root/ds2.old", tmp);
+  cr_assert_eq (rename (ds, ds_old), 0);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "v@datastore1");
+  cr_assert_eq (rename (ds_old, ds), 0);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "v@datastore1 w@ds2");
+
+  /* Steady again: changes in the moved-away copy wake nothing. */
+  cr_assert_eq (rename (dv, dv_old), 0);
+  cr_assert_eq (mkdir (dv, 0755), 0);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "w@ds2");
+  rescans = mock_index_rescans (ix);
+  {
+    char p[PATH_MAX * 3];
+    snprintf (p, sizeof p, "%s/%s/x.vmdk", dv_old, MOCK_TENANT_UUID);
+    t_write_file (p, "x", 1);
+  }
+  cr_assert_eq (mock_index_count (ix), -1); /* still no tenant folder */
+  cr_assert_eq (rmdir (dv), 0);
+  cr_assert_eq (rename (dv_old, dv), 0);
+  list_of (a, got, sizeof got);
+  cr_assert_str_eq (got, "v@datastore1 w@ds2 x@datastore1");
+  cr_assert_geq (mock_index_rescans (ix), rescans + 1);
+  vdvs_backend_mock.close (a);
 }
 
 /* A burst of creates by another process (more events than the kernel
@@ -246,7 +305,7 @@ Test (index, burst_of_creates_and_deletes, .timeout = 60)
 
   snprintf (d1, sizeof d1, "%s/d1", tmp);
   mkdir (d1, 0755);
-  ix = mock_index_new (1, names, dirs);
+  ix = mock_index_new (1, names, dirs, 1);
   cr_assert_not_null (ix);
   pid = fork ();
   cr_assert_geq (pid, 0);
