@@ -233,15 +233,31 @@ Test (index, folder_removed_after_a_change_is_gone_at_once)
     }
 }
 
+/* Rename `path` to `path`.old and back: List is `away` meanwhile and
+ * `all` again after. */
+static void
+rename_away_and_back (struct mock *m, const char *path, const char *away,
+                      const char *all)
+{
+  char old[PATH_MAX * 2], got[4096];
+
+  snprintf (old, sizeof old, "%s.old", path);
+  cr_assert_eq (rename (path, old), 0);
+  list_of (m, got, sizeof got);
+  cr_assert_str_eq (got, away, "%s moved away", path);
+  cr_assert_eq (rename (old, path), 0);
+  list_of (m, got, sizeof got);
+  cr_assert_str_eq (got, all, "%s back", path);
+}
+
 /* A folder above the datastore folder renamed away and back by hand
  * (dockvols, the datastore itself): List drops the datastore's volumes at
- * once and shows them again when the path is back, and the renamed-away
- * copy is no longer watched. */
+ * once and shows them again when the path is back. */
 Test (index, ancestor_renamed_away_and_back)
 {
   struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
   char got[4096], dv[PATH_MAX * 2], dv_old[PATH_MAX * 2], ds[PATH_MAX * 2],
-      ds_old[PATH_MAX * 2];
+      p[PATH_MAX * 3];
   struct mock_index *ix;
   unsigned long rescans;
 
@@ -253,36 +269,22 @@ Test (index, ancestor_renamed_away_and_back)
   cr_assert_str_eq (got, "v@datastore1 w@ds2");
 
   snprintf (dv, sizeof dv, "%s/root/datastore1/dockvols", tmp);
-  snprintf (dv_old, sizeof dv_old, "%s.old", dv);
-  cr_assert_eq (rename (dv, dv_old), 0);
-  list_of (a, got, sizeof got);
-  cr_assert_str_eq (got, "w@ds2");
-  cr_assert_eq (mock_index_count (ix), -1);
-  cr_assert_eq (rename (dv_old, dv), 0);
-  list_of (a, got, sizeof got);
-  cr_assert_str_eq (got, "v@datastore1 w@ds2");
-
+  rename_away_and_back (a, dv, "w@ds2", "v@datastore1 w@ds2");
   /* The datastore folder itself, one level higher. */
   snprintf (ds, sizeof ds, "%s/root/ds2", tmp);
-  snprintf (ds_old, sizeof ds_old, "%s/root/ds2.old", tmp);
-  cr_assert_eq (rename (ds, ds_old), 0);
-  list_of (a, got, sizeof got);
-  cr_assert_str_eq (got, "v@datastore1");
-  cr_assert_eq (rename (ds_old, ds), 0);
-  list_of (a, got, sizeof got);
-  cr_assert_str_eq (got, "v@datastore1 w@ds2");
+  rename_away_and_back (a, ds, "v@datastore1", "v@datastore1 w@ds2");
 
-  /* Steady again: changes in the moved-away copy wake nothing. */
+  /* Replaced by an empty folder: no datastore folder, whatever happens in
+   * the moved-away copy; moved back, it is rescanned with what was added
+   * meanwhile. */
+  snprintf (dv_old, sizeof dv_old, "%s.old", dv);
   cr_assert_eq (rename (dv, dv_old), 0);
   cr_assert_eq (mkdir (dv, 0755), 0);
   list_of (a, got, sizeof got);
   cr_assert_str_eq (got, "w@ds2");
   rescans = mock_index_rescans (ix);
-  {
-    char p[PATH_MAX * 3];
-    snprintf (p, sizeof p, "%s/%s/x.vmdk", dv_old, MOCK_TENANT_UUID);
-    t_write_file (p, "x", 1);
-  }
+  snprintf (p, sizeof p, "%s/%s/x.vmdk", dv_old, MOCK_TENANT_UUID);
+  t_write_file (p, "x", 1);
   cr_assert_eq (mock_index_count (ix), -1); /* still no tenant folder */
   cr_assert_eq (rmdir (dv), 0);
   cr_assert_eq (rename (dv_old, dv), 0);
