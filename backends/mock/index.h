@@ -10,8 +10,9 @@
  * the List started is always in its answer.  Get uses the same index: a
  * per-volume record of the descriptor and sidecar, dropped by any event
  * on that volume's files (see index.c).  Lost events (queue overflow),
- * a folder removed or replaced, or inotify unavailable: that datastore is
- * rescanned (or, failing that, scanned by the caller as before).
+ * a folder removed or replaced (it, or one above it up to the root: those
+ * are watched too), or inotify unavailable: that datastore is rescanned
+ * (or, failing that, scanned by the caller as before).
  */
 #ifndef VDVS_MOCK_INDEX_H
 #define VDVS_MOCK_INDEX_H
