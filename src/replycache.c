@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 struct entry
 {
   struct entry *next; /* hash chain */
@@ -27,15 +29,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry **tab;
 static size_t tab_size; /* power of two, or 0 */
 static size_t n_entries;
-
-static uint64_t
-hash_of (const char *s)
-{
-  uint64_t h = UINT64_C (0xcbf29ce484222325); /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char) *s) * UINT64_C (0x100000001b3);
-  return h;
-}
 
 static struct entry **
 slot (const char *name, uint64_t h)
@@ -87,7 +80,7 @@ grow_locked (void)
 char *
 vdvs_replycache_find (const char *name, uint64_t version)
 {
-  uint64_t h = hash_of (name);
+  uint64_t h = vdvs_hash (name);
   struct entry *e;
   char *out = NULL;
 
@@ -104,7 +97,7 @@ vdvs_replycache_find (const char *name, uint64_t version)
 void
 vdvs_replycache_store (const char *name, uint64_t version, const char *reply)
 {
-  uint64_t h = hash_of (name);
+  uint64_t h = vdvs_hash (name);
   size_t len = strlen (reply);
   char *copy = malloc (len + 1);
   struct entry **p, *e;
@@ -147,7 +140,7 @@ out:
 void
 vdvs_replycache_forget (const char *name)
 {
-  uint64_t h = hash_of (name);
+  uint64_t h = vdvs_hash (name);
   struct entry **p, *e = NULL;
 
   pthread_mutex_lock (&lock);

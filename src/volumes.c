@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "hash.h"
 #include "device.h"
 #include "docker.h"
 #include "mkfs.h"
@@ -89,10 +90,7 @@ touch (struct volume *v)
 static size_t
 bucket (const char *s)
 {
-  uint64_t h = UINT64_C (0xcbf29ce484222325);
-  for (; *s; s++)
-    h = (h ^ (unsigned char) *s) * UINT64_C (0x100000001b3);
-  return (size_t) (h % TABLE_SIZE);
+  return (size_t) (vdvs_hash (s) % TABLE_SIZE);
 }
 
 static struct volume *

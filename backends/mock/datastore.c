@@ -14,20 +14,6 @@
 
 #define LOCK_BUCKETS 256
 
-uint64_t
-mock_hash (const char *s)
-{
-  /* FNV-1a 64: stable across runs and machines, which the sidecar file
-   * names and lock buckets need. */
-  uint64_t h = UINT64_C (0xcbf29ce484222325);
-  for (; *s; s++)
-    {
-      h ^= (unsigned char) *s;
-      h *= UINT64_C (0x100000001b3);
-    }
-  return h;
-}
-
 int
 mock_write_atomic (const char *path, const char *data, size_t len)
 {
@@ -125,7 +111,7 @@ mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
   if (snprintf (v->flat_name, sizeof v->flat_name, "%s-flat.vmdk", vol)
           >= (int) sizeof v->flat_name
       || snprintf (v->sidecar_name, sizeof v->sidecar_name, "%s-%016llx.vmfd",
-                   vol, (unsigned long long) mock_hash (vol))
+                   vol, (unsigned long long) vdvs_hash (vol))
              >= (int) sizeof v->sidecar_name)
     return vdvs_error_set (err, ENAMETOOLONG,
                            "Volume name `%s` is too long for the datastore "
@@ -231,7 +217,7 @@ mock_lock (const struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
     return vdvs_error_set (err, errno, "cannot create `%s`: %s", path,
                            strerror (errno));
   snprintf (path, sizeof path, "%s/.locks/vol-%02x.lock", m->cfg.root,
-            (unsigned) (mock_hash (key) % LOCK_BUCKETS));
+            (unsigned) (vdvs_hash (key) % LOCK_BUCKETS));
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return vdvs_error_set (err, errno, "cannot open lock `%s`: %s", path,

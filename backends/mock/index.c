@@ -174,19 +174,10 @@ mock_index_is_descriptor (int dirfd, const char *name, char *vol, size_t len)
 
 /* ---- the set of one datastore ---------------------------------------- */
 
-static size_t
-hash (const char *s, size_t n)
-{
-  uint64_t h = UINT64_C (0xcbf29ce484222325);
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char) s[i]) * UINT64_C (0x100000001b3);
-  return (size_t) h;
-}
-
 static struct entry **
 slot (struct ds_ix *d, const char *vol, size_t vlen)
 {
-  struct entry **p = &d->tab[hash (vol, vlen) & (d->tab_size - 1)];
+  struct entry **p = &d->tab[vdvs_hash_n (vol, vlen) & (d->tab_size - 1)];
   for (; *p; p = &(*p)->next)
     if ((*p)->vlen == vlen && memcmp ((*p)->full, vol, vlen) == 0)
       break;
@@ -204,7 +195,7 @@ grow (struct ds_ix *d)
   for (size_t i = 0; i < d->n; i++)
     {
       struct entry *e = d->dense[i];
-      size_t b = hash (e->full, e->vlen) & (ns - 1);
+      size_t b = vdvs_hash_n (e->full, e->vlen) & (ns - 1);
       e->next = nt[b];
       nt[b] = e;
     }

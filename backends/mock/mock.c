@@ -82,8 +82,8 @@ default_identity (struct mock_config *c)
       id[strcspn (id, "\n")] = '\0';
       if (strlen (id) != 32)
         snprintf (id, sizeof id, "%016llx%016llx",
-                  (unsigned long long) mock_hash (c->vm_name),
-                  (unsigned long long) mock_hash (c->root));
+                  (unsigned long long) vdvs_hash (c->vm_name),
+                  (unsigned long long) vdvs_hash (c->root));
       snprintf (c->vm_uuid, sizeof c->vm_uuid, "%.8s-%.4s-%.4s-%.4s-%.12s", id,
                 id + 8, id + 12, id + 16, id + 20);
     }
@@ -365,7 +365,7 @@ write_descriptor (const struct mock_vol *v, uint64_t bytes, bool thin,
 {
   struct mock_descriptor d;
   char *text, uuid[64];
-  uint64_t h = mock_hash (v->descriptor);
+  uint64_t h = vdvs_hash (v->descriptor);
   int r;
 
   memset (&d, 0, sizeof d);
@@ -566,8 +566,8 @@ lock_pair (struct mock *m, const struct mock_vol *a, const struct mock_vol *b,
 
   snprintf (ka, sizeof ka, "%s/%s", a->ds, a->vol);
   snprintf (kb, sizeof kb, "%s/%s", b->ds, b->vol);
-  ba = (unsigned) (mock_hash (ka) % 256);
-  bb = (unsigned) (mock_hash (kb) % 256);
+  ba = (unsigned) (vdvs_hash (ka) % 256);
+  bb = (unsigned) (vdvs_hash (kb) % 256);
   fds[0] = fds[1] = -1;
   if (bb < ba)
     {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hash.h" /* vdvs_hash: sidecar names, lock buckets */
 #include "mock.h"
 
 /* The default vmgroup's tenant folder, and its readable alias. */
@@ -76,7 +77,6 @@ bool mock_vol_exists (const struct mock_vol *v);
 int mock_lock (const struct mock *m, const struct mock_vol *v,
                vdvs_error_t *err);
 void mock_unlock (int fd);
-uint64_t mock_hash (const char *s);
 /* Write `len` bytes to `path` atomically (temp file, fsync, rename). */
 int mock_write_atomic (const char *path, const char *data, size_t len);
 

@@ -139,7 +139,7 @@ Test (datastore, resolve_short_name_to_the_default)
   cr_assert_str_eq (v.flat, want);
   cr_assert_str_eq (v.flat_name, "MyVolume-flat.vmdk");
   snprintf (want, sizeof want, "MyVolume-%016llx.vmfd",
-            (unsigned long long) mock_hash ("MyVolume"));
+            (unsigned long long) vdvs_hash ("MyVolume"));
   cr_assert_str_eq (v.sidecar_name, want);
   cr_assert_str_eq (strrchr (v.sidecar, '/') + 1, want);
   cr_assert_str_eq (v.esx_path,
@@ -215,7 +215,7 @@ Test (datastore, lock_is_exclusive_across_open_files)
   fd = mock_lock (&m, &v, &err);
   cr_assert_geq (fd, 0, "%s", err ? err->msg : "");
   snprintf (path, sizeof path, "%s/root/.locks/vol-%02x.lock", tmp,
-            (unsigned) (mock_hash ("datastore1/v") % 256));
+            (unsigned) (vdvs_hash ("datastore1/v") % 256));
   other = open (path, O_RDWR);
   cr_assert_geq (other, 0, "no lock file %s", path);
   cr_assert_eq (flock (other, LOCK_EX | LOCK_NB), -1);
@@ -228,9 +228,9 @@ Test (datastore, lock_is_exclusive_across_open_files)
 
 Test (datastore, fnv1a_hash)
 {
-  cr_assert_eq (mock_hash (""), UINT64_C (0xcbf29ce484222325));
-  cr_assert_eq (mock_hash ("a"), UINT64_C (0xaf63dc4c8601ec8c));
-  cr_assert_eq (mock_hash ("foobar"), UINT64_C (0x85944171f73967e8));
+  cr_assert_eq (vdvs_hash (""), UINT64_C (0xcbf29ce484222325));
+  cr_assert_eq (vdvs_hash ("a"), UINT64_C (0xaf63dc4c8601ec8c));
+  cr_assert_eq (vdvs_hash ("foobar"), UINT64_C (0x85944171f73967e8));
 }
 
 Test (datastore, mkdir_p_and_atomic_write)
