@@ -1313,6 +1313,28 @@ extent_path (const struct mock *m, const char *ds, const char *vol,
   return true;
 }
 
+/* Stat an extent by its full path.  Success also proves the datastore
+ * root reachable for the health check that follows (mock_root_proven):
+ * the stat walked the whole path. */
+static bool
+stat_flat (const struct mock *m, const char *flat, struct stat *st)
+{
+  if (stat (flat, st) < 0)
+    return false;
+  mock_root_proven (m);
+  return true;
+}
+
+/* The same for vol's extent on ds: one path built, one stat. */
+static bool
+stat_extent (const struct mock *m, const char *ds, const char *vol,
+             struct stat *st)
+{
+  char flat[PATH_MAX];
+
+  return extent_path (m, ds, vol, flat) && stat_flat (m, flat, st);
+}
+
 /* Served from the index's record of the volume while no event touched its
  * descriptor, sidecar or extent (index.h); the files are read only after
  * such an event.  The allocated size changes with every write to the
@@ -1342,13 +1364,9 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
     }
   if (found == MOCK_IX_RECORD)
     {
-      /* The common case: one path built, one stat. */
-      char flat[PATH_MAX];
-      if (extent_path (m, ds, n.volume, flat) && stat (flat, &st) == 0)
-        {
-          mock_root_proven (m);
-          goto allocated;
-        }
+      /* The common case. */
+      if (stat_extent (m, ds, n.volume, &st))
+        goto allocated;
       /* No extent where the record says a volume is: whatever happened
        * (the folder unreachable by its path, a half-made volume), the
        * files say it, as before the index. */
@@ -1363,10 +1381,8 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
     return -1;
   if (found == MOCK_IX_PRESENT)
     mock_index_store (ix, v.ds, v.vol, token, out);
-  if (stat (v.flat, &st) < 0)
+  if (!stat_flat (m, v.flat, &st))
     st.st_blocks = 0;
-  else
-    mock_root_proven (m);
 allocated:
   mock_size_render ((uint64_t) st.st_blocks * 512, buf, sizeof buf);
   free (out->capacity_allocated);
@@ -1386,7 +1402,6 @@ mock_get_version (void *handle, const char *name)
   struct vdvs_name n;
   struct stat st;
   const char *ds;
-  char flat[PATH_MAX];
 
   if (ix == NULL)
     return 0;
@@ -1395,11 +1410,8 @@ mock_get_version (void *handle, const char *name)
       vdvs_error_release (&err);
       return 0;
     }
-  /* The stat walks the whole path: it also proves the root reachable for
-   * the health check that follows (mock_root_proven). */
-  if (!extent_path (m, ds, n.volume, flat) || stat (flat, &st) < 0)
+  if (!stat_extent (m, ds, n.volume, &st))
     return 0;
-  mock_root_proven (m);
   return mock_index_get_version (ix, ds, n.volume, (int64_t) st.st_blocks);
 }
 
