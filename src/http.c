@@ -141,8 +141,10 @@ mono_ms (void)
   return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* watch: Get/List/Path may block (a remote backend), so they are
+ * adaptive; otherwise they are inline like the rest. */
 static enum ep_class
-classify (const char *url, int *adapt)
+classify (const char *url, bool watch, int *adapt)
 {
   static const char *const threaded[] = { "Create", "Remove", "Mount",
                                           "Unmount" };
@@ -155,6 +157,8 @@ classify (const char *url, int *adapt)
   for (size_t i = 0; i < sizeof threaded / sizeof threaded[0]; i++)
     if (strcmp (ep, threaded[i]) == 0)
       return EP_THREAD;
+  if (!watch)
+    return EP_INLINE;
   if (strcmp (ep, "Get") == 0)
     *adapt = ADAPT_GET;
   else if (strcmp (ep, "List") == 0)
@@ -329,12 +333,7 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
                             method));
   {
     int adapt;
-    enum ep_class c = classify (url, &adapt);
-    if (c == EP_ADAPTIVE && !h->watch_inline)
-      {
-        c = EP_INLINE;
-        adapt = -1;
-      }
+    enum ep_class c = classify (url, h->watch_inline, &adapt);
     if (c == EP_ADAPTIVE
         && atomic_load (&h->offload_until[adapt]) > mono_ms () / 1000)
       c = EP_THREAD;
