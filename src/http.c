@@ -109,6 +109,7 @@ struct http_worker
   int wake_fd; /* eventfd: a request thread resumed a connection */
   pthread_t thread;
   bool started;
+  bool closed; /* a connection closed in this MHD_run; worker thread only */
 };
 
 struct vdvs_http
@@ -515,6 +516,15 @@ worker_loop (void *arg)
       if (atomic_load (&w->h->quit))
         break;
       MHD_run (w->mhd);
+      /* At its connection limit a daemon takes the listening socket out of
+       * its epoll set and puts it back at the start of a later run, which
+       * nothing would trigger: run once more after a close, so connections
+       * waiting in the backlog are accepted. */
+      while (w->closed)
+        {
+          w->closed = false;
+          MHD_run (w->mhd);
+        }
       served = n > 0;
     }
   return NULL;
@@ -544,6 +554,17 @@ stop_workers (struct vdvs_http *h)
   close (h->quit_fd);
 }
 
+static void
+on_connection (void *cls, struct MHD_Connection *conn, void **socket_ctx,
+               enum MHD_ConnectionNotificationCode code)
+{
+  (void) cls;
+  (void) conn;
+  (void) socket_ctx;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED && this_worker != NULL)
+    this_worker->closed = true;
+}
+
 /* Worker i: a daemon on `lfd` (owned by it from here on) and its thread. */
 static int
 start_worker (struct vdvs_http *h, unsigned i, int lfd, unsigned conn_limit)
@@ -566,7 +587,8 @@ start_worker (struct vdvs_http *h, unsigned i, int lfd, unsigned conn_limit)
       /* Idle keep-alive connections and slow senders are dropped. */
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 120,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONN_MEMORY,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
   if (w->mhd == NULL)
     {
       close (lfd);
