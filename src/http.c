@@ -54,16 +54,16 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -185,11 +185,17 @@ reply (struct MHD_Connection *conn, unsigned status, char *json)
 }
 
 static long
-mono_ms (void)
+mono_ns (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (long) ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static long
+mono_ms (void)
+{
+  return mono_ns () / 1000000;
 }
 
 /* watch: Get/List/Path may block (a remote backend), so they are
@@ -432,14 +438,6 @@ on_mhd_log (void *cls, const char *fmt, va_list ap)
 }
 
 /* --- the pool threads' loop ------------------------------------------ */
-
-static long
-mono_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long) ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
 
 /* Tags of the events in a worker's epoll set. */
 enum
