@@ -19,18 +19,12 @@ rss0=$(rss)
 echo "vdvsd pid $VDVSD_PID: VmRSS ${rss0} kB, $(threads) threads at start"
 touch "$T/marker"
 
-python3 - "$SOCK" "$ROOT" "$T" "$VDVSD_PID" <<'PY' || fail "hostile input (see above)"
+PYTHONPATH="$TESTS" python3 - "$SOCK" "$ROOT" "$T" "$VDVSD_PID" <<'PY' || fail "hostile input (see above)"
 import json, os, resource, socket, sys, threading, time
+import checks
+from checks import fail, failures, ok
 
 SOCK, ROOT, T, PID = sys.argv[1:5]
-failures = []
-
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    failures.append(msg)
-
-def ok(msg):
-    print("ok - " + msg, flush=True)
 
 def http(path, body, timeout=120, headers=None):
     """POST body (bytes or str) to path; returns (status, parsed JSON or raw bytes, seconds)."""
@@ -300,7 +294,7 @@ else:
     fail("slowloris: only %d requests answered in 8 s" % served)
 
 print("%d hostile-input checks failed" % len(failures))
-sys.exit(1 if failures else 0)
+checks.exit()
 PY
 
 kill -0 "$VDVSD_PID" 2>/dev/null || fail "vdvsd died"

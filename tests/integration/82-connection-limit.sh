@@ -12,18 +12,12 @@ LIMIT=4
 
 start_vdvsd --max-connections "$LIMIT"
 
-python3 - "$SOCK" "$LIMIT" <<'PY' || fail "connection limit (see above)"
+PYTHONPATH="$TESTS" python3 - "$SOCK" "$LIMIT" <<'PY' || fail "connection limit (see above)"
 import json, socket, sys, time
+import checks
+from checks import fail, failures, ok
 
 SOCK, LIMIT = sys.argv[1], int(sys.argv[2])
-failures = []
-
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    failures.append(msg)
-
-def ok(msg):
-    print("ok - " + msg, flush=True)
 
 def connect():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -104,7 +98,7 @@ for s in fresh:
     s.close()
 if not failures:
     ok("after every close, %d new connections served" % LIMIT)
-sys.exit(1 if failures else 0)
+checks.exit()
 PY
 
 api VolumeDriver.Remove '{"Name":"limitvol"}' | grep -q '"Err":""' || fail "Remove limitvol"

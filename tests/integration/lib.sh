@@ -5,6 +5,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TESTS=$TOP/tests/integration # checks.py, for the scripts' embedded Python
 VDVS_BUILD=${VDVS_BUILD:-$TOP/build}
 VDVSD=$VDVS_BUILD/src/vdvsd
 DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || true)}
