@@ -23,9 +23,22 @@ restart_dockerd () {   # restart_dockerd EXTRA_ARGS: kill -9, then start again
   local pid; pid=$(pidof dockerd || true)
   if [ -n "$pid" ]; then kill -9 $pid; for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; fi
   # The engine's own containerd outlives it; a new engine starts its own,
-  # so let the old one go (its shims, and so the containers, stay).
+  # so let the old one go (its shims, and so the containers, stay).  It must
+  # be gone before the engine starts: one still running is reused, and one
+  # still shutting down then makes the new engine time out ("containerd is
+  # still running", then "timeout waiting for containerd to start": seen
+  # once after 10 s of SIGTERM, while it was killing the old engine's
+  # containers).  SIGKILL after 10 s: the shims stay either way.
   local cd; cd=$(pgrep -f 'containerd --config /var/run/docker/containerd/containerd.toml' || true)
-  if [ -n "$cd" ]; then kill $cd; for _ in $(seq 100); do kill -0 $cd 2>/dev/null || break; sleep 0.1; done; fi
+  if [ -n "$cd" ]; then
+    kill $cd
+    for _ in $(seq 100); do kill -0 $cd 2>/dev/null || break; sleep 0.1; done
+    if kill -0 $cd 2>/dev/null; then
+      echo "containerd $cd still running 10 s after SIGTERM: SIGKILL"
+      kill -9 $cd
+      for _ in $(seq 100); do kill -0 $cd 2>/dev/null || break; sleep 0.1; done
+    fi
+  fi
   VDVS_DOCKERD_ARGS="$1" "$TOP/scripts/dockerd.sh" >/dev/null
 }
 mounted () { grep -q " $MNT/$1@datastore1 " /proc/self/mounts; }
