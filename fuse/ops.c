@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "clock.h"
 
 _Static_assert (sizeof (fuse_ino_t) >= sizeof (uintptr_t),
                 "fuse_ino_t must hold a pointer");
@@ -50,10 +51,7 @@ get_file (struct fuse_file_info *fi)
 uint64_t
 vmdkfs_now_ns (void)
 {
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000u + ts.tv_nsec;
+  return (uint64_t) vdvs_mono_ns ();
 }
 
 const char *

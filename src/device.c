@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 int
 vdvs_device_path (const struct vdvs_device_roots *roots,
                   const struct vdvs_device *dev, char *out, size_t len,
@@ -60,9 +62,7 @@ is_block (const char *path)
 static long
 now_ms (void)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (long) (vdvs_mono_ns () / 1000000);
 }
 
 int

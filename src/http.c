@@ -73,6 +73,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1.2+json"
 #define MAX_POOL_THREADS 4
 #define INLINE_SLOW_MS 20
@@ -185,17 +187,9 @@ reply (struct MHD_Connection *conn, unsigned status, char *json)
 }
 
 static long
-mono_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long) ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
-static long
 mono_ms (void)
 {
-  return mono_ns () / 1000000;
+  return (long) (vdvs_mono_ns () / 1000000);
 }
 
 /* watch: Get/List/Path may block (a remote backend), so they are
@@ -453,22 +447,22 @@ enum
 static int
 spin_for_events (struct http_worker *w, struct epoll_event *ev)
 {
-  long end;
+  int64_t end;
   int n = 0;
 
   if (atomic_exchange (&w->h->spinning, true))
     return 0;
-  end = mono_ns () + SPIN_NS;
+  end = vdvs_mono_ns () + SPIN_NS;
   for (;;)
     {
-      long t0, t1;
+      int64_t t0, t1;
 
       n = epoll_wait (w->ep, ev, N_EV, 0);
       if (n != 0)
         break;
-      t0 = mono_ns ();
+      t0 = vdvs_mono_ns ();
       sched_yield ();
-      t1 = mono_ns ();
+      t1 = vdvs_mono_ns ();
       if (t1 - t0 > YIELD_RAN_OTHER_NS || t1 >= end)
         break;
     }

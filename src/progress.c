@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define LOG_STEP_PCT 10
 #define LOG_MIN_S 2.0
 
@@ -81,9 +83,7 @@ vdvs_progress_bar (const struct vdvs_progress *p, unsigned width, char *buf,
 double
 vdvs_progress_now (void)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+  return (double) vdvs_mono_ns () / 1e9;
 }
 
 void

@@ -24,9 +24,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "hash.h"
+#include "clock.h"
 #include "device.h"
 #include "docker.h"
+#include "hash.h"
 #include "mkfs.h"
 #include "mounts.h"
 #include "refstore.h"
@@ -74,9 +75,7 @@ static bool recheck;
 static long
 mono_s (void)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
+  return (long) (vdvs_mono_ns () / 1000000000);
 }
 
 /* Under vol->lock: a Mount or Unmount is changing this volume. */

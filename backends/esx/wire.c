@@ -9,13 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 int64_t
 esx_now_ms (void)
 {
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return vdvs_mono_ns () / 1000000;
 }
 
 int64_t

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define FUSE_SUPER_MAGIC 0x65735546
 
 struct mock_vmdkfs
@@ -389,28 +391,21 @@ vmdkfs_up (struct mock *m, struct mock_vmdkfs *s)
 /* Per thread: the handle whose root a get just reached, and when (the
  * proof is good for one health check within a millisecond); see mock_i.h. */
 static __thread const struct mock *root_proven;
-static __thread long long root_proven_ns;
-
-static long long
-mono_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+static __thread int64_t root_proven_ns;
 
 void
 mock_root_proven (const struct mock *m)
 {
   root_proven = m;
-  root_proven_ns = mono_ns ();
+  root_proven_ns = vdvs_mono_ns ();
 }
 
 void
 mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h)
 {
   struct stat st;
-  bool proven = root_proven == m && mono_ns () - root_proven_ns < 1000000;
+  bool proven
+      = root_proven == m && vdvs_mono_ns () - root_proven_ns < 1000000;
 
   root_proven = NULL;
   h->up = true;
