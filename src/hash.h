@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The first n bytes of s. */
 static inline uint64_t
@@ -22,11 +23,7 @@ vdvs_hash_n (const char *s, size_t n)
 static inline uint64_t
 vdvs_hash (const char *s)
 {
-  uint64_t h = UINT64_C (0xcbf29ce484222325);
-
-  for (; *s; s++)
-    h = (h ^ (unsigned char) *s) * UINT64_C (0x100000001b3);
-  return h;
+  return vdvs_hash_n (s, strlen (s));
 }
 
 #endif

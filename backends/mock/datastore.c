@@ -205,19 +205,27 @@ mock_vol_exists (const struct mock_vol *v)
   return stat (v->descriptor, &st) == 0 && S_ISREG (st.st_mode);
 }
 
+unsigned
+mock_lock_bucket (const struct mock_vol *v)
+{
+  char key[1024];
+
+  snprintf (key, sizeof key, "%s/%s", v->ds, v->vol);
+  return (unsigned) (vdvs_hash (key) % LOCK_BUCKETS);
+}
+
 int
 mock_lock (const struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
 {
-  char path[PATH_MAX], key[1024];
+  char path[PATH_MAX];
   int fd;
 
-  snprintf (key, sizeof key, "%s/%s", v->ds, v->vol);
   snprintf (path, sizeof path, "%s/.locks", m->cfg.root);
   if (vdvs_mkdir_p (path, 0700) < 0)
     return vdvs_error_set (err, errno, "cannot create `%s`: %s", path,
                            strerror (errno));
   snprintf (path, sizeof path, "%s/.locks/vol-%02x.lock", m->cfg.root,
-            (unsigned) (vdvs_hash (key) % LOCK_BUCKETS));
+            mock_lock_bucket (v));
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return vdvs_error_set (err, errno, "cannot open lock `%s`: %s", path,

@@ -560,14 +560,9 @@ static int
 lock_pair (struct mock *m, const struct mock_vol *a, const struct mock_vol *b,
            int fds[2], vdvs_error_t *err)
 {
-  char ka[1024], kb[1024];
   const struct mock_vol *first = a, *second = b;
-  unsigned ba, bb;
+  unsigned ba = mock_lock_bucket (a), bb = mock_lock_bucket (b);
 
-  snprintf (ka, sizeof ka, "%s/%s", a->ds, a->vol);
-  snprintf (kb, sizeof kb, "%s/%s", b->ds, b->vol);
-  ba = (unsigned) (vdvs_hash (ka) % 256);
-  bb = (unsigned) (vdvs_hash (kb) % 256);
   fds[0] = fds[1] = -1;
   if (bb < ba)
     {

@@ -76,6 +76,9 @@ bool mock_vol_exists (const struct mock_vol *v);
  * Returns an fd to pass to mock_unlock, or <0 with *err set. */
 int mock_lock (const struct mock *m, const struct mock_vol *v,
                vdvs_error_t *err);
+/* Which of the 256 bucket files mock_lock takes for v (names that hash
+ * alike share one): a clone takes its two in bucket order, once if shared. */
+unsigned mock_lock_bucket (const struct mock_vol *v);
 void mock_unlock (int fd);
 /* Write `len` bytes to `path` atomically (temp file, fsync, rename). */
 int mock_write_atomic (const char *path, const char *data, size_t len);
