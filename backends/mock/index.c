@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,8 +80,18 @@ struct entry
    * given out with one block count only. */
   uint64_t ver;
   int64_t blocks; /* st_blocks of the extent as last seen, or -1 */
+  /* The extent, opened O_PATH by its full path once no event for the
+   * volume came since (so still the file that path names), for
+   * get_version's fstat: a stat by path cost a sixth of a Get.  Closed
+   * with the record, by every event for the volume; -1 when not held. */
+  int efd;
   char full[];        /* "vol@ds" */
 };
+
+/* Extent fds held by all indexes, and the most they may hold: a quarter
+ * of the descriptor limit, so API connections keep the rest. */
+static atomic_long held_fds;
+static long held_max;
 
 /* Generations are unique in the process, so an entry removed and added
  * again never matches an old token. */
@@ -208,6 +219,16 @@ grow (struct ds_ix *d)
 static void
 drop_record (struct entry *e)
 {
+  if (e->efd >= 0)
+    {
+      /* Under the write lock, as every reader's fstat is under the read
+       * lock.  A folder removed meanwhile reports IN_DELETE_SELF only
+       * now (the fd held its dentry), queued before close returns:
+       * apply_queued reads on until the queue is empty. */
+      close (e->efd);
+      e->efd = -1;
+      atomic_fetch_sub (&held_fds, 1);
+    }
   if (e->rec != NULL)
     {
       vdvs_volume_info_clear (e->rec);
@@ -268,6 +289,7 @@ set_add (struct ds_ix *d, const char *vol)
   e->gen = atomic_fetch_add (&next_gen, 1);
   e->ver = e->gen;
   e->blocks = -1;
+  e->efd = -1;
   e->rec = NULL;
   e->next = NULL;
   e->pos = d->n;
@@ -655,6 +677,12 @@ mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs,
   if (ix == NULL)
     return NULL;
   {
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0)
+      held_max = rl.rlim_cur == RLIM_INFINITY ? 65536
+                 : (long) (rl.rlim_cur / 4 < 65536 ? rl.rlim_cur / 4 : 65536);
+  }
+  {
     pthread_rwlockattr_t a;
     pthread_rwlockattr_init (&a);
     /* The watch thread must not starve behind a stream of Gets. */
@@ -832,34 +860,69 @@ mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
 
 uint64_t
 mock_index_get_version (struct mock_index *ix, const char *ds,
-                        const char *vol, int64_t blocks)
+                        const char *vol, const char *flat, bool *walked)
 {
   struct entry *e;
-  uint64_t v = 0;
-  bool seen;
+  struct stat st;
+  uint64_t v = 0, gen;
+  int fd = -1;
+  bool held;
 
+  *walked = false;
   rdlock_fresh (ix);
-  e = entry_of (ix, ds, vol);
-  seen = e == NULL || e->blocks == blocks;
-  if (e != NULL && seen)
-    v = e->ver;
+  if ((e = entry_of (ix, ds, vol)) == NULL)
+    {
+      pthread_rwlock_unlock (&ix->lock);
+      return 0;
+    }
+  held = e->efd >= 0 && fstat (e->efd, &st) == 0;
+  if (held && e->blocks == st.st_blocks)
+    {
+      /* The common case: no event since the fd was opened, and the
+       * allocation as last seen. */
+      v = e->ver;
+      pthread_rwlock_unlock (&ix->lock);
+      return v;
+    }
+  gen = e->gen;
   pthread_rwlock_unlock (&ix->lock);
-  if (seen)
-    return v;
-  /* The allocation changed since the last look (a write in between): a
-   * new version, under the write lock so that it goes with this block
-   * count only.  The entry may have gone meanwhile: look again. */
+  if (!held)
+    {
+      fd = open (flat, O_PATH | O_CLOEXEC);
+      if (fd < 0 || fstat (fd, &st) < 0)
+        {
+          if (fd >= 0)
+            close (fd);
+          return 0;
+        }
+      *walked = true;
+    }
+  /* Under the write lock: keep the fd if no event for the volume came
+   * since the lookup (else it may be a file the events have replaced),
+   * and give a new version with a new block count, so that each version
+   * goes with one count only.  The entry may have gone meanwhile. */
   pthread_rwlock_wrlock (&ix->lock);
   if ((e = entry_of (ix, ds, vol)) != NULL)
     {
-      if (e->blocks != blocks)
+      /* At the limit the next call opens the path again (another
+       * index's count may overshoot by a few: harmless). */
+      if (fd >= 0 && e->gen == gen && e->efd < 0
+          && atomic_load (&held_fds) < held_max)
         {
-          e->blocks = blocks;
+          e->efd = fd;
+          fd = -1;
+          atomic_fetch_add (&held_fds, 1);
+        }
+      if (e->blocks != (int64_t) st.st_blocks)
+        {
+          e->blocks = (int64_t) st.st_blocks;
           e->ver = atomic_fetch_add (&next_gen, 1);
         }
       v = e->ver;
     }
   pthread_rwlock_unlock (&ix->lock);
+  if (fd >= 0)
+    close (fd);
   return v;
 }
 

@@ -1312,17 +1312,20 @@ extent_path (const struct mock *m, const char *ds, const char *vol,
  * root reachable for the health check that follows (mock_root_proven):
  * the stat walked the whole path. */
 static bool
-stat_flat (const struct mock *m, const char *flat, struct stat *st)
+stat_flat (struct mock *m, const char *flat, struct stat *st)
 {
   if (stat (flat, st) < 0)
-    return false;
+    {
+      mock_root_unproven ();
+      return false;
+    }
   mock_root_proven (m);
   return true;
 }
 
 /* The same for vol's extent on ds: one path built, one stat. */
 static bool
-stat_extent (const struct mock *m, const char *ds, const char *vol,
+stat_extent (struct mock *m, const char *ds, const char *vol,
              struct stat *st)
 {
   char flat[PATH_MAX];
@@ -1394,9 +1397,11 @@ mock_get_version (void *handle, const char *name)
   struct mock *m = handle;
   struct mock_index *ix = mock_index_of (m);
   vdvs_error_t err = NULL;
+  char flat[PATH_MAX];
   struct vdvs_name n;
-  struct stat st;
   const char *ds;
+  bool walked;
+  uint64_t v;
 
   if (ix == NULL)
     return 0;
@@ -1405,9 +1410,16 @@ mock_get_version (void *handle, const char *name)
       vdvs_error_release (&err);
       return 0;
     }
-  if (!stat_extent (m, ds, n.volume, &st))
+  if (!extent_path (m, ds, n.volume, flat))
     return 0;
-  return mock_index_get_version (ix, ds, n.volume, (int64_t) st.st_blocks);
+  v = mock_index_get_version (ix, ds, n.volume, flat, &walked);
+  if (v == 0)
+    mock_root_unproven ();
+  else if (walked)
+    mock_root_proven (m);
+  else
+    mock_root_held (m);
+  return v;
 }
 
 static int

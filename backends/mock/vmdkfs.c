@@ -394,10 +394,26 @@ static __thread const struct mock *root_proven;
 static __thread int64_t root_proven_ns;
 
 void
-mock_root_proven (const struct mock *m)
+mock_root_proven (struct mock *m)
 {
   root_proven = m;
   root_proven_ns = vdvs_mono_ns ();
+  atomic_store_explicit (&m->root_walk_ns, root_proven_ns,
+                         memory_order_relaxed);
+}
+
+void
+mock_root_unproven (void)
+{
+  root_proven = NULL;
+}
+
+void
+mock_root_held (struct mock *m)
+{
+  root_proven = m;
+  root_proven_ns
+      = atomic_load_explicit (&m->root_walk_ns, memory_order_relaxed);
 }
 
 void
@@ -410,12 +426,17 @@ mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h)
   root_proven = NULL;
   h->up = true;
   h->detail[0] = '\0';
-  if (!proven && stat (m->cfg.root, &st) < 0)
+  if (!proven)
     {
-      h->up = false;
-      snprintf (h->detail, sizeof h->detail, "datastore root `%s`: %s",
-                m->cfg.root, strerror (errno));
-      return;
+      if (stat (m->cfg.root, &st) < 0)
+        {
+          h->up = false;
+          snprintf (h->detail, sizeof h->detail, "datastore root `%s`: %s",
+                    m->cfg.root, strerror (errno));
+          return;
+        }
+      atomic_store_explicit (&m->root_walk_ns, vdvs_mono_ns (),
+                             memory_order_relaxed);
     }
   if (m->vmdkfs != NULL && !vmdkfs_up (m, m->vmdkfs))
     {

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -588,4 +590,131 @@ Test (index, get_version_follows_the_answer)
   v3 = vdvs_backend_mock.get_version (a, "v");
   cr_assert_eq (v3, 0);
   vdvs_backend_mock.close (a);
+}
+
+/* The fds open in this process once m's index has applied every queued
+ * event (the watch thread holds a folder fd while it applies some). */
+static int
+open_fds (struct mock *m)
+{
+  int n = 0;
+  DIR *d;
+
+  cr_assert_geq (mock_index_count (mock_index_of (m)), 0);
+  d = opendir ("/proc/self/fd");
+  cr_assert_not_null (d);
+  while (readdir (d) != NULL)
+    n++;
+  closedir (d);
+  return n;
+}
+
+/* Get's version comes from an fstat of the extent fd the index holds
+ * after the first look: one fd per volume, and every event on the path
+ * lets it go, so the answer follows the file the path names (replaced,
+ * removed, the root moved away), and health with it. */
+Test (index, get_version_through_the_held_extent)
+{
+  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  struct vdvs_backend_health h;
+  char root[PATH_MAX * 2], moved[PATH_MAX * 2], other[PATH_MAX * 2];
+  static char block[1 << 20];
+  struct mock_vol v;
+  uint64_t v0, v1, v2;
+  int base, fd;
+
+  t_create_ok (a, "v", "size", "10mb", NULL);
+  v = t_vol (a, "v");
+  base = open_fds (a);
+  v0 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_neq (v0, 0);
+  cr_assert_eq (open_fds (a), base + 1, "the extent is held");
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v0);
+  cr_assert_eq (open_fds (a), base + 1, "and opened once");
+
+  /* Replaced by another file (renamed over it, no close after): the
+   * version moves, and the held fd is the new file's. */
+  snprintf (other, sizeof other, "%s.new", v.flat);
+  fd = open (other, O_WRONLY | O_CREAT, 0600);
+  cr_assert_geq (fd, 0);
+  memset (block, 3, sizeof block);
+  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
+  fsync (fd);
+  cr_assert_eq (rename (other, v.flat), 0);
+  v1 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_neq (v1, v0);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v1);
+  cr_assert_eq (open_fds (a), base + 2, "the new extent is held (and fd)");
+  /* A write to the new file through the still-open fd: no event, and
+   * the held fd sees the allocation grow. */
+  cr_assert_eq (pwrite (fd, block, sizeof block, 1 << 20),
+                (ssize_t) sizeof block);
+  fsync (fd);
+  v2 = vdvs_backend_mock.get_version (a, "v");
+  cr_assert_neq (v2, v1);
+  {
+    struct vdvs_volume_info i = get_ok (a, "v");
+    cr_assert_str_eq (i.capacity_allocated, "2MB");
+    vdvs_volume_info_clear (&i);
+  }
+  close (fd);
+
+  /* The datastore root moved away while the extent is held: no version,
+   * health down; back, both again. */
+  cr_assert_neq (vdvs_backend_mock.get_version (a, "v"), 0);
+  snprintf (root, sizeof root, "%s/root", tmp);
+  snprintf (moved, sizeof moved, "%s/moved", tmp);
+  cr_assert_eq (rename (root, moved), 0);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), 0);
+  vdvs_backend_mock.health (a, &h);
+  cr_assert_not (h.up);
+  cr_assert_eq (rename (moved, root), 0);
+  cr_assert_neq (vdvs_backend_mock.get_version (a, "v"), 0);
+  vdvs_backend_mock.health (a, &h);
+  cr_assert (h.up, "%s", h.detail);
+
+  /* Removed: no version, and the fd (with the file's blocks) let go. */
+  unlink (v.descriptor);
+  unlink (v.flat);
+  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), 0);
+  cr_assert_eq (open_fds (a), base, "nothing held");
+  vdvs_backend_mock.close (a);
+}
+
+/* With a low descriptor limit the index holds at most a quarter of it;
+ * the volumes beyond are stat'd by path, with the same answers. */
+Test (index, held_extents_bounded_by_the_fd_limit)
+{
+  struct rlimit old, low;
+  struct mock *a;
+  uint64_t ver[24];
+  char name[16];
+  int base;
+
+  cr_assert_eq (getrlimit (RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = 64;
+  cr_assert_eq (setrlimit (RLIMIT_NOFILE, &low), 0);
+  a = t_mock_open (tmp, "vmA", T_UUID_A);
+  for (int i = 0; i < 24; i++)
+    {
+      snprintf (name, sizeof name, "v%d", i);
+      t_create_ok (a, name, "size", "1mb", NULL);
+    }
+  base = open_fds (a);
+  for (int i = 0; i < 24; i++)
+    {
+      snprintf (name, sizeof name, "v%d", i);
+      ver[i] = vdvs_backend_mock.get_version (a, name);
+      cr_assert_neq (ver[i], 0);
+    }
+  cr_assert_eq (open_fds (a), base + 16, "a quarter of 64 held");
+  for (int i = 0; i < 24; i++)
+    {
+      snprintf (name, sizeof name, "v%d", i);
+      cr_assert_eq (vdvs_backend_mock.get_version (a, name), ver[i], "%s",
+                    name);
+    }
+  vdvs_backend_mock.close (a);
+  cr_assert_eq (setrlimit (RLIMIT_NOFILE, &old), 0);
 }
