@@ -888,8 +888,13 @@ mock_index_get_version (struct mock_index *ix, const char *ds,
   pthread_rwlock_unlock (&ix->lock);
   if (!held)
     {
-      fd = open (flat, O_PATH | O_CLOEXEC);
-      if (fd < 0 || fstat (fd, &st) < 0)
+      int r;
+
+      if (atomic_load (&held_fds) < held_max)
+        r = (fd = open (flat, O_PATH | O_CLOEXEC)) < 0 ? -1 : fstat (fd, &st);
+      else
+        r = stat (flat, &st); /* at the limit: no fd could be kept */
+      if (r < 0)
         {
           if (fd >= 0)
             close (fd);
@@ -904,8 +909,8 @@ mock_index_get_version (struct mock_index *ix, const char *ds,
   pthread_rwlock_wrlock (&ix->lock);
   if ((e = entry_of (ix, ds, vol)) != NULL)
     {
-      /* At the limit the next call opens the path again (another
-       * index's count may overshoot by a few: harmless). */
+      /* Another index's count may overshoot the limit by a few:
+       * harmless. */
       if (fd >= 0 && e->gen == gen && e->efd < 0
           && atomic_load (&held_fds) < held_max)
         {
