@@ -38,11 +38,12 @@
  * a VM exit, ~40 us of a 50 us round trip here; the guest's haltpoll does
  * not poll: guest_halt_poll_ns 0), and a client that sends its next
  * request within the window finds the thread awake.  Go's scheduler does
- * the same for every Go plugin (spinning Ms).  The spin is bounded three
+ * the same for every Go plugin (spinning Ms).  The spin is bounded four
  * ways: one thread spins at a time, only right after it served something
- * (an idle daemon sleeps), and it stops at once when another task wanted
- * the CPU (a sched_yield that let someone run), so under load it costs a
- * yield, not a core.
+ * (an idle daemon sleeps), never when the thread may run on one CPU only
+ * (the client could not run meanwhile), and it stops at once when another
+ * task wanted the CPU (a sched_yield that let someone run), so under load
+ * it costs a yield, not a core.
  *
  * Connection memory: MHD zeroes a connection's whole memory pool after
  * every request; the plugin's requests carry a few hundred bytes of
@@ -85,6 +86,8 @@
 #define SPIN_NS 50000
 /* A sched_yield that took longer than this ran another task. */
 #define YIELD_RAN_OTHER_NS 3000
+/* How often a pool thread reads its CPU affinity again (may_run_elsewhere). */
+#define AFFINITY_NS 100000000
 
 /* Endpoints answered on the pool threads while they stay fast. */
 enum ep_class
@@ -112,6 +115,10 @@ struct http_worker
   pthread_t thread;
   bool started;
   bool closed; /* a connection closed in this MHD_run; worker thread only */
+  /* Worker thread only: whether its CPU affinity allows more than one
+   * CPU, as read at affinity_ns (may_run_elsewhere). */
+  bool multi_cpu;
+  int64_t affinity_ns;
 };
 
 struct vdvs_http
@@ -442,17 +449,35 @@ enum
   N_EV
 };
 
+/* Whether this thread may run on another CPU than the one it is on.  With
+ * one CPU allowed (taskset, a container on one cpuset CPU) the client runs
+ * only once we stop, so a spin would cost a yield per request for nothing.
+ * Affinity can change at run time: read again every AFFINITY_NS. */
+static bool
+may_run_elsewhere (struct http_worker *w, int64_t now)
+{
+  if (now - w->affinity_ns >= AFFINITY_NS || w->affinity_ns == 0)
+    {
+      cpu_set_t set;
+
+      w->affinity_ns = now;
+      w->multi_cpu = sched_getaffinity (0, sizeof set, &set) != 0
+                     || CPU_COUNT (&set) > 1;
+    }
+  return w->multi_cpu;
+}
+
 /* After serving: poll w->ep for up to SPIN_NS.  Returns epoll_wait's
  * count (0: nothing came, or the spin gave way). */
 static int
 spin_for_events (struct http_worker *w, struct epoll_event *ev)
 {
-  int64_t end;
+  int64_t end = vdvs_mono_ns ();
   int n = 0;
 
-  if (atomic_exchange (&w->h->spinning, true))
+  if (!may_run_elsewhere (w, end) || atomic_exchange (&w->h->spinning, true))
     return 0;
-  end = vdvs_mono_ns () + SPIN_NS;
+  end += SPIN_NS;
   for (;;)
     {
       int64_t t0, t1;
