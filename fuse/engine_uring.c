@@ -33,6 +33,7 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -501,6 +502,37 @@ lane_start (struct vmdkfs_engine *e, struct lane *l, unsigned depth)
   return ret;
 }
 
+/* len bytes of anonymous memory on a 2 MiB boundary, in transparent huge
+ * pages where the kernel has them (MADV_HUGEPAGE; THP "madvise" is the
+ * usual default); NULL without memory.  Why: a registered buffer's pages
+ * become the bio's segments, and the kernel registers a huge page as one.
+ * In 4 KiB pages a 512 KiB read is 128 segments (descriptors the host's
+ * virtio-blk walks), and two adjacent ones (256) exceed the disk's 254,
+ * so the block layer cannot merge them.  Measured on the backing disk
+ * (/sys/block/vda/stat) during 1 MiB sequential reads of a volume: ~600
+ * KiB requests at ~4.9 ms before, ~730 KiB at ~2.1 ms in huge pages, and
+ * fio got 2480-2660 MiB/s instead of ~1480 (each read right after a
+ * seqwrite on a fresh volume). */
+static char *
+map_huge (size_t len)
+{
+  const size_t huge = 2u << 20;
+  char *m = mmap (NULL, len + huge, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  size_t head;
+
+  if (m == MAP_FAILED)
+    return NULL;
+  /* Trim the mapping to the aligned len bytes. */
+  head = (huge - (uintptr_t) m % huge) % huge;
+  if (head > 0)
+    munmap (m, head);
+  munmap (m + head + len, huge - head);
+  m += head;
+  madvise (m, len, MADV_HUGEPAGE); /* advice: without THP, small pages */
+  return m;
+}
+
 /* Map nbufs slots of size bytes for the lanes to register.  Without it
  * (no memory) every io brings its own buffer. */
 static void
@@ -510,13 +542,12 @@ pool_map (struct pool *p, size_t size, unsigned nbufs)
     return;
   p->slot_size = (size + 4095) & ~(size_t) 4095;
   p->map_len = p->slot_size * nbufs;
-  p->base = mmap (NULL, p->map_len, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  p->base = map_huge (p->map_len);
   p->iov = calloc (nbufs, sizeof *p->iov);
   p->free_slots = calloc (nbufs, sizeof *p->free_slots);
-  if (p->base == MAP_FAILED || !p->iov || !p->free_slots)
+  if (p->base == NULL || !p->iov || !p->free_slots)
     {
-      if (p->base != MAP_FAILED)
+      if (p->base != NULL)
         munmap (p->base, p->map_len);
       p->base = NULL;
       free (p->iov);
