@@ -57,6 +57,7 @@ struct vmdkfs_engine_cfg
   unsigned depth;          /* room for this many requests in flight */
   size_t buf_size;         /* the largest data buffer an io needs */
   unsigned nbufs;          /* pooled buffers of buf_size (0: no pool) */
+  unsigned lanes;          /* io_uring rings and threads (0: by CPUs) */
 };
 
 struct vmdkfs_engine;

@@ -41,6 +41,7 @@ struct options
   unsigned threads;
   unsigned depth;
   unsigned buffers;
+  unsigned lanes;
   unsigned max_write;
   bool backing_buffered;
   bool background;
@@ -79,6 +80,8 @@ DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
 "                            engine, whose workers never wait for I/O; 16 with\n"
 "                            the sync engine, whose workers do)\n"
 "  --queue-depth=N           io_uring submission queue entries (default 256)\n"
+"  --lanes=N                 io_uring rings, a thread each, 1-4 (default one\n"
+"                            per two CPUs)\n"
 "  --buffers=N               io_uring: max-write buffers registered with the\n"
 "                            kernel for reads and writes of 64 KiB or more\n"
 "                            (default 32, 0 for none)\n"
@@ -113,8 +116,11 @@ DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
            prog);
 }
 
+/* An unsigned in [min, max] into *out; else -1 with the valid range in
+ * valid[len]. */
 static int
-parse_uint (const char *s, unsigned min, unsigned max, unsigned *out)
+parse_uint (const char *s, unsigned min, unsigned max, unsigned *out,
+            char *valid, size_t len)
 {
   char *end;
   unsigned long v;
@@ -122,7 +128,10 @@ parse_uint (const char *s, unsigned min, unsigned max, unsigned *out)
   errno = 0;
   v = strtoul (s, &end, 10);
   if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-    return -1;
+    {
+      snprintf (valid, len, "an integer from %u to %u", min, max);
+      return -1;
+    }
   *out = (unsigned) v;
   return 0;
 }
@@ -133,7 +142,7 @@ parse_options (int argc, char **argv, struct options *o)
   enum
   {
     OPT_ENGINE = 256, OPT_CONTROL, OPT_NO_CONTROL, OPT_PIDFILE, OPT_LOG,
-    OPT_CACHE, OPT_TIMEOUT, OPT_THREADS, OPT_DEPTH, OPT_BUFFERS, OPT_MAX_WRITE,
+    OPT_CACHE, OPT_TIMEOUT, OPT_THREADS, OPT_DEPTH, OPT_LANES, OPT_BUFFERS, OPT_MAX_WRITE,
     OPT_BACKING_BUFFERED, OPT_BACKGROUND,
   };
   static const struct option longopts[] = {
@@ -148,6 +157,7 @@ parse_options (int argc, char **argv, struct options *o)
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "threads", required_argument, NULL, OPT_THREADS },
     { "queue-depth", required_argument, NULL, OPT_DEPTH },
+    { "lanes", required_argument, NULL, OPT_LANES },
     { "buffers", required_argument, NULL, OPT_BUFFERS },
     { "max-write", required_argument, NULL, OPT_MAX_WRITE },
     { "backing-buffered", no_argument, NULL, OPT_BACKING_BUFFERED },
@@ -155,6 +165,7 @@ parse_options (int argc, char **argv, struct options *o)
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
+  char valid[64] = "";
   char *end;
   int c;
 
@@ -177,7 +188,10 @@ parse_options (int argc, char **argv, struct options *o)
       case OPT_ENGINE:
         if (strcmp (optarg, "auto") && strcmp (optarg, "uring")
             && strcmp (optarg, "sync"))
-          goto bad;
+          {
+            snprintf (valid, sizeof valid, "auto, uring or sync");
+            goto bad;
+          }
         o->engine = optarg;
         break;
       case OPT_CONTROL:
@@ -197,7 +211,10 @@ parse_options (int argc, char **argv, struct options *o)
         break;
       case OPT_LOG:
         if (vdvs_log_level_parse (optarg, &o->log_level) < 0)
-          goto bad;
+          {
+            snprintf (valid, sizeof valid, "error, warn, info or debug");
+            goto bad;
+          }
         break;
       case OPT_CACHE:
         if (strcmp (optarg, "auto") == 0)
@@ -207,28 +224,43 @@ parse_options (int argc, char **argv, struct options *o)
         else if (strcmp (optarg, "direct") == 0)
           o->cache = VMDKFS_CACHE_DIRECT;
         else
-          goto bad;
+          {
+            snprintf (valid, sizeof valid, "auto, writeback or direct");
+            goto bad;
+          }
         break;
       case OPT_TIMEOUT:
         errno = 0;
         o->timeout = strtod (optarg, &end);
         if (errno || end == optarg || *end || o->timeout < 0)
-          goto bad;
+          {
+            snprintf (valid, sizeof valid, "seconds, 0 or more");
+            goto bad;
+          }
         break;
       case OPT_THREADS:
-        if (parse_uint (optarg, 1, 1024, &o->threads) < 0)
+        if (parse_uint (optarg, 1, 1024, &o->threads, valid,
+                        sizeof valid) < 0)
           goto bad;
         break;
       case OPT_DEPTH:
-        if (parse_uint (optarg, 8, 32768, &o->depth) < 0)
+        if (parse_uint (optarg, 8, 32768, &o->depth, valid,
+                        sizeof valid) < 0)
+          goto bad;
+        break;
+      case OPT_LANES:
+        if (parse_uint (optarg, 1, 4, &o->lanes, valid,
+                        sizeof valid) < 0)
           goto bad;
         break;
       case OPT_BUFFERS:
-        if (parse_uint (optarg, 0, 4096, &o->buffers) < 0)
+        if (parse_uint (optarg, 0, 4096, &o->buffers, valid,
+                        sizeof valid) < 0)
           goto bad;
         break;
       case OPT_MAX_WRITE:
-        if (parse_uint (optarg, 4096, 1024 * 1024, &o->max_write) < 0)
+        if (parse_uint (optarg, 4096, 1024 * 1024, &o->max_write, valid,
+                        sizeof valid) < 0)
           goto bad;
         break;
       case OPT_BACKING_BUFFERED:
@@ -257,8 +289,10 @@ parse_options (int argc, char **argv, struct options *o)
   return 0;
 
 bad:
-  fprintf (stderr, "%s: bad value `%s' for --%s\n", argv[0], optarg,
-           longopts[c - OPT_ENGINE].name);
+  for (const struct option *l = longopts; l->name; l++)
+    if (l->val == c)
+      fprintf (stderr, "%s: bad value `%s' for --%s (valid: %s)\n", argv[0],
+               optarg, l->name, valid);
   return -1;
 }
 
@@ -358,6 +392,7 @@ start_engine (struct vmdkfs *fs, const struct options *o)
 {
   struct vmdkfs_engine_cfg cfg = {
     .depth = o->depth, .buf_size = o->max_write, .nbufs = o->buffers,
+    .lanes = o->lanes,
   };
   int ret;
 

@@ -12,6 +12,20 @@ command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null \
   || { echo "SKIP: needs losetup and mkfs.ext4"; exit 77; }
 make_datastore
 
+# Bad option values: refused before mounting, naming the option, the value
+# and what is valid.
+for bad in "--lanes=5|--lanes (valid: an integer from 1 to 4)" \
+           "--threads=0|--threads (valid: an integer from 1 to 1024)" \
+           "--engine=fast|--engine (valid: auto, uring or sync)" \
+           "--cache=x|--cache (valid: auto, writeback or direct)" \
+           "--timeout=-1|--timeout (valid: seconds, 0 or more)" \
+           "--log-level=loud|--log-level (valid: error, warn, info or debug)"; do
+  opt=${bad%%|*} want=${bad#*|}
+  if out=$("$VMDKFS" "$opt" "$SRC" "$MNT" 2>&1); then fail "$opt accepted"; fi
+  [[ $out == *"bad value \`${opt#*=}' for $want"* ]] || fail "$opt: $out"
+  ! grep -q " $MNT fuse" /proc/mounts || fail "$opt: mounted anyway"
+done
+
 for engine in uring sync; do
   echo "== engine $engine"
   start_vmdkfs "$engine"
