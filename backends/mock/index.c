@@ -860,7 +860,8 @@ mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
 
 uint64_t
 mock_index_get_version (struct mock_index *ix, const char *ds,
-                        const char *vol, const char *flat, bool *walked)
+                        const char *vol, const char *flat, bool *walked,
+                        int64_t *blocks)
 {
   struct entry *e;
   struct stat st;
@@ -882,6 +883,7 @@ mock_index_get_version (struct mock_index *ix, const char *ds,
        * allocation as last seen. */
       v = e->ver;
       pthread_rwlock_unlock (&ix->lock);
+      *blocks = (int64_t) st.st_blocks;
       return v;
     }
   gen = e->gen;
@@ -928,6 +930,7 @@ mock_index_get_version (struct mock_index *ix, const char *ds,
   pthread_rwlock_unlock (&ix->lock);
   if (fd >= 0)
     close (fd);
+  *blocks = (int64_t) st.st_blocks;
   return v;
 }
 

@@ -1323,21 +1323,34 @@ stat_flat (struct mock *m, const char *flat, struct stat *st)
   return true;
 }
 
-/* The same for vol's extent on ds: one path built, one stat. */
-static bool
-stat_extent (struct mock *m, const char *ds, const char *vol,
-             struct stat *st)
+/* The index's version of vol@ds's answer and the extent's allocated
+ * blocks (mock_index_get_version), leaving the health check the proof of
+ * the root that the way they were found gives.  0: no version (no such
+ * volume or extent in the index now: the caller reads the files). */
+static uint64_t
+indexed_extent (struct mock *m, struct mock_index *ix, const char *ds,
+                const char *vol, int64_t *blocks)
 {
   char flat[PATH_MAX];
+  bool walked = false;
+  uint64_t v = 0;
 
-  return extent_path (m, ds, vol, flat) && stat_flat (m, flat, st);
+  if (extent_path (m, ds, vol, flat))
+    v = mock_index_get_version (ix, ds, vol, flat, &walked, blocks);
+  if (v == 0)
+    mock_root_unproven ();
+  else if (walked)
+    mock_root_proven (m);
+  else
+    mock_root_held (m);
+  return v;
 }
 
 /* Served from the index's record of the volume while no event touched its
  * descriptor, sidecar or extent (index.h); the files are read only after
  * such an event.  The allocated size changes with every write to the
- * extent (no event for those): one stat of the extent per call keeps it
- * true. */
+ * extent (no event for those): one look at the extent per call, through
+ * the fd the index holds (indexed_extent), keeps it true. */
 static int
 mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
           vdvs_error_t *err)
@@ -1349,6 +1362,7 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
   struct stat st;
   uint64_t token = 0;
   int found = MOCK_IX_UNKNOWN;
+  int64_t blocks;
   const char *ds;
   char buf[64];
 
@@ -1362,8 +1376,8 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
     }
   if (found == MOCK_IX_RECORD)
     {
-      /* The common case. */
-      if (stat_extent (m, ds, n.volume, &st))
+      /* The common case: the blocks as get_version takes them. */
+      if (indexed_extent (m, ix, ds, n.volume, &blocks) != 0)
         goto allocated;
       /* No extent where the record says a volume is: whatever happened
        * (the folder unreachable by its path, a half-made volume), the
@@ -1379,10 +1393,9 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
     return -1;
   if (found == MOCK_IX_PRESENT)
     mock_index_store (ix, v.ds, v.vol, token, out);
-  if (!stat_flat (m, v.flat, &st))
-    st.st_blocks = 0;
+  blocks = stat_flat (m, v.flat, &st) ? (int64_t) st.st_blocks : 0;
 allocated:
-  mock_size_render ((uint64_t) st.st_blocks * 512, buf, sizeof buf);
+  mock_size_render ((uint64_t) blocks * 512, buf, sizeof buf);
   free (out->capacity_allocated);
   out->capacity_allocated = strdup (buf);
   return 0;
@@ -1397,11 +1410,9 @@ mock_get_version (void *handle, const char *name)
   struct mock *m = handle;
   struct mock_index *ix = mock_index_of (m);
   vdvs_error_t err = NULL;
-  char flat[PATH_MAX];
   struct vdvs_name n;
   const char *ds;
-  bool walked;
-  uint64_t v;
+  int64_t blocks;
 
   if (ix == NULL)
     return 0;
@@ -1410,16 +1421,7 @@ mock_get_version (void *handle, const char *name)
       vdvs_error_release (&err);
       return 0;
     }
-  if (!extent_path (m, ds, n.volume, flat))
-    return 0;
-  v = mock_index_get_version (ix, ds, n.volume, flat, &walked);
-  if (v == 0)
-    mock_root_unproven ();
-  else if (walked)
-    mock_root_proven (m);
-  else
-    mock_root_held (m);
-  return v;
+  return indexed_extent (m, ix, ds, n.volume, &blocks);
 }
 
 static int
