@@ -393,13 +393,19 @@ vmdkfs_up (struct mock *m, struct mock_vmdkfs *s)
 static __thread const struct mock *root_proven;
 static __thread int64_t root_proven_ns;
 
+/* A walk from m's root succeeded at `now` (any thread's proof). */
+static int64_t
+root_walked (struct mock *m, int64_t now)
+{
+  atomic_store_explicit (&m->root_walk_ns, now, memory_order_relaxed);
+  return now;
+}
+
 void
 mock_root_proven (struct mock *m)
 {
   root_proven = m;
-  root_proven_ns = vdvs_mono_ns ();
-  atomic_store_explicit (&m->root_walk_ns, root_proven_ns,
-                         memory_order_relaxed);
+  root_proven_ns = root_walked (m, vdvs_mono_ns ());
 }
 
 void
@@ -435,8 +441,7 @@ mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h)
                     m->cfg.root, strerror (errno));
           return;
         }
-      atomic_store_explicit (&m->root_walk_ns, vdvs_mono_ns (),
-                             memory_order_relaxed);
+      root_walked (m, vdvs_mono_ns ());
     }
   if (m->vmdkfs != NULL && !vmdkfs_up (m, m->vmdkfs))
     {
