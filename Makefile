@@ -22,7 +22,9 @@ build: $(BUILD)/build.ninja
 	@./scripts/deps.sh --quiet
 	ninja -C $(BUILD)
 
-# Start vdvsd on the emulated datastore, in the foreground.
+# Start vdvsd on the emulated datastore, in the foreground, after a Docker
+# engine (started when none runs) and a local busybox image (made when none
+# exists), so the README's quick start works in a second shell.
 run: build
 	./scripts/run-mock.sh
 
