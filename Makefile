@@ -22,7 +22,9 @@ build: $(BUILD)/build.ninja
 	@./scripts/deps.sh --quiet
 	ninja -C $(BUILD)
 
-# Start vdvsd on the emulated datastore, in the foreground.
+# Start vdvsd on the emulated datastore, in the foreground, after a Docker
+# engine (started when none runs) and a local busybox image (made when none
+# exists), so the README's quick start works in a second shell.
 run: build
 	./scripts/run-mock.sh
 
@@ -87,13 +89,23 @@ uninstall:
 # live in the datastore, /var/lib/vdvs by default, and survive).  Then:
 #   docker plugin enable vsphere:latest
 # A v2 plugin named `vsphere`, even disabled, takes the driver name from a
-# v1 vdvsd on /run/docker/plugins/vsphere.sock.
+# v1 vdvsd on /run/docker/plugins/vsphere.sock.  The other way round, an
+# engine that has used a v1 plugin of that name (`make run`) keeps sending
+# the driver's calls to its socket until the engine restarts: refused here
+# (`docker info` lists such v1 drivers; a v2 plugin's driver is not listed).
 PLUGIN_NAME ?= vsphere:latest
 PLUGIN_DIR ?= $(BUILD)/plugin
 plugin-rootfs: build
 	./plugin/build-rootfs.sh $(BUILD) $(PLUGIN_DIR)
 
 plugin: plugin-rootfs
+	@drv=$$(echo '$(PLUGIN_NAME)' | sed 's/:[^:/]*$$//'); \
+	if docker info -f '{{range .Plugins.Volume}}{{println .}}{{end}}' 2>/dev/null | grep -qxF "$$drv"; then \
+	  echo "plugin: this Docker engine has used a v1 plugin named '$$drv' (a vdvsd on /run/docker/plugins/$$drv.sock, e.g. make run)" >&2; \
+	  echo "plugin: and sends --driver=$$drv to that socket until it restarts, never to the managed plugin. Either:" >&2; \
+	  echo "plugin:   stop that vdvsd, restart the engine (systemctl restart docker), make plugin again; or" >&2; \
+	  echo "plugin:   use another name: make plugin PLUGIN_NAME=vdvs:latest (then --driver=vdvs, and docker plugin set vdvs:latest VDVS_DRIVER=vdvs)" >&2; \
+	  exit 1; fi
 	@if docker plugin inspect $(PLUGIN_NAME) >/dev/null 2>&1; then \
 	  if [ "$$(docker plugin inspect -f '{{.Enabled}}' $(PLUGIN_NAME))" = true ]; then \
 	    echo "plugin: $(PLUGIN_NAME) is enabled; docker plugin disable -f $(PLUGIN_NAME) first" >&2; exit 1; fi; \
