@@ -696,9 +696,13 @@ static int
 copy_field (char *dst, size_t size, const cJSON *obj, const char *key,
             vdvs_error_t *err)
 {
-  /* Go matches struct fields case-insensitively. */
+  /* Go matches struct fields case-insensitively, leaves a missing (or
+   * null) one empty, and refuses a value of another type. */
   const cJSON *v = cJSON_GetObjectItem (obj, key);
 
+  dst[0] = '\0';
+  if (v == NULL || cJSON_IsNull (v))
+    return 0;
   if (!cJSON_IsString (v))
     return vdvs_error_set (err, EBADMSG,
                            "Invalid attach reply from ESX: no string %s", key);
@@ -716,6 +720,9 @@ esx_reply_to_device (const cJSON *reply, struct vdvs_device *dev,
   char *text;
 
   memset (dev, 0, sizeof *dev);
+  /* As Go decodes null into the struct: every field empty. */
+  if (cJSON_IsNull (reply))
+    return 0;
   if (!cJSON_IsObject (reply))
     {
       text = esx_json_dumps (reply);

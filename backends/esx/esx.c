@@ -376,8 +376,23 @@ esx_attach (void *handle, const char *name, struct vdvs_device *dev,
 {
   cJSON *reply = NULL;
   int r = esx_call (handle, "attach", name, NULL, &reply, err);
-  if (r == 0)
-    r = esx_reply_to_device (reply, dev, err);
+  if (r == 0 && (r = esx_reply_to_device (reply, dev, err)) < 0)
+    {
+      /* The disk may be attached to this VM: do not leave it there (as
+       * upstream's Attach does on a reply it cannot decode). */
+      vdvs_error_t derr = NULL;
+      cJSON *dreply = NULL;
+
+      vdvs_log (VDVS_LOG_WARN, "Attach reply not understood, detaching",
+                "name=%s error=\"%s\"", name, (*err)->msg);
+      if (esx_call (handle, "detach", name, NULL, &dreply, &derr) < 0)
+        {
+          vdvs_log (VDVS_LOG_WARN, "Detach volume failed",
+                    "name=%s error=\"%s\"", name, derr->msg);
+          vdvs_error_release (&derr);
+        }
+      cJSON_Delete (dreply);
+    }
   cJSON_Delete (reply);
   return r;
 }

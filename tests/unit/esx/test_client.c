@@ -415,6 +415,53 @@ Test (client, remove_is_one_request)
   vdvs_backend_esx.close (h);
 }
 
+/* An older VIB's attach reply without ControllerPciBusNumber: the attach
+ * succeeds with the field empty (the core's lookup then reports "Device
+ * not found"), and the detach of that volume works. */
+Test (client, attach_reply_of_an_older_vib)
+{
+  struct vdvs_device d;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Unit\": \"3\", \"ControllerPciSlotNumber\": "
+                    "\"224\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_eq (vdvs_backend_esx.attach (h, "old", &d, &err), 0);
+  cr_assert_str_eq (d.unit, "3");
+  cr_assert_str_eq (d.pci_slot, "224");
+  cr_assert_str_eq (d.pci_bus, "");
+  cr_assert_eq (vdvs_backend_esx.detach (h, "old", &err), 0);
+  cr_assert_eq (fake.served, 2);
+  cr_assert_str_eq (fake.requests[1], "{\"cmd\":\"detach\",\"details\":{"
+                                      "\"Name\":\"old\"},\"version\":"
+                                      "\"2\"}");
+  vdvs_backend_esx.close (h);
+}
+
+/* An attach reply that cannot be decoded: the disk may be attached, so the
+ * client detaches it before failing (as upstream's Attach does). */
+Test (client, undecodable_attach_reply_detaches)
+{
+  struct vdvs_device d;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Unit\": 0, \"ControllerPciBusNumber\": \"17.0\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.attach (h, "bad", &d, &err), 0);
+  cr_assert_eq (err->status, EBADMSG);
+  cr_assert_str_eq (err->msg, "Invalid attach reply from ESX: no string Unit");
+  cr_assert_eq (fake.served, 2);
+  cr_assert_str_eq (fake.requests[1], "{\"cmd\":\"detach\",\"details\":{"
+                                      "\"Name\":\"bad\"},\"version\":"
+                                      "\"2\"}");
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
 Test (client, unreachable_bounded)
 {
   vdvs_error_t err = NULL;

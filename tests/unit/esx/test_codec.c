@@ -378,11 +378,45 @@ Test (reply, bad_shapes)
   cr_assert_lt (esx_reply_to_list (j, &l, &err), 0);
   vdvs_error_release (&err);
   cJSON_Delete (j);
-  j = cJSON_CreateNull ();
+  j = cJSON_Parse ("[\"0\"]");
   cr_assert_lt (esx_reply_to_device (j, &d, &err), 0);
-  cr_assert_str_eq (err->msg, "Invalid attach reply from ESX: null");
+  cr_assert_str_eq (err->msg, "Invalid attach reply from ESX: [\"0\"]");
+  cr_assert_eq (err->status, EBADMSG);
   vdvs_error_release (&err);
   cJSON_Delete (j);
+}
+
+/* Older VIBs answer attach without ControllerPciBusNumber (or with the
+ * 2016 {"Unit", "Bus"} shape): as the Go plugin, the missing fields are
+ * empty strings, so the device lookup fails with "Device not found"
+ * instead of the attach failing on the reply. */
+Test (reply, attach_missing_fields_are_empty)
+{
+  static const struct
+  {
+    const char *json, *unit, *slot;
+  } cases[] = {
+    { "{\"Unit\": \"0\", \"ControllerPciSlotNumber\": \"224\"}", "0", "224" },
+    { "{\"Unit\": \"1\", \"Bus\": \"1\"}", "1", "" },
+    { "{\"unit\": \"2\", \"ControllerPciBusNumber\": null}", "2", "" },
+    { "{}", "", "" },
+    { "null", "", "" },
+  };
+  struct vdvs_device d;
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      cJSON *j = cJSON_Parse (cases[i].json);
+      vdvs_error_t err = NULL;
+
+      memset (&d, 'x', sizeof d);
+      cr_assert_eq (esx_reply_to_device (j, &d, &err), 0, "%s: %s",
+                    cases[i].json, err ? err->msg : "");
+      cr_assert_str_eq (d.unit, cases[i].unit, "%s", cases[i].json);
+      cr_assert_str_eq (d.pci_slot, cases[i].slot, "%s", cases[i].json);
+      cr_assert_str_eq (d.pci_bus, "", "%s", cases[i].json);
+      cJSON_Delete (j);
+    }
 }
 
 Test (reply, error_status_mapping)
