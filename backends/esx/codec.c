@@ -764,7 +764,9 @@ esx_reply_to_info (const cJSON *reply, struct vdvs_volume_info *info,
 
   memset (info, 0, sizeof *info);
   if (cJSON_IsNull (reply))
-    return 0;
+    return vdvs_error_set (err, ENODATA,
+                           "ESX has no metadata for the volume (get answered "
+                           "null; its sidecar file may be corrupt)");
   if (!cJSON_IsObject (reply))
     return vdvs_error_set (err, EBADMSG,
                            "Invalid get reply from ESX: not an object");

@@ -422,8 +422,18 @@ esx_get (void *handle, const char *name, struct vdvs_volume_info *out,
          vdvs_error_t *err)
 {
   cJSON *reply = NULL;
-  int r = esx_call (handle, "get", name, NULL, &reply, err);
-  if (r == 0)
+  int r;
+
+  memset (out, 0, sizeof *out);
+  r = esx_call (handle, "get", name, NULL, &reply, err);
+  if (r == 0 && cJSON_IsNull (reply))
+    /* Upstream answers null when it cannot read the volume's metadata
+     * (a corrupt sidecar): the volume exists, its details are unknown. */
+    r = vdvs_error_set (err, ENODATA,
+                        "Volume %s: ESX has no metadata for it (get "
+                        "answered null; its sidecar file may be corrupt)",
+                        name);
+  else if (r == 0)
     r = esx_reply_to_info (reply, out, err);
   cJSON_Delete (reply);
   return r;

@@ -415,6 +415,29 @@ Test (client, remove_is_one_request)
   vdvs_backend_esx.close (h);
 }
 
+/* get answered with null (upstream, when a sidecar is corrupt) is ENODATA,
+ * neither a volume without metadata nor "not found". */
+Test (client, get_null_is_enodata)
+{
+  struct vdvs_volume_info info;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "null";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.get (h, "corrupt@datastore1", &info, &err),
+                0);
+  cr_assert_eq (err->status, ENODATA);
+  cr_assert_str_eq (err->msg, "Volume corrupt@datastore1: ESX has no "
+                              "metadata for it (get answered null; its "
+                              "sidecar file may be corrupt)");
+  cr_assert_null (info.datastore);
+  cr_assert_eq (fake.served, 1);
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
 /* An older VIB's attach reply without ControllerPciBusNumber: the attach
  * succeeds with the field empty (the core's lookup then reports "Device
  * not found"), and the detach of that volume works. */

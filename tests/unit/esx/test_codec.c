@@ -289,15 +289,19 @@ Test (reply, list_round_trip)
 Test (reply, null_and_version)
 {
   struct vdvs_volume_info info;
+  vdvs_error_t err = NULL;
   cJSON *j;
   char *s = esx_reply_null ();
 
   cr_assert_str_eq (s, "null");
   cr_assert_eq (esx_reply_parse (s, 4, &j, NULL), 0);
   cr_assert (cJSON_IsNull (j));
-  /* Upstream answers null to get when the sidecar is corrupt. */
-  cr_assert_eq (esx_reply_to_info (j, &info, NULL), 0);
+  /* Upstream answers null to get when the sidecar is corrupt: the core
+   * must be able to tell that from a volume that is not there. */
+  cr_assert_lt (esx_reply_to_info (j, &info, &err), 0);
+  cr_assert_eq (err->status, ENODATA);
   cr_assert_null (info.status);
+  vdvs_error_release (&err);
   cJSON_Delete (j);
   free (s);
   s = esx_reply_version ("0.21.c420818-0.0.1");
