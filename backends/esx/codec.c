@@ -456,15 +456,18 @@ esx_version_mismatch_text (long client, long server)
 {
   char *s;
 
-  /* Upstream builds this from a Python triple-quoted string, hence the
-   * line break and indentation inside the message. */
+  /* Upstream builds this from a Python triple-quoted string: each line
+   * after the first keeps the 36 spaces of the source's indentation, and
+   * the text ends with a line break and those spaces. */
+#define ESX_MISMATCH_INDENT "\n                                    "
   if (asprintf (&s,
                 "There is a mismatch between VDVS client (Docker plugin) "
-                "protocol version\n                            (%ld) and "
-                "server (ESXi) protocol version (%ld) which indicates "
-                "different versions of the product are installed on Guest "
-                "and ESXi sides, please make sure VDVS plugin and driver are "
-                "from the same release version.",
+                "protocol version" ESX_MISMATCH_INDENT "(%ld) and server "
+                "(ESXi) protocol version (%ld) which indicates "
+                "different" ESX_MISMATCH_INDENT "versions of the product are "
+                "installed on Guest and ESXi sides," ESX_MISMATCH_INDENT
+                "please make sure VDVS plugin and driver are from the same "
+                "release version." ESX_MISMATCH_INDENT,
                 client, server)
       < 0)
     return NULL;

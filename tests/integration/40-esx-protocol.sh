@@ -42,10 +42,9 @@ Valid sizes must be of form X[mMgGtT]b where X is an integer. Default = 100mb"
   expect_eq "version" "$("$ESXCLI" "$url" version)" '{"version": "esxsim-0.1.0"}'
   expect_eq "unknown command" "$("$ESXCLI" "$url" frobnicate v)" '{"Error": "Unknown command:frobnicate"}'
   out=$("$ESXCLI" -o protocol-version=1 "$url" get v || true)
-  expect_contains "protocol version mismatch" "$out" \
-    "Error: There is a mismatch between VDVS client (Docker plugin) protocol version"
-  expect_contains "protocol version mismatch tail" "$out" \
-    "(1) and server (ESXi) protocol version (2) which indicates different versions of the product"
+  ind=$(printf '\n%36s' '')
+  expect_eq "protocol version mismatch, as vmdk_ops.py writes it" "$out" \
+    "Error: There is a mismatch between VDVS client (Docker plugin) protocol version${ind}(1) and server (ESXi) protocol version (2) which indicates different${ind}versions of the product are installed on Guest and ESXi sides,${ind}please make sure VDVS plugin and driver are from the same release version.${ind}"
 done
 
 echo "# server rules"
