@@ -24,8 +24,9 @@
  *   ping                 -> ok pong
  *   vms                  -> ok <name> <uuid> <url>[; ...]
  *   power-off VM         -> ok detached=N   (VM = name or uuid)
- *   stall SECONDS [VOL]  -> ok   (delay every request, or those naming
- *                                 VOL; 0 turns it off)
+ *   stall SECONDS [VOL [CMD]]  -> ok   (delay every request, or those
+ *                                 naming VOL ("*": any), or only its
+ *                                 command CMD; 0 turns it off)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +101,7 @@ static atomic_bool stopping;
 static pthread_mutex_t stall_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t stall_ms;       /* protected by stall_lock */
 static char stall_volume[256]; /* "" = every request; protected by stall_lock */
+static char stall_cmd[32];     /* "" = every command; protected by stall_lock */
 static int signal_pipe[2] = { -1, -1 };
 
 /* In-flight requests, for a graceful stop. */
@@ -367,6 +369,14 @@ error_reply (vdvs_error_t *err)
   return s;
 }
 
+/* The mock's "Volume <vol> not found (file: <path>)". */
+static bool
+missing_volume (const vdvs_error_t err)
+{
+  return err->status == ENOENT && strncmp (err->msg, "Volume ", 7) == 0
+         && strstr (err->msg, " not found (file: ") != NULL;
+}
+
 /* Execute a decoded request for VM l; returns the reply text. */
 static char *
 execute (struct listener *l, const struct esx_request *req)
@@ -375,8 +385,6 @@ execute (struct listener *l, const struct esx_request *req)
   vdvs_error_t err = NULL;
   char *reply;
 
-  if (atomic_load (&stopping))
-    return esx_reply_error ("Service is being stopped: operation declined!");
   if (req->version != ESX_SERVER_PROTOCOL_VERSION)
     {
       char *text = esx_version_mismatch_text (req->version,
@@ -401,9 +409,17 @@ execute (struct listener *l, const struct esx_request *req)
                ? error_reply (&err)
                : esx_reply_null ();
   if (strcmp (req->cmd, "remove") == 0)
-    return b->remove (l->handle, req->name, &req->opts, &err) < 0
-               ? error_reply (&err)
-               : esx_reply_null ();
+    {
+      /* Upstream deletes without looking first and takes vSphere's
+       * FileNotFound as success: removing a missing volume answers null. */
+      if (b->remove (l->handle, req->name, &req->opts, &err) == 0
+          || missing_volume (err))
+        {
+          vdvs_error_release (&err);
+          return esx_reply_null ();
+        }
+      return error_reply (&err);
+    }
   if (strcmp (req->cmd, "detach") == 0)
     return b->detach (l->handle, req->name, &err) < 0 ? error_reply (&err)
                                                       : esx_reply_null ();
@@ -418,7 +434,19 @@ execute (struct listener *l, const struct esx_request *req)
     {
       struct vdvs_volume_info info = { 0 };
       if (b->get (l->handle, req->name, &info, &err) < 0)
-        return error_reply (&err);
+        {
+          /* Upstream answers null when building the info throws, as on a
+           * corrupt sidecar. */
+          if (strstr (err->msg, " has corrupt metadata") != NULL)
+            {
+              vdvs_log (VDVS_LOG_WARN, "Failed to get disk details",
+                        "vm=%s name=\"%s\" error=\"%s\"", l->vm_name,
+                        req->name, err->msg);
+              vdvs_error_release (&err);
+              return esx_reply_null ();
+            }
+          return error_reply (&err);
+        }
       reply = esx_reply_info (&info);
       vdvs_volume_info_clear (&info);
       return reply;
@@ -469,7 +497,11 @@ serve_request (struct conn *c)
       vdvs_error_release (&err);
       return;
     }
-  if (esx_request_decode (json, len, &req, &err) < 0)
+  /* As upstream, a stopping service declines a request before it even
+   * parses it. */
+  if (atomic_load (&stopping))
+    reply = esx_reply_error ("Service is being stopped: operation declined!");
+  else if (esx_request_decode (json, len, &req, &err) < 0)
     {
       reply = error_reply (&err);
       vdvs_log (VDVS_LOG_INFO, "Request rejected", "vm=%s reply=%s",
@@ -478,12 +510,19 @@ serve_request (struct conn *c)
   else
     {
       pthread_mutex_lock (&stall_lock);
-      stall = stall_volume[0] == '\0' || strcmp (stall_volume, req.name) == 0
+      stall = (stall_volume[0] == '\0' || strcmp (stall_volume, req.name) == 0)
+                      && (stall_cmd[0] == '\0'
+                          || strcmp (stall_cmd, req.cmd) == 0)
                   ? stall_ms
                   : 0;
       pthread_mutex_unlock (&stall_lock);
       if (stall > 0)
-        sleep_ms (stall);
+        {
+          vdvs_log (VDVS_LOG_INFO, "Request stalled",
+                    "vm=%s cmd=%s name=\"%s\" ms=%lld", l->vm_name, req.cmd,
+                    req.name, (long long) stall);
+          sleep_ms (stall);
+        }
       reply = execute (l, &req);
       vdvs_log (VDVS_LOG_INFO, "Request", "vm=%s cmd=%s name=\"%s\" ms=%lld "
                                           "reply=%s",
@@ -592,27 +631,36 @@ serve_admin (int fd)
     }
   else if (strncmp (line, "stall ", 6) == 0)
     {
-      char *end, *vol;
+      char *end, *vol, *cmd;
       double sec = strtod (line + 6, &end);
+      size_t vlen;
 
       vol = end + strspn (end, " ");
+      vlen = strcspn (vol, " ");
+      cmd = vol + vlen + strspn (vol + vlen, " ");
       if (end == line + 6 || (*end != '\0' && *end != ' ') || sec < 0
-          || sec > 86400 || strlen (vol) >= sizeof stall_volume)
+          || sec > 86400 || vlen >= sizeof stall_volume
+          || strlen (cmd) >= sizeof stall_cmd || strchr (cmd, ' ') != NULL)
         {
-          admin_reply (fd, "error usage: stall SECONDS [VOLUME]");
+          admin_reply (fd, "error usage: stall SECONDS [VOLUME [COMMAND]]");
           return;
         }
+      vol[vlen] = '\0';
+      if (strcmp (vol, "*") == 0)
+        vol[0] = '\0';
       pthread_mutex_lock (&stall_lock);
       stall_ms = (int64_t) (sec * 1000);
       strcpy (stall_volume, vol);
+      strcpy (stall_cmd, cmd);
       pthread_mutex_unlock (&stall_lock);
-      vdvs_log (VDVS_LOG_INFO, "Request stall set", "seconds=%g volume=%s",
-                sec, vol[0] ? vol : "*");
+      vdvs_log (VDVS_LOG_INFO, "Request stall set",
+                "seconds=%g volume=%s command=%s", sec, vol[0] ? vol : "*",
+                cmd[0] ? cmd : "*");
       admin_reply (fd, "ok");
     }
   else
     admin_reply (fd, "error unknown command '%s' (ping, vms, power-off VM, "
-                     "stall SECONDS [VOLUME])",
+                     "stall SECONDS [VOLUME [COMMAND]])",
                  line);
 }
 

@@ -456,15 +456,18 @@ esx_version_mismatch_text (long client, long server)
 {
   char *s;
 
-  /* Upstream builds this from a Python triple-quoted string, hence the
-   * line break and indentation inside the message. */
+  /* Upstream builds this from a Python triple-quoted string: each line
+   * after the first keeps the 36 spaces of the source's indentation, and
+   * the text ends with a line break and those spaces. */
+#define ESX_MISMATCH_INDENT "\n                                    "
   if (asprintf (&s,
                 "There is a mismatch between VDVS client (Docker plugin) "
-                "protocol version\n                            (%ld) and "
-                "server (ESXi) protocol version (%ld) which indicates "
-                "different versions of the product are installed on Guest "
-                "and ESXi sides, please make sure VDVS plugin and driver are "
-                "from the same release version.",
+                "protocol version" ESX_MISMATCH_INDENT "(%ld) and server "
+                "(ESXi) protocol version (%ld) which indicates "
+                "different" ESX_MISMATCH_INDENT "versions of the product are "
+                "installed on Guest and ESXi sides," ESX_MISMATCH_INDENT
+                "please make sure VDVS plugin and driver are from the same "
+                "release version." ESX_MISMATCH_INDENT,
                 client, server)
       < 0)
     return NULL;
@@ -696,9 +699,13 @@ static int
 copy_field (char *dst, size_t size, const cJSON *obj, const char *key,
             vdvs_error_t *err)
 {
-  /* Go matches struct fields case-insensitively. */
+  /* Go matches struct fields case-insensitively, leaves a missing (or
+   * null) one empty, and refuses a value of another type. */
   const cJSON *v = cJSON_GetObjectItem (obj, key);
 
+  dst[0] = '\0';
+  if (v == NULL || cJSON_IsNull (v))
+    return 0;
   if (!cJSON_IsString (v))
     return vdvs_error_set (err, EBADMSG,
                            "Invalid attach reply from ESX: no string %s", key);
@@ -716,6 +723,9 @@ esx_reply_to_device (const cJSON *reply, struct vdvs_device *dev,
   char *text;
 
   memset (dev, 0, sizeof *dev);
+  /* As Go decodes null into the struct: every field empty. */
+  if (cJSON_IsNull (reply))
+    return 0;
   if (!cJSON_IsObject (reply))
     {
       text = esx_json_dumps (reply);
@@ -757,7 +767,9 @@ esx_reply_to_info (const cJSON *reply, struct vdvs_volume_info *info,
 
   memset (info, 0, sizeof *info);
   if (cJSON_IsNull (reply))
-    return 0;
+    return vdvs_error_set (err, ENODATA,
+                           "ESX has no metadata for the volume (get answered "
+                           "null; its sidecar file may be corrupt)");
   if (!cJSON_IsObject (reply))
     return vdvs_error_set (err, EBADMSG,
                            "Invalid get reply from ESX: not an object");

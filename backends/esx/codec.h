@@ -86,10 +86,14 @@ int esx_reply_parse (const char *json, size_t len, cJSON **out,
  * exists" EEXIST, "in use"/"already attached" EBUSY, else EIO. */
 int esx_error_status (const char *msg);
 
+/* Fields are decoded as the Go plugin does: a missing or null field (an
+ * older VIB sends no ControllerPciBusNumber) and a `null` reply give empty
+ * strings, which no device lookup matches ("Device not found"); a field
+ * of another type or too long is EBADMSG. */
 int esx_reply_to_device (const cJSON *reply, struct vdvs_device *dev,
                          vdvs_error_t *err);
-/* `null` (upstream's answer when a sidecar is corrupt) gives an empty
- * info. */
+/* `null` (upstream's answer when a sidecar is corrupt) is ENODATA: the
+ * volume exists but nothing is known of it. */
 int esx_reply_to_info (const cJSON *reply, struct vdvs_volume_info *info,
                        vdvs_error_t *err);
 int esx_reply_to_list (const cJSON *reply, struct vdvs_volume_list *list,

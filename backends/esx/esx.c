@@ -1,5 +1,7 @@
-/* The ESX backend: one framed JSON request per connection, retried on
- * transport failures (reference §1.5).  See esx.h for the config keys. */
+/* The ESX backend: one framed JSON request per connection (reference
+ * §1.5).  A change (create, clone, remove, attach, detach) is sent at most
+ * once per call and its reply awaited without a time limit; get and list
+ * are bounded and retried.  See esx.h for the config keys. */
 #include "esx.h"
 
 #include <errno.h>
@@ -18,6 +20,10 @@
 #define ESX_FAQ_HINT                                                         \
   " Cannot communicate with ESX, please refer to the FAQ "                   \
   "https://github.com/vmware/vsphere-storage-for-docker/wiki#faq"
+/* After a change request went out and its reply did not come back. */
+#define ESX_SENT_ONCE_NOTE                                                   \
+  "; the request reached the ESX service and was not sent again: check "    \
+  "whether it took effect"
 
 struct esx_config
 {
@@ -232,29 +238,46 @@ sleep_ms (int64_t ms)
     ;
 }
 
-/* One try: connect, send, receive.  *delivered tells whether the request
- * may have reached the server (then a retry can meet its effect). */
+/* Whether a command only reads (get, list, version).  Every other
+ * command changes state on ESX, so its request is sent at most once per
+ * call, and its reply is awaited for as long as the service keeps the
+ * connection open, as upstream does: a big eagerzeroedthick create or a
+ * clone may take many minutes. */
+static bool
+read_only (const char *cmd)
+{
+  return strcmp (cmd, "get") == 0 || strcmp (cmd, "list") == 0
+         || strcmp (cmd, "version") == 0;
+}
+
+/* One try: connect before connect_deadline, send before io_deadline and
+ * wait for the reply until reply_deadline (-1: none).  *sent tells whether
+ * the connection was made, so the request may have reached the server. */
 static int
-esx_try (struct esx_handle *h, const char *json, int64_t deadline,
-         char **reply, size_t *reply_len, bool *delivered, vdvs_error_t *err)
+esx_try (struct esx_handle *h, const char *json, int64_t connect_deadline,
+         int64_t io_deadline, int64_t reply_deadline, char **reply,
+         size_t *reply_len, bool *sent, vdvs_error_t *err)
 {
   int fd, r;
 
-  fd = esx_connect (&h->addr, h->cfg.privileged_port, deadline, err);
+  *sent = false;
+  fd = esx_connect (&h->addr, h->cfg.privileged_port, connect_deadline, err);
   if (fd < 0)
     return -1;
-  *delivered = true;
-  r = esx_wire_send (fd, json, deadline, err);
+  *sent = true;
+  r = esx_wire_send (fd, json, io_deadline, err);
   if (r == 0)
-    r = esx_wire_recv (fd, 0, reply, reply_len, deadline, err);
+    r = esx_wire_recv (fd, 0, reply, reply_len, reply_deadline, err);
   close (fd);
   return r;
 }
 
-/* Send (cmd, name, opts), retrying transport failures, and parse the
- * reply.  *out is the reply tree (cJSON_Delete it).  An {"Error": ...}
- * reply fails with the server's text verbatim; a transport failure with
- * the upstream "Run '<cmd>' failed: ..." text. */
+/* Send (cmd, name, opts) and parse the reply.  *out is the reply tree
+ * (cJSON_Delete it).  get and list are retried after any transport
+ * failure but a timed-out reply; other commands only when the connection
+ * could not be made (nothing was sent).  An {"Error": ...} reply fails
+ * with the server's text verbatim; a transport failure with the upstream
+ * "Run '<cmd>' failed: ..." text. */
 static int
 esx_call (struct esx_handle *h, const char *cmd, const char *name,
           const struct vdvs_opts *opts, cJSON **out, vdvs_error_t *err)
@@ -262,7 +285,7 @@ esx_call (struct esx_handle *h, const char *cmd, const char *name,
   char *json, *reply = NULL;
   size_t reply_len = 0;
   vdvs_error_t terr = NULL;
-  bool delivered = false, retried = false;
+  bool ro = read_only (cmd), sent = false;
   int64_t start = esx_now_ms ();
   int64_t total_deadline = start + h->cfg.total_timeout_ms;
   int status, r;
@@ -274,21 +297,19 @@ esx_call (struct esx_handle *h, const char *cmd, const char *name,
   for (int attempt = 0;; attempt++)
     {
       int64_t deadline = esx_now_ms () + h->cfg.timeout_ms;
-      bool this_delivered = false;
 
       if (h->cfg.total_timeout_ms > 0 && deadline > total_deadline)
         deadline = total_deadline;
       vdvs_error_release (&terr);
-      r = esx_try (h, json, deadline, &reply, &reply_len, &this_delivered,
-                   &terr);
-      delivered |= this_delivered;
+      r = esx_try (h, json, deadline, deadline, ro ? deadline : -1, &reply,
+                   &reply_len, &sent, &terr);
       if (r == 0)
         break;
       status = terr->status;
-      /* A reply that timed out after the request went out means the server
-       * is still working on it (or hung): another try would queue behind it
-       * and, for create, race with it.  Report instead. */
-      if (permanent_error (status) || (status == ETIMEDOUT && this_delivered)
+      /* Once the request may have reached the server, a change is not
+       * sent again (a second create could meet the first one's volume),
+       * and a read is not queued behind a server still working on it. */
+      if (permanent_error (status) || (sent && (!ro || status == ETIMEDOUT))
           || attempt >= h->cfg.retries)
         break;
       if (h->cfg.total_timeout_ms > 0
@@ -298,15 +319,15 @@ esx_call (struct esx_handle *h, const char *cmd, const char *name,
                 "cmd=%s name=%s attempt=%d error=\"%s\"", cmd, name,
                 attempt + 1, terr->msg);
       sleep_ms (h->cfg.retry_delay_ms);
-      retried = true;
     }
   free (json);
 
   if (r < 0)
     {
       int e = terr->status;
-      r = vdvs_error_set (err, e, "Run '%s' failed: %s (errno=%d) - %s%s",
+      r = vdvs_error_set (err, e, "Run '%s' failed: %s (errno=%d) - %s%s%s",
                           cmd, strerror (e), e, terr->msg,
+                          sent && !ro ? ESX_SENT_ONCE_NOTE : "",
                           (e == ECONNRESET || e == ETIMEDOUT) ? ESX_FAQ_HINT
                                                               : "");
       set_health (h, false, terr->msg);
@@ -319,20 +340,6 @@ esx_call (struct esx_handle *h, const char *cmd, const char *name,
   free (reply);
   if (r < 0)
     {
-      /* Keep one user action one effect: when an earlier try may have done
-       * the work before the connection broke, its success shows up here as
-       * "already exists" (create) or "not found" (remove). */
-      if (retried && delivered
-          && ((strcmp (cmd, "create") == 0 && terr->status == EEXIST)
-              || (strcmp (cmd, "remove") == 0 && terr->status == ENOENT)))
-        {
-          vdvs_log (VDVS_LOG_INFO,
-                    "ESX request done by an earlier try; success",
-                    "cmd=%s name=%s reply=\"%s\"", cmd, name, terr->msg);
-          vdvs_error_release (&terr);
-          *out = cJSON_CreateNull ();
-          return *out ? 0 : vdvs_error_set (err, ENOMEM, "Out of memory");
-        }
       r = vdvs_error_set (err, terr->status, "%s", terr->msg);
       vdvs_error_release (&terr);
       return r;
@@ -369,8 +376,23 @@ esx_attach (void *handle, const char *name, struct vdvs_device *dev,
 {
   cJSON *reply = NULL;
   int r = esx_call (handle, "attach", name, NULL, &reply, err);
-  if (r == 0)
-    r = esx_reply_to_device (reply, dev, err);
+  if (r == 0 && (r = esx_reply_to_device (reply, dev, err)) < 0)
+    {
+      /* The disk may be attached to this VM: do not leave it there (as
+       * upstream's Attach does on a reply it cannot decode). */
+      vdvs_error_t derr = NULL;
+      cJSON *dreply = NULL;
+
+      vdvs_log (VDVS_LOG_WARN, "Attach reply not understood, detaching",
+                "name=%s error=\"%s\"", name, (*err)->msg);
+      if (esx_call (handle, "detach", name, NULL, &dreply, &derr) < 0)
+        {
+          vdvs_log (VDVS_LOG_WARN, "Detach volume failed",
+                    "name=%s error=\"%s\"", name, derr->msg);
+          vdvs_error_release (&derr);
+        }
+      cJSON_Delete (dreply);
+    }
   cJSON_Delete (reply);
   return r;
 }
@@ -400,8 +422,18 @@ esx_get (void *handle, const char *name, struct vdvs_volume_info *out,
          vdvs_error_t *err)
 {
   cJSON *reply = NULL;
-  int r = esx_call (handle, "get", name, NULL, &reply, err);
-  if (r == 0)
+  int r;
+
+  memset (out, 0, sizeof *out);
+  r = esx_call (handle, "get", name, NULL, &reply, err);
+  if (r == 0 && cJSON_IsNull (reply))
+    /* Upstream answers null when it cannot read the volume's metadata
+     * (a corrupt sidecar): the volume exists, its details are unknown. */
+    r = vdvs_error_set (err, ENODATA,
+                        "Volume %s: ESX has no metadata for it (get "
+                        "answered null; its sidecar file may be corrupt)",
+                        name);
+  else if (r == 0)
     r = esx_reply_to_info (reply, out, err);
   cJSON_Delete (reply);
   return r;
@@ -433,11 +465,21 @@ const struct vdvs_backend vdvs_backend_esx = {
       "  esx=URL             ESX service: vsock://CID:PORT (default "
       "vsock://2:1019),\n"
       "                      unix:///path or tcp://127.0.0.1:PORT (esxsim)\n"
-      "  timeout=SEC         per try: connect, send, wait for the reply "
-      "(120)\n"
-      "  retries=N           retries after a transport failure (5: 6 tries)\n"
+      "  timeout=SEC         connect timeout of every call; for get and list\n"
+      "                      also the wait for the reply (120).  create, "
+      "clone,\n"
+      "                      remove, attach and detach wait for their reply "
+      "as\n"
+      "                      long as the service keeps the connection open\n"
+      "  retries=N           retries after a transport failure (5: 6 tries);"
+      " create,\n"
+      "                      clone, remove, attach and detach are retried "
+      "only\n"
+      "                      when the connection failed (nothing was sent)\n"
       "  retry-delay=SEC     pause between tries (1)\n"
-      "  total-timeout=SEC   bound on one call, retries included (180)\n"
+      "  total-timeout=SEC   bound on one get or list, retries included, and"
+      " on\n"
+      "                      the connect tries of the other calls (180)\n"
       "  source-port=privileged|any  bind a source port in 100..1023 "
       "(privileged)\n"
       "  protocol-version=V  protocol version sent (2)\n"

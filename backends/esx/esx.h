@@ -4,12 +4,19 @@
  * Config keys (--backend-opt KEY=VALUE):
  *   esx=URL             vsock://CID:PORT (default vsock://2:1019),
  *                       unix:///path or tcp://127.0.0.1:PORT
- *   timeout=SECONDS     per attempt: connect, send and wait for the reply
- *                       (default 120)
+ *   timeout=SECONDS     connect timeout of every call; for get and list
+ *                       also the send and the wait for the reply (default
+ *                       120).  create, clone, remove, attach and detach wait
+ *                       for their reply as long as the service keeps the
+ *                       connection open, as upstream (a big eagerzeroedthick
+ *                       create or a clone takes minutes)
  *   retries=N           retries after a transport failure (default 5, so 6
- *                       tries as upstream)
+ *                       tries as upstream); a create, clone, remove, attach
+ *                       or detach only when the connection could not be
+ *                       made: once sent, it is never sent again
  *   retry-delay=SECONDS pause between tries (default 1)
- *   total-timeout=SECONDS  bound on one call, retries included (default 180)
+ *   total-timeout=SECONDS  bound on one get or list call, retries included,
+ *                       and on the connect tries of the others (default 180)
  *   source-port=privileged|any  bind a source port in 100..1023 (default)
  *                       or let the kernel pick one (tests of the server's
  *                       privileged-port rule)

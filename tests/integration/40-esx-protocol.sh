@@ -42,11 +42,25 @@ Valid sizes must be of form X[mMgGtT]b where X is an integer. Default = 100mb"
   expect_eq "version" "$("$ESXCLI" "$url" version)" '{"version": "esxsim-0.1.0"}'
   expect_eq "unknown command" "$("$ESXCLI" "$url" frobnicate v)" '{"Error": "Unknown command:frobnicate"}'
   out=$("$ESXCLI" -o protocol-version=1 "$url" get v || true)
-  expect_contains "protocol version mismatch" "$out" \
-    "Error: There is a mismatch between VDVS client (Docker plugin) protocol version"
-  expect_contains "protocol version mismatch tail" "$out" \
-    "(1) and server (ESXi) protocol version (2) which indicates different versions of the product"
+  ind=$(printf '\n%36s' '')
+  expect_eq "protocol version mismatch, as vmdk_ops.py writes it" "$out" \
+    "Error: There is a mismatch between VDVS client (Docker plugin) protocol version${ind}(1) and server (ESXi) protocol version (2) which indicates different${ind}versions of the product are installed on Guest and ESXi sides,${ind}please make sure VDVS plugin and driver are from the same release version.${ind}"
+  expect_eq "remove of a missing volume is null (FileNotFound is success)" \
+    "$("$ESXCLI" "$url" remove "never-made")" null
+  expect_eq "remove of a missing volume on datastore2" \
+    "$("$ESXCLI" "$url" remove "never-made@datastore2")" null
 done
+
+echo "# a corrupt sidecar: get answers null, remove still works"
+expect_eq "create" "$("$ESXCLI" "$U" create corrupt size=10mb)" null
+scs=("$T"/root/datastore1/dockvols/_DEFAULT/corrupt-*.vmfd)
+printf '{"status": ' >"${scs[0]}"
+expect_eq "get of a corrupt sidecar answers null" \
+  "$("$ESXCLI" raw "$U" --json '{"cmd":"get","details":{"Name":"corrupt"},"version":"2"}')" null
+expect_eq "... which the client reports as no metadata" "$("$ESXCLI" "$U" get corrupt || true)" \
+  "Error: Volume corrupt: ESX has no metadata for it (get answered null; its sidecar file may be corrupt)"
+expect_eq "remove of the corrupt volume" "$("$ESXCLI" "$U" remove corrupt)" null
+expect_contains "gone" "$("$ESXCLI" "$U" get corrupt || true)" "Error: Volume corrupt not found (file: "
 
 echo "# server rules"
 expect_eq "invalid JSON" "$("$ESXCLI" raw "$U" --json '{"cmd":')" \

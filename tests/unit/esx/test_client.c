@@ -1,6 +1,7 @@
 /* The esx backend (vdvs_backend_esx) against a scripted fake service on a
- * unix socket: requests on the wire, reply mapping, retries that keep one
- * action one effect, timeouts, and calls that do not wait for each other. */
+ * unix (or tcp) socket: requests on the wire, reply mapping, changes sent
+ * at most once and waited for without a time limit, bounded and retried
+ * reads, and calls that do not wait for each other. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
@@ -11,6 +12,8 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@ enum action
   REPLY,      /* read the request, send replies[i] */
   DROP,       /* read the request, close without a reply */
   HANG,       /* read the request, never answer */
+  SLOW,       /* read the request, wait delay_ms, send replies[i] */
 };
 
 #define MAX_CONN 16
@@ -41,6 +45,8 @@ static struct
   char *requests[MAX_CONN]; /* what was received */
   int served;
   int hung[MAX_CONN];
+  int delay_ms;
+  int start_after_ms; /* fake_start: listen only after this long */
 } fake;
 
 static void *
@@ -71,9 +77,30 @@ fake_serve (void *arg)
         case HANG:
           fake.hung[i] = fd;
           break;
+        case SLOW:
+          usleep ((useconds_t) fake.delay_ms * 1000);
+          esx_wire_send (fd, fake.replies[i] ? fake.replies[i] : "null", -1,
+                         NULL);
+          close (fd);
+          break;
         }
     }
   return NULL;
+}
+
+/* Listen (after start_after_ms, so that the first connects fail), then
+ * serve. */
+static void *
+fake_listen_and_serve (void *arg)
+{
+  struct esx_addr a;
+
+  (void) arg;
+  usleep ((useconds_t) fake.start_after_ms * 1000);
+  cr_assert_eq (esx_addr_parse (fake.url, &a, NULL), 0);
+  fake.listen_fd = esx_listen (&a, NULL);
+  cr_assert_geq (fake.listen_fd, 0);
+  return fake_serve (NULL);
 }
 
 static void
@@ -84,11 +111,38 @@ fake_start (void)
   strcpy (fake.dir, "/tmp/esx-client-XXXXXX");
   cr_assert_not_null (mkdtemp (fake.dir));
   snprintf (fake.url, sizeof fake.url, "unix://%s/esx.sock", fake.dir);
+  if (fake.start_after_ms > 0)
+    {
+      pthread_create (&fake.thread, NULL, fake_listen_and_serve, NULL);
+      return;
+    }
   cr_assert_eq (esx_addr_parse (fake.url, &a, NULL), 0);
   fake.listen_fd = esx_listen (&a, NULL);
   cr_assert_geq (fake.listen_fd, 0);
   pthread_create (&fake.thread, NULL, fake_serve, NULL);
 }
+
+/* The same fake on 127.0.0.1 (the client then needs source-port=any
+ * unless it runs as root). */
+static void
+fake_start_tcp (void)
+{
+  struct sockaddr_in sin;
+  socklen_t len = sizeof sin;
+  struct esx_addr a;
+
+  strcpy (fake.dir, "/nonexistent");
+  cr_assert_eq (esx_addr_parse ("tcp://127.0.0.1:1", &a, NULL), 0);
+  a.port = 0;
+  fake.listen_fd = esx_listen (&a, NULL);
+  cr_assert_geq (fake.listen_fd, 0);
+  cr_assert_eq (getsockname (fake.listen_fd, (struct sockaddr *) &sin, &len),
+                0);
+  snprintf (fake.url, sizeof fake.url, "tcp://127.0.0.1:%d",
+            (int) ntohs (sin.sin_port));
+  pthread_create (&fake.thread, NULL, fake_serve, NULL);
+}
+
 
 static void
 cleanup (void)
@@ -207,33 +261,6 @@ Test (client, first_try_already_exists_is_an_error)
   vdvs_backend_esx.close (h);
 }
 
-Test (client, retried_create_that_exists_is_success)
-{
-  void *h;
-
-  fake.actions[0] = DROP;
-  fake.replies[1] = "{\"Error\": \"File /x/v.vmdk already exists\"}";
-  fake_start ();
-  h = open_backend (NULL, NULL);
-  cr_assert_eq (vdvs_backend_esx.create (h, "v", NULL, NULL), 0);
-  cr_assert_eq (fake.served, 2);
-  vdvs_backend_esx.close (h);
-}
-
-Test (client, retried_remove_not_found_is_success)
-{
-  void *h;
-
-  fake.actions[0] = DROP;
-  fake.actions[1] = DROP;
-  fake.replies[2] = "{\"Error\": \"Volume v not found (file: /x/v.vmdk)\"}";
-  fake_start ();
-  h = open_backend (NULL, NULL);
-  cr_assert_eq (vdvs_backend_esx.remove (h, "v", NULL, NULL), 0);
-  cr_assert_eq (fake.served, 3);
-  vdvs_backend_esx.close (h);
-}
-
 Test (client, retries_exhausted)
 {
   vdvs_error_t err = NULL;
@@ -243,12 +270,217 @@ Test (client, retries_exhausted)
     fake.actions[i] = DROP;
   fake_start ();
   h = open_backend ("retries", "3");
-  cr_assert_lt (vdvs_backend_esx.detach (h, "v", &err), 0);
+  /* A read is retried even after it went out: it changes nothing. */
+  cr_assert_lt (vdvs_backend_esx.list (h, &(struct vdvs_volume_list){ 0 },
+                                       &err),
+                0);
   cr_assert_eq (fake.served, 4);
   cr_assert_eq (err->status, EBADMSG);
-  cr_assert_str_eq (err->msg, "Run 'detach' failed: Bad message (errno=74) - "
+  cr_assert_str_eq (err->msg, "Run 'list' failed: Bad message (errno=74) - "
                               "Failed to receive magic data: received 0 "
                               "expected 4 bytes (connection closed by peer)");
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+/* A create whose reply takes longer than the configured timeout (as a big
+ * eagerzeroedthick create or a clone does on ESX) is waited for: the
+ * timeout bounds the connect, not the work. */
+static void
+long_create_succeeds (void)
+{
+  vdvs_error_t err = NULL;
+  int64_t t0;
+  void *h;
+
+  h = open_backend ("timeout", "0.5");
+  t0 = esx_now_ms ();
+  cr_assert_eq (vdvs_backend_esx.create (h, "big", NULL, &err), 0, "%s",
+                err ? err->msg : "");
+  cr_assert_geq (esx_now_ms () - t0, 1400);
+  cr_assert_eq (fake.served, 1);
+  cr_assert_not_null (strstr (fake.requests[0], "\"cmd\":\"create\""));
+  vdvs_backend_esx.close (h);
+}
+
+Test (client, long_create_waits_for_the_reply_unix)
+{
+  fake.actions[0] = SLOW;
+  fake.delay_ms = 1500;
+  fake_start ();
+  long_create_succeeds ();
+}
+
+Test (client, long_create_waits_for_the_reply_tcp)
+{
+  fake.actions[0] = SLOW;
+  fake.delay_ms = 1500;
+  fake_start_tcp ();
+  cr_assert_eq (vdvs_backend_esx.config ("source-port", "any", NULL), 0);
+  long_create_succeeds ();
+}
+
+/* A change whose connection breaks after the request went out is not sent
+ * again: ESX may be carrying it out.  The error says so. */
+Test (client, change_dropped_after_send_is_not_resent)
+{
+  static const char *cmds[] = { "create", "clone", "remove", "attach",
+                                "detach" };
+  struct vdvs_opts clone = { 0 };
+  struct vdvs_device d;
+  void *h;
+
+  for (int i = 0; i < MAX_CONN; i++)
+    fake.actions[i] = DROP;
+  fake_start ();
+  h = open_backend ("retries", "5");
+  vdvs_opts_set (&clone, "clone-from", "src");
+  for (int i = 0; i < 5; i++)
+    {
+      vdvs_error_t err = NULL;
+      int r;
+
+      switch (i)
+        {
+        case 0:
+          r = vdvs_backend_esx.create (h, "v", NULL, &err);
+          break;
+        case 1:
+          r = vdvs_backend_esx.create (h, "v", &clone, &err);
+          break;
+        case 2:
+          r = vdvs_backend_esx.remove (h, "v", NULL, &err);
+          break;
+        case 3:
+          r = vdvs_backend_esx.attach (h, "v", &d, &err);
+          break;
+        default:
+          r = vdvs_backend_esx.detach (h, "v", &err);
+          break;
+        }
+      cr_assert_lt (r, 0, "%s", cmds[i]);
+      cr_assert_eq (fake.served, i + 1, "%s was sent %d times", cmds[i],
+                    fake.served - i);
+      cr_assert_eq (err->status, EBADMSG, "%s", cmds[i]);
+      cr_assert_not_null (strstr (err->msg, " - Failed to receive magic "
+                                            "data: received 0 expected 4 "
+                                            "bytes (connection closed by "
+                                            "peer); the request reached the "
+                                            "ESX service and was not sent "
+                                            "again"),
+                          "%s: %s", cmds[i], err->msg);
+      vdvs_error_release (&err);
+    }
+  cr_assert_not_null (strstr (fake.requests[1], "\"clone-from\":\"src\""));
+  vdvs_opts_clear (&clone);
+  vdvs_backend_esx.close (h);
+}
+
+/* Nothing was sent while the service was not listening: the connect is
+ * retried, and "already exists" then is the service's answer to this very
+ * request, so it stays an error (never taken as this call's success). */
+Test (client, connect_retried_and_already_exists_is_an_error)
+{
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Error\": \"File /x/v.vmdk already exists\"}";
+  fake.start_after_ms = 150;
+  fake_start ();
+  h = open_backend ("retries", "20");
+  cr_assert_lt (vdvs_backend_esx.create (h, "v", NULL, &err), 0);
+  cr_assert_eq (err->status, EEXIST);
+  cr_assert_str_eq (err->msg, "File /x/v.vmdk already exists");
+  cr_assert_eq (fake.served, 1);
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+/* A remove goes straight to the service (no get first), once. */
+Test (client, remove_is_one_request)
+{
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Error\": \"Volume v not found (file: /x/v.vmdk)\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.remove (h, "v@ds1", NULL, &err), 0);
+  cr_assert_eq (err->status, ENOENT);
+  cr_assert_eq (fake.served, 1);
+  cr_assert_str_eq (fake.requests[0], "{\"cmd\":\"remove\",\"details\":{"
+                                      "\"Name\":\"v@ds1\"},\"version\":"
+                                      "\"2\"}");
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+/* get answered with null (upstream, when a sidecar is corrupt) is ENODATA,
+ * neither a volume without metadata nor "not found". */
+Test (client, get_null_is_enodata)
+{
+  struct vdvs_volume_info info;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "null";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.get (h, "corrupt@datastore1", &info, &err),
+                0);
+  cr_assert_eq (err->status, ENODATA);
+  cr_assert_str_eq (err->msg, "Volume corrupt@datastore1: ESX has no "
+                              "metadata for it (get answered null; its "
+                              "sidecar file may be corrupt)");
+  cr_assert_null (info.datastore);
+  cr_assert_eq (fake.served, 1);
+  vdvs_error_release (&err);
+  vdvs_backend_esx.close (h);
+}
+
+/* An older VIB's attach reply without ControllerPciBusNumber: the attach
+ * succeeds with the field empty (the core's lookup then reports "Device
+ * not found"), and the detach of that volume works. */
+Test (client, attach_reply_of_an_older_vib)
+{
+  struct vdvs_device d;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Unit\": \"3\", \"ControllerPciSlotNumber\": "
+                    "\"224\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_eq (vdvs_backend_esx.attach (h, "old", &d, &err), 0);
+  cr_assert_str_eq (d.unit, "3");
+  cr_assert_str_eq (d.pci_slot, "224");
+  cr_assert_str_eq (d.pci_bus, "");
+  cr_assert_eq (vdvs_backend_esx.detach (h, "old", &err), 0);
+  cr_assert_eq (fake.served, 2);
+  cr_assert_str_eq (fake.requests[1], "{\"cmd\":\"detach\",\"details\":{"
+                                      "\"Name\":\"old\"},\"version\":"
+                                      "\"2\"}");
+  vdvs_backend_esx.close (h);
+}
+
+/* An attach reply that cannot be decoded: the disk may be attached, so the
+ * client detaches it before failing (as upstream's Attach does). */
+Test (client, undecodable_attach_reply_detaches)
+{
+  struct vdvs_device d;
+  vdvs_error_t err = NULL;
+  void *h;
+
+  fake.replies[0] = "{\"Unit\": 0, \"ControllerPciBusNumber\": \"17.0\"}";
+  fake_start ();
+  h = open_backend (NULL, NULL);
+  cr_assert_lt (vdvs_backend_esx.attach (h, "bad", &d, &err), 0);
+  cr_assert_eq (err->status, EBADMSG);
+  cr_assert_str_eq (err->msg, "Invalid attach reply from ESX: no string Unit");
+  cr_assert_eq (fake.served, 2);
+  cr_assert_str_eq (fake.requests[1], "{\"cmd\":\"detach\",\"details\":{"
+                                      "\"Name\":\"bad\"},\"version\":"
+                                      "\"2\"}");
   vdvs_error_release (&err);
   vdvs_backend_esx.close (h);
 }

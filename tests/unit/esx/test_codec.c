@@ -166,14 +166,20 @@ Test (request, decode_errors)
 Test (request, version_mismatch_text)
 {
   char *s = esx_version_mismatch_text (1, 2);
-  const char *head = "There is a mismatch between VDVS client (Docker plugin) "
-                     "protocol version";
-  cr_assert_eq (strncmp (s, head, strlen (head)), 0);
-  cr_assert_not_null (strstr (s, "(1) and server (ESXi) protocol version (2) "
-                                 "which indicates different versions of the "
-                                 "product are installed on Guest and ESXi "
-                                 "sides, please make sure VDVS plugin and "
-                                 "driver are from the same release version."));
+  char *reply = esx_reply_error (s);
+
+  /* Byte for byte what vmdk_ops.py sends: its triple-quoted string keeps
+   * the line breaks and the 36-space indentation of the source. */
+#define IND "\\n                                    "
+  cr_assert_str_eq (reply,
+                    "{\"Error\": \"There is a mismatch between VDVS client "
+                    "(Docker plugin) protocol version" IND "(1) and server "
+                    "(ESXi) protocol version (2) which indicates different" IND
+                    "versions of the product are installed on Guest and ESXi "
+                    "sides," IND "please make sure VDVS plugin and driver are "
+                    "from the same release version." IND "\"}");
+#undef IND
+  free (reply);
   free (s);
 }
 
@@ -289,15 +295,19 @@ Test (reply, list_round_trip)
 Test (reply, null_and_version)
 {
   struct vdvs_volume_info info;
+  vdvs_error_t err = NULL;
   cJSON *j;
   char *s = esx_reply_null ();
 
   cr_assert_str_eq (s, "null");
   cr_assert_eq (esx_reply_parse (s, 4, &j, NULL), 0);
   cr_assert (cJSON_IsNull (j));
-  /* Upstream answers null to get when the sidecar is corrupt. */
-  cr_assert_eq (esx_reply_to_info (j, &info, NULL), 0);
+  /* Upstream answers null to get when the sidecar is corrupt: the core
+   * must be able to tell that from a volume that is not there. */
+  cr_assert_lt (esx_reply_to_info (j, &info, &err), 0);
+  cr_assert_eq (err->status, ENODATA);
   cr_assert_null (info.status);
+  vdvs_error_release (&err);
   cJSON_Delete (j);
   free (s);
   s = esx_reply_version ("0.21.c420818-0.0.1");
@@ -378,11 +388,45 @@ Test (reply, bad_shapes)
   cr_assert_lt (esx_reply_to_list (j, &l, &err), 0);
   vdvs_error_release (&err);
   cJSON_Delete (j);
-  j = cJSON_CreateNull ();
+  j = cJSON_Parse ("[\"0\"]");
   cr_assert_lt (esx_reply_to_device (j, &d, &err), 0);
-  cr_assert_str_eq (err->msg, "Invalid attach reply from ESX: null");
+  cr_assert_str_eq (err->msg, "Invalid attach reply from ESX: [\"0\"]");
+  cr_assert_eq (err->status, EBADMSG);
   vdvs_error_release (&err);
   cJSON_Delete (j);
+}
+
+/* Older VIBs answer attach without ControllerPciBusNumber (or with the
+ * 2016 {"Unit", "Bus"} shape): as the Go plugin, the missing fields are
+ * empty strings, so the device lookup fails with "Device not found"
+ * instead of the attach failing on the reply. */
+Test (reply, attach_missing_fields_are_empty)
+{
+  static const struct
+  {
+    const char *json, *unit, *slot;
+  } cases[] = {
+    { "{\"Unit\": \"0\", \"ControllerPciSlotNumber\": \"224\"}", "0", "224" },
+    { "{\"Unit\": \"1\", \"Bus\": \"1\"}", "1", "" },
+    { "{\"unit\": \"2\", \"ControllerPciBusNumber\": null}", "2", "" },
+    { "{}", "", "" },
+    { "null", "", "" },
+  };
+  struct vdvs_device d;
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      cJSON *j = cJSON_Parse (cases[i].json);
+      vdvs_error_t err = NULL;
+
+      memset (&d, 'x', sizeof d);
+      cr_assert_eq (esx_reply_to_device (j, &d, &err), 0, "%s: %s",
+                    cases[i].json, err ? err->msg : "");
+      cr_assert_str_eq (d.unit, cases[i].unit, "%s", cases[i].json);
+      cr_assert_str_eq (d.pci_slot, cases[i].slot, "%s", cases[i].json);
+      cr_assert_str_eq (d.pci_bus, "", "%s", cases[i].json);
+      cJSON_Delete (j);
+    }
 }
 
 Test (reply, error_status_mapping)
