@@ -588,8 +588,13 @@ mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
   const char *clone_from = vdvs_opts_get (opts, "clone-from");
   int fd, fds[2], r;
 
-  if (mock_resolve (m, name, &v, err) < 0
-      || mock_options_validate (m, opts, err) < 0)
+  if (mock_resolve (m, name, &v, err) < 0)
+    return -1;
+  /* Upstream's createVMDK looks for the file before it validates the
+   * options: a retried create with bad options still says "exists". */
+  if (mock_vol_exists (&v))
+    return vdvs_error_set (err, EEXIST, "File %s already exists", v.esx_path);
+  if (mock_options_validate (m, opts, err) < 0)
     return -1;
   if (clone_from != NULL)
     {
