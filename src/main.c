@@ -118,10 +118,19 @@ main (int argc, char **argv)
   vdvs_bk_set_progress (&bk, vdvs_progress_log, NULL);
   /* Local state first: the engine must never see "no such volume" for a
    * volume we simply had not loaded yet. */
-  if (vdvs_volumes_init (&cfg, &bk, &err) < 0
-      || vdvs_http_start (cfg.socket_path, cfg.max_connections,
-                          vdvs_bk_is_remote (&bk), vdvs_api_handle, &http,
-                          &err) < 0)
+  if (vdvs_volumes_init (&cfg, &bk, &err) < 0)
+    {
+      vdvs_bk_close (&bk);
+      return fail (&err);
+    }
+  /* Stale attachments of a crash go before the first request can meet
+   * them (and without the engine, which may take minutes to answer); a
+   * remote backend is swept by the recovery thread instead. */
+  if (!vdvs_bk_is_remote (&bk))
+    vdvs_volumes_sweep_stale ();
+  if (vdvs_http_start (cfg.socket_path, cfg.max_connections,
+                       vdvs_bk_is_remote (&bk), vdvs_api_handle, &http,
+                       &err) < 0)
     {
       vdvs_bk_close (&bk);
       return fail (&err);

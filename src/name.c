@@ -70,9 +70,8 @@ vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err)
     return vdvs_error_set (err, EINVAL,
                            "\"Volume names ending with '-NNNNNN' (where N is a "
                            "digit) are not supported\"");
-  if (at != NULL && dlen == 0)
-    return vdvs_error_set (err, EINVAL,
-                           "Datastore name is empty in `%s`", name);
+  /* "vol@": upstream's parse_vol_name takes the empty datastore as none
+   * given, so the default one. */
   if (utf8_chars (at ? at + 1 : "", dlen) > VDVS_MAX_DS_NAME_LEN
       || dlen >= sizeof out->datastore)
     return vdvs_error_set (err, EINVAL,

@@ -931,9 +931,13 @@ reconcile (struct volume *v, uint64_t gen, int users)
 }
 
 /* Volumes attached to this VM that nobody here mounts (a crash between
- * attach and mount, or after an unmount before the detach). */
+ * attach and mount, after an unmount before the detach, or a host crash
+ * that took the devices and mounts but left the backend's records).  With
+ * `keep_referenced`, volumes that still hold references are left to
+ * reconcile (their containers may be coming back).  Needs the backend and
+ * the mount table only, never the engine. */
 static void
-sweep_attachments (void)
+sweep_attachments (bool keep_referenced)
 {
   cleanup_list struct vdvs_volume_list l = { 0 };
   vdvs_error_t e = NULL;
@@ -957,7 +961,7 @@ sweep_attachments (void)
         continue;
       v = table_get (l.names[i]);
       ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-      if (v->mounted || vdvs_refs_total (&v->refs) > 0)
+      if (v->mounted || (keep_referenced && vdvs_refs_total (&v->refs) > 0))
         continue;
       /* Detaching another VM's disk is a no-op answer (null) upstream, so
        * this only ever releases our own. */
@@ -967,7 +971,16 @@ sweep_attachments (void)
                     "name=%s error=\"%s\"", v->full, e->msg);
           vdvs_error_release (&e);
         }
+      else
+        vdvs_log (VDVS_LOG_INFO, "Recovery: detached unused volume",
+                  "name=%s", v->full);
     }
+}
+
+void
+vdvs_volumes_sweep_stale (void)
+{
+  sweep_attachments (false);
 }
 
 static void
@@ -1048,7 +1061,7 @@ recover_once (int attempts)
     }
   free (snap);
   free (u.v);
-  sweep_attachments ();
+  sweep_attachments (true);
   vdvs_log (VDVS_LOG_INFO, "Refcounting successfully completed", NULL);
 }
 
@@ -1056,6 +1069,10 @@ static void *
 recovery_main (void *arg)
 {
   (void) arg;
+  /* A local backend was swept before the socket served (main.c); a remote
+   * one is swept here, still without waiting for the engine. */
+  if (vdvs_bk_is_remote (bk))
+    sweep_attachments (false);
   recover_once (10);
   for (;;)
     {

@@ -11,6 +11,10 @@
 /* Load persisted refcounts and the mount table; call before serving. */
 int vdvs_volumes_init (const struct vdvs_config *cfg, struct vdvs_bk *bk,
                        vdvs_error_t *err);
+/* Detach what the backend says is attached to this VM and nothing here
+ * mounts (after a host crash: records left, devices gone).  After init,
+ * before serving; it never asks the Docker engine. */
+void vdvs_volumes_sweep_stale (void);
 /* Start the background reconciliation with the Docker engine. */
 void vdvs_volumes_start_recovery (void);
 /* The engine (re)activated us: it may have restarted, reconcile soon. */

@@ -145,6 +145,71 @@ mock_resolve (const struct mock *m, const char *name, struct mock_vol *v,
   return mock_vol_paths (m, ds, n.volume, v, err);
 }
 
+/* Python's repr() of a str appended to buf[len] at *off: single quotes,
+ * or double ones when the text holds a single quote and no double one;
+ * backslash, the quote and control characters escaped. */
+static void
+py_repr (char *buf, size_t len, size_t *off, const char *s)
+{
+  char q = strchr (s, '\'') && !strchr (s, '"') ? '"' : '\'';
+
+#define PUT(...)                                                             \
+  do                                                                         \
+    {                                                                        \
+      if (*off < len)                                                        \
+        *off += (size_t) snprintf (buf + *off, len - *off, __VA_ARGS__);     \
+    }                                                                        \
+  while (0)
+  PUT ("%c", q);
+  for (; *s; s++)
+    {
+      unsigned char c = (unsigned char) *s;
+      if (c == '\\' || c == (unsigned char) q)
+        PUT ("\\%c", c);
+      else if (c == '\n')
+        PUT ("\\n");
+      else if (c == '\t')
+        PUT ("\\t");
+      else if (c == '\r')
+        PUT ("\\r");
+      else if (c < 0x20 || c == 0x7f)
+        PUT ("\\x%02x", c);
+      else
+        PUT ("%c", c);
+    }
+  PUT ("%c", q);
+#undef PUT
+}
+
+/* Upstream raises a ValidationError with the Python list of the matches
+ * and answers str() of it, which is repr() of the message: the list's
+ * own quotes make that a double-quoted text. */
+static int
+multiple_datastores (const struct mock *m, const char *want, vdvs_error_t *err)
+{
+  char list[4096], msg[4200], out[8600];
+  size_t off = 0, moff = 0;
+  int first = 1;
+
+  off += (size_t) snprintf (list, sizeof list, "[");
+  for (size_t i = 0; i < m->n_ds; i++)
+    if (strcasecmp (m->ds[i], want) == 0)
+      {
+        if (!first && off < sizeof list)
+          off += (size_t) snprintf (list + off, sizeof list - off, ", ");
+        py_repr (list, sizeof list, &off, m->ds[i]);
+        first = 0;
+      }
+  if (off < sizeof list)
+    snprintf (list + off, sizeof list - off, "]");
+  snprintf (msg, sizeof msg,
+            "Found multiple datastores with same name (ignoring case "
+            "difference): %s",
+            list);
+  py_repr (out, sizeof out, &moff, msg);
+  return vdvs_error_set (err, EINVAL, "%s", out);
+}
+
 int
 mock_resolve_name (const struct mock *m, const char *name,
                    struct vdvs_name *out, const char **ds_out,
@@ -168,18 +233,7 @@ mock_resolve_name (const struct mock *m, const char *name,
             matches++;
           }
       if (matches > 1)
-        {
-          char buf[2048] = "";
-          size_t off = 0;
-          for (size_t i = 0; i < m->n_ds; i++)
-            if (strcasecmp (m->ds[i], n.datastore) == 0)
-              off += (size_t) snprintf (buf + off, sizeof buf - off, "%s'%s'",
-                                        off ? ", " : "", m->ds[i]);
-          return vdvs_error_set (err, EINVAL,
-                                 "'Found multiple datastores with same name "
-                                 "(ignoring case difference): [%s]'",
-                                 buf);
-        }
+        return multiple_datastores (m, n.datastore, err);
       if (ds == NULL)
         {
           char known[2048] = "";

@@ -153,10 +153,13 @@ mock_loop_attach (const char *backing, const char *tag, char *dev,
   return 0;
 }
 
-/* Is `dev` still bound to `backing`?  Compares device and inode, which
- * survives paths seen through different mounts of the same file system. */
+/* Is the loop device open on lfd bound to `backing`?  Compares device and
+ * inode, which survives paths seen through different mounts of the same
+ * file system.  When the extent cannot be reached (vmdkfs down), the tag
+ * the device was configured with (lo_file_name) says whose it is; with no
+ * tag to compare either, `lenient` decides. */
 static bool
-loop_backs (int lfd, const char *backing)
+loop_backs (int lfd, const char *backing, const char *tag, bool lenient)
 {
   struct loop_info64 info;
   struct stat st;
@@ -165,16 +168,37 @@ loop_backs (int lfd, const char *backing)
     return false;
   if (backing == NULL)
     return true;
-  if (stat (backing, &st) < 0)
-    return true; /* extent gone (vmdkfs down): trust the caller's record */
-  return info.lo_inode == st.st_ino && info.lo_device == st.st_dev;
+  if (stat (backing, &st) == 0)
+    return info.lo_inode == st.st_ino && info.lo_device == st.st_dev;
+  if (tag != NULL && tag[0] != '\0')
+    return strncmp ((const char *) info.lo_file_name, tag,
+                    sizeof info.lo_file_name - 1)
+           == 0;
+  return lenient;
+}
+
+bool
+mock_loop_is_backing (const char *dev, const char *backing)
+{
+  int lfd;
+  bool r;
+
+  if (dev[0] == '\0' || (lfd = open (dev, O_RDONLY | O_CLOEXEC)) < 0)
+    return false;
+  r = loop_backs (lfd, backing, NULL, false);
+  close (lfd);
+  return r;
 }
 
 int
-mock_loop_detach (const char *dev, const char *backing, vdvs_error_t *err)
+mock_loop_detach (const char *dev, const char *backing, const char *tag,
+                  vdvs_error_t *err)
 {
-  int lfd = open (dev, O_RDWR | O_CLOEXEC);
+  int lfd;
 
+  if (dev[0] == '\0')
+    return 0; /* a unit claimed before its loop device was made */
+  lfd = open (dev, O_RDWR | O_CLOEXEC);
   if (lfd < 0)
     {
       if (errno == ENOENT || errno == ENXIO)
@@ -182,7 +206,7 @@ mock_loop_detach (const char *dev, const char *backing, vdvs_error_t *err)
       return vdvs_error_set (err, errno, "cannot open `%s`: %s", dev,
                              strerror (errno));
     }
-  if (!loop_backs (lfd, backing))
+  if (!loop_backs (lfd, backing, tag, true))
     {
       /* Unbound, or reused for another file since: nothing of ours. */
       close (lfd);

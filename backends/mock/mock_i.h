@@ -150,7 +150,13 @@ int mock_pvscsi_bus_string (unsigned slot, char *buf, size_t len);
 /* loopdev.c: loop devices and their guest-visible names. */
 int mock_loop_attach (const char *backing, const char *tag, char *dev,
                       size_t dev_len, vdvs_error_t *err);
-int mock_loop_detach (const char *dev, const char *backing, vdvs_error_t *err);
+/* Clears `dev` only while it backs `backing` (or, the extent unreachable,
+ * carries `tag`): a device reused for another volume is never touched. */
+int mock_loop_detach (const char *dev, const char *backing, const char *tag,
+                      vdvs_error_t *err);
+/* Is `dev` bound, right now, to the file `backing` (which must be
+ * reachable)?  The test for reusing an attachment. */
+bool mock_loop_is_backing (const char *dev, const char *backing);
 int mock_publish_device (const struct mock *m, const struct vdvs_device *d,
                          const char *loopdev, vdvs_error_t *err);
 void mock_unpublish_device (const struct mock *m, const struct vdvs_device *d);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const mock_diskformats[3] = { "thin", "zeroedthick",
+/* In the order of upstream's VALID_ALLOCATION_FORMATS (volume_kv.py),
+ * which its "not supported" message lists. */
+const char *const mock_diskformats[3] = { "zeroedthick", "thin",
                                           "eagerzeroedthick" };
 
 static const char *const valid_keys[] = {
@@ -136,7 +138,7 @@ mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
       && strcmp (v, "eagerzeroedthick") != 0)
     return vdvs_error_set (err, EINVAL,
                            "Disk Allocation Format '%s' is not supported. "
-                           "Valid options are: ['thin', 'zeroedthick', "
+                           "Valid options are: ['zeroedthick', 'thin', "
                            "'eagerzeroedthick'].",
                            v);
   if (check_attach_as (vdvs_opts_get (o, "attach-as"), err) < 0

@@ -197,7 +197,7 @@ mp=$(api_ok VolumeDriver.Mount '{"Name":"cl","ID":"c2"}' | jq -r .Mountpoint)
 api_ok VolumeDriver.Unmount '{"Name":"cl","ID":"c2"}' >/dev/null
 # Refusals keep the upstream texts and leave nothing behind.
 out=$(ctl create bad diskformat=zeroedthick,thin 2>&1) && fail "bad diskformat accepted"
-[ "$out" = "vdvsctl: Disk Allocation Format 'zeroedthick,thin' is not supported. Valid options are: ['thin', 'zeroedthick', 'eagerzeroedthick']." ] \
+[ "$out" = "vdvsctl: Disk Allocation Format 'zeroedthick,thin' is not supported. Valid options are: ['zeroedthick', 'thin', 'eagerzeroedthick']." ] \
   || fail "create bad diskformat: $out"
 out=$(ctl create bad fstype=nofs 2>&1) && fail "bad fstype accepted"
 grep -q '^vdvsctl: Not found mkfs for nofs' <<<"$out" || fail "create bad fstype: $out"

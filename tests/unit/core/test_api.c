@@ -256,10 +256,10 @@ Test (api, create_option_errors_are_upstream_texts)
       "'read-write'), ('fstype', 'ext4'), ('clone-from', 'None')]" },
     { "{\"diskformat\":\"zeroedthickk\"}",
       "Disk Allocation Format 'zeroedthickk' is not supported. Valid options "
-      "are: ['thin', 'zeroedthick', 'eagerzeroedthick']." },
+      "are: ['zeroedthick', 'thin', 'eagerzeroedthick']." },
     { "{\"diskformat\":\"zeroedthick,thin\"}",
       "Disk Allocation Format 'zeroedthick,thin' is not supported. Valid "
-      "options are: ['thin', 'zeroedthick', 'eagerzeroedthick']." },
+      "options are: ['zeroedthick', 'thin', 'eagerzeroedthick']." },
     { "{\"access\":\"read-write-both\"}",
       "Access type 'read-write-both' is not supported. Valid options are: "
       "['read-write', 'read-only']" },

@@ -146,7 +146,9 @@ Test (name, empty_parts)
 {
   expect_err ("", "Volume name is empty");
   expect_err ("@datastore1", "Volume name is empty in `@datastore1`");
-  expect_err ("vol@", "Datastore name is empty in `vol@`");
+  /* An empty datastore is none, as upstream: the default one. */
+  expect_ok ("vol@", "vol", "");
+  expect_ok ("vol@@", "vol@", "");
 }
 
 Test (name, null_name)

@@ -159,6 +159,13 @@ Test (datastore, resolve_corrects_the_case_of_datastores)
   resolve_ok ("a@b@DATASTORE1", &v);
   cr_assert_str_eq (v.vol, "a@b");
   cr_assert_str_eq (v.ds, "datastore1");
+  /* An empty datastore is the default one (upstream's parse_vol_name). */
+  resolve_ok ("v@", &v);
+  cr_assert_str_eq (v.vol, "v");
+  cr_assert_str_eq (v.ds, "datastore1");
+  resolve_ok ("a@@", &v);
+  cr_assert_str_eq (v.vol, "a@");
+  cr_assert_str_eq (v.ds, "datastore1");
 }
 
 Test (datastore, unknown_datastore)
@@ -174,8 +181,10 @@ Test (datastore, unknown_datastore)
 Test (datastore, ambiguous_datastore)
 {
   init_ok ("ds,DS,other");
-  resolve_bad ("v@Ds", "'Found multiple datastores with same name (ignoring "
-                       "case difference): ['ds', 'DS']'");
+  /* str() of upstream's ValidationError is repr() of its message, and
+   * the list's own single quotes make repr() choose double ones. */
+  resolve_bad ("v@Ds", "\"Found multiple datastores with same name (ignoring "
+                       "case difference): ['ds', 'DS']\"");
 }
 
 Test (datastore, name_errors_come_through)

@@ -171,6 +171,50 @@ Test (mock, create_is_not_repeated)
   cr_assert_eq (size_of (t_vol (ma, "v").flat), 100 << 20);
 }
 
+/* As upstream's createVMDK: the file is looked for before the options are
+ * validated, so a retried create with bad options still says "exists". */
+Test (mock, create_looks_for_the_volume_before_the_options)
+{
+  vdvs_error_t err = NULL;
+
+  t_create_ok (ma, "v", NULL);
+  expect_fail (t_create (ma, "v", &err, "diskformat", "zeroedthickk", NULL),
+               EEXIST, err);
+  cr_assert_str_eq (err->msg, "File /vmfs/volumes/datastore1/dockvols/"
+                              "_DEFAULT/v.vmdk already exists");
+  vdvs_error_release (&err);
+  expect_fail (t_create (ma, "v", &err, "bogus", "1", NULL), EEXIST, err);
+  vdvs_error_release (&err);
+  expect_fail (t_create (ma, "v", &err, "clone-from", "nothing", "size",
+                         "1gb", NULL),
+               EEXIST, err);
+  vdvs_error_release (&err);
+  /* A new name still gets the validation error. */
+  expect_fail (t_create (ma, "w", &err, "diskformat", "zeroedthickk", NULL),
+               EINVAL, err);
+  vdvs_error_release (&err);
+}
+
+/* "vol@": an empty datastore is the default one, as upstream. */
+Test (mock, an_empty_datastore_is_the_default)
+{
+  struct vdvs_volume_info i;
+  vdvs_error_t err = NULL;
+
+  t_create_ok (ma, "v@", NULL);
+  get_ok (ma, "v", &i);
+  cr_assert_str_eq (i.datastore, "datastore1");
+  vdvs_volume_info_clear (&i);
+  get_ok (ma, "v@", &i);
+  cr_assert_str_eq (i.datastore, "datastore1");
+  vdvs_volume_info_clear (&i);
+  expect_fail (t_create (ma, "v@datastore1", &err, NULL), EEXIST, err);
+  vdvs_error_release (&err);
+  t_create_ok (ma, "w@@", NULL);
+  get_ok (ma, "w@@datastore1", &i);
+  vdvs_volume_info_clear (&i);
+}
+
 Test (mock, create_on_a_second_datastore)
 {
   struct vdvs_volume_info i;

@@ -115,11 +115,11 @@ Test (options, e2e_negative_cases)
 
   opts_of (&o, "diskformat", "zeroedthickk", NULL);
   expect_err (&o, "Disk Allocation Format 'zeroedthickk' is not supported. "
-                  "Valid options are: ['thin', 'zeroedthick', "
+                  "Valid options are: ['zeroedthick', 'thin', "
                   "'eagerzeroedthick'].");
   opts_of (&o, "diskformat", "zeroedthick,thin", NULL);
   expect_err (&o, "Disk Allocation Format 'zeroedthick,thin' is not "
-                  "supported. Valid options are: ['thin', 'zeroedthick', "
+                  "supported. Valid options are: ['zeroedthick', 'thin', "
                   "'eagerzeroedthick'].");
   opts_of (&o, "size", "100gbEE", NULL);
   expect_err (&o, SIZE_MSG);
@@ -137,7 +137,7 @@ Test (options, values_are_case_sensitive)
 
   opts_of (&o, "diskformat", "Thin", NULL);
   expect_err (&o, "Disk Allocation Format 'Thin' is not supported. Valid "
-                  "options are: ['thin', 'zeroedthick', 'eagerzeroedthick'].");
+                  "options are: ['zeroedthick', 'thin', 'eagerzeroedthick'].");
   opts_of (&o, "access", "READ-ONLY", NULL);
   expect_err (&o, "Access type 'READ-ONLY' is not supported. Valid options "
                   "are: ['read-write', 'read-only']");

@@ -1,0 +1,415 @@
+/* Attachments after an unclean restart (backends/mock/mock.c attach and
+ * detach, src/volumes.c's sweep): unit records and sidecars that still say
+ * "attached" while the loop devices are gone, or serve another volume's
+ * extent.  Each volume must get its own extent back, and no volume's
+ * attach, detach or sweep may touch another volume's unit.  Needs root and
+ * /dev/loop-control; skips without. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "backend_i.h"
+#include "config.h"
+#include "t_mock.h"
+#include "volumes.h"
+
+static char tmp[PATH_MAX];
+static struct mock *ma;
+static char foreign[64]; /* a loop device a test bound itself */
+
+static void
+setup (void)
+{
+  tmp[0] = foreign[0] = '\0';
+  ma = NULL;
+  if (geteuid () != 0 || access ("/dev/loop-control", R_OK | W_OK) != 0)
+    return;
+  t_mkdtemp (tmp, sizeof tmp, "crash");
+  ma = t_mock_open (tmp, "vmA", T_UUID_A);
+}
+
+static void
+clear_loop (const char *dev)
+{
+  int fd = open (dev, O_RDWR | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      ioctl (fd, LOOP_CLR_FD, 0);
+      close (fd);
+    }
+}
+
+static void
+teardown (void)
+{
+  vdvs_error_t err = NULL;
+
+  if (foreign[0])
+    clear_loop (foreign);
+  if (ma)
+    {
+      vdvs_mock_power_off (ma, &err);
+      vdvs_error_release (&err);
+      vdvs_backend_mock.close (ma);
+    }
+  if (tmp[0])
+    t_rmrf (tmp);
+}
+
+static void
+need_loop (void)
+{
+  if (geteuid () != 0)
+    cr_skip_test ("attach needs root");
+  if (ma == NULL)
+    cr_skip_test ("no /dev/loop-control");
+}
+
+TestSuite (crash, .init = setup, .fini = teardown, .timeout = 50);
+
+static void
+attach_ok (const char *name, struct vdvs_device *dev)
+{
+  vdvs_error_t err = NULL;
+
+  memset (dev, 0, sizeof *dev);
+  cr_assert_eq (vdvs_backend_mock.attach (ma, name, dev, &err), 0, "%s: %s",
+                name, err ? err->msg : "");
+}
+
+static void
+detach_ok (const char *name)
+{
+  vdvs_error_t err = NULL;
+  cr_assert_eq (vdvs_backend_mock.detach (ma, name, &err), 0, "%s: %s", name,
+                err ? err->msg : "");
+}
+
+/* A volume whose extent starts with its own name. */
+static void
+make_vol (const char *name)
+{
+  struct mock_vol v;
+  int fd;
+
+  t_create_ok (ma, name, "size", "1mb", NULL);
+  v = t_vol (ma, name);
+  fd = open (v.flat, O_WRONLY);
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (pwrite (fd, name, strlen (name) + 1, 0),
+                (ssize_t) strlen (name) + 1);
+  close (fd);
+}
+
+static void
+by_path (const struct vdvs_device *dev, char *buf, size_t len)
+{
+  snprintf (buf, len, "%s/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:%s:0",
+            tmp, dev->unit);
+}
+
+/* The loop device the guest finds for dev. */
+static void
+loop_of (const struct vdvs_device *dev, char *loop, size_t len)
+{
+  char link[PATH_MAX * 2];
+  ssize_t n;
+
+  by_path (dev, link, sizeof link);
+  n = readlink (link, loop, len - 1);
+  cr_assert_gt (n, 0, "no device at %s", link);
+  loop[n] = '\0';
+}
+
+/* What the guest reads at the start of the disk it finds for dev. */
+static void
+expect_data (const struct vdvs_device *dev, const char *want)
+{
+  char link[PATH_MAX * 2], buf[512];
+  int fd;
+
+  by_path (dev, link, sizeof link);
+  fd = open (link, O_RDONLY | O_CLOEXEC);
+  cr_assert_geq (fd, 0, "%s: %s", link, strerror (errno));
+  cr_assert_eq (pread (fd, buf, sizeof buf, 0), (ssize_t) sizeof buf);
+  close (fd);
+  buf[sizeof buf - 1] = '\0';
+  cr_assert_str_eq (buf, want, "volume %s reads the disk of `%s`", want, buf);
+}
+
+/* A host crash: the loop devices and the guest's device tree are gone,
+ * the datastore's records and sidecars stay. */
+static void
+host_crash (const char *loop1, const char *loop2)
+{
+  char path[PATH_MAX + 8];
+
+  clear_loop (loop1);
+  clear_loop (loop2);
+  snprintf (path, sizeof path, "%s/dev", tmp);
+  t_rmrf (path);
+  snprintf (path, sizeof path, "%s/sys", tmp);
+  t_rmrf (path);
+}
+
+static void
+expect_status (const char *name, const char *status)
+{
+  struct vdvs_volume_info i = { 0 };
+  vdvs_error_t err = NULL;
+
+  cr_assert_eq (vdvs_backend_mock.get (ma, name, &i, &err), 0);
+  cr_assert_str_eq (i.status, status, "%s", name);
+  vdvs_volume_info_clear (&i);
+}
+
+/* This VM's unit records that name `key` ("ds/vol"). */
+static int
+records_of (const char *key)
+{
+  char dir[PATH_MAX + 64], path[PATH_MAX * 2], buf[4096];
+  struct dirent *de;
+  int n = 0;
+  DIR *d;
+
+  snprintf (dir, sizeof dir, "%s/root/.vms/%s", tmp, T_UUID_A);
+  cr_assert_not_null (d = opendir (dir));
+  while ((de = readdir (d)) != NULL)
+    {
+      FILE *f;
+      if (strncmp (de->d_name, "scsi", 4) != 0)
+        continue;
+      snprintf (path, sizeof path, "%s/%s", dir, de->d_name);
+      if ((f = fopen (path, "re")) == NULL)
+        continue;
+      size_t len = fread (buf, 1, sizeof buf - 1, f);
+      fclose (f);
+      buf[len] = '\0';
+      char *nl = strchr (buf, '\n');
+      if (nl && strncmp (nl + 1, key, strlen (key)) == 0
+          && nl[1 + strlen (key)] == '\n')
+        n++;
+    }
+  closedir (d);
+  return n;
+}
+
+/* Bind `file` to the loop device `dev` ourselves. */
+static void
+bind_loop (const char *dev, const char *file)
+{
+  struct loop_config cfg;
+  int lfd = open (dev, O_RDWR | O_CLOEXEC), ffd = open (file, O_RDWR | O_CLOEXEC);
+
+  cr_assert_geq (lfd, 0);
+  cr_assert_geq (ffd, 0);
+  memset (&cfg, 0, sizeof cfg);
+  cfg.fd = (unsigned) ffd;
+  cfg.block_size = 512;
+  cr_assert_eq (ioctl (lfd, LOOP_CONFIGURE, &cfg), 0, "%s: %s", dev,
+                strerror (errno));
+  snprintf (foreign, sizeof foreign, "%s", dev);
+  close (ffd);
+  close (lfd);
+}
+
+static bool
+loop_backs (const char *dev, const char *file)
+{
+  struct loop_info64 info;
+  struct stat st;
+  int fd = open (dev, O_RDONLY | O_CLOEXEC);
+  bool r;
+
+  if (fd < 0)
+    return false;
+  r = ioctl (fd, LOOP_GET_STATUS64, &info) == 0 && stat (file, &st) == 0
+      && info.lo_inode == st.st_ino && info.lo_device == st.st_dev;
+  close (fd);
+  return r;
+}
+
+Test (crash, remount_in_either_order_gives_each_volume_its_own_disk)
+{
+  struct vdvs_device da, db;
+  char la[64], lb[64];
+
+  need_loop ();
+  make_vol ("a");
+  make_vol ("b");
+  attach_ok ("a", &da);
+  attach_ok ("b", &db);
+  loop_of (&da, la, sizeof la);
+  loop_of (&db, lb, sizeof lb);
+
+  host_crash (la, lb);
+  attach_ok ("b", &db);
+  attach_ok ("a", &da);
+  expect_data (&db, "b");
+  expect_data (&da, "a");
+  cr_assert_str_neq (da.unit, db.unit);
+
+  loop_of (&da, la, sizeof la);
+  loop_of (&db, lb, sizeof lb);
+  host_crash (la, lb);
+  attach_ok ("a", &da);
+  attach_ok ("b", &db);
+  expect_data (&da, "a");
+  expect_data (&db, "b");
+  detach_ok ("a");
+  detach_ok ("b");
+  cr_assert_eq (records_of ("datastore1/a") + records_of ("datastore1/b"), 0);
+}
+
+/* The state in which Mount(B) took the loop device A's record names: the
+ * record is A's, the device is B's.  A must not take it, and A's detach
+ * must not clear it. */
+Test (crash, a_record_whose_device_serves_another_extent_is_not_reused)
+{
+  struct vdvs_device da, db;
+  struct mock_vol vb = { 0 };
+  char la[64], lb[64];
+
+  need_loop ();
+  make_vol ("a");
+  make_vol ("b");
+  vb = t_vol (ma, "b");
+  attach_ok ("a", &da);
+  attach_ok ("b", &db);
+  loop_of (&da, la, sizeof la);
+  loop_of (&db, lb, sizeof lb);
+  host_crash (la, lb);
+  bind_loop (la, vb.flat);
+
+  attach_ok ("a", &da);
+  expect_data (&da, "a");
+  cr_assert (loop_backs (la, vb.flat), "A's attach took over %s", la);
+  cr_assert_eq (records_of ("datastore1/a"), 1);
+  detach_ok ("a");
+  cr_assert (loop_backs (la, vb.flat), "A's detach cleared B's device %s", la);
+  expect_status ("a", "detached");
+}
+
+/* A sidecar still naming a unit that another volume holds now (a crash
+ * between the release of the unit and the rewrite of the sidecar).
+ * Neither detach nor attach of A may touch B's record or device. */
+Test (crash, another_volumes_unit_is_never_released)
+{
+  struct vdvs_device da, db;
+  struct mock_sidecar sc;
+  struct mock_vol va;
+  vdvs_error_t err = NULL;
+  char la[64], lb[64], seen[64], rec[PATH_MAX + 64];
+
+  need_loop ();
+  make_vol ("a");
+  make_vol ("b");
+  va = t_vol (ma, "a");
+  attach_ok ("a", &da);
+  attach_ok ("b", &db);
+  loop_of (&db, lb, sizeof lb);
+  for (int round = 0; round < 2; round++)
+    {
+      /* A's record gone, its sidecar says "attached on B's unit". */
+      snprintf (rec, sizeof rec, "%s/root/.vms/%s/scsi0:%s", tmp, T_UUID_A,
+                da.unit);
+      loop_of (&da, la, sizeof la);
+      clear_loop (la);
+      unlink (rec);
+      cr_assert_eq (mock_sidecar_read (va.sidecar, &sc, &err), 0);
+      sc.attached = true;
+      strcpy (sc.status, "attached");
+      snprintf (sc.attached_uuid, sizeof sc.attached_uuid, "%s", T_UUID_A);
+      sc.device = db;
+      cr_assert_eq (mock_sidecar_write (va.sidecar, &sc, &err), 0);
+      mock_sidecar_clear (&sc);
+
+      if (round == 0)
+        detach_ok ("a");
+      else
+        {
+          attach_ok ("a", &da);
+          cr_assert_str_neq (da.unit, db.unit);
+          expect_data (&da, "a");
+        }
+      cr_assert_eq (records_of ("datastore1/b"), 1, "B's record removed");
+      loop_of (&db, seen, sizeof seen);
+      cr_assert_str_eq (seen, lb, "B's device name changed");
+      expect_data (&db, "b");
+      if (round == 0)
+        {
+          expect_status ("a", "detached");
+          attach_ok ("a", &da);
+        }
+    }
+  detach_ok ("a");
+  detach_ok ("b");
+}
+
+/* A crash in detach after the sidecar was rewritten: the record left
+ * behind is this volume's, and its next attach finishes the job. */
+Test (crash, a_detach_cut_short_is_finished_by_the_next_attach)
+{
+  struct vdvs_device da;
+  struct mock_sidecar sc;
+  struct mock_vol va;
+  vdvs_error_t err = NULL;
+  char la[64];
+
+  need_loop ();
+  make_vol ("a");
+  va = t_vol (ma, "a");
+  attach_ok ("a", &da);
+  loop_of (&da, la, sizeof la);
+  clear_loop (la);
+  cr_assert_eq (mock_sidecar_read (va.sidecar, &sc, &err), 0);
+  sc.attached = false;
+  strcpy (sc.status, "detached");
+  memset (&sc.device, 0, sizeof sc.device);
+  cr_assert_eq (mock_sidecar_write (va.sidecar, &sc, &err), 0);
+  mock_sidecar_clear (&sc);
+
+  attach_ok ("a", &da);
+  expect_data (&da, "a");
+  cr_assert_eq (records_of ("datastore1/a"), 1, "a stale unit kept");
+  detach_ok ("a");
+  cr_assert_eq (records_of ("datastore1/a"), 0);
+}
+
+/* The core's sweep before serving: volumes the backend says are attached
+ * here, that nothing mounts, are detached without asking the engine (the
+ * configured engine socket does not even exist). */
+Test (crash, the_sweep_before_serving_detaches_stale_attachments)
+{
+  static struct vdvs_config cfg;
+  static struct vdvs_bk bk;
+  struct vdvs_device da, db;
+  vdvs_error_t err = NULL;
+  char la[64], lb[64];
+
+  need_loop ();
+  make_vol ("a");
+  make_vol ("b");
+  attach_ok ("a", &da);
+  attach_ok ("b", &db);
+  loop_of (&da, la, sizeof la);
+  loop_of (&db, lb, sizeof lb);
+  host_crash (la, lb);
+
+  cr_assert_eq (vdvs_bk_load (&bk, "mock", &err), 0);
+  cr_assert_eq (vdvs_bk_open (&bk, &err), 0, "%s", err ? err->msg : "");
+  memset (&cfg, 0, sizeof cfg);
+  snprintf (cfg.mount_root, sizeof cfg.mount_root, "%s/mnt", tmp);
+  snprintf (cfg.state_dir, sizeof cfg.state_dir, "%s/state", tmp);
+  snprintf (cfg.docker_socket, sizeof cfg.docker_socket, "%s/no-engine", tmp);
+  cr_assert_eq (vdvs_volumes_init (&cfg, &bk, &err), 0);
+  vdvs_volumes_sweep_stale ();
+  expect_status ("a", "detached");
+  expect_status ("b", "detached");
+  cr_assert_eq (records_of ("datastore1/a") + records_of ("datastore1/b"), 0);
+  vdvs_bk_close (&bk);
+}
