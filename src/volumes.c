@@ -201,6 +201,25 @@ full_name (const char *name, const char *datastore, char *full, size_t len,
   return 0;
 }
 
+/* Once the backend has chosen the datastore of a new volume: its mount
+ * point must be a valid file name (vdvs_name_check_mountable). */
+static int
+check_mountable (const char *name, vdvs_error_t *err)
+{
+  char ds[VDVS_MAX_DS_NAME_LEN * 4 + 1];
+  struct vdvs_name n;
+  vdvs_error_t e = NULL;
+
+  if (vdvs_name_parse (name, &n, err) < 0)
+    return -1;
+  if (vdvs_bk_locate (bk, name, ds, sizeof ds, &e) < 0)
+    {
+      vdvs_error_release (&e);
+      return 0; /* the steps after it report what is wrong */
+    }
+  return vdvs_name_check_mountable (n.volume, ds, err);
+}
+
 /* A volume we know under `name` (full, or short on any datastore). */
 static struct volume *
 find_known (const char *name)
@@ -514,6 +533,8 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
                 (*err)->msg);
       return -1;
     }
+  if (check_mountable (name, err) < 0)
+    goto rollback;
   if (clone != NULL)
     return 0; /* the data came with the clone: no mkfs */
 
