@@ -360,8 +360,10 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     }
   else if (strcmp (ep, "Remove") == 0)
     {
-      if (parse (j, body, len, true, false, &rq, &err) == 0)
-        vdvs_vol_remove (rq.name, &err);
+      /* The name's kept Get reply goes with the volume. */
+      if (parse (j, body, len, true, false, &rq, &err) == 0
+          && vdvs_vol_remove (rq.name, &err) == 0)
+        vdvs_replycache_forget (rq.name);
     }
   else if (strcmp (ep, "Mount") == 0 || strcmp (ep, "Unmount") == 0)
     {

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <regex.h>
 #include <string.h>
 
@@ -691,4 +692,86 @@ Test (api, get_reply_is_reused_only_while_unchanged)
               "_DEFAULT/v.vmdk)");
   cr_assert_eq (vdvs_replycache_size (), 1); /* "v" forgotten, "v@..." kept */
   free (a);
+}
+
+/* Entries of the volume table and name locks go with their volume:
+ * churn of distinct names does not grow the table.  An existing volume
+ * keeps its entry (the last known state answers Get while the backend is
+ * down) until it is removed. */
+Test (api, table_entries_are_freed_after_remove)
+{
+  char body[256];
+  size_t base = vdvs_volumes_table_entries ();
+
+  make_volume ("src", NULL);
+  for (int i = 0; i < 200; i++)
+    {
+      snprintf (body, sizeof body,
+                "{\"Name\":\"churn%d\",\"Opts\":{\"clone-from\":\"src\"}}", i);
+      expect_ok ("/VolumeDriver.Create", body);
+      snprintf (body, sizeof body, "{\"Name\":\"churn%d\",\"ID\":\"c\"}", i);
+      expect_ok ("/VolumeDriver.Unmount", body); /* an unknown ID: no-op */
+      expect_ok ("/VolumeDriver.Get", body);
+      expect_ok ("/VolumeDriver.Path", body);
+      expect_ok ("/VolumeDriver.Remove", body);
+      expect_ok ("/VolumeDriver.Remove", body); /* already gone */
+      snprintf (body, sizeof body,
+                "{\"Name\":\"bad%d\",\"Opts\":{\"size\":\"1xb\"}}", i);
+      expect_err ("/VolumeDriver.Create", body, NULL);
+    }
+  cr_assert_eq (vdvs_volumes_table_entries (), base);
+  cr_assert_eq (vdvs_replycache_size (), 0, "Get replies of removed volumes kept");
+
+  /* A volume that stays keeps one entry, freed by its Remove. */
+  expect_ok ("/VolumeDriver.Unmount", "{\"Name\":\"src\",\"ID\":\"c\"}");
+  cr_assert_eq (vdvs_volumes_table_entries (), base + 1);
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"src\"}");
+  cr_assert_eq (vdvs_volumes_table_entries (), base);
+}
+
+/* Threads creating, removing and looking up the same few names at once:
+ * an entry is freed only when no thread holds it (a use-after-free shows
+ * under ASan), and the table ends empty again. */
+static void *
+churn_thread (void *arg)
+{
+  static const char *const eps[] = {
+    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Get",
+    "/VolumeDriver.Path", "/VolumeDriver.Unmount", "/VolumeDriver.Remove",
+  };
+  long t = (long) arg;
+  char body[256];
+
+  for (int i = 0; i < 150; i++)
+    {
+      const char *ep = eps[(t + i) % 6];
+      snprintf (body, sizeof body,
+                "{\"Name\":\"n%d%s\",\"ID\":\"x\",\"Opts\":"
+                "{\"clone-from\":\"src\"}}",
+                i % 3, i % 2 ? "@datastore1" : "");
+      if (strcmp (ep, "/VolumeDriver.Create") != 0)
+        strcpy (strstr (body, ",\"Opts\""), "}");
+      free (vdvs_api_handle (ep, body, strlen (body)));
+    }
+  return NULL;
+}
+
+Test (api, concurrent_churn_on_few_names)
+{
+  size_t base = vdvs_volumes_table_entries ();
+  pthread_t t[4];
+
+  make_volume ("src", NULL);
+  for (long i = 0; i < 4; i++)
+    cr_assert_eq (pthread_create (&t[i], NULL, churn_thread, (void *) i), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join (t[i], NULL);
+  for (int i = 0; i < 3; i++)
+    {
+      char body[64];
+      snprintf (body, sizeof body, "{\"Name\":\"n%d\"}", i);
+      expect_ok ("/VolumeDriver.Remove", body);
+    }
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"src\"}");
+  cr_assert_eq (vdvs_volumes_table_entries (), base);
 }
