@@ -446,7 +446,7 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
   if (mkdir_mountpoint (mp, err) < 0
       || attach_and_find (v->full, devpath, sizeof devpath, err) < 0)
     return -1;
-  if (vdvs_mount (devpath, mp, fstype, ro, err) < 0)
+  if (vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
     {
       vdvs_error_t e2 = NULL;
       if (vdvs_bk_detach (bk, v->full, &e2) < 0)
