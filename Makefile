@@ -131,7 +131,9 @@ testremote: build
 	./scripts/remote.sh test $(GUEST) $(ESX)
 
 # The concurrency and crash loops for longer than CI runs them
-# (VDVS_STRESS_ROUNDS rounds, default 20).
+# (VDVS_STRESS_ROUNDS rounds, default 20), and the churn of 100,000
+# volume names (bench/churn.sh: the daemon's RSS must stay flat).
 stress: build
 	VDVS_STRESS_ROUNDS=$${VDVS_STRESS_ROUNDS:-20} ./tests/run.sh --integration-only 56-concurrency
 	./tests/run.sh --integration-only 55-crash-matrix
+	./bench/churn.sh

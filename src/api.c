@@ -331,6 +331,16 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
       return finish (NULL, &err);
     }
   ep = path + 14;
+  /* JSON text holds no NUL byte, and cJSON would end a string at one:
+   * {"Name":"a<NUL>b"} would act on volume `a`. */
+  if (len > 0 && memchr (body, '\0', len) != NULL)
+    {
+      vdvs_error_set (&err, EINVAL,
+                      "request body contains a NUL byte (at offset %zu); "
+                      "JSON text cannot hold one",
+                      (size_t) ((const char *) memchr (body, '\0', len) - body));
+      return finish (NULL, &err);
+    }
   if (strcmp (ep, "Capabilities") == 0)
     return api_capabilities ();
   if (len > 0)
@@ -340,13 +350,20 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
 
   if (strcmp (ep, "Create") == 0)
     {
-      if (parse (j, body, len, true, false, &rq, &err) == 0)
+      struct vdvs_name n;
+      /* A name whose mount point cannot exist is refused before anything
+       * is made (a bad name is vdvs_vol_create's to report). */
+      if (parse (j, body, len, true, false, &rq, &err) == 0
+          && (vdvs_name_parse (rq.name, &n, NULL) < 0
+              || vdvs_name_check_mountable (n.volume, n.datastore, &err) == 0))
         vdvs_vol_create (rq.name, &rq.opts, &err);
     }
   else if (strcmp (ep, "Remove") == 0)
     {
-      if (parse (j, body, len, true, false, &rq, &err) == 0)
-        vdvs_vol_remove (rq.name, &err);
+      /* The name's kept Get reply goes with the volume. */
+      if (parse (j, body, len, true, false, &rq, &err) == 0
+          && vdvs_vol_remove (rq.name, &err) == 0)
+        vdvs_replycache_forget (rq.name);
     }
   else if (strcmp (ep, "Mount") == 0 || strcmp (ep, "Unmount") == 0)
     {

@@ -93,6 +93,13 @@ struct vdvs_name
  * characters, no '/' or '\\', no -NNNNNN suffix; plus: not empty, no control
  * characters).  Datastore existence is the backend's business. */
 int vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err);
+/* A volume is mounted at <mount root>/<volume>@<datastore>, one file name
+ * of at most VDVS_MOUNT_NAME_MAX bytes (NAME_MAX): 0 when `volume` on
+ * `datastore` fits, else an error saying so.  `datastore` "": not known
+ * yet; the check then assumes a one-byte name. */
+#define VDVS_MOUNT_NAME_MAX 255
+int vdvs_name_check_mountable (const char *volume, const char *datastore,
+                               vdvs_error_t *err);
 
 /* ------------------------------------------------------------------ */
 /* Small file-system helpers every program and backend shares.          */

@@ -11,6 +11,7 @@
 #include "backend_i.h"
 #include "cleanup.h"
 #include "log.h"
+#include "mounts.h"
 
 #define DEFAULT_CONFIG "/etc/vdvs.conf"
 
@@ -45,6 +46,9 @@ static const char usage[] =
     "      --max-connections N  concurrent API connections (8192)\n"
     "      --recovery-grace SEC recovery leaves volumes mounted less than SEC\n"
     "                           ago to their starting containers (60)\n"
+    "      --mount-options LIST mount flags added to every volume, e.g.\n"
+    "                           nosuid,nodev (default none, as Docker's local\n"
+    "                           driver; env VDVS_MOUNT_OPTIONS)\n"
     "  -l, --log-level LEVEL    error|warn|info|debug (default info; env "
     "VDVS_LOG_LEVEL)\n"
     "      --log-file PATH      append logs to PATH instead of stderr\n"
@@ -54,7 +58,8 @@ static const char usage[] =
     "Config file keys (all optional): Driver, Backend, BackendOptions "
     "(object),\n"
     "Socket, MountRoot, StateDir, DockerSocket, SysfsRoot, DevRoot,\n"
-    "DeviceTimeout (seconds), MaxConnections, LogLevel, LogPath.\n";
+    "DeviceTimeout (seconds), MaxConnections, MountOptions, LogLevel, "
+    "LogPath.\n";
 
 enum
 {
@@ -67,6 +72,7 @@ enum
   OPT_MAXCONN,
   OPT_GRACE,
   OPT_LOGFILE,
+  OPT_MOUNTOPTS,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +92,7 @@ static const struct option long_opts[] = {
   { "recovery-grace", required_argument, NULL, OPT_GRACE },
   { "log-level", required_argument, NULL, 'l' },
   { "log-file", required_argument, NULL, OPT_LOGFILE },
+  { "mount-options", required_argument, NULL, OPT_MOUNTOPTS },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
@@ -189,6 +196,7 @@ apply_file (struct vdvs_config *c, bool explicit, vdvs_error_t *err)
     S ("MountRoot", mount_root), S ("StateDir", state_dir),
     S ("DockerSocket", docker_socket), S ("SysfsRoot", sysfs_root),
     S ("DevRoot", dev_root), S ("LogPath", log_file), S ("LogFile", log_file),
+    S ("MountOptions", mount_options),
 #undef S
   };
   cJSON_ArrayForEach (v, j)
@@ -256,6 +264,9 @@ apply_env (struct vdvs_config *c, vdvs_error_t *err)
     return -1;
   if ((v = getenv ("VDVS_MOUNT_ROOT")) && *v
       && SET (mount_root, "mount root", v) < 0)
+    return -1;
+  if ((v = getenv ("VDVS_MOUNT_OPTIONS")) && *v
+      && SET (mount_options, "mount options", v) < 0)
     return -1;
   if ((v = getenv ("VDVS_BACKEND_OPTS")) && *v)
     {
@@ -386,6 +397,9 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
         case OPT_LOGFILE:
           r = SET (log_file, "log file", optarg);
           break;
+        case OPT_MOUNTOPTS:
+          r = SET (mount_options, "mount options", optarg);
+          break;
         case 'h':
         case 'V':
           break;
@@ -414,6 +428,8 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   if (c->mount_root[0] != '/')
     return vdvs_error_set (err, EINVAL, "mount root `%s` must be absolute",
                            c->mount_root);
+  if (vdvs_mount_options_parse (c->mount_options, &c->mount_flags, err) < 0)
+    return vdvs_error_wrap (err, "MountOptions (--mount-options)");
   return 0;
 }
 

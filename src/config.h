@@ -28,6 +28,8 @@ struct vdvs_config
   int device_timeout_ms;       /* wait for an attached disk (10 s) */
   int max_connections;
   int recovery_grace_s;         /* fresh mounts left alone (60 s) */
+  char mount_options[256];     /* MountOptions: "" or e.g. "nosuid,nodev" */
+  unsigned long mount_flags;   /* mount_options parsed */
   /* Backend options in the order given (file, env, flags); owned. */
   size_t n_backend_opts;
   struct vdvs_backend_opt *backend_opts;

@@ -142,7 +142,10 @@ struct vdvs_http
 /* The worker whose loop runs on this thread (NULL elsewhere). */
 static _Thread_local struct http_worker *this_worker;
 
-/* Per-request state, owned by MHD's req_cls slot until completion. */
+/* Per-request state, owned by MHD's req_cls slot until completion
+ * (on_completed frees it).  A dispatched request belongs to its request
+ * thread until that thread resumes the connection, and to the pool thread
+ * from then on: the request thread touches it no more after the resume. */
 struct request
 {
   struct http_worker *worker; /* whose daemon holds the connection */
@@ -231,6 +234,11 @@ request_thread (void *arg)
 {
   struct request *r = arg;
   struct vdvs_http *h = r->h;
+  /* Once the connection is resumed, the pool thread may answer it and
+   * complete the request (on_completed frees r) before this thread runs
+   * again: what is needed after the resume is copied out before it. */
+  struct MHD_Connection *conn = r->conn;
+  int wake_fd = r->worker->wake_fd;
 
   r->result = h->handler (r->url, r->body ? r->body : "", r->len);
   if (r->result == NULL)
@@ -238,9 +246,10 @@ request_thread (void *arg)
   /* Taken so that stop cannot free the daemon between the resume and the
    * count going down. */
   pthread_mutex_lock (&h->lock);
-  MHD_resume_connection (r->conn);
+  MHD_resume_connection (conn);
+  /* r may be freed from here on. */
   /* In external mode MHD has no wake-up channel of its own. */
-  if (eventfd_write (r->worker->wake_fd, 1) < 0)
+  if (eventfd_write (wake_fd, 1) < 0)
     abort (); /* cannot fail unless the counter overflows */
   if (--h->running == 0)
     pthread_cond_broadcast (&h->idle);

@@ -81,6 +81,9 @@ vdvs_run_capture (char *const argv[], char *out, size_t len)
   size_t used = 0;
   int r;
 
+  /* Callers print `out` on any failure, a spawn failure included. */
+  if (len > 0)
+    out[0] = '\0';
   if (pipe2 (pipefd, O_CLOEXEC) < 0)
     return -errno;
   posix_spawn_file_actions_init (&fa);

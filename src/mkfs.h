@@ -14,8 +14,9 @@ int vdvs_mkfs_find (const char *fstype, char *path, size_t len,
  * thick volume's preallocated extent). */
 int vdvs_mkfs_run (const char *fstype, const char *device, const char *label,
                    vdvs_error_t *err);
-/* Run argv, capture stdout+stderr into out (NUL-terminated, truncated).
- * Returns the exit status (>=0) or -errno. */
+/* Run argv, capture stdout+stderr into out (NUL-terminated, truncated;
+ * "" when argv[0] could not be started).  Returns the exit status (>=0)
+ * or -errno. */
 int vdvs_run_capture (char *const argv[], char *out, size_t len);
 
 #endif

@@ -124,11 +124,79 @@ vdvs_mounts_under (const char *root,
   return each_mount (under_cb, &c);
 }
 
+/* The options MountOptions may add: mount flags that harden or tune a
+ * volume's mount, none of which the plugin relies on. */
+static const struct
+{
+  const char *name;
+  unsigned long flag;
+} mount_opts[] = {
+  { "nosuid", MS_NOSUID },       { "nodev", MS_NODEV },
+  { "noexec", MS_NOEXEC },       { "noatime", MS_NOATIME },
+  { "nodiratime", MS_NODIRATIME }, { "relatime", MS_RELATIME },
+  { "strictatime", MS_STRICTATIME }, { "lazytime", MS_LAZYTIME },
+  { "sync", MS_SYNCHRONOUS },    { "dirsync", MS_DIRSYNC },
+};
+
+int
+vdvs_mount_options_parse (const char *options, unsigned long *flags,
+                          vdvs_error_t *err)
+{
+  unsigned long f = 0;
+  const char *p = options;
+
+  while (*p != '\0')
+    {
+      size_t n, k;
+      const char *end = strchr (p, ',');
+
+      n = end ? (size_t) (end - p) : strlen (p);
+      while (n > 0 && *p == ' ')
+        p++, n--;
+      while (n > 0 && p[n - 1] == ' ')
+        n--;
+      for (k = 0; k < sizeof mount_opts / sizeof mount_opts[0]; k++)
+        if (strlen (mount_opts[k].name) == n
+            && strncmp (mount_opts[k].name, p, n) == 0)
+          break;
+      if (k == sizeof mount_opts / sizeof mount_opts[0])
+        {
+          char valid[256] = "";
+          for (k = 0; k < sizeof mount_opts / sizeof mount_opts[0]; k++)
+            {
+              if (k > 0)
+                strcat (valid, ", ");
+              strcat (valid, mount_opts[k].name);
+            }
+          return vdvs_error_set (err, EINVAL,
+                                 "mount option `%.*s` in `%s` is not "
+                                 "supported; valid options (comma-separated): "
+                                 "%s",
+                                 (int) n, p, options, valid);
+        }
+      f |= mount_opts[k].flag;
+      if (end == NULL)
+        break;
+      p = end + 1;
+      if (*p == '\0')
+        return vdvs_error_set (err, EINVAL,
+                               "mount options `%s` end with a comma", options);
+    }
+  *flags = f;
+  return 0;
+}
+
+unsigned long
+vdvs_mount_flags (bool read_only, unsigned long options)
+{
+  return options | (read_only ? MS_RDONLY : 0);
+}
+
 int
 vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
-            bool read_only, vdvs_error_t *err)
+            bool read_only, unsigned long options, vdvs_error_t *err)
 {
-  unsigned long flags = MS_NOSUID | MS_NODEV | (read_only ? MS_RDONLY : 0);
+  unsigned long flags = vdvs_mount_flags (read_only, options);
   /* ext4 made with lazy_itable_init (mkfs.c) would have ext4lazyinit zero
    * the inode tables after mount with write-zeroes requests that a loop
    * device turns into punched holes: a thick volume's preallocated extent

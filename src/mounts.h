@@ -16,8 +16,16 @@ int vdvs_mounts_under (const char *root,
                        void (*fn) (const char *name, const char *source,
                                    void *opaque),
                        void *opaque);
+/* Parse MountOptions ("nosuid,nodev"): the mount flags it names, or an
+ * error naming the unknown option and the valid ones.  "" is 0. */
+int vdvs_mount_options_parse (const char *options, unsigned long *flags,
+                              vdvs_error_t *err);
+/* The flags of a volume's mount: as upstream and Docker's local driver,
+ * none by default (setuid binaries and device nodes on a volume work in
+ * containers), plus read-only and the configured `options`. */
+unsigned long vdvs_mount_flags (bool read_only, unsigned long options);
 int vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
-                bool read_only, vdvs_error_t *err);
+                bool read_only, unsigned long options, vdvs_error_t *err);
 /* Unmount; a busy mount is retried, then detached lazily, so the disk can
  * still be released (the last user closes it). */
 int vdvs_umount (const char *mountpoint, vdvs_error_t *err);

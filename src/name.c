@@ -89,3 +89,25 @@ vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err)
   out->datastore[dlen] = '\0';
   return 0;
 }
+
+int
+vdvs_name_check_mountable (const char *volume, const char *datastore,
+                           vdvs_error_t *err)
+{
+  /* Not known yet (the backend's default): at least one byte. */
+  size_t n = strlen (volume) + 1 + (datastore[0] ? strlen (datastore) : 1);
+
+  if (n <= VDVS_MOUNT_NAME_MAX)
+    return 0;
+  if (datastore[0] == '\0')
+    return vdvs_error_set (err, ENAMETOOLONG,
+                           "Volume name `%s` is too long to mount: with `@` "
+                           "and a datastore name it is over %d bytes, the "
+                           "limit for both names together (in UTF-8)",
+                           volume, VDVS_MOUNT_NAME_MAX);
+  return vdvs_error_set (err, ENAMETOOLONG,
+                         "Volume name `%s@%s` is too long to mount: %zu "
+                         "bytes, over the %d-byte limit for the volume and "
+                         "datastore names together (in UTF-8)",
+                         volume, datastore, n, VDVS_MOUNT_NAME_MAX);
+}

@@ -138,6 +138,63 @@ vdvs_refstore_save (const char *dir, const char *full,
   return 0;
 }
 
+/* Read a refs file whole into a malloc'd, NUL-terminated buffer.  0, or
+ * -errno (-EFBIG past VDVS_REFS_FILE_MAX). */
+static int
+read_whole (int fd, char **out, size_t *len)
+{
+  struct stat st;
+  size_t cap, n = 0;
+  char *buf;
+
+  if (fstat (fd, &st) < 0)
+    return -errno;
+  if (st.st_size > VDVS_REFS_FILE_MAX)
+    return -EFBIG;
+  cap = (size_t) st.st_size + 1;
+  if ((buf = malloc (cap)) == NULL)
+    return -ENOMEM;
+  for (;;)
+    {
+      ssize_t r;
+
+      if (n + 1 == cap)
+        {
+          /* Grown since the fstat: read on, within the cap. */
+          char *b;
+          if (cap > VDVS_REFS_FILE_MAX)
+            {
+              free (buf);
+              return -EFBIG;
+            }
+          cap = cap * 2 > VDVS_REFS_FILE_MAX + 1 ? VDVS_REFS_FILE_MAX + 1
+                                                 : cap * 2;
+          if ((b = realloc (buf, cap)) == NULL)
+            {
+              free (buf);
+              return -ENOMEM;
+            }
+          buf = b;
+        }
+      r = read (fd, buf + n, cap - 1 - n);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int e = errno;
+          free (buf);
+          return -e;
+        }
+      if (r == 0)
+        break;
+      n += (size_t) r;
+    }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
 int
 vdvs_refstore_load (const char *dir,
                     void (*fn) (const char *, struct vdvs_refs *, void *),
@@ -152,11 +209,11 @@ vdvs_refstore_load (const char *dir,
     return -errno;
   while ((de = readdir (d)) != NULL)
     {
-      char buf[65536];
+      char *buf = NULL;
+      size_t n = 0;
       struct vdvs_refs r = { 0 };
       cJSON *j, *m, *it, *rec;
-      ssize_t n;
-      int fd;
+      int fd, e;
 
       /* Skip ".", ".." and our temp files; a volume's file always has an
        * '@' ("vol@datastore") and its name may start with a dot. */
@@ -169,9 +226,17 @@ vdvs_refstore_load (const char *dir,
       fd = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         continue;
-      n = read (fd, buf, sizeof buf);
+      e = read_whole (fd, &buf, &n);
       close (fd);
-      j = n > 0 ? cJSON_ParseWithLength (buf, (size_t) n) : NULL;
+      if (e < 0)
+        {
+          vdvs_log (VDVS_LOG_ERROR, "Cannot read refcount file",
+                    "file=%s/%s error=\"%s\" max_bytes=%d", path, de->d_name,
+                    strerror (-e), VDVS_REFS_FILE_MAX);
+          continue;
+        }
+      j = n > 0 ? cJSON_ParseWithLength (buf, n) : NULL;
+      free (buf);
       m = cJSON_GetObjectItemCaseSensitive (j, "mounts");
       if (!cJSON_IsObject (m))
         {
@@ -180,12 +245,19 @@ vdvs_refstore_load (const char *dir,
           cJSON_Delete (j);
           continue;
         }
+      /* Keys are unique (we wrote them): append, no search per ID. */
+      r.v = calloc ((size_t) cJSON_GetArraySize (m) + 1, sizeof *r.v);
+      if (r.v == NULL)
+        abort ();
       cJSON_ArrayForEach (it, m)
       {
         if (cJSON_IsNumber (it) && it->valuedouble >= 1
-            && it->valuedouble < 1e6)
-          for (int k = 0; k < it->valueint; k++)
-            vdvs_refs_add (&r, it->string);
+            && it->valuedouble < 1e6
+            && strlen (it->string) <= VDVS_MOUNT_ID_MAX)
+          {
+            strcpy (r.v[r.n].id, it->string);
+            r.v[r.n++].count = (unsigned) it->valueint;
+          }
       }
       rec = cJSON_GetObjectItemCaseSensitive (j, "recovered");
       if (cJSON_IsNumber (rec) && rec->valuedouble >= 0

@@ -12,6 +12,9 @@
 #include "backend.h"
 
 #define VDVS_MOUNT_ID_MAX 128
+/* A volume's refs file is read whole up to this size (about 100,000
+ * mount IDs); a larger one is reported and its references dropped. */
+#define VDVS_REFS_FILE_MAX (16 * 1024 * 1024)
 
 struct vdvs_ref
 {

@@ -1,13 +1,15 @@
 /* Volumes as the guest sees them: see volumes.h.
  *
  * Locking:
- *   table_lock   protects the hash chains only; never held across I/O.
+ *   table_lock   protects the hash chains and the entries' pins; never held
+ *                across I/O.
  *   vol->lock    serializes Create/Remove/Mount/Unmount and recovery of ONE
  *                volume and is held across their slow work (attach, mkfs,
  *                mount).  Get/List/Path never take it, so a slow Mount never
  *                delays them; they read the atomics and the cache below.
  *   vol->cache_lock protects vol->cache (last good backend info).
  * Order: table_lock is never held while taking vol->lock.
+ * Entries are freed when idle: see struct volume for the pin rule.
  */
 #include "volumes.h"
 
@@ -38,9 +40,24 @@
  * cfg->recovery_grace_s. */
 #define RECOVERY_GRACE_S (cfg->recovery_grace_s)
 
+/* An entry of the table: a volume, or a name lock (key "\x01<volume>").
+ *
+ * Lifetime.  A pointer to an entry is valid only while its holder has a
+ * pin on it: table_get, table_find, find_known and name_lock take one
+ * under table_lock, table_put drops it (cleanup_volume and
+ * HOLD_NAME_LOCK_FOR_CURRENT_SCOPE do so at the end of a scope).  Only a
+ * pin holder may take v->lock, and it drops v->lock before its pin.  When
+ * the last pin goes, table_put frees the entry if it is idle: a name lock
+ * always (no one holds or waits for it), a volume once it is gone (a
+ * Remove succeeded) and has no references and no mount.  With no pin
+ * left no other thread has the pointer, so table_put reads those
+ * lock-protected fields under table_lock alone.  A later lookup of the
+ * name makes a fresh entry. */
 struct volume
 {
   struct volume *next;           /* protected by table_lock */
+  unsigned pins;                 /* protected by table_lock */
+  atomic_bool gone;              /* set by a pin holder when removed */
   char full[VDVS_FULL_NAME_MAX]; /* "vol@datastore"; immutable */
   pthread_mutex_t lock;
   /* Protected by lock: */
@@ -92,6 +109,8 @@ bucket (const char *s)
   return (size_t) (vdvs_hash (s) % TABLE_SIZE);
 }
 
+static size_t table_entries; /* protected by table_lock */
+
 static struct volume *
 table_find_locked (const char *full)
 {
@@ -101,31 +120,82 @@ table_find_locked (const char *full)
   return NULL;
 }
 
+/* The entry of `full` if there is one, pinned (NULL: none). */
 static struct volume *
 table_find (const char *full)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  return table_find_locked (full);
+  struct volume *v = table_find_locked (full);
+  if (v != NULL)
+    v->pins++;
+  return v;
 }
 
-/* Entries live as long as the daemon: a removed volume's entry is tiny
- * and keeping it avoids use-after-free between lookup and lock. */
+/* The entry of `full`, made if there is none; pinned. */
 static struct volume *
 table_get (const char *full)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
   struct volume *v = table_find_locked (full);
   if (v != NULL)
-    return v;
+    {
+      v->pins++;
+      return v;
+    }
   v = calloc (1, sizeof *v);
   if (v == NULL)
     abort ();
   snprintf (v->full, sizeof v->full, "%s", full);
   pthread_mutex_init (&v->lock, NULL);
   pthread_mutex_init (&v->cache_lock, NULL);
+  v->pins = 1;
   v->next = table[bucket (full)];
   table[bucket (full)] = v;
+  table_entries++;
   return v;
+}
+
+/* Drop a pin (see struct volume); the caller holds neither table_lock nor
+ * v->lock.  The last pin of an idle entry frees it. */
+static void
+table_put (struct volume *v)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  struct volume **p;
+
+  if (--v->pins > 0)
+    return;
+  if (v->full[0] != '\x01'
+      && (!atomic_load (&v->gone) || v->mounted
+          || vdvs_refs_total (&v->refs) > 0))
+    return;
+  for (p = &table[bucket (v->full)]; *p != v; p = &(*p)->next)
+    ;
+  *p = v->next;
+  table_entries--;
+  vdvs_refs_clear (&v->refs);
+  vdvs_volume_info_clear (&v->cache);
+  pthread_mutex_destroy (&v->lock);
+  pthread_mutex_destroy (&v->cache_lock);
+  free (v);
+}
+
+static void
+table_putp (struct volume **v)
+{
+  if (*v != NULL)
+    table_put (*v);
+}
+/* A pinned entry pointer, unpinned at the end of its scope: declare it
+ * before any ACQUIRE_LOCK_FOR_CURRENT_SCOPE of its lock, so that the lock
+ * goes first. */
+#define cleanup_volume __attribute__ ((cleanup (table_putp)))
+
+size_t
+vdvs_volumes_table_entries (void)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  return table_entries;
 }
 
 void
@@ -201,7 +271,27 @@ full_name (const char *name, const char *datastore, char *full, size_t len,
   return 0;
 }
 
-/* A volume we know under `name` (full, or short on any datastore). */
+/* Once the backend has chosen the datastore of a new volume: its mount
+ * point must be a valid file name (vdvs_name_check_mountable). */
+static int
+check_mountable (const char *name, vdvs_error_t *err)
+{
+  char ds[VDVS_MAX_DS_NAME_LEN * 4 + 1];
+  struct vdvs_name n;
+  vdvs_error_t e = NULL;
+
+  if (vdvs_name_parse (name, &n, err) < 0)
+    return -1;
+  if (vdvs_bk_locate (bk, name, ds, sizeof ds, &e) < 0)
+    {
+      vdvs_error_release (&e);
+      return 0; /* the steps after it report what is wrong */
+    }
+  return vdvs_name_check_mountable (n.volume, ds, err);
+}
+
+/* A volume we know under `name` (full, or short on any datastore);
+ * pinned. */
 static struct volume *
 find_known (const char *name)
 {
@@ -226,12 +316,14 @@ find_known (const char *name)
               found = v;
           }
       }
+  if (found != NULL)
+    found->pins++;
   return found;
 }
 
-/* Resolve Docker's name to our entry through the backend; when the backend
- * cannot answer (down), fall back to what we know, so Unmount and Remove
- * of mounted volumes still work. */
+/* Resolve Docker's name to our entry (pinned) through the backend; when
+ * the backend cannot answer (down), fall back to what we know, so Unmount
+ * and Remove of mounted volumes still work. */
 static struct volume *
 resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
 {
@@ -264,15 +356,32 @@ resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
 /* Create and Remove of one volume name are serialized (whatever datastore
  * spelling is used), so a Remove never lands in the middle of a Create's
  * create-attach-mkfs-detach.  The lock is an entry of the table under a key
- * no full name can have (names hold no control characters).
+ * no full name can have (names hold no control characters), pinned while
+ * held or waited for, freed when no one does.
  * Order: name lock before the volume's own lock. */
-static pthread_mutex_t *
+static struct volume *
 name_lock (const char *volume)
 {
   char key[VDVS_FULL_NAME_MAX + 2];
+  struct volume *e;
+
   snprintf (key, sizeof key, "\x01%s", volume);
-  return &table_get (key)->lock;
+  e = table_get (key);
+  pthread_mutex_lock (&e->lock);
+  return e;
 }
+
+static void
+name_unlockp (struct volume **e)
+{
+  pthread_mutex_unlock (&(*e)->lock);
+  table_put (*e);
+}
+/* Hold the name lock of volume `vol` until the end of the enclosing scope. */
+#define HOLD_NAME_LOCK_FOR_CURRENT_SCOPE(vol)                                \
+  __attribute__ ((cleanup (name_unlockp))) struct volume *VDVS_CONCAT (      \
+      _name_lock_, __LINE__)                                                \
+      = name_lock (vol)
 
 static int
 save_refs (struct volume *v, vdvs_error_t *err)
@@ -337,7 +446,7 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
   if (mkdir_mountpoint (mp, err) < 0
       || attach_and_find (v->full, devpath, sizeof devpath, err) < 0)
     return -1;
-  if (vdvs_mount (devpath, mp, fstype, ro, err) < 0)
+  if (vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
     {
       vdvs_error_t e2 = NULL;
       if (vdvs_bk_detach (bk, v->full, &e2) < 0)
@@ -378,7 +487,7 @@ vdvs_vol_mount (const char *name, const char *id, char *mountpoint, size_t len,
                 vdvs_error_t *err)
 {
   cleanup_info struct vdvs_volume_info info = { 0 };
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
   char mp[PATH_MAX];
 
   if ((v = resolve (name, &info, err)) == NULL)
@@ -425,7 +534,7 @@ int
 vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
 {
   cleanup_info struct vdvs_volume_info info = { 0 };
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
   unsigned total;
   int r;
 
@@ -484,12 +593,12 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
   char full[VDVS_FULL_NAME_MAX], mkfs[PATH_MAX], devpath[PATH_MAX];
   const char *fstype, *clone;
   struct vdvs_name n;
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
   int r = 0;
 
   if (vdvs_name_parse (name, &n, err) < 0)
     return -1;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (name_lock (n.volume));
+  HOLD_NAME_LOCK_FOR_CURRENT_SCOPE (n.volume);
   for (size_t i = 0; i < opts->n && r == 0; i++)
     r = vdvs_opts_set (&o, opts->v[i].key, opts->v[i].value);
   clone = vdvs_opts_get (&o, "clone-from");
@@ -514,6 +623,8 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
                 (*err)->msg);
       return -1;
     }
+  if (check_mountable (name, err) < 0)
+    goto rollback;
   if (clone != NULL)
     return 0; /* the data came with the clone: no mkfs */
 
@@ -554,6 +665,8 @@ rollback:
                   "name=%s error=\"%s\"", name, e2->msg);
         vdvs_error_release (&e2);
       }
+    else if (v != NULL)
+      atomic_store (&v->gone, true);
   }
   return -1;
 }
@@ -564,12 +677,12 @@ vdvs_vol_remove (const char *name, vdvs_error_t *err)
   cleanup_info struct vdvs_volume_info info = { 0 };
   struct vdvs_opts none = { 0 };
   struct vdvs_name n;
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
   unsigned total;
 
   if (vdvs_name_parse (name, &n, err) < 0)
     return -1;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (name_lock (n.volume));
+  HOLD_NAME_LOCK_FOR_CURRENT_SCOPE (n.volume);
   if ((v = resolve (name, &info, err)) == NULL)
     {
       if ((*err)->status == ENOENT)
@@ -596,6 +709,7 @@ vdvs_vol_remove (const char *name, vdvs_error_t *err)
     {
       if ((*err)->status == ENOENT)
         {
+          atomic_store (&v->gone, true);
           vdvs_error_release (err);
           return 0;
         }
@@ -606,6 +720,7 @@ vdvs_vol_remove (const char *name, vdvs_error_t *err)
     vdvs_volume_info_clear (&v->cache);
     v->have_cache = false;
   }
+  atomic_store (&v->gone, true);
   return 0;
 }
 
@@ -619,13 +734,17 @@ vdvs_vol_path (const char *name, char *mountpoint, size_t len,
 {
   char ds[VDVS_MAX_DS_NAME_LEN * 4 + 1], full[VDVS_FULL_NAME_MAX];
   vdvs_error_t e = NULL;
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
 
-  if (strchr (name, '@') != NULL && (v = table_find (name)) != NULL
-      && atomic_load (&v->is_mounted))
+  if (strchr (name, '@') != NULL && (v = table_find (name)) != NULL)
     {
-      vdvs_vol_mountpoint (v->full, mountpoint, len);
-      return 0;
+      if (atomic_load (&v->is_mounted))
+        {
+          vdvs_vol_mountpoint (v->full, mountpoint, len);
+          return 0;
+        }
+      table_put (v);
+      v = NULL;
     }
   if (vdvs_bk_locate (bk, name, ds, sizeof ds, &e) == 0)
     {
@@ -655,7 +774,7 @@ int
 vdvs_vol_get (const char *name, struct vdvs_vol_status *st, vdvs_error_t *err)
 {
   vdvs_error_t e = NULL;
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
 
   memset (st, 0, sizeof *st);
   if (vdvs_bk_get (bk, name, &st->info, &e) == 0)
@@ -742,6 +861,7 @@ load_ref_cb (const char *full, struct vdvs_refs *r, void *opaque)
   v->refs = *r;
   publish (v);
   pthread_mutex_unlock (&v->lock);
+  table_put (v);
 }
 
 static void
@@ -753,6 +873,7 @@ mount_cb (const char *name, const char *source, void *opaque)
   v->mounted = true;
   publish (v);
   pthread_mutex_unlock (&v->lock);
+  table_put (v);
   vdvs_log (VDVS_LOG_INFO, "Found mounted volume", "name=%s device=%s", name,
             source);
 }
@@ -815,7 +936,7 @@ users_cb (const char *name, const char *source, const char *driver,
   char full[VDVS_FULL_NAME_MAX];
   cleanup_info struct vdvs_volume_info info = { 0 };
   vdvs_error_t e = NULL;
-  struct volume *v;
+  cleanup_volume struct volume *v = NULL;
 
   if (strncmp (source, cfg->mount_root, rl) == 0 && source[rl] == '/')
     {
@@ -951,7 +1072,7 @@ sweep_attachments (bool keep_referenced)
   for (size_t i = 0; i < l.n; i++)
     {
       cleanup_info struct vdvs_volume_info info = { 0 };
-      struct volume *v;
+      cleanup_volume struct volume *v = NULL;
       if (vdvs_bk_get (bk, l.names[i], &info, &e) < 0)
         {
           vdvs_error_release (&e);
@@ -1012,6 +1133,7 @@ recover_once (int attempts)
                 abort ();
               snap = p;
             }
+          v->pins++; /* until reconciled */
           snap[n].v = v;
           snap[n].gen = atomic_load (&v->generation);
           n++;
@@ -1047,9 +1169,12 @@ recover_once (int attempts)
             known ? "yes" : "unavailable");
   bool again = false;
   for (size_t i = 0; i < n; i++)
-    if (!reconcile (snap[i].v, snap[i].gen,
-                    known ? (int) users_of (&u, snap[i].v->full) : -1))
-      again = true;
+    {
+      if (!reconcile (snap[i].v, snap[i].gen,
+                      known ? (int) users_of (&u, snap[i].v->full) : -1))
+        again = true;
+      table_put (snap[i].v);
+    }
   /* Left volumes alone, or could not ask the engine (it may be restoring,
    * which takes as long as stopping its old containers): look again. */
   if ((again && known) || (!known && cfg->docker_socket[0]

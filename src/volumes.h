@@ -50,6 +50,8 @@ uint64_t vdvs_vol_get_version (const char *name);
 int vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err);
 /* The backend's version of List's answer (0: unknown); see backend.h. */
 uint64_t vdvs_vol_list_version (void);
+/* Entries of the volume table (volumes and name locks): for tests. */
+size_t vdvs_volumes_table_entries (void);
 /* Mount point of a full name. */
 void vdvs_vol_mountpoint (const char *full, char *out, size_t len);
 

@@ -32,8 +32,9 @@ mock_size_parse_mb (const char *s, uint64_t *mb)
         return -1;
       v = v * 10 + (uint64_t) (s[i] - '0');
     }
-  /* Beyond 2^44 MiB the byte count overflows: not a size anyone can have. */
-  if (v > (UINT64_C (1) << 44) / mult)
+  /* The byte count must fit an off_t: at most 2^43 - 1 MiB.  Larger sizes
+   * (16777216tb is 2^64 bytes) would wrap to 0 or a negative size. */
+  if (v > ((UINT64_C (1) << 43) - 1) / mult)
     return -1;
   *mb = v * mult;
   return 0;

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <regex.h>
 #include <string.h>
 
@@ -31,14 +32,14 @@ bk_config (const char *key, const char *fmt, const char *arg)
 }
 
 static void
-setup (void)
+setup_with (const char *datastores)
 {
   vdvs_error_t err = NULL;
 
   t_mkdtemp (tmp, sizeof tmp, "api");
   cr_assert_eq (vdvs_bk_load (&bk, "mock", &err), 0);
   bk_config ("root", "%s/root", tmp);
-  bk_config ("datastores", "%s", "datastore1,ds2");
+  bk_config ("datastores", "%s", datastores);
   bk_config ("vm-name", "%s", "photon-VM0.3");
   bk_config ("vm-uuid", "%s", "564d0000-1111-2222-3333-444455556666");
   bk_config ("sysfs-root", "%s/sys", tmp);
@@ -52,6 +53,12 @@ setup (void)
   cfg.device_timeout_ms = 2000;
   cr_assert_eq (vdvs_volumes_init (&cfg, &bk, &err), 0, "%s",
                 err ? err->msg : "");
+}
+
+static void
+setup (void)
+{
+  setup_with ("datastore1,ds2");
 }
 
 static void
@@ -171,6 +178,103 @@ Test (api, malformed_bodies_on_every_named_endpoint)
     }
 }
 
+static void make_volume (const char *name, const char *size);
+
+/* A raw NUL byte inside a string: cJSON would end the name there and act
+ * on volume `a`.  The whole body is refused, on every endpoint. */
+Test (api, raw_nul_byte_in_the_body_is_refused)
+{
+  static const char *const eps[] = {
+    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Mount",
+    "/VolumeDriver.Unmount", "/VolumeDriver.Path", "/VolumeDriver.Get",
+    "/VolumeDriver.List",
+  };
+  static const char body[] = "{\"Name\":\"a\0b\",\"ID\":\"x\"}";
+  cJSON *j;
+  char *out;
+
+  make_volume ("a", NULL);
+  for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++)
+    {
+      out = vdvs_api_handle (eps[i], body, sizeof body - 1);
+      j = cJSON_Parse (out);
+      cr_assert_str_eq (str_of (j, "Err"),
+                        "request body contains a NUL byte (at offset 10); "
+                        "JSON text cannot hold one",
+                        "%s", eps[i]);
+      cJSON_Delete (j);
+      free (out);
+    }
+  /* `a` is untouched: still there, never mounted. */
+  j = call ("/VolumeDriver.Get", "{\"Name\":\"a\"}");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  cJSON_Delete (j);
+  j = call ("/VolumeDriver.Path", "{\"Name\":\"a\"}");
+  cr_assert_str_eq (str_of (j, "Mountpoint"), "");
+  cJSON_Delete (j);
+}
+
+/* The mount point /mnt/vmdk/<vol@ds> is one file name: at most 255
+ * bytes.  100 characters of 4-byte UTF-8 are 400. */
+Test (api, create_refuses_names_too_long_to_mount)
+{
+  char vol[512] = "", body[1024], msg[1024];
+  const char *face = "\xf0\x9f\x98\x80"; /* U+1F600, 4 bytes */
+
+  for (int i = 0; i < 100; i++)
+    strcat (vol, face);
+  snprintf (body, sizeof body, "{\"Name\":\"%s@datastore1\"}", vol);
+  snprintf (msg, sizeof msg,
+            "Volume name `%s@datastore1` is too long to mount: 411 bytes, "
+            "over the 255-byte limit for the volume and datastore names "
+            "together (in UTF-8)",
+            vol);
+  expect_err ("/VolumeDriver.Create", body, msg);
+  snprintf (body, sizeof body, "{\"Name\":\"%s\"}", vol);
+  snprintf (msg, sizeof msg,
+            "Volume name `%s` is too long to mount: with `@` and a datastore "
+            "name it is over 255 bytes, the limit for both names together "
+            "(in UTF-8)",
+            vol);
+  expect_err ("/VolumeDriver.Create", body, msg);
+}
+
+#define LONG_DS "datastore-with-a-long-name-0123456789-0123456789-0123456789"
+
+static void
+setup_long_ds (void)
+{
+  setup_with (LONG_DS);
+}
+
+/* 55 characters (220 bytes) fit with a short datastore name, not with
+ * the default one here: found once the backend has chosen it, and the
+ * volume this Create made is removed again. */
+Test (api, create_refuses_a_name_too_long_on_the_default_datastore,
+      .init = setup_long_ds, .fini = teardown)
+{
+  char vol[512] = "", body[1024], msg[1024];
+  DIR *d;
+  struct dirent *de;
+
+  for (int i = 0; i < 55; i++)
+    strcat (vol, "\xf0\x9f\x98\x80");
+  snprintf (body, sizeof body, "{\"Name\":\"%s\"}", vol);
+  snprintf (msg, sizeof msg,
+            "Volume name `%s@" LONG_DS "` is too long to mount: %zu bytes, "
+            "over the 255-byte limit for the volume and datastore names "
+            "together (in UTF-8)",
+            vol, strlen (vol) + 1 + strlen (LONG_DS));
+  expect_err ("/VolumeDriver.Create", body, msg);
+  snprintf (body, sizeof body, "%s/root/" LONG_DS "/dockvols/"
+            "11111111-1111-1111-1111-111111111111", tmp);
+  d = opendir (body);
+  cr_assert_not_null (d);
+  while ((de = readdir (d)) != NULL)
+    cr_assert (de->d_name[0] == '.', "left behind: %s", de->d_name);
+  closedir (d);
+}
+
 Test (api, body_length_is_respected)
 {
   /* Only `len` bytes count: the rest of the buffer is not the body. */
@@ -247,6 +351,17 @@ Test (api, create_option_errors_are_upstream_texts)
       "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
       "where X is an integer. Default = 100mb" },
     { "{\"size\":\"100gbEE\"}",
+      "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
+      "where X is an integer. Default = 100mb" },
+    /* Sizes whose byte count does not fit an off_t (these two are 2^64
+     * bytes and wrapped to 0). */
+    { "{\"size\":\"16777216tb\"}",
+      "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
+      "where X is an integer. Default = 100mb" },
+    { "{\"size\":\"17592186044416mb\"}",
+      "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
+      "where X is an integer. Default = 100mb" },
+    { "{\"size\":\"8388608tb\"}",
       "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
       "where X is an integer. Default = 100mb" },
     { "{\"sizes\":\"100mb\"}",
@@ -577,4 +692,86 @@ Test (api, get_reply_is_reused_only_while_unchanged)
               "_DEFAULT/v.vmdk)");
   cr_assert_eq (vdvs_replycache_size (), 1); /* "v" forgotten, "v@..." kept */
   free (a);
+}
+
+/* Entries of the volume table and name locks go with their volume:
+ * churn of distinct names does not grow the table.  An existing volume
+ * keeps its entry (the last known state answers Get while the backend is
+ * down) until it is removed. */
+Test (api, table_entries_are_freed_after_remove)
+{
+  char body[256];
+  size_t base = vdvs_volumes_table_entries ();
+
+  make_volume ("src", NULL);
+  for (int i = 0; i < 200; i++)
+    {
+      snprintf (body, sizeof body,
+                "{\"Name\":\"churn%d\",\"Opts\":{\"clone-from\":\"src\"}}", i);
+      expect_ok ("/VolumeDriver.Create", body);
+      snprintf (body, sizeof body, "{\"Name\":\"churn%d\",\"ID\":\"c\"}", i);
+      expect_ok ("/VolumeDriver.Unmount", body); /* an unknown ID: no-op */
+      expect_ok ("/VolumeDriver.Get", body);
+      expect_ok ("/VolumeDriver.Path", body);
+      expect_ok ("/VolumeDriver.Remove", body);
+      expect_ok ("/VolumeDriver.Remove", body); /* already gone */
+      snprintf (body, sizeof body,
+                "{\"Name\":\"bad%d\",\"Opts\":{\"size\":\"1xb\"}}", i);
+      expect_err ("/VolumeDriver.Create", body, NULL);
+    }
+  cr_assert_eq (vdvs_volumes_table_entries (), base);
+  cr_assert_eq (vdvs_replycache_size (), 0, "Get replies of removed volumes kept");
+
+  /* A volume that stays keeps one entry, freed by its Remove. */
+  expect_ok ("/VolumeDriver.Unmount", "{\"Name\":\"src\",\"ID\":\"c\"}");
+  cr_assert_eq (vdvs_volumes_table_entries (), base + 1);
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"src\"}");
+  cr_assert_eq (vdvs_volumes_table_entries (), base);
+}
+
+/* Threads creating, removing and looking up the same few names at once:
+ * an entry is freed only when no thread holds it (a use-after-free shows
+ * under ASan), and the table ends empty again. */
+static void *
+churn_thread (void *arg)
+{
+  static const char *const eps[] = {
+    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Get",
+    "/VolumeDriver.Path", "/VolumeDriver.Unmount", "/VolumeDriver.Remove",
+  };
+  long t = (long) arg;
+  char body[256];
+
+  for (int i = 0; i < 150; i++)
+    {
+      const char *ep = eps[(t + i) % 6];
+      snprintf (body, sizeof body,
+                "{\"Name\":\"n%d%s\",\"ID\":\"x\",\"Opts\":"
+                "{\"clone-from\":\"src\"}}",
+                i % 3, i % 2 ? "@datastore1" : "");
+      if (strcmp (ep, "/VolumeDriver.Create") != 0)
+        strcpy (strstr (body, ",\"Opts\""), "}");
+      free (vdvs_api_handle (ep, body, strlen (body)));
+    }
+  return NULL;
+}
+
+Test (api, concurrent_churn_on_few_names)
+{
+  size_t base = vdvs_volumes_table_entries ();
+  pthread_t t[4];
+
+  make_volume ("src", NULL);
+  for (long i = 0; i < 4; i++)
+    cr_assert_eq (pthread_create (&t[i], NULL, churn_thread, (void *) i), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join (t[i], NULL);
+  for (int i = 0; i < 3; i++)
+    {
+      char body[64];
+      snprintf (body, sizeof body, "{\"Name\":\"n%d\"}", i);
+      expect_ok ("/VolumeDriver.Remove", body);
+    }
+  expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"src\"}");
+  cr_assert_eq (vdvs_volumes_table_entries (), base);
 }

@@ -124,6 +124,18 @@ Test (run_capture, killed_child_and_missing_binary)
   cr_assert_eq (vdvs_run_capture (none_argv, out, sizeof out), -ENOENT);
 }
 
+/* A program that cannot be started leaves an empty output, not whatever
+ * the buffer held (mkfs prints it in its error). */
+Test (run_capture, spawn_failure_leaves_an_empty_output)
+{
+  char *none_argv[] = { (char *) "/nonexistent/mkfs.vdvs", NULL };
+  char out[32];
+
+  memset (out, 'X', sizeof out);
+  cr_assert_eq (vdvs_run_capture (none_argv, out, sizeof out), -ENOENT);
+  cr_assert_eq (out[0], '\0', "output not set: %.8s", out);
+}
+
 Test (mkfs, run_makes_a_labelled_ext4)
 {
   char dir[PATH_MAX], img[PATH_MAX + 16];

@@ -190,3 +190,38 @@ Test (name, null_err_still_fails)
   cr_assert_eq (vdvs_name_parse ("v", &n, NULL), 0);
   cr_assert_str_eq (n.volume, "v");
 }
+
+/* The mount point's last component, <volume>@<datastore>, is one file
+ * name: at most 255 bytes, whatever the character count. */
+Test (name, mountable_limit_is_255_bytes)
+{
+  char *v254 = repeat ("v", 254, ""), *v253 = repeat ("v", 253, "");
+  char *v250 = repeat ("v", 250, "");
+  char *wide = repeat ("\xf0\x9f\x98\x80", 100, ""); /* 100 chars, 400 B */
+  struct vdvs_name n;
+  vdvs_error_t err = NULL;
+
+  cr_assert_eq (vdvs_name_check_mountable ("v", "datastore1", &err), 0);
+  cr_assert_eq (vdvs_name_check_mountable (v250, "ds12", &err), 0); /* 255 */
+  cr_assert_eq (vdvs_name_check_mountable (v250, "ds123", &err), -ENAMETOOLONG);
+  cr_assert_eq (err->status, ENAMETOOLONG);
+  cr_assert (strstr (err->msg, "256 bytes, over the 255-byte limit") != NULL,
+             "%s", err->msg);
+  cr_assert (strstr (err->msg, "ds123`") != NULL, "%s", err->msg);
+  vdvs_error_release (&err);
+  /* Datastore not known yet: counted as one byte. */
+  cr_assert_eq (vdvs_name_check_mountable (v253, "", &err), 0);
+  cr_assert_eq (vdvs_name_check_mountable (v254, "", &err), -ENAMETOOLONG);
+  cr_assert (strstr (err->msg, "over 255 bytes") != NULL, "%s", err->msg);
+  vdvs_error_release (&err);
+  /* A valid name (100 characters) may still be far too long to mount. */
+  cr_assert_eq (vdvs_name_parse (wide, &n, NULL), 0);
+  cr_assert_eq (vdvs_name_check_mountable (n.volume, "", &err), -ENAMETOOLONG);
+  vdvs_error_release (&err);
+  cr_assert_eq (vdvs_name_check_mountable ("v", "ds", NULL), 0);
+  cr_assert_lt (vdvs_name_check_mountable (wide, "ds", NULL), 0);
+  free (v254);
+  free (v253);
+  free (v250);
+  free (wide);
+}

@@ -396,3 +396,67 @@ Test (refstore, save_into_missing_dir_fails, .init = setup, .fini = teardown)
   vdvs_error_release (&err);
   vdvs_refs_clear (&r);
 }
+
+/* A volume with thousands of mount IDs has a refs file far over 64 KiB:
+ * it is read whole at load, every reference kept. */
+Test (refstore, large_file_survives_a_reload, .init = setup, .fini = teardown)
+{
+  struct vdvs_refs r = { 0 };
+  struct loaded l = { 0 };
+  vdvs_error_t err = NULL;
+  char id[VDVS_MOUNT_ID_MAX + 1], path[PATH_MAX + 32];
+  struct stat st;
+  const int n = 3000;
+
+  cr_assert_eq (vdvs_refstore_init (tmp, &err), 0);
+  for (int i = 0; i < n; i++)
+    {
+      snprintf (id, sizeof id, "%064x", i);
+      cr_assert_eq (vdvs_refs_add (&r, id), 0);
+      if (i % 7 == 0)
+        vdvs_refs_add (&r, id);
+    }
+  r.anon = 2;
+  cr_assert_eq (vdvs_refstore_save (tmp, "busy@ds", &r, &err), 0, "%s",
+                err ? err->msg : "");
+  snprintf (path, sizeof path, "%s/refs/busy@ds", tmp);
+  cr_assert_eq (stat (path, &st), 0);
+  cr_assert_gt (st.st_size, 3 * 65536, "only %lld bytes",
+                (long long) st.st_size);
+
+  cr_assert_eq (vdvs_refstore_load (tmp, collect, &l), 0);
+  cr_assert_eq (l.calls, 1);
+  cr_assert_eq (l.refs[0].n, (size_t) n);
+  cr_assert_eq (vdvs_refs_total (&l.refs[0]), vdvs_refs_total (&r));
+  snprintf (id, sizeof id, "%064x", n - 1);
+  cr_assert_eq (count_of (&l.refs[0], id), (n - 1) % 7 == 0 ? 2u : 1u);
+  snprintf (id, sizeof id, "%064x", 0);
+  cr_assert_eq (count_of (&l.refs[0], id), 2);
+  cr_assert_eq (l.refs[0].anon, 2);
+  loaded_clear (&l);
+  vdvs_refs_clear (&r);
+}
+
+/* Past the cap a file is reported and skipped, the others still load. */
+Test (refstore, file_over_the_cap_is_skipped, .init = setup, .fini = teardown)
+{
+  struct vdvs_refs r = { 0 };
+  struct loaded l = { 0 };
+  vdvs_error_t err = NULL;
+  char path[PATH_MAX + 32];
+  int fd;
+
+  cr_assert_eq (vdvs_refstore_init (tmp, &err), 0);
+  snprintf (path, sizeof path, "%s/refs/huge@ds", tmp);
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (ftruncate (fd, VDVS_REFS_FILE_MAX + 1), 0);
+  close (fd);
+  vdvs_refs_add (&r, "ok");
+  vdvs_refstore_save (tmp, "good@ds", &r, &err);
+  cr_assert_eq (vdvs_refstore_load (tmp, collect, &l), 0);
+  cr_assert_eq (l.calls, 1);
+  cr_assert_str_eq (l.full[0], "good@ds");
+  loaded_clear (&l);
+  vdvs_refs_clear (&r);
+}

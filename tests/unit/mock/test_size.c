@@ -56,11 +56,16 @@ Test (size, overflow_is_refused)
 {
   expect_bad ("99999999999999999999999999gb");
   expect_bad ("18446744073709551616mb"); /* 2^64 */
-  /* 2^44 MiB is the last size whose byte count fits in 64 bits. */
-  expect_mb ("17592186044416mb", UINT64_C (1) << 44);
-  expect_bad ("17592186044417mb");
-  expect_mb ("16777216tb", UINT64_C (1) << 44);
-  expect_bad ("16777217tb");
+  /* 2^43 - 1 MiB is the last size whose byte count fits an off_t. */
+  expect_mb ("8796093022207mb", (UINT64_C (1) << 43) - 1);
+  expect_bad ("8796093022208mb");
+  expect_mb ("8589934591gb", (UINT64_C (1) << 43) - 1024);
+  expect_bad ("8589934592gb");
+  expect_mb ("8388607tb", (UINT64_C (1) << 43) - (1 << 20));
+  expect_bad ("8388608tb");
+  /* 2^44 MiB, 2^64 bytes: wrapped to 0 before. */
+  expect_bad ("17592186044416mb");
+  expect_bad ("16777216tb");
 }
 
 Test (size, render_like_upstream)
