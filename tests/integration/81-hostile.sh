@@ -20,7 +20,7 @@ echo "vdvsd pid $VDVSD_PID: VmRSS ${rss0} kB, $(threads) threads at start"
 touch "$T/marker"
 
 PYTHONPATH="$TESTS" python3 - "$SOCK" "$ROOT" "$T" "$VDVSD_PID" <<'PY' || fail "hostile input (see above)"
-import json, os, resource, socket, sys, threading, time
+import glob, json, os, resource, socket, sys, threading, time
 import checks
 from checks import fail, failures, ok
 
@@ -170,8 +170,10 @@ for ep, body, want in (("Mount", {"Name": "v", "ID": "../../x"}, "mount `ID`"),
                        ("Create", {"Name": "x", "Opts": ["size"]}, "Opts")):
     expect_err("%s %s" % (ep, json.dumps(body)[:50]), ep, json.dumps(body), want)
 ok("hostile mount IDs and member types refused")
-for p in ("/tmp/" + pwn, os.path.join(T, pwn), os.path.join(os.path.dirname(ROOT), pwn)):
-    if os.path.exists(p):
+# An escape creates <name>.vmdk, <name>-flat.vmdk and a sidecar: look for
+# anything starting with the name wherever a ../ walk could land.
+for d in ("/tmp", "/", T, os.path.dirname(ROOT), os.getcwd(), "/run", "/var/lib"):
+    for p in glob.glob(os.path.join(d, glob.escape(pwn) + "*")):
         fail("hostile name created %s" % p)
 for dirpath, dirs, files in os.walk(T):
     for f in dirs + files:
