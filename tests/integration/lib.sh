@@ -185,14 +185,14 @@ api_req () {
 # reply_ok WHAT CODE BODY: HTTP 200, a JSON object, and Err == "".
 reply_ok () {
   [ "$2" = 200 ] || fail "$1: HTTP status $2, body: $3"
-  jq -e 'type == "object" and (.Err | type) == "string" and .Err == ""' \
+  jq -es 'length == 1 and (.[0] | type == "object" and (.Err | type) == "string" and .Err == "")' \
     >/dev/null 2>&1 <<<"$3" || fail "$1: expected a JSON object with Err \"\", got: ${3:-<empty body>}"
 }
 # reply_errtext WHAT CODE BODY: HTTP 200 and a JSON object with a string
 # Err; prints Err (empty on success).
 reply_errtext () {
   [ "$2" = 200 ] || fail "$1: HTTP status $2, body: $3"
-  jq -er 'if type == "object" and (.Err | type) == "string" then .Err else error("no Err") end' \
+  jq -ers 'if length == 1 and (.[0] | type == "object" and (.Err | type) == "string") then .[0].Err else error("no Err") end' \
     2>/dev/null <<<"$3" || fail "$1: expected a JSON object with a string Err, got: ${3:-<empty body>}"
 }
 # reply_file_ok FILE WHAT: reply_ok on what api_save wrote.
@@ -204,7 +204,7 @@ reply_file_ok () {
 reply_err () {
   local err
   [ "$2" = 200 ] || fail "$1: HTTP status $2, body: $3"
-  err=$(jq -er 'if type == "object" and (.Err | type) == "string" and .Err != "" then .Err else error("no Err") end' \
+  err=$(jq -ers 'if length == 1 and (.[0] | type == "object" and (.Err | type) == "string" and .Err != "") then .[0].Err else error("no Err") end' \
           2>/dev/null <<<"$3") || fail "$1 should fail with '$4', got: ${3:-<empty body>}"
   [[ "$err" == *"$4"* ]] || fail "$1: expected '$4' in Err, got '$err'"
 }
