@@ -16,7 +16,7 @@
 #   in either, skipped when skipped in either and failed in none.
 # - integration: one test per script; exit 0 = pass, 77 = skip (the script
 #   prints "SKIP: reason"), anything else = fail.  The ASan pass of
-#   10-api, 56-concurrency and 81-hostile counts as its own tests
+#   10-api, 17-daemon-cli, 56-concurrency and 81-hostile counts as its own tests
 #   (asan:NN-name), since it runs other binaries.
 # - strict mode (CI=true or VDVS_REQUIRE=all; .ci/run sets it): every test
 #   must run, so a skip (unit case or script) counts as a failure.
@@ -31,7 +31,7 @@ export VDVS_BUILD=${VDVS_BUILD:-$TOP/build}
 ABUILD=${VDVS_ASAN_BUILD:-$TOP/build-asan}
 # Integration scripts that also run on the ASan build (vdvsd and vmdkfs
 # under ASan/UBSan where bad input and concurrency are).
-ASAN_SCRIPTS=${VDVS_ASAN_SCRIPTS:-"10-api 56-concurrency 81-hostile"}
+ASAN_SCRIPTS=${VDVS_ASAN_SCRIPTS:-"10-api 17-daemon-cli 56-concurrency 81-hostile"}
 mode=all; pattern=; asan=0
 for a in "$@"; do
   case $a in
