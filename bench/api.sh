@@ -117,7 +117,8 @@ import glob, json, os, socket, sys, time
 sock, dockvols, n, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sidecar = {}
 for i in range(n):
-    found = glob.glob(os.path.join(dockvols, "*", "vol%d-*.vmfd" % i))
+    found = [p for p in glob.glob(os.path.join(dockvols, "*", "vol%d-*.vmfd" % i))
+             if not os.path.islink(os.path.dirname(p))]  # not via _DEFAULT
     if len(found) != 1:
         sys.exit("bench api: sidecar of vol%d: %r" % (i, found))
     sidecar[i] = found[0]
