@@ -21,6 +21,9 @@ T=$(mktemp -d /tmp/vdvs-test.XXXXXX)
 # which fails the test at cleanup.  Ignored by unsanitized binaries.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:log_path=$T/sanitizer"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1:log_path=$T/sanitizer"
+# SANITIZED=1 when vdvsd is an ASan build (memory bounds differ there).
+SANITIZED=0
+case "$(ldd "$VDVSD" 2>/dev/null)" in *libasan*) SANITIZED=1 ;; esac
 # Loop devices bound before the test: anything bound at the end that is not
 # in this list is the test's leak (tests run one at a time).
 LOOPS_BEFORE=$(losetup -n -O NAME 2>/dev/null | sort | tr '\n' ' ')
