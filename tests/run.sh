@@ -16,8 +16,9 @@
 #   in either, skipped when skipped in either and failed in none.
 # - integration: one test per script; exit 0 = pass, 77 = skip (the script
 #   prints "SKIP: reason"), anything else = fail.  The ASan pass of
-#   10-api, 17-daemon-cli, 56-concurrency and 81-hostile counts as its own tests
-#   (asan:NN-name), since it runs other binaries.
+#   10-api, 17-daemon-cli, 56-concurrency and 81-hostile (ASAN_SCRIPTS)
+#   counts as its own tests (asan:NN-name): it runs other binaries.  A
+#   sanitizer report of vdvsd, vmdkfs or esxsim fails the script.
 # - strict mode (CI=true or VDVS_REQUIRE=all; .ci/run sets it): every test
 #   must run, so a skip (unit case or script) counts as a failure.
 #
