@@ -13,9 +13,28 @@
 # and noisy).  Each run also reports the server's CPU time per request.
 # Target: vdvsd >= 2x the peer's requests/s and <= 0.5x its p99.
 #
-# Environment: BENCH_REPS (3), BENCH_SECONDS per run (1), VDVS_PEER_DIR.
+# The loadgen runs mostly measure vdvsd's reply cache (nothing changes
+# between two Gets).  A second table, "Get after a change", times Gets each
+# of which follows an atomic rewrite of that volume's sidecar (same bytes,
+# a new inode and mtime: vdvsd must revalidate instead of replaying its
+# cached reply); the same file operation precedes each of the peer's Gets,
+# and only the Get itself is timed.  Same interleaving and reps.
+#
+# Environment: BENCH_REPS (3, at least 3), BENCH_SECONDS per run (1),
+# BENCH_CHANGES (Gets after a change per run, 500), VDVS_PEER_DIR,
+# BENCH_DRY_RUN=1 (print the run order and exit).
 source "$(dirname "$0")/lib.sh"
-REPS=${BENCH_REPS:-3}
+REPS=$(bench_reps "${BENCH_REPS:-3}")
+CHANGES=${BENCH_CHANGES:-500}
+if [ "${BENCH_DRY_RUN:-0}" = 1 ]; then
+  for rep in $(seq 1 "$REPS"); do
+    for ep in Get List Path Capabilities; do
+      for c in 1 8 1c; do echo "rep $rep $ep c=$c: $(bench_order "$rep" vdvsd peer)"; done
+    done
+    echo "rep $rep Get-after-change: $(bench_order "$rep" vdvsd peer)"
+  done
+  exit 0
+fi
 SECS=${BENCH_SECONDS:-1}
 PEER_DIR=${VDVS_PEER_DIR:-$TOP/../shared/peers/go-volume-plugin}
 N=100
@@ -82,16 +101,75 @@ run_one () { # who sock ep mode rep
       for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       print who, ep, c, rep, v["rps"], v["p50_us"], v["p99_us"], cpu / 1000 / v["total"] }' <<<"$out" >> "$R"
 }
+# changed_get who sock rep: CHANGES Gets on one keep-alive connection,
+# each after an atomic same-bytes rewrite of that volume's sidecar; prints "who GetChanged 1 rep rps p50 p99 -" (rps =
+# Gets per second of Get time alone).
+changed_get () {
+  local dir=$B/root/datastore1/dockvols
+  # The peer's Gets follow the same file operation on a copy, so vdvsd does
+  # not react to it while the peer is timed.
+  if [ "$1" = peer ]; then
+    [ -d "$B/peer-dockvols" ] || cp -a "$dir" "$B/peer-dockvols"
+    dir=$B/peer-dockvols
+  fi
+  python3 - "$2" "$dir" "$N" "$CHANGES" <<'PY' | awk -v who="$1" -v rep="$3" '{ print who, "GetChanged", 1, rep, $0, "-" }' >> "$R"
+import glob, json, os, socket, sys, time
+sock, dockvols, n, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sidecar = {}
+for i in range(n):
+    found = [p for p in glob.glob(os.path.join(dockvols, "*", "vol%d-*.vmfd" % i))
+             if not os.path.islink(os.path.dirname(p))]  # not via _DEFAULT
+    if len(found) != 1:
+        sys.exit("bench api: sidecar of vol%d: %r" % (i, found))
+    sidecar[i] = found[0]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+f = s.makefile("rb")
+lat = []
+for k in range(count):
+    i = k % n
+    path = sidecar[i]
+    data = open(path, "rb").read()
+    tmp = path + ".bench"
+    with open(tmp, "wb") as w:
+        w.write(data)
+    os.replace(tmp, path)
+    body = json.dumps({"Name": "vol%d" % i}).encode()
+    t0 = time.perf_counter_ns()
+    s.sendall(b"POST /VolumeDriver.Get HTTP/1.1\r\nHost: plugin\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    status = f.readline()
+    clen = None
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            clen = int(line.split(b":")[1])
+        if line.lower().startswith(b"transfer-encoding:"):
+            sys.exit("bench api: chunked reply not handled")
+    reply = json.loads(f.read(clen))
+    lat.append(time.perf_counter_ns() - t0)
+    if b" 200 " not in status or reply.get("Err"):
+        sys.exit("bench api: Get vol%d after a change: %r %r" % (i, status, reply))
+lat.sort()
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] / 1000
+print("%.0f %.0f %.0f" % (len(lat) / (sum(lat) / 1e9), pct(0.5), pct(0.99)))
+PY
+}
+# Every rep runs both servers for every case; who goes first alternates
+# per rep (bench_order), so drift on the shared machine hits both alike.
 for rep in $(seq 1 "$REPS"); do
   for ep in Get List Path Capabilities; do
     for c in 1 8 1c; do
-      # alternate who goes first
-      if [ $(( rep % 2 )) -eq 1 ] || [ -z "$PEER" ]; then
-        run_one vdvsd "$VS" $ep $c $rep; [ -n "$PEER" ] && run_one peer "$PS" $ep $c $rep
-      else
-        run_one peer "$PS" $ep $c $rep; run_one vdvsd "$VS" $ep $c $rep
-      fi
+      for who in $(bench_order "$rep" vdvsd peer); do
+        if [ $who = vdvsd ]; then run_one vdvsd "$VS" $ep $c $rep
+        elif [ -n "$PEER" ]; then run_one peer "$PS" $ep $c $rep; fi
+      done
     done
+  done
+  for who in $(bench_order "$rep" vdvsd peer); do
+    if [ $who = vdvsd ]; then changed_get vdvsd "$VS" $rep
+    elif [ -n "$PEER" ]; then changed_get peer "$PS" $rep; fi
   done
 done
 read -r v_rss v_hwm <<<"$(rss "$VDVSD_PID")"
@@ -106,8 +184,9 @@ echo
 printf '| %-12s | %5s | %11s | %11s | %6s | %9s | %9s | %9s | %9s | %9s | %9s | %9s | %-6s |\n' \
   endpoint conns "vdvsd req/s" "peer req/s" "x peer" "vdvsd p50" "peer p50" "vdvsd p99" "peer p99" "p99 ratio" "vdvsd CPU" "peer CPU" target
 echo "|--------------|-------|-------------|-------------|--------|-----------|-----------|-----------|-----------|-----------|-----------|-----------|--------|"
-for ep in Get List Path Capabilities; do
+for ep in Get List Path Capabilities GetChanged; do
   for c in 1 1c 8; do
+    [ $ep = GetChanged ] && [ $c != 1 ] && continue
     awk -v ep=$ep -v c=$c '
       function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                       return n == 0 ? -1 : (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) }
@@ -128,6 +207,9 @@ for ep in Get List Path Capabilities; do
   done
 done
 echo
+echo "GetChanged: Get after an atomic rewrite of that volume's sidecar (one connection,"
+echo "$CHANGES Gets per run; req/s = Gets per second of Get time alone; no CPU column)."
+echo "The other rows mostly measure vdvsd's reply cache: nothing changes between Gets."
 echo "1c: one connection with loadgen and the server pinned to one vCPU (taskset), so the"
 echo "round trip has no wake-up of an idle vCPU.  CPU: the server's CPU time (all threads,"
 echo "/proc/PID/task/*/schedstat) per request, median over reps."

@@ -26,17 +26,27 @@
 # randread randwrite"; e.g. only the sequential ones while iterating).
 set -euo pipefail
 
-[[ $EUID -eq 0 ]] || { echo "bench/datapath.sh: needs root" >&2; exit 1; }
-command -v fio >/dev/null || { echo "bench/datapath.sh: needs fio" >&2; exit 1; }
+DRY=${BENCH_DRY_RUN:-0}   # 1: print the run order and exit
+[[ $DRY == 1 || $EUID -eq 0 ]] || { echo "bench/datapath.sh: needs root" >&2; exit 1; }
+[[ $DRY == 1 ]] || command -v fio >/dev/null || { echo "bench/datapath.sh: needs fio" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${VDVS_BUILD:-$ROOT/build}
 VDVSD=$BUILD/src/vdvsd
 W=${BENCH_DIR:-/var/tmp/vdvs-bench}
 RUNTIME=${BENCH_RUNTIME:-5}
 REPS=${BENCH_REPS:-3}
+[[ $REPS =~ ^[0-9]+$ ]] && (( REPS >= 3 )) || { echo "bench/datapath.sh: BENCH_REPS=$REPS: at least 3 reps" >&2; exit 2; }
 TARGETS=${BENCH_TARGETS:-plain kloop vmdkfs vmdkfs-sync}
 SIZE=1G
 IMG_SIZE=2G
+if [[ $DRY == 1 ]]; then
+  read -r -a order <<<"$TARGETS"
+  for rep in $(seq 1 "$REPS"); do
+    echo "rep $rep: each job on ${order[*]}"
+    order=("${order[@]:1}" "${order[0]}")
+  done
+  exit 0
+fi
 
 rm -rf "$W"
 mkdir -p "$W/results"
@@ -68,16 +78,25 @@ cleanup () {
 }
 trap 'cleanup; rm -rf "$W"' EXIT
 
+# The baseline's ext4 is made and mounted as vdvsd makes and mounts a
+# volume's (src/mkfs.c, src/mounts.c), so the comparison is of the data
+# path, not of file system settings; checked against the real mount below.
+MKFS_EXT4_OPTS=(-F -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1)
+MOUNT_EXT4_OPTS=nosuid,nodev,noinit_itable
+
 # ext4_on_loop FILE DIR: direct-I/O loop on FILE, ext4 on it, mounted at DIR.
 ext4_on_loop () {
   local loop
   loop=$(losetup --direct-io=on --show -f "$1")
   LOOPS+=("$loop")
-  mkfs.ext4 -q -F -E nodiscard "$loop" >/dev/null
+  mkfs.ext4 "${MKFS_EXT4_OPTS[@]}" "$loop" >/dev/null
   mkdir -p "$2"
-  mount "$loop" "$2"
+  mount -o "$MOUNT_EXT4_OPTS" "$loop" "$2"
   MOUNTS+=("$2")
 }
+
+# mount_opts DIR: the options /proc/self/mounts shows for the mount at DIR.
+mount_opts () { awk -v d="$1" '$2 == d { o = $4 } END { print o }' /proc/self/mounts; }
 
 # Each setup_* leaves the directory to test in TARGET_DIR.  They run in
 # this shell (not in $(...)) so that the daemons, loops and mounts they
@@ -158,6 +177,12 @@ for target in $TARGETS; do
   echo "bench: setting up $target" >&2
   setup_target "$target"
   DIR[$target]=$TARGET_DIR
+done
+# Same ext4 mount options on the baseline as on the vdvs volume.
+for t in vmdkfs vmdkfs-sync; do
+  [[ -n ${DIR[kloop]:-} && -n ${DIR[$t]:-} ]] || continue
+  ko=$(mount_opts "${DIR[kloop]}"); vo=$(mount_opts "${DIR[$t]}")
+  [[ $ko == "$vo" ]] || { echo "bench: kloop mounted with '$ko' but $t with '$vo'" >&2; exit 1; }
 done
 read -r -a order <<<"$TARGETS"
 for rep in $(seq 1 "$REPS"); do

@@ -12,8 +12,22 @@ DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || true)}
 IMAGE=${VDVS_TEST_IMAGE:-vdvs-busybox:latest}
 PLUGIN_SOCK=/run/docker/plugins/vsphere.sock
 
+# bench_reps N: N, refused below 3 (a median of fewer says little).
+bench_reps () {
+  [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 3 ] || { echo "bench: BENCH_REPS=$1: at least 3 reps" >&2; exit 2; }
+  echo "$1"
+}
+# bench_order REP A B: the compared targets in the order rep REP runs them;
+# the first alternates from rep to rep, so a drift of the shared machine
+# (or a warm cache) does not always favour the same one.
+bench_order () { if [ $(( $1 % 2 )) -eq 1 ]; then echo "$2 $3"; else echo "$3 $2"; fi; }
+
+# BENCH_DRY_RUN=1: the scripts print their run order and exit before
+# touching the machine (root and a build are not needed for that).
+if [ "${BENCH_DRY_RUN:-0}" != 1 ]; then
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (loop devices, mounts)" >&2; exit 1; }
 [ -x "$VDVSD" ] && [ -x "$LOADGEN" ] || { echo "bench: build first (make build)" >&2; exit 1; }
+fi
 
 B=$(mktemp -d /tmp/vdvs-bench.XXXXXX)
 LOOPS_BEFORE=$(losetup -n -O NAME 2>/dev/null | sort | tr '\n' ' ')

@@ -6,20 +6,25 @@
 #   docker run --rm -v vol:/d IMAGE true   first run (vsphere: attach +
 #                                    mount of the fresh filesystem), then warm
 #   docker volume rm
-# Medians over BENCH_REPS reps (5), drivers interleaved within each rep;
-# ratio = median of same-rep ratios vsphere/local.  vdvsd runs on the
+# Medians over BENCH_REPS reps (5, at least 3); both drivers run in every
+# rep and the one going first alternates (bench_order); ratio = median of
+# same-rep ratios vsphere/local.  vdvsd runs on the
 # emulated datastore with vmdkfs (the real data path) on
 # /run/docker/plugins/vsphere.sock, private roots; skipped when the engine
 # is down or that socket is served by someone else.
 source "$(dirname "$0")/lib.sh"
-REPS=${BENCH_REPS:-5}
+REPS=$(bench_reps "${BENCH_REPS:-5}")
+if [ "${BENCH_DRY_RUN:-0}" = 1 ]; then
+  for rep in $(seq 1 "$REPS"); do echo "rep $rep: $(bench_order "$rep" local vsphere) none"; done
+  exit 0
+fi
 engine_bench workflow wf
 BENCH_LOG_LEVEL=debug start_vdvsd "$PLUGIN_SOCK" auto --docker-socket /var/run/docker.sock
 
 R=$B/runs
 : > "$R"
 for rep in $(seq 1 "$REPS"); do
-  for drv in local vsphere; do
+  for drv in $(bench_order "$rep" local vsphere); do
     v=wf${drv:0:1}$rep-$S
     opts=(); [ $drv = vsphere ] && opts=(-o size=10gb)
     echo "$drv create $rep $(ms_of d volume create --driver "$drv" --name "$v" "${opts[@]}")" >> "$R"
@@ -27,9 +32,8 @@ for rep in $(seq 1 "$REPS"); do
     echo "$drv run2 $rep $(ms_of d run --rm --network none -v "$v:/d" "$IMAGE" true)" >> "$R"
     echo "$drv rm $rep $(ms_of d volume rm "$v")" >> "$R"
   done
-done
-# A container without any volume: the floor of `docker run`.
-for rep in $(seq 1 "$REPS"); do
+  # A container without any volume: the floor of `docker run`, in the
+  # same rep.
   echo "none run1 $rep $(ms_of d run --rm --network none "$IMAGE" true)" >> "$R"
 done
 

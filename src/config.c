@@ -1,4 +1,5 @@
-/* Configuration from a JSON file, the environment and flags (flags win). */
+/* Configuration from a JSON file, the environment and flags (flags win).
+ * A layer's backend options are for the backend that layer names. */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -59,7 +60,9 @@ static const char usage[] =
     "(object),\n"
     "Socket, MountRoot, StateDir, DockerSocket, SysfsRoot, DevRoot,\n"
     "DeviceTimeout (seconds), MaxConnections, MountOptions, LogLevel, "
-    "LogPath.\n";
+    "LogPath.\n"
+    "Flags beat the environment, which beats the file. BackendOptions (and\n"
+    "VDVS_BACKEND_OPTS) are ignored when a later layer picks another backend.\n";
 
 enum
 {
@@ -280,10 +283,43 @@ apply_env (struct vdvs_config *c, vdvs_error_t *err)
   return 0;
 }
 
+/* Keep the backend options the chosen backend should see. Options
+ * [first, end) came from one layer (file or environment): they are dropped
+ * when that layer named another backend (BACKEND non-empty), and each one
+ * is dropped when a later layer (index >= LATER) sets the same key. */
+static void
+drop_backend_opts (struct vdvs_config *c, size_t first, size_t end,
+                   const char *backend, size_t later)
+{
+  size_t out = first;
+
+  for (size_t i = first; i < c->n_backend_opts; i++)
+    {
+      bool drop = false;
+      if (i < end)
+        {
+          drop = backend[0] && strcmp (backend, c->backend) != 0;
+          for (size_t j = later; !drop && j < c->n_backend_opts; j++)
+            drop = strcmp (c->backend_opts[i].key, c->backend_opts[j].key) == 0;
+        }
+      if (drop)
+        {
+          free (c->backend_opts[i].key);
+          free (c->backend_opts[i].value);
+        }
+      else
+        c->backend_opts[out++] = c->backend_opts[i];
+    }
+  c->n_backend_opts = out;
+}
+
 int
 vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
                   vdvs_error_t *err)
 {
+  /* The backend each layer named ("" = none) and where its options end. */
+  char file_backend[sizeof c->backend] = "", env_backend[sizeof c->backend] = "";
+  size_t n_file, n_env;
   int opt;
   bool explicit_config = false;
   const char *env;
@@ -291,7 +327,6 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   memset (c, 0, sizeof *c);
   strcpy (c->config_file, DEFAULT_CONFIG);
   strcpy (c->driver, "vsphere");
-  strcpy (c->backend, "mock");
   strcpy (c->mount_root, "/mnt/vmdk");
   strcpy (c->docker_socket, "/var/run/docker.sock");
   c->log_level = VDVS_LOG_INFO;
@@ -329,8 +364,18 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
           return 1;
         }
     }
-  if (apply_file (c, explicit_config, err) < 0 || apply_env (c, err) < 0)
+  /* The file's backend, "" when it names none: mock is the default. */
+  if (apply_file (c, explicit_config, err) < 0)
     return -1;
+  strcpy (file_backend, c->backend);
+  if (c->backend[0] == '\0')
+    strcpy (c->backend, "mock");
+  n_file = c->n_backend_opts;
+  if (apply_env (c, err) < 0)
+    return -1;
+  if ((env = getenv ("VDVS_BACKEND")) && *env)
+    strcpy (env_backend, c->backend);
+  n_env = c->n_backend_opts;
 
   opterr = 0;
   optind = 0;
@@ -415,6 +460,10 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   if (optind < argc)
     return vdvs_error_set (err, EINVAL, "unexpected argument `%s`; see "
                            "vdvsd --help", argv[optind]);
+  /* Flags > environment > file, per key; a layer's options are for the
+   * backend that layer names, so switching backend drops them. */
+  drop_backend_opts (c, n_file, n_env, env_backend, n_env);
+  drop_backend_opts (c, 0, n_file, file_backend, n_file);
   if (c->driver[0] == '\0' || strchr (c->driver, '/') || c->driver[0] == '.')
     return vdvs_error_set (err, EINVAL,
                            "driver name `%s` is not valid: it must be a "

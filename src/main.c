@@ -43,12 +43,14 @@ check_socket_free (const char *path, vdvs_error_t *err)
   return 0;
 }
 
+/* Log and print *err, free it and the configuration; the exit status. */
 static int
-fail (vdvs_error_t *err)
+fail (vdvs_error_t *err, struct vdvs_config *cfg)
 {
   vdvs_log (VDVS_LOG_ERROR, "Cannot start", "error=\"%s\"", (*err)->msg);
   fprintf (stderr, "vdvsd: %s\n", (*err)->msg);
   vdvs_error_release (err);
+  vdvs_config_free (cfg);
   return EXIT_FAILURE;
 }
 
@@ -63,6 +65,8 @@ main (int argc, char **argv)
   int r, sig = 0;
 
   r = vdvs_config_load (&cfg, argc, argv, &err);
+  if (r != 0)
+    vdvs_config_free (&cfg);
   if (r > 0)
     return EXIT_SUCCESS;
   if (r < 0)
@@ -79,6 +83,7 @@ main (int argc, char **argv)
       {
         fprintf (stderr, "vdvsd: cannot open log file `%s`: %s\n",
                  cfg.log_file, strerror (errno));
+        vdvs_config_free (&cfg);
         return 2;
       }
     vdvs_log_setup (cfg.log_level, fd);
@@ -108,20 +113,20 @@ main (int argc, char **argv)
             VDVS_VERSION);
   if (check_socket_free (cfg.socket_path, &err) < 0
       || vdvs_bk_load (&bk, cfg.backend, &err) < 0)
-    return fail (&err);
+    return fail (&err, &cfg);
   for (size_t i = 0; i < cfg.n_backend_opts; i++)
     if (vdvs_bk_config (&bk, cfg.backend_opts[i].key, cfg.backend_opts[i].value,
                         &err) < 0)
-      return fail (&err);
+      return fail (&err, &cfg);
   if (vdvs_bk_open (&bk, &err) < 0)
-    return fail (&err);
+    return fail (&err, &cfg);
   vdvs_bk_set_progress (&bk, vdvs_progress_log, NULL);
   /* Local state first: the engine must never see "no such volume" for a
    * volume we simply had not loaded yet. */
   if (vdvs_volumes_init (&cfg, &bk, &err) < 0)
     {
       vdvs_bk_close (&bk);
-      return fail (&err);
+      return fail (&err, &cfg);
     }
   /* Stale attachments of a crash go before the first request can meet
    * them (and without the engine, which may take minutes to answer); a
@@ -133,7 +138,7 @@ main (int argc, char **argv)
                        &err) < 0)
     {
       vdvs_bk_close (&bk);
-      return fail (&err);
+      return fail (&err, &cfg);
     }
   vdvs_volumes_start_recovery ();
   vdvs_log (VDVS_LOG_INFO, "Serving", "socket=%s", cfg.socket_path);

@@ -72,8 +72,8 @@ api_err VolumeDriver.Get '' "empty"
 api_err VolumeDriver.Get '[1,2]' "JSON object"
 api_err VolumeDriver.Frobnicate '{}' "unknown endpoint"
 big=$(head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' 'a')
-out=$(curl -sS --unix-socket "$SOCK" --data-binary @- http://p/VolumeDriver.Create <<<"{\"Name\":\"$big\"}")
-[[ "$(jq -r .Err <<<"$out")" == *"too large"* ]] || fail "oversize body: $out"
+out=$(curl -sS --unix-socket "$SOCK" --data-binary @- -w '\n%{http_code}' http://p/VolumeDriver.Create <<<"{\"Name\":\"$big\"}")
+reply_err "oversize body" "${out##*$'\n'}" "${out%$'\n'*}" "too large"
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://p/VolumeDriver.List)
 [ "$code" = 405 ] || fail "GET should be 405, got $code"
 api_ok VolumeDriver.List '{}' >/dev/null   # still serving
@@ -138,22 +138,23 @@ ok "read-only, zeroedthick, eagerzeroedthick, clone-from, second datastore"
 
 # --- 20 parallel mounts of one volume, then of 20 volumes
 api_ok VolumeDriver.Create '{"Name":"shared","Opts":{"size":"20mb"}}' >/dev/null
-pids=(); for i in $(seq 20); do api VolumeDriver.Mount "{\"Name\":\"shared\",\"ID\":\"id$i\"}" > "$T/m$i" & pids+=($!); done; wait "${pids[@]}"
-for i in $(seq 20); do [ "$(jq -r .Err "$T/m$i")" = "" ] || fail "parallel mount $i: $(cat "$T/m$i")"; done
+pids=(); for i in $(seq 20); do api_save "$T/m$i" VolumeDriver.Mount "{\"Name\":\"shared\",\"ID\":\"id$i\"}" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 20); do reply_file_ok "$T/m$i" "parallel mount $i"; done
 [ "$(grep -c " $MNT/shared@datastore1 " /proc/self/mounts)" = 1 ] || fail "shared mounted more than once"
 grep -q 'name=shared@datastore1 id=id[0-9]* refcount=20' "$T/vdvsd.log" || fail "refcount=20 not reached"
-pids=(); for i in $(seq 20); do api VolumeDriver.Unmount "{\"Name\":\"shared\",\"ID\":\"id$i\"}" > "$T/u$i" & pids+=($!); done; wait "${pids[@]}"
-for i in $(seq 20); do [ "$(jq -r .Err "$T/u$i")" = "" ] || fail "parallel unmount $i"; done
+pids=(); for i in $(seq 20); do api_save "$T/u$i" VolumeDriver.Unmount "{\"Name\":\"shared\",\"ID\":\"id$i\"}" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 20); do reply_file_ok "$T/u$i" "parallel unmount $i"; done
 ! mountpoint -q "$MNT/shared@datastore1" 2>/dev/null || fail "shared still mounted"
-pids=(); for i in $(seq 20); do api VolumeDriver.Create "{\"Name\":\"p$i\",\"Opts\":{\"size\":\"16mb\"}}" > "$T/c$i" & pids+=($!); done; wait "${pids[@]}"
-for i in $(seq 20); do [ "$(jq -r .Err "$T/c$i")" = "" ] || fail "parallel create $i: $(cat "$T/c$i")"; done
-pids=(); for i in $(seq 20); do api VolumeDriver.Mount "{\"Name\":\"p$i\",\"ID\":\"x\"}" > "$T/m$i" & pids+=($!); done; wait "${pids[@]}"
-for i in $(seq 20); do [ "$(jq -r .Err "$T/m$i")" = "" ] || fail "parallel mount p$i: $(cat "$T/m$i")"; done
+pids=(); for i in $(seq 20); do api_save "$T/c$i" VolumeDriver.Create "{\"Name\":\"p$i\",\"Opts\":{\"size\":\"16mb\"}}" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 20); do reply_file_ok "$T/c$i" "parallel create $i"; done
+pids=(); for i in $(seq 20); do api_save "$T/m$i" VolumeDriver.Mount "{\"Name\":\"p$i\",\"ID\":\"x\"}" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 20); do reply_file_ok "$T/m$i" "parallel mount p$i"; done
 [ "$(grep -c " $MNT/p[0-9]*@datastore1 " /proc/self/mounts)" = 20 ] || fail "20 volumes not mounted"
 units=$(for i in $(seq 20); do api_ok VolumeDriver.Get "{\"Name\":\"p$i\"}" | jq -r '.Volume.Status.attachedVMDevice | .ControllerPciBusNumber + ":" + .Unit'; done | sort | uniq | wc -l)
 [ "$units" = 20 ] || fail "PVSCSI units not distinct"
 grep -q ':7$' <(for i in $(seq 20); do api_ok VolumeDriver.Get "{\"Name\":\"p$i\"}" | jq -r '.Volume.Status.attachedVMDevice | .ControllerPciBusNumber + ":" + .Unit'; done) && fail "unit 7 used"
-pids=(); for i in $(seq 20); do api VolumeDriver.Unmount "{\"Name\":\"p$i\",\"ID\":\"x\"}" > "$T/u$i" & pids+=($!); done; wait "${pids[@]}"
+pids=(); for i in $(seq 20); do api_save "$T/u$i" VolumeDriver.Unmount "{\"Name\":\"p$i\",\"ID\":\"x\"}" & pids+=($!); done; wait "${pids[@]}"
+for i in $(seq 20); do reply_file_ok "$T/u$i" "parallel unmount p$i"; done
 [ "$(grep -c " $MNT/p[0-9]*@datastore1 " /proc/self/mounts)" = 0 ] || fail "20 volumes still mounted"
 ok "20 parallel mounts of one volume and of 20 volumes"
 

@@ -71,9 +71,13 @@ jq -e '.Volumes | map(.Name) == ["co1@datastore1"]' <<<"$l" >/dev/null || fail "
 ok "deleted by hand: Get and Path say not found, List drops it"
 
 # --- vmdkfs killed: down at the next Get, up after a restart
-if [ "${VDVS_TEST_VMDKFS:-auto}" != off ] && [ -S "$T/run/vmdkfs.ctl" ]; then
+if [ "${VDVS_TEST_VMDKFS:-auto}" = off ]; then
+  echo "vmdkfs off (VDVS_TEST_VMDKFS=off): the vmdkfs-kill case does not apply"
+else
+  [ -S "$T/run/vmdkfs.ctl" ] || fail "vmdkfs did not start (no control socket $T/run/vmdkfs.ctl)"
   [ "$(field co1 '"datastore status"')" = null ] || fail "datastore down before the kill"
-  pid=$(cat "$T/run/vmdkfs.ctl.pid")
+  pid=$(cat "$T/run/vmdkfs.ctl.pid" 2>/dev/null)
+  grep -q vmdkfs "/proc/$pid/cmdline" 2>/dev/null || fail "vmdkfs pid file gives '$pid', not a running vmdkfs"
   kill -9 "$pid"
   # Dead before asking (no retry after that): gone, or a zombie of vdvsd's
   # whose every thread has exited.  The main thread shows Z while the

@@ -37,7 +37,9 @@ export GUEST_PREFIX=$T/prefix VDVS_IMAGE=$IMAGE START_PLUGIN=esxsim
 make -s -C "$TOP" deploy GUEST=127.0.0.1 > "$T/deploy.out" 2>&1 || { cat "$T/deploy.out"; fail "make deploy"; }
 [ -x "$T/prefix/sbin/vdvsd" ] && [ -x "$T/prefix/sbin/vmdkfs" ] && [ -x "$T/prefix/bin/vdvsctl" ] || fail "deploy tree incomplete"
 ok "make deploy GUEST=127.0.0.1"
-make -s -C "$TOP" testremote GUEST=127.0.0.1 > "$T/remote.out" 2>&1; cat "$T/remote.out"; grep -q PASSED "$T/remote.out" || { cat "$T/remote.out"; fail "make testremote"; }
+rrc=0; make -s -C "$TOP" testremote GUEST=127.0.0.1 > "$T/remote.out" 2>&1 || rrc=$?
+cat "$T/remote.out"
+[ $rrc = 0 ] || fail "make testremote exited $rrc"
 grep -q "SANITY PASSED on 127.0.0.1" "$T/remote.out" || { cat "$T/remote.out"; fail "no PASSED line"; }
 for s in "==> docker volume create" "==> docker volume ls" "==> docker volume inspect" "refused, as it must be" "then docker volume rm"; do
   grep -q "$s" "$T/remote.out" || fail "sanity output lacks '$s'"

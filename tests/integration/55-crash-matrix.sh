@@ -42,7 +42,13 @@ restart_dockerd () {   # restart_dockerd EXTRA_ARGS: kill -9, then start again
   VDVS_DOCKERD_ARGS="$1" "$TOP/scripts/dockerd.sh" >/dev/null
 }
 mounted () { grep -q " $MNT/$1@datastore1 " /proc/self/mounts; }
-refs () { jq '[.mounts[]] + [.recovered] | add' "$T/state/refs/$1@datastore1" 2>/dev/null || echo 0; }
+# refs VOL: references in vdvsd's state file; no file = 0, a file that is
+# not a valid refs record fails the test.
+refs () {
+  local f=$T/state/refs/$1@datastore1
+  [ -e "$f" ] || { echo 0; return; }
+  jq -e '([.mounts[]] + [.recovered] | add) // 0 | numbers' "$f" 2>/dev/null || fail "refs file $f is not valid: $(head -c 200 "$f")"
+}
 status () { d volume inspect "$1" | jq -r '.[0].Status.status'; }
 wait_for () {   # wait_for SECONDS CMD...: poll until CMD succeeds
   local n=$(( $1 * 10 )); shift
@@ -117,17 +123,29 @@ kill -9 "$VDVSD_PID"
 "$VDVS_BUILD/tools/vdvsctl" fault release st >/dev/null
 wait "$VDVSD_PID" 2>/dev/null || true; VDVSD_PID=
 start
-wait "$runpid" || true
+runrc=0; wait "$runpid" || runrc=$?
 sleep 5   # recovery grace, then its second look
+# Either outcome is one the engine may choose (it retries a Mount whose
+# connection broke), but each must be whole: a running container has a
+# working volume with one reference and `docker run` succeeded; otherwise
+# `docker run` failed with an error and nothing is mounted or referenced.
 running=$(d inspect -f '{{.State.Running}}' "vdvs-cr-$S-c5" 2>/dev/null || echo false)
 if [ "$running" = true ]; then
+  [ $runrc = 0 ] || fail "container runs but docker run exited $runrc: $(cat "$T/c5.out")"
   mounted "$B" || fail "container runs but B is not mounted"
+  d exec "vdvs-cr-$S-c5" sh -c 'echo c5 > /d/c5 && sync && grep -q c5 /d/c5' || fail "container runs but B is not usable"
+  [ "$(refs "$B")" = 1 ] || fail "container runs but B has $(refs "$B") references, expected 1"
   d rm -f "vdvs-cr-$S-c5" >/dev/null
   wait_for 10 sh -c "! grep -q ' $MNT/$B@datastore1 ' /proc/self/mounts" || fail "B not unmounted"
 else
+  [ $runrc != 0 ] || fail "docker run exited 0 but the container is not running: $(cat "$T/c5.out")"
+  grep -qi 'error' "$T/c5.out" || fail "docker run failed without an error message: $(cat "$T/c5.out")"
   d rm -f "vdvs-cr-$S-c5" >/dev/null 2>&1 || true
   wait_for 30 sh -c "! grep -q ' $MNT/$B@datastore1 ' /proc/self/mounts" || fail "half-done mount left behind"
+  wait_for 30 sh -c "[ ! -e '$T/state/refs/$B@datastore1' ] || [ \"\$(jq '[.mounts[]] + [.recovered] | add' '$T/state/refs/$B@datastore1')\" = 0 ]" \
+    || fail "references left by the failed docker run: $(refs "$B")"
 fi
+[ "$(refs "$B")" = 0 ] || fail "B has $(refs "$B") references after its container went away"
 wait_for 30 sh -c "[ \"\$($DOCKER volume inspect $B | jq -r '.[0].Status.status')\" = detached ]" || fail "B left attached after the interrupted Mount"
 ok "vdvsd killed during a Mount: container running=$running, volume consistent afterwards"
 

@@ -16,6 +16,14 @@ require_loop () { [ -e /dev/loop-control ] || { echo "SKIP: no loop devices"; ex
 require_fuse () { [ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }; }
 
 T=$(mktemp -d /tmp/vdvs-test.XXXXXX)
+# Sanitized builds (tests/run.sh --asan sets VDVS_BUILD to build-asan):
+# every report of vdvsd, vmdkfs, esxsim or a tool goes to $T/sanitizer.PID,
+# which fails the test at cleanup.  Ignored by unsanitized binaries.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:log_path=$T/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1:log_path=$T/sanitizer"
+# SANITIZED=1 when vdvsd is an ASan build (memory bounds differ there).
+SANITIZED=0
+case "$(ldd "$VDVSD" 2>/dev/null)" in *libasan*) SANITIZED=1 ;; esac
 # Loop devices bound before the test: anything bound at the end that is not
 # in this list is the test's leak (tests run one at a time).
 LOOPS_BEFORE=$(losetup -n -O NAME 2>/dev/null | sort | tr '\n' ' ')
@@ -29,16 +37,36 @@ _cleanup () {
   local fns=("${cleanup_fns[@]}")
   # _k: the eval'd snippets may use any ordinary variable name
   for ((_k=${#fns[@]}-1; _k>=1; _k--)); do eval "${fns[$_k]}"; done
-  stop_vdvsd
+  local leaked=0 src
+  # The daemon must survive to SIGTERM and exit 0 (not a crash, not a
+  # sanitizer exit status).
+  stop_vdvsd || { src=$?; echo "FAIL: vdvsd did not exit cleanly on SIGTERM (status $src)" >&2; leaked=1; }
   eval "${fns[0]}"   # stop_esxsim, after the daemon that talks to it
+  # A check that failed in a subshell ($(...), a background job) already
+  # signalled us; the marker makes sure the test ends red in any case.
+  if [ -s "$T/FAILED" ]; then
+    echo "FAIL (in a subshell): $(head -3 "$T/FAILED")" >&2; leaked=1
+  fi
+  for src in "$T"/sanitizer.*; do
+    [ -e "$src" ] || continue
+    echo "FAIL: sanitizer report $src:" >&2; head -60 "$src" >&2; leaked=1
+  done
+  if [ -f "$T/vdvsd.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/vdvsd.log"; then
+    echo "FAIL: sanitizer report in vdvsd.log:" >&2
+    grep -m5 -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/vdvsd.log" >&2; leaked=1
+  fi
   # Anything of ours still mounted or attached is a leak: report and undo.
-  local leaked=0
   while read -r mp; do
     echo "LEAK: mount $mp" >&2; leaked=1; umount -l "$mp"
   done < <(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  # Only loops over a file of this test: another test's must not be
+  # touched even when someone runs without the machine lock.
+  local back
   for l in $(losetup -n -O NAME 2>/dev/null | sort); do
     case " $LOOPS_BEFORE " in *" $l "*) continue ;; esac
-    echo "LEAK: loop $l ($(losetup -n -O BACK-FILE "$l"))" >&2; leaked=1; losetup -d "$l"
+    back=$(losetup -n -O BACK-FILE "$l" 2>/dev/null)
+    case "$back" in "$T"/*) ;; *) continue ;; esac
+    echo "LEAK: loop $l ($back)" >&2; leaked=1; losetup -d "$l"
   done
   # A vmdkfs that the test's vdvsd started and left running: only if the
   # pid is still that vmdkfs (pids wrap).
@@ -54,8 +82,21 @@ _cleanup () {
   exit $rc
 }
 trap _cleanup EXIT
+MAIN_PID=$$
+trap 'exit 1' USR1
 
-fail () { echo "FAIL: $*" >&2; [ -f "$T/vdvsd.log" ] && tail -30 "$T/vdvsd.log" >&2; exit 1; }
+# fail MSG: end the test red.  In a subshell ($(...), a pipeline, a
+# background job) exit only ends the subshell, so record the failure and
+# signal the test's shell too.
+fail () {
+  echo "FAIL: $*" >&2
+  [ -f "$T/vdvsd.log" ] && tail -30 "$T/vdvsd.log" >&2
+  if [ "$BASHPID" != "$MAIN_PID" ]; then
+    echo "$*" >> "$T/FAILED"
+    kill -USR1 "$MAIN_PID" 2>/dev/null
+  fi
+  exit 1
+}
 ok () { echo "ok - $*"; }
 
 # start_vdvsd [extra vdvsd args...]: serve on $SOCK with private roots.
@@ -128,21 +169,63 @@ stop_vdvsd () {
   return $rc
 }
 
-# api ENDPOINT JSON: POST to the plugin, print the body.
+# api ENDPOINT JSON: POST to the plugin, print the body (no checks).
 api () {
   curl -sS --max-time 120 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
     -d "$2" "http://plugin/$1"
 }
-# api_ok ENDPOINT JSON: the reply must have an empty Err.
-api_ok () {
-  local out; out=$(api "$1" "$2")
-  [ "$(jq -r '.Err // ""' <<<"$out")" = "" ] || fail "$1 $2 -> $out"
-  printf '%s' "$out"
+# api_save FILE ENDPOINT JSON: POST, body to FILE and the HTTP status to
+# FILE.code (for requests run in the background; check with reply_ok).
+api_save () {
+  curl -sS --max-time 120 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+    -d "$3" -o "$1" -w '%{http_code}' "http://plugin/$2" > "$1.code" 2>>"$1.curl"
+  return 0
 }
-# api_err ENDPOINT JSON EXPECTED: Err must contain EXPECTED.
+# api_req ENDPOINT JSON: POST; sets API_CODE (HTTP status, 000 when curl
+# failed) and API_BODY.
+api_req () {
+  local out
+  out=$(curl -sS --max-time 120 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+          -d "$2" -w '\n%{http_code}' "http://plugin/$1" 2>&1) || true
+  API_CODE=${out##*$'\n'}; API_BODY=${out%$'\n'*}
+  [ "$API_CODE" != "$out" ] || { API_CODE=000; API_BODY=$out; }
+}
+# reply_ok WHAT CODE BODY: HTTP 200, a JSON object, and Err == "".
+reply_ok () {
+  [ "$2" = 200 ] || fail "$1: HTTP status $2, body: $3"
+  jq -es 'length == 1 and (.[0] | type == "object" and (.Err | type) == "string" and .Err == "")' \
+    >/dev/null 2>&1 <<<"$3" || fail "$1: expected a JSON object with Err \"\", got: ${3:-<empty body>}"
+}
+# reply_errtext WHAT CODE BODY: HTTP 200 and a JSON object with a string
+# Err; prints Err (empty on success).
+reply_errtext () {
+  [ "$2" = 200 ] || fail "$1: HTTP status $2, body: $3"
+  jq -ers 'if length == 1 and (.[0] | type == "object" and (.Err | type) == "string") then .[0].Err else error("no Err") end' \
+    2>/dev/null <<<"$3" || fail "$1: expected a JSON object with a string Err, got: ${3:-<empty body>}"
+}
+# reply_file_ok FILE WHAT: reply_ok on what api_save wrote.
+reply_file_ok () {
+  reply_ok "$2" "$(cat "$1.code" 2>/dev/null)" "$(cat "$1" 2>/dev/null)$(cat "$1.curl" 2>/dev/null)"
+}
+# reply_err WHAT CODE BODY EXPECTED: HTTP 200, a JSON object whose Err is a
+# non-empty string containing EXPECTED.
+reply_err () {
+  local err
+  [ "$2" = 200 ] || fail "$1: HTTP status $2, body: $3"
+  err=$(jq -ers 'if length == 1 and (.[0] | type == "object" and (.Err | type) == "string" and .Err != "") then .[0].Err else error("no Err") end' \
+          2>/dev/null <<<"$3") || fail "$1 should fail with '$4', got: ${3:-<empty body>}"
+  [[ "$err" == *"$4"* ]] || fail "$1: expected '$4' in Err, got '$err'"
+}
+# api_ok ENDPOINT JSON: HTTP 200, a JSON object with Err == ""; prints the
+# body.  Fails the test (also from inside $(...)) otherwise.
+api_ok () {
+  api_req "$1" "$2"
+  reply_ok "$1 $2" "$API_CODE" "$API_BODY"
+  printf '%s' "$API_BODY"
+}
+# api_err ENDPOINT JSON EXPECTED: HTTP 200, a JSON object whose Err contains
+# EXPECTED.
 api_err () {
-  local out err; out=$(api "$1" "$2")
-  err=$(jq -r '.Err // ""' <<<"$out")
-  [ -n "$err" ] || fail "$1 $2 should fail with '$3', got $out"
-  [[ "$err" == *"$3"* ]] || fail "$1 $2: expected '$3' in Err, got '$err'"
+  api_req "$1" "$2"
+  reply_err "$1 $2" "$API_CODE" "$API_BODY" "$3"
 }

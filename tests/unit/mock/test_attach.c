@@ -253,6 +253,49 @@ Test (attach, unit_numbers_skip_seven)
   cr_assert_eq (loops_of_ours (), 0);
 }
 
+/* Upstream's limit: 4 PVSCSI controllers x 15 units (7 is reserved) = 60
+ * disks per VM; the 61st attach gets upstream's text and binds nothing. */
+Test (attach, the_61st_attach_is_refused)
+{
+  struct vdvs_device dev;
+  vdvs_error_t err = NULL;
+  char name[16];
+  int loops;
+
+  need_loop ();
+  for (int k = 0; k < 61; k++)
+    {
+      snprintf (name, sizeof name, "m%d", k);
+      t_create_ok (ma, name, "size", "1mb", NULL);
+    }
+  for (int k = 0; k < 60; k++)
+    {
+      snprintf (name, sizeof name, "m%d", k);
+      attach_ok (ma, name, &dev);
+      cr_assert_str_neq (dev.unit, "7");
+    }
+  loops = loops_of_ours ();
+  cr_assert_eq (loops, 60);
+  cr_assert_lt (vdvs_backend_mock.attach (ma, "m60", &dev, &err), 0,
+                "the 61st attach succeeded: unit %s on %s", dev.unit,
+                dev.pci_bus);
+  cr_assert_not_null (err);
+  cr_assert_str_eq (err->msg, "Failed to place new disk - The maximum number "
+                              "of supported volumes has been reached.");
+  vdvs_error_release (&err);
+  cr_assert_eq (loops_of_ours (), 60, "a refused attach left a loop device");
+  /* A freed unit makes room again. */
+  detach_ok (ma, "m17");
+  attach_ok (ma, "m60", &dev);
+  for (int k = 0; k <= 60; k++)
+    {
+      snprintf (name, sizeof name, "m%d", k);
+      if (k != 17)
+        detach_ok (ma, name);
+    }
+  cr_assert_eq (loops_of_ours (), 0);
+}
+
 Test (attach, two_vms_share_one_datastore)
 {
   struct vdvs_device dev, devb;
