@@ -28,6 +28,7 @@
  * with the classic syscalls instead.
  */
 #include "engine.h"
+#include "io.h"
 
 #include <errno.h>
 #include <liburing.h>
