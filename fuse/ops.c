@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "errname.h"
 
 _Static_assert (sizeof (fuse_ino_t) >= sizeof (uintptr_t),
                 "fuse_ino_t must hold a pointer");
@@ -84,7 +85,7 @@ log_injected (struct vmdkfs *fs, const struct fault_verdict *v, const char *op,
   atomic_fetch_add (&fs->stats.injected, 1);
   if (v->err)
     vdvs_log (VDVS_LOG_WARN, "Fault injected", "id=%s op=%s path=%s errno=%s",
-              v->id, op, path, fault_errno_name (v->err));
+              v->id, op, path, vmdkfs_errno_name (v->err));
   else if (v->hold)
     vdvs_log (VDVS_LOG_WARN, "Fault injected", "id=%s op=%s path=%s stall=1",
               v->id, op, path);
