@@ -66,9 +66,8 @@ struct vmdkfs_engine_ops
 {
   const char *name;
   /* FUSE worker threads when --threads is not given.  The io_uring
-   * engine's workers only hand ios over, so a few carry a deep queue and more
-   * only add context switches (measured on 2 vCPUs: 4 workers 10-20%
-   * more 4 KiB IOPS than 16); the sync engine's workers block in
+   * engine's workers only hand ios over, so a few carry a deep queue and
+   * more only add context switches; the sync engine's workers block in
    * pread/pwrite, so the queue depth it reaches is its thread count. */
   unsigned default_threads;
   /* Create an engine as cfg says.  0 or -errno (-ENOSYS when this build

@@ -230,8 +230,8 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   /* Large requests: the loop device sends up to max_pages * 4 KiB per
    * direct I/O; libfuse caps max_write at its buffer (256 pages). */
   conn->max_write = fs->max_write;
-  /* Loop's async direct I/O counts as background requests; the default 12
-   * starves a queue depth of 32 (perf-baselines: +23 % random reads). */
+  /* Loop's async direct I/O counts as background requests, and the
+   * default limit (12) would cap the queue depth a client reaches. */
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_ASYNC_DIO)
@@ -696,9 +696,9 @@ backing_flags (struct vmdkfs *fs, int flags)
     }
   /* O_DIRECT from the client (a loop device with direct I/O) stays O_DIRECT
    * on the backing file: buffered backing writes hit dirty-page throttling
-   * and the client's flushes then write everything again (measured 350 vs
-   * 2500 MiB/s sequential), and reads would be cached twice.  Requests
-   * that are not aligned for O_DIRECT use fd_buffered instead. */
+   * and the client's flushes then write everything again, and reads would
+   * be cached twice.  Requests that are not aligned for O_DIRECT use
+   * fd_buffered instead. */
   if (!fs->backing_direct)
     flags &= ~O_DIRECT;
   return flags;
