@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "errname.h"
+#include "fault_ctl.h"
 
 #define MAX_LINE 4096
 
@@ -37,7 +39,7 @@ reply_text (int ret, const char *body)
   if (ret == 0)
     n = asprintf (&s, "ok\n%s", body ? body : "");
   else
-    n = asprintf (&s, "err %s %s\n", fault_errno_name (-ret),
+    n = asprintf (&s, "err %s %s\n", vmdkfs_errno_name (-ret),
                   body && *body ? body : strerror (-ret));
   return n < 0 ? NULL : s;
 }
@@ -111,7 +113,7 @@ vmdkfs_control_exec (struct vmdkfs *fs, const char *line)
       vdvs_log (quiet ? VDVS_LOG_DEBUG : ret == 0 ? VDVS_LOG_INFO : VDVS_LOG_WARN,
                 "Control request",
                   "request=\"%.*s\" result=%s", (int) strcspn (line, "\r\n"),
-                  line, ret == 0 ? "ok" : fault_errno_name (-ret));
+                  line, ret == 0 ? "ok" : vmdkfs_errno_name (-ret));
       out = reply_text (ret, body);
       free (body);
       return out;

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "fault.h"
+#include "errname.h"
 
 #define MAX_REPLY (1024 * 1024)
 
@@ -141,7 +141,7 @@ vmdkfs_ctl_request (const char *sock_path, const char *line, char **reply_out)
 
       if (*msg)
         *msg++ = '\0';
-      ret = fault_errno_parse (name);
+      ret = vmdkfs_errno_parse (name);
       if (ret < 0)
         ret = EPROTO;
       if (reply_out)

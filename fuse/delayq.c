@@ -53,7 +53,7 @@ delayq_main (void *arg)
             {
               due = io->next;
               io->next = NULL;
-              vmdkfs_submit (fs, io);
+              vmdkfs_io_submit (fs, io);
             }
           pthread_mutex_lock (&q->lock);
           continue;

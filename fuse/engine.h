@@ -4,9 +4,9 @@
  * A request becomes one `struct vmdkfs_io` (header and data buffer in one
  * allocation, or the buffer lent by the engine's pool, see buf_get).  The
  * engine owns it from submit() on and ends it by calling
- * vmdkfs_io_complete(), which sends the FUSE reply and frees it; that may
- * happen on the submitting thread (sync engine) or on a lane thread
- * (io_uring engine), before or after submit() returns.
+ * vmdkfs_io_complete() (io.h), which sends the FUSE reply and frees it;
+ * that may happen on the submitting thread (sync engine) or on a lane
+ * thread (io_uring engine), before or after submit() returns.
  *
  * Convention (liburing's): functions return 0 or a byte count on success
  * and -errno on failure; the reply is fuse_reply_err (req, -ret).
@@ -66,9 +66,8 @@ struct vmdkfs_engine_ops
 {
   const char *name;
   /* FUSE worker threads when --threads is not given.  The io_uring
-   * engine's workers only hand ios over, so a few carry a deep queue and more
-   * only add context switches (measured on 2 vCPUs: 4 workers 10-20%
-   * more 4 KiB IOPS than 16); the sync engine's workers block in
+   * engine's workers only hand ios over, so a few carry a deep queue and
+   * more only add context switches; the sync engine's workers block in
    * pread/pwrite, so the queue depth it reaches is its thread count. */
   unsigned default_threads;
   /* Create an engine as cfg says.  0 or -errno (-ENOSYS when this build
@@ -97,14 +96,6 @@ extern const struct vmdkfs_engine_ops vmdkfs_engine_sync;
  * whose start() returns -ENOSYS. */
 extern const struct vmdkfs_engine_ops vmdkfs_engine_uring;
 
-/* Allocate an io with a data buffer of `buflen` bytes (0 for none), from
- * the engine's pool when it has one free.  Freed by vmdkfs_io_complete.
- * Defined in ops.c. */
-struct vmdkfs_io *vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd,
-                                 off_t off, uint64_t len, size_t buflen);
-/* End an io: res >= 0 success (bytes for read/write), else -errno.  Sends
- * the reply, counts it, frees io.  Defined in ops.c. */
-void vmdkfs_io_complete (struct vmdkfs_io *io, int64_t res);
 /* Run one io synchronously with the classic syscalls; returns the result
  * for vmdkfs_io_complete.  Shared by the sync engine and by the io_uring
  * engine for opcodes the kernel lacks. */

@@ -3,6 +3,7 @@
  * Used where io_uring is unavailable (sysctl kernel.io_uring_disabled,
  * Docker's default seccomp profile) or asked for with --engine=sync. */
 #include "engine.h"
+#include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>

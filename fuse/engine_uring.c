@@ -4,21 +4,16 @@
  * FUSE replies.
  *
  * Why the lane thread submits: io_uring finishes a read or write as task
- * work of the task that submitted it.  When FUSE workers submitted, every
- * completion interrupted a worker blocked reading /dev/fuse (a wake-up and
- * a restarted read) just to post the CQE, which then woke the completion
- * thread: two wake-ups per io.  With the lane thread as the ring's single
- * issuer (IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN) the completion wakes
- * the thread that waits for it and nothing else.  Workers push ios on a
- * lock-free list and write the lane's eventfd (an armed read on the ring)
- * only when the lane thread is about to sleep, so a busy lane takes
- * batches without any syscall from the workers.
+ * work of the task that submitted it, so a FUSE worker that submitted
+ * would be woken from its /dev/fuse read just to post the CQE.  With the
+ * lane thread as the ring's single issuer (IORING_SETUP_SINGLE_ISSUER |
+ * DEFER_TASKRUN) a completion wakes only the thread that waits for it.
+ * Workers push ios on a lock-free list and write the lane's eventfd (an
+ * armed read on the ring) only when the lane thread is about to sleep, so
+ * a busy lane takes batches without any syscall from the workers.
  *
- * Tried and measured, not kept: one event-loop thread that polls
- * /dev/fuse in the ring, submits in batches and replies, with no thread
- * hand-off per request.  On 2 vCPUs it reached 0.5-0.6x this design: every
- * reply wakes the loop device's completion, which preempts the one thread
- * that does everything.
+ * Why not one thread that also polls /dev/fuse in the ring: every reply
+ * wakes the loop device's completion, which preempts that one thread.
  *
  * The io itself travels as the SQE user data (io_uring_sqe_set_data): it
  * holds the fuse_req_t and copies of every argument the FUSE op gave us,
@@ -28,6 +23,7 @@
  * with the classic syscalls instead.
  */
 #include "engine.h"
+#include "io.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -48,24 +44,15 @@
 #define MAX_ATTEMPTS 10000
 
 /* Lanes: one ring and its thread each; by default one per two vCPUs (at
- * most MAX_LANES; --lanes).  The lane thread sends the replies, and a
- * read's reply carries its data (up to 1 MiB copied by the kernel in the
- * writev), so lanes spread that copying over threads; one ring, on the
- * other hand, takes small ios in bigger batches.  Measured on 2 vCPUs,
- * fresh volume per run, two runs each: one lane 55-57k 4 KiB random
- * write IOPS against 48-51k with two, random reads and 1 MiB sequential
- * I/O the same (seqread 2757/2780 MiB/s against 2671/2537).  Before the
- * pool was in huge pages a single lane held sequential reads back. */
+ * most MAX_LANES; --lanes).  More lanes spread the copying of read replies
+ * over threads; fewer take small ios in bigger batches. */
 #define MAX_LANES 4
 
-/* The lane thread's nice value.  Every completion and reply of its ring
- * waits for it, and at nice 0 the wake-ups it causes (the loop device's
- * completion, fio, FUSE workers) preempt it: 4 KiB random writes on 2
- * vCPUs, 50k involuntary context switches of the lane in 3 s.  At -10 it
- * finished 39.8-46.7k IOPS runs at 45.0-50.1k (five alternating pairs,
- * each won; 1 MiB sequential reads the same).  The kernel runs its own
- * I/O completion work at high priority (kblockd at nice -20) for the same
- * reason.  The lane only runs when ios complete or arrive. */
+/* The lane thread's nice value: every completion and reply of its ring
+ * waits for it, so the wake-ups it causes (the loop device's completion,
+ * the application, FUSE workers) must not preempt it; kblockd runs at high
+ * priority for the same reason.  The lane only runs when ios complete or
+ * arrive. */
 #define LANE_NICE (-10)
 
 struct lane
@@ -96,9 +83,8 @@ struct lane
 /* Registered buffers for large ios: one mapping cut into nbufs slots,
  * registered with every lane's ring at the same indices (the same pages
  * pinned once per ring, no extra memory).  read_fixed/write_fixed on them
- * skip pinning and unpinning the user pages of each direct I/O, which an
- * unregistered 1 MiB buffer costs 256 times per request (perf, 1 MiB
- * writes: gup_fast_fallback ~10% of vmdkfs's CPU), and pread cannot. */
+ * skip pinning and unpinning the user pages of each direct I/O, page by
+ * page, which pread cannot. */
 struct pool
 {
   char *base;                        /* NULL: no pool */
@@ -522,14 +508,8 @@ lane_start (struct vmdkfs_engine *e, struct lane *l, unsigned depth)
 /* len bytes of anonymous memory on a 2 MiB boundary, in transparent huge
  * pages where the kernel has them (MADV_HUGEPAGE; THP "madvise" is the
  * usual default); NULL without memory.  Why: a registered buffer's pages
- * become the bio's segments, and the kernel registers a huge page as one.
- * In 4 KiB pages a 512 KiB read is 128 segments (descriptors the host's
- * virtio-blk walks), and two adjacent ones (256) exceed the disk's 254,
- * so the block layer cannot merge them.  Measured on the backing disk
- * (/sys/block/vda/stat) during 1 MiB sequential reads of a volume: ~600
- * KiB requests at ~4.9 ms before, ~730 KiB at ~2.1 ms in huge pages, and
- * fio got 2480-2660 MiB/s instead of ~1480 (each read right after a
- * seqwrite on a fresh volume). */
+ * become the bio's segments and a huge page registers as one, so large
+ * requests stay under the disk's segment limit and can still be merged. */
 static char *
 map_huge (size_t len)
 {
@@ -581,7 +561,7 @@ pool_map (struct pool *p, size_t size, unsigned nbufs)
 }
 
 /* Lend the pool only if every lane registered it (RLIMIT_MEMLOCK without
- * CAP_IPC_LOCK refuses); otherwise run without, as before. */
+ * CAP_IPC_LOCK refuses); otherwise every io brings its own buffer. */
 static void
 pool_enable (struct vmdkfs_engine *e)
 {

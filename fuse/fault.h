@@ -1,4 +1,5 @@
-/* vmdkfs fault injection: the rule table and its control language.
+/* vmdkfs fault injection: the rule table and the verdicts it gives (the
+ * control language that edits it is fault_ctl.h).
  *
  * A rule matches I/O by the path of the file relative to SOURCE, either a
  * glob (`path=datastore1/dockvols/ * /vol1-flat.vmdk`, fnmatch with
@@ -13,7 +14,7 @@
  *
  * This file knows nothing about FUSE: the daemon asks fault_check() for a
  * verdict and acts on it, so the rule logic and the parser are unit-tested
- * on their own (tests/unit/fuse).
+ * on their own (tests/unit/fuse).  Locking: see struct fault_table.
  */
 #ifndef VMDKFS_FAULT_H
 #define VMDKFS_FAULT_H
@@ -92,18 +93,24 @@ void fault_table_destroy (struct fault_table *t);
 bool fault_check (struct fault_table *t, const char *relpath, unsigned op,
                   struct fault_verdict *v);
 
-/* Execute one control line whose first word was "fault" (the word itself
- * excluded: "add id=x path=... errno=EIO").  Returns 0 or -errno; *reply
- * gets a malloc'd text without the leading "ok"/"err" status line. */
-int fault_control (struct fault_table *t, const char *args, char **reply);
-
 /* Whether a rule with this id exists (closes the race between a stall
  * verdict and a release that runs before the io is parked). */
 bool fault_rule_exists (struct fault_table *t, const char *id);
 
-/* Helpers shared with the daemon and tests. */
+/* Whether relpath is under the rule's glob or datastore. */
 bool fault_path_match (const struct fault_rule *r, const char *relpath);
-int fault_errno_parse (const char *s);
-const char *fault_errno_name (int err);
+
+/* Table edits, for the control language; the caller holds t->lock. */
+struct fault_rule *fault_rule_find (struct fault_table *t, const char *id);
+/* Give r the next free automatic id ("f1", "f2", ...). */
+void fault_rule_auto_id (struct fault_table *t, struct fault_rule *r);
+/* Add r (malloc'd, now owned by t) after the existing rules. */
+void fault_rule_append (struct fault_table *t, struct fault_rule *r);
+/* Unlink and free the rules for which pred holds; returns how many, and
+ * sets *stall_removed when a stall rule was among them (its held ops must
+ * run). */
+int fault_rules_remove (struct fault_table *t,
+                        bool (*pred) (const struct fault_rule *, const void *),
+                        const void *arg, bool *stall_removed);
 
 #endif

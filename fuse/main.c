@@ -90,8 +90,8 @@ DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
 "                            an O_DIRECT open (a loop device with direct I/O)\n"
 "                            opens the backing file O_DIRECT too, and requests\n"
 "                            not 4 KiB aligned use a second, buffered fd:\n"
-"                            measured 7x faster sequential writes than\n"
-"                            buffered backing I/O, and no double caching\n"
+"                            faster sequential writes than buffered backing\n"
+"                            I/O, and no double caching\n"
 "  -o OPTS                   extra FUSE mount options\n"
 "  -h, --help                this text\n"
 "  -V, --version             print the version\n"
@@ -177,8 +177,8 @@ parse_options (int argc, char **argv, struct options *o)
   o->timeout = 1.0;
   o->threads = 0;                    /* by engine, see start_engine() */
   o->depth = 256;
-  /* 1 MiB requests in flight: the loop device sends a few per fio job
-   * (iodepth 8 in bench/datapath.sh); beyond the pool ios allocate. */
+  /* Room for the max-write requests a loop device keeps in flight;
+   * beyond the pool, ios allocate their own buffer. */
   o->buffers = 32;
   o->max_write = 1024 * 1024;
 

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "clock.h"
+#include "errname.h"
 
 _Static_assert (sizeof (fuse_ino_t) >= sizeof (uintptr_t),
                 "fuse_ino_t must hold a pointer");
@@ -46,26 +46,6 @@ static struct vmdkfs_file *
 get_file (struct fuse_file_info *fi)
 {
   return (struct vmdkfs_file *) (uintptr_t) fi->fh;
-}
-
-uint64_t
-vmdkfs_now_ns (void)
-{
-  return (uint64_t) vdvs_mono_ns ();
-}
-
-const char *
-vmdkfs_io_op_name (enum vmdkfs_io_op op)
-{
-  switch (op)
-    {
-    case VMDKFS_IO_READ: return "read";
-    case VMDKFS_IO_WRITE: return "write";
-    case VMDKFS_IO_FSYNC: return "fsync";
-    case VMDKFS_IO_FDATASYNC: return "fdatasync";
-    case VMDKFS_IO_FALLOCATE: return "fallocate";
-    }
-  return "?";
 }
 
 /* ------------------------------------------------------------------ */
@@ -105,7 +85,7 @@ log_injected (struct vmdkfs *fs, const struct fault_verdict *v, const char *op,
   atomic_fetch_add (&fs->stats.injected, 1);
   if (v->err)
     vdvs_log (VDVS_LOG_WARN, "Fault injected", "id=%s op=%s path=%s errno=%s",
-              v->id, op, path, fault_errno_name (v->err));
+              v->id, op, path, vmdkfs_errno_name (v->err));
   else if (v->hold)
     vdvs_log (VDVS_LOG_WARN, "Fault injected", "id=%s op=%s path=%s stall=1",
               v->id, op, path);
@@ -250,8 +230,8 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   /* Large requests: the loop device sends up to max_pages * 4 KiB per
    * direct I/O; libfuse caps max_write at its buffer (256 pages). */
   conn->max_write = fs->max_write;
-  /* Loop's async direct I/O counts as background requests; the default 12
-   * starves a queue depth of 32 (perf-baselines: +23 % random reads). */
+  /* Loop's async direct I/O counts as background requests, and the
+   * default limit (12) would cap the queue depth a client reaches. */
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_ASYNC_DIO)
@@ -716,9 +696,9 @@ backing_flags (struct vmdkfs *fs, int flags)
     }
   /* O_DIRECT from the client (a loop device with direct I/O) stays O_DIRECT
    * on the backing file: buffered backing writes hit dirty-page throttling
-   * and the client's flushes then write everything again (measured 350 vs
-   * 2500 MiB/s sequential), and reads would be cached twice.  Requests
-   * that are not aligned for O_DIRECT use fd_buffered instead. */
+   * and the client's flushes then write everything again, and reads would
+   * be cached twice.  Requests that are not aligned for O_DIRECT use
+   * fd_buffered instead. */
   if (!fs->backing_direct)
     flags &= ~O_DIRECT;
   return flags;
@@ -898,129 +878,6 @@ op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 /* ------------------------------------------------------------------ */
 /* Data path.                                                         */
 
-/* Ios with at least this much data take a buffer from the engine's pool:
- * the kernel pins an unregistered buffer page by page for every direct
- * I/O (256 pins for 1 MiB, 1 for 4 KiB), and each slot is a full
- * max_write, so small ios would only use the pool up. */
-#define POOL_MIN_BYTES (64 * 1024)
-
-/* A pooled buffer, with the io header allocated on its own; NULL when the
- * engine has no pool or none free. */
-static struct vmdkfs_io *
-io_new_pooled (struct vmdkfs *fs, size_t buflen)
-{
-  const struct vmdkfs_engine_ops *ops = fs->engine_ops;
-  struct vmdkfs_io *io;
-  char *buf;
-  int slot;
-
-  if (buflen < POOL_MIN_BYTES || !ops->buf_get
-      || !(buf = ops->buf_get (fs->engine, buflen, &slot)))
-    return NULL;
-  if (!(io = malloc (sizeof *io)))
-    {
-      ops->buf_put (fs->engine, slot);
-      return NULL;
-    }
-  memset (io, 0, sizeof *io);
-  io->buf = buf;
-  io->buf_slot = slot;
-  return io;
-}
-
-/* Header first, buffer on the next 4 KiB boundary of one allocation, so
- * the buffer suits O_DIRECT backing files. */
-static struct vmdkfs_io *
-io_new_malloced (size_t buflen)
-{
-  size_t hdr = (sizeof (struct vmdkfs_io) + 4095) & ~(size_t) 4095;
-  struct vmdkfs_io *io;
-  void *p;
-
-  if (buflen == 0)
-    p = malloc (sizeof *io);
-  else if (posix_memalign (&p, 4096, hdr + buflen) != 0)
-    p = NULL;
-  if (!p)
-    return NULL;
-  io = p;
-  memset (io, 0, sizeof *io);
-  io->buf = buflen ? (char *) p + hdr : NULL;
-  io->buf_slot = -1;
-  return io;
-}
-
-struct vmdkfs_io *
-vmdkfs_io_new (fuse_req_t req, enum vmdkfs_io_op op, int fd, off_t off,
-               uint64_t len, size_t buflen)
-{
-  struct vmdkfs_io *io = io_new_pooled (req_fs (req), buflen);
-
-  if (!io && !(io = io_new_malloced (buflen)))
-    return NULL;
-  io->req = req;
-  io->op = op;
-  io->fd = fd;
-  io->off = off;
-  io->len = len;
-  return io;
-}
-
-/* Free io and give its pooled buffer back.  fs is passed in since io->req
- * is gone once answered. */
-static void
-io_free (struct vmdkfs *fs, struct vmdkfs_io *io)
-{
-  if (io->buf_slot >= 0)
-    fs->engine_ops->buf_put (fs->engine, io->buf_slot);
-  free (io);
-}
-
-void
-vmdkfs_io_complete (struct vmdkfs_io *io, int64_t res)
-{
-  struct vmdkfs *fs = req_fs (io->req);
-
-  if (res < 0)
-    {
-      atomic_fetch_add (&fs->stats.errors, 1);
-      fuse_reply_err (io->req, (int) -res);
-    }
-  else
-    switch (io->op)
-      {
-      case VMDKFS_IO_READ:
-        atomic_fetch_add (&fs->stats.reads, 1);
-        atomic_fetch_add (&fs->stats.read_bytes, (uint64_t) res);
-        fuse_reply_buf (io->req, io->buf, (size_t) res);
-        break;
-      case VMDKFS_IO_WRITE:
-        atomic_fetch_add (&fs->stats.writes, 1);
-        atomic_fetch_add (&fs->stats.write_bytes, (uint64_t) res);
-        fuse_reply_write (io->req, (size_t) res);
-        break;
-      case VMDKFS_IO_FSYNC:
-      case VMDKFS_IO_FDATASYNC:
-        atomic_fetch_add (&fs->stats.fsyncs, 1);
-        fuse_reply_err (io->req, 0);
-        break;
-      case VMDKFS_IO_FALLOCATE:
-        atomic_fetch_add (&fs->stats.fallocates, 1);
-        fuse_reply_err (io->req, 0);
-        break;
-      }
-  io_free (fs, io);
-}
-
-void
-vmdkfs_submit (struct vmdkfs *fs, struct vmdkfs_io *io)
-{
-  int ret = fs->engine_ops->submit (fs->engine, io);
-
-  if (ret < 0)
-    vmdkfs_io_complete (io, ret);
-}
-
 /* Apply fault rules to a data io of class cls, then run it. */
 static void
 start_io (struct vmdkfs *fs, struct vmdkfs_file *f, struct vmdkfs_io *io,
@@ -1048,7 +905,7 @@ start_io (struct vmdkfs *fs, struct vmdkfs_file *f, struct vmdkfs_io *io,
         io->due_ns = vmdkfs_now_ns () + (uint64_t) v.delay_ms * 1000000u;
       return vmdkfs_delayq_add (fs, io);
     }
-  vmdkfs_submit (fs, io);
+  vmdkfs_io_submit (fs, io);
 }
 
 static void
@@ -1085,7 +942,7 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
   n = fuse_buf_copy (&dst, in, 0);
   if (n < 0)
     {
-      io_free (req_fs (req), io);
+      vmdkfs_io_free (req_fs (req), io);
       return (void) fuse_reply_err (req, (int) -n);
     }
   io->len = (uint64_t) n;

@@ -1,9 +1,10 @@
-/* vmdkfs internals shared by main.c, ops.c, delayq.c and control.c. */
+/* vmdkfs internals shared by main.c, ops.c, io.c, delayq.c and control.c. */
 #ifndef VMDKFS_H
 #define VMDKFS_H
 
 #include "engine.h"
 #include "fault.h"
+#include "io.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -96,10 +97,6 @@ unsigned vmdkfs_delayq_count (struct vmdkfs *fs);
 /* Submit everything still parked, then join the thread. */
 void vmdkfs_delayq_stop (struct vmdkfs *fs);
 
-/* ops.c: hand an io to the engine, failing it if the engine refuses. */
-void vmdkfs_submit (struct vmdkfs *fs, struct vmdkfs_io *io);
-const char *vmdkfs_io_op_name (enum vmdkfs_io_op op);
-
 /* control.c */
 struct vmdkfs_control;
 int vmdkfs_control_start (struct vmdkfs *fs, const char *path,
@@ -108,7 +105,5 @@ void vmdkfs_control_stop (struct vmdkfs_control *c);
 /* Execute one request line; returns the malloc'd reply ("ok\n..." or
  * "err ERRNAME message\n").  Exposed for tests. */
 char *vmdkfs_control_exec (struct vmdkfs *fs, const char *line);
-
-uint64_t vmdkfs_now_ns (void);
 
 #endif

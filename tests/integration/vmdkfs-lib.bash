@@ -5,7 +5,7 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${VDVS_BUILD:-$ROOT/build}
 VMDKFS=$BUILD/fuse/vmdkfs
-PROBE=$BUILD/fuse/vmdkfs-ioprobe
+PROBE=$BUILD/tests/tools/vmdkfs-ioprobe
 [[ -x $VMDKFS && -x $PROBE ]] || { echo "FAIL: $VMDKFS or $PROBE not built"; exit 1; }
 T=$(mktemp -d /tmp/vmdkfs-test.XXXXXX)
 SRC=$T/src MNT=$T/mnt CTL=$T/vmdkfs.ctl LOG=$T/vmdkfs.log

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errname.h"
 #include "fault.h"
+#include "fault_ctl.h"
 
 static struct fault_table t;
 
@@ -231,10 +233,10 @@ Test (fault, bad_lines_are_refused)
 
 Test (fault, errno_names_round_trip)
 {
-  cr_assert_eq (fault_errno_parse ("EIO"), EIO);
-  cr_assert_eq (fault_errno_parse ("enospc"), ENOSPC);
-  cr_assert_eq (fault_errno_parse ("28"), 28);
-  cr_assert_eq (fault_errno_parse ("0"), -EINVAL);
-  cr_assert_str_eq (fault_errno_name (EROFS), "EROFS");
-  cr_assert_str_eq (fault_errno_name (4000), "4000");
+  cr_assert_eq (vmdkfs_errno_parse ("EIO"), EIO);
+  cr_assert_eq (vmdkfs_errno_parse ("enospc"), ENOSPC);
+  cr_assert_eq (vmdkfs_errno_parse ("28"), 28);
+  cr_assert_eq (vmdkfs_errno_parse ("0"), -EINVAL);
+  cr_assert_str_eq (vmdkfs_errno_name (EROFS), "EROFS");
+  cr_assert_str_eq (vmdkfs_errno_name (4000), "4000");
 }
