@@ -138,6 +138,11 @@ vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
    * uninitialised, which ext4 and e2fsck handle. */
   const char *data = strcmp (fstype, "ext4") == 0 ? "noinit_itable" : NULL;
 
+  /* A clone of an xfs volume carries its source's UUID, which xfs refuses
+   * to mount twice on one host. */
+  if (strcmp (fstype, "xfs") == 0)
+    data = "nouuid";
+
   if (mount (device, mountpoint, fstype, flags, data) < 0)
     return vdvs_error_set (err, errno, "Failed to mount device %s at %s: %s",
                            device, mountpoint, strerror (errno));
