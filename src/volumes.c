@@ -948,14 +948,22 @@ vdvs_vol_get (const char *name, struct vdvs_vol_status *st, vdvs_error_t *err)
   memset (st, 0, sizeof *st);
   if (vdvs_bk_get (bk, name, &st->info, &e) == 0)
     {
-      if (full_name (name, st->info.datastore, st->full, sizeof st->full, err)
-          < 0)
+      struct vdvs_name n;
+      /* No metadata (`null`, a corrupt sidecar): a full name still names
+       * the volume, as upstream answers it, so the engine goes on to
+       * Mount it with the defaults. */
+      if (st->info.datastore == NULL && vdvs_name_parse (name, &n, NULL) == 0
+          && n.datastore[0] != '\0')
+        snprintf (st->full, sizeof st->full, "%s", name);
+      else if (full_name (name, st->info.datastore, st->full, sizeof st->full,
+                          err)
+               < 0)
         {
           vdvs_error_release (&e);
           return -1;
         }
       v = table_find (st->full);
-      if (v != NULL)
+      if (v != NULL && st->info.datastore != NULL)
         cache_info (v, &st->info);
     }
   else if (e->status != ENOENT && (v = find_known (name)) != NULL)

@@ -285,6 +285,28 @@ Test (volumes, mount_of_a_full_name_without_metadata_goes_ahead)
   cr_assert_str_eq (fk.calls, "get(v)");
 }
 
+/* The engine asks Get before it mounts: a full name answers, as upstream
+ * (its Status empty), a short one cannot be resolved. */
+Test (volumes, get_of_a_full_name_without_metadata_answers)
+{
+  struct vdvs_vol_status st;
+  char want[PATH_MAX + 16];
+  vdvs_error_t err = NULL;
+
+  init ();
+  fk.get_null = true;
+  cr_assert_eq (vdvs_vol_get ("v@ds1", &st, &err), 0, "%s",
+                err ? err->msg : "");
+  cr_assert_str_eq (st.full, "v@ds1");
+  snprintf (want, sizeof want, "%s/v@ds1", cfg.mount_root);
+  cr_assert_str_eq (st.mountpoint, want);
+  cr_assert_null (st.info.fstype);
+  vdvs_volume_info_clear (&st.info);
+  cr_assert_lt (vdvs_vol_get ("v", &st, &err), 0);
+  vdvs_error_release (&err);
+  vdvs_volume_info_clear (&st.info);
+}
+
 Test (volumes, xfs_below_its_minimum_size_is_refused_before_create)
 {
   char path[PATH_MAX];
