@@ -142,6 +142,14 @@ vdvs_fs_probe (const char *device, char *type, size_t len, vdvs_error_t *err)
   blkid_probe_set_superblocks_flags (pr, BLKID_SUBLKS_TYPE);
   blkid_probe_enable_partitions (pr, 1);
   blkid_probe_set_partitions_flags (pr, BLKID_PARTS_MAGIC);
+  /* A device that reads as empty (a disk still coming up) is not blank:
+   * it cannot be told from one. */
+  if (blkid_probe_get_size (pr) <= 0)
+    {
+      blkid_free_probe (pr);
+      return vdvs_error_set (err, EIO, "Cannot probe %s for a file system: "
+                             "it has no size", device);
+    }
   r = blkid_do_safeprobe (pr);
   if (r == 0 && blkid_probe_lookup_value (pr, "TYPE", &val, NULL) != 0
       && blkid_probe_lookup_value (pr, "PTTYPE", &val, NULL) != 0)

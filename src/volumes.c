@@ -472,8 +472,18 @@ resume_format (const char *full, const char *devpath, const char *fstype,
   vdvs_error_t e = NULL;
   int r = vdvs_fs_probe (devpath, found, sizeof found, &e);
 
+  if (r == 0)
+    {
+      /* Blank twice, a moment apart: not a disk caught coming up. */
+      struct timespec ts = { 0, 200 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+      r = vdvs_fs_probe (devpath, found, sizeof found, &e);
+    }
   if (r != 0)
     {
+      if (r < 0)
+        vdvs_log (VDVS_LOG_WARN, "Probe for a file system failed",
+                  "name=%s error=\"%s\"", full, e->msg);
       vdvs_error_release (&e);
       return 0;
     }
@@ -506,7 +516,10 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
   if (vdvs_mount (devpath, mp, fstype, ro, err) < 0)
     {
       vdvs_error_t e2 = NULL;
-      int r = resume_format (v->full, devpath, fstype, &e2);
+      int r;
+      vdvs_log (VDVS_LOG_WARN, "Mount failed, looking for a file system",
+                "name=%s error=\"%s\"", v->full, (*err)->msg);
+      r = resume_format (v->full, devpath, fstype, &e2);
       if (r != 0)
         vdvs_error_release (err);
       if (r < 0)

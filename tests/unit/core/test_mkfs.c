@@ -153,10 +153,11 @@ Test (mkfs, run_failure_carries_the_output)
   char dir[PATH_MAX], img[PATH_MAX + 16], prefix[PATH_MAX * 2];
   vdvs_error_t err = NULL;
 
-  /* An empty image: blank to libblkid, too small for mkfs. */
+  /* A small image: blank to libblkid, too small for mkfs. */
+  static const char zeros[4096];
   t_mkdtemp (dir, sizeof dir, "mkfs");
-  snprintf (img, sizeof img, "%s/empty.img", dir);
-  t_write_file (img, "", 0);
+  snprintf (img, sizeof img, "%s/small.img", dir);
+  t_write_file (img, zeros, sizeof zeros);
   snprintf (prefix, sizeof prefix, "Failed to create filesystem on %s: "
             "exit status nonzero. Output = ", img);
   cr_assert_lt (vdvs_mkfs_run ("ext4", img, "v", &err), 0);
@@ -216,8 +217,17 @@ head_of (const char *path, size_t n)
 
 Test (mkfs, probe_tells_blank_from_formatted)
 {
-  char dir[PATH_MAX], img[PATH_MAX + 16], type[64];
+  char dir[PATH_MAX], img[PATH_MAX + 16], type[64], empty[PATH_MAX + 16];
   vdvs_error_t err = NULL;
+
+  /* No size (a disk still coming up) cannot be told from blank. */
+  t_mkdtemp (dir, sizeof dir, "mkfs");
+  snprintf (empty, sizeof empty, "%s/empty.img", dir);
+  t_write_file (empty, "", 0);
+  cr_assert_lt (vdvs_fs_probe (empty, type, sizeof type, &err), 0);
+  cr_assert (strstr (err->msg, "it has no size") != NULL, "%s", err->msg);
+  vdvs_error_release (&err);
+  t_rmrf (dir);
 
   make_image (dir, sizeof dir, img, sizeof img, 16);
   cr_assert_eq (vdvs_fs_probe (img, type, sizeof type, &err), 0, "%s",
