@@ -403,6 +403,30 @@ release_ready (const char *full)
   return false;
 }
 
+/* Is the disk that get says is attached (info->device) still held here,
+ * by a file system unmounted lazily before a restart or mounted by
+ * someone else?  Then it must not be detached yet. */
+static bool
+device_held (const char *full, const struct vdvs_volume_info *info)
+{
+  char dev[PATH_MAX];
+  vdvs_error_t e = NULL;
+  struct stat st;
+
+  if (!info->has_device
+      || vdvs_device_path (&roots, &info->device, dev, sizeof dev, &e) < 0)
+    {
+      vdvs_error_release (&e);
+      return false;
+    }
+  if (stat (dev, &st) < 0 || !S_ISBLK (st.st_mode) || vdvs_device_free (dev))
+    return false;
+  vdvs_log (VDVS_LOG_WARN, "Device still in use, keeping it attached",
+            "name=%s device=%s", full, dev);
+  retry_later ();
+  return true;
+}
+
 static void
 detach_quietly (const char *full, const char *why)
 {
@@ -1267,7 +1291,7 @@ sweep_attachments (void)
       v = table_get (l.names[i]);
       ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
       if (v->mounted || vdvs_refs_total (&v->refs) > 0
-          || !release_ready (v->full))
+          || !release_ready (v->full) || device_held (v->full, &info))
         continue;
       /* Detaching another VM's disk is a no-op answer (null) upstream, so
        * this only ever releases our own. */
