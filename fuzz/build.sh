@@ -36,7 +36,7 @@ core=($(meson_list src/meson.build "core_src = files(" src))
 esx=(backends/esx/wire.c backends/esx/codec.c)
 
 declare -A srcs libs
-srcs[fuzz_api]="${common[*]} ${mock[*]} ${core[*]}";   libs[fuzz_api]="-lcjson -lcurl -lmicrohttpd -lpthread"
+srcs[fuzz_api]="${common[*]} ${mock[*]} ${core[*]}";   libs[fuzz_api]="-lcjson -lcurl -lmicrohttpd -lblkid -lpthread"
 srcs[fuzz_wire]="${common[*]} ${esx[*]}";               libs[fuzz_wire]="-lcjson -lm -lpthread"
 srcs[fuzz_esx_request]="${common[*]} ${esx[*]}";        libs[fuzz_esx_request]="-lcjson -lm -lpthread"
 srcs[fuzz_esx_reply]="${common[*]} ${esx[*]}";          libs[fuzz_esx_reply]="-lcjson -lm -lpthread"
