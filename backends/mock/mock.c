@@ -153,13 +153,6 @@ now_asctime (char *buf, size_t len)
   snprintf (buf, len, "%s", tmp);
 }
 
-static int
-not_found (const struct mock_vol *v, vdvs_error_t *err)
-{
-  return vdvs_error_set (err, ENOENT, "Volume %s not found (file: %s)", v->vol,
-                         v->esx_path);
-}
-
 static void
 report (const struct mock *m, struct vdvs_progress *p,
         enum vdvs_progress_state state)
@@ -359,67 +352,6 @@ copy_extent (const struct mock *m, const struct mock_vol *src,
   return 0;
 }
 
-static int
-write_descriptor (const struct mock_vol *v, uint64_t bytes, bool thin,
-                  vdvs_error_t *err)
-{
-  struct mock_descriptor d;
-  char *text, uuid[64];
-  uint64_t h = vdvs_hash (v->descriptor);
-  int r;
-
-  memset (&d, 0, sizeof d);
-  d.sectors = bytes / 512;
-  d.thin = thin;
-  strcpy (d.create_type, "vmfs");
-  snprintf (d.extent, sizeof d.extent, "%s", v->flat_name);
-  snprintf (d.sidecar, sizeof d.sidecar, "%s", v->sidecar_name);
-  snprintf (uuid, sizeof uuid,
-            "60 00 C2 %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x "
-            "%02x %02x",
-            (unsigned) (h >> 56) & 0xff, (unsigned) (h >> 48) & 0xff,
-            (unsigned) (h >> 40) & 0xff, (unsigned) (h >> 32) & 0xff,
-            (unsigned) (h >> 24) & 0xff, (unsigned) (h >> 16) & 0xff,
-            (unsigned) (h >> 8) & 0xff, (unsigned) h & 0xff,
-            (unsigned) (bytes >> 8) & 0xff, (unsigned) bytes & 0xff,
-            (unsigned) (h >> 4) & 0xff, (unsigned) (h >> 12) & 0xff,
-            (unsigned) (h >> 20) & 0xff);
-  if (mock_descriptor_format (&d, uuid, &text) < 0)
-    return vdvs_error_set (err, ENOMEM, "out of memory");
-  r = mock_write_atomic (v->descriptor, text, strlen (text));
-  free (text);
-  if (r < 0)
-    return vdvs_error_set (err, -r, "Failed to create volume: %s",
-                           strerror (-r));
-  return 0;
-}
-
-static int
-read_descriptor (const struct mock_vol *v, struct mock_descriptor *d,
-                 vdvs_error_t *err)
-{
-  char buf[8192];
-  int fd = open (v->descriptor, O_RDONLY | O_CLOEXEC);
-  ssize_t n;
-
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return not_found (v, err);
-      return vdvs_error_set (err, errno, "cannot open `%s`: %s", v->descriptor,
-                             strerror (errno));
-    }
-  n = read (fd, buf, sizeof buf);
-  close (fd);
-  if (n < 0)
-    return vdvs_error_set (err, errno, "cannot read `%s`: %s", v->descriptor,
-                           strerror (errno));
-  if (mock_descriptor_parse (buf, (size_t) n, d, err) < 0)
-    return vdvs_error_wrap (err, "Volume %s has a corrupt descriptor (file: %s)",
-                            v->vol, v->esx_path);
-  return 0;
-}
-
 static void
 remove_files (const struct mock_vol *v)
 {
@@ -468,8 +400,8 @@ create_locked (struct mock *m, const struct mock_vol *v,
     }
   /* The descriptor is written last: a volume exists iff it does. */
   if (mock_sidecar_write (v->sidecar, &sc, err) < 0
-      || write_descriptor (v, mb * 1024 * 1024, strcmp (format, "thin") == 0,
-                           err) < 0)
+      || mock_descriptor_write (v, mb * 1024 * 1024,
+                                strcmp (format, "thin") == 0, err) < 0)
     {
       mock_sidecar_clear (&sc);
       remove_files (v);
@@ -500,7 +432,7 @@ clone_locked (struct mock *m, const struct mock_vol *v,
   if (!mock_vol_exists (src))
     return vdvs_error_set (err, ENOENT, "Could not find volume for cloning %s",
                            vdvs_opts_get (opts, "clone-from"));
-  if (read_descriptor (src, &d, err) < 0
+  if (mock_descriptor_read (src, &d, err) < 0
       || mock_sidecar_read (src->sidecar, &sc, err) < 0)
     return vdvs_error_wrap (err, "Failed to clone volume");
   unlink (v->flat);
@@ -541,9 +473,9 @@ clone_locked (struct mock *m, const struct mock_vol *v,
     }
   format = vdvs_opts_get (&sc.vol_opts, "diskformat");
   if (mock_sidecar_write (v->sidecar, &sc, err) < 0
-      || write_descriptor (v, d.sectors * 512,
-                           format == NULL || strcmp (format, "thin") == 0,
-                           err) < 0)
+      || mock_descriptor_write (v, d.sectors * 512,
+                                format == NULL || strcmp (format, "thin") == 0,
+                                err) < 0)
     {
       mock_sidecar_clear (&sc);
       remove_files (v);
@@ -655,7 +587,7 @@ mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
   if ((fd = mock_lock (m, &v, err)) < 0)
     return -1;
   if (!mock_vol_exists (&v))
-    r = not_found (&v, err);
+    r = mock_not_found (&v, err);
   else if (mock_sidecar_read (v.sidecar, &sc, &serr) == 0)
     {
       if (sc.attached || strcmp (sc.status, "attached") == 0)
@@ -938,7 +870,7 @@ attach_locked (struct mock *m, const struct mock_vol *v, struct vdvs_device *dev
   struct vdvs_backend_health h;
 
   if (!mock_vol_exists (v))
-    return not_found (v, err);
+    return mock_not_found (v, err);
   if (mock_sidecar_read (v->sidecar, &sc, err) < 0)
     return -1;
   if (sc.attached && strcmp (sc.attached_uuid, m->cfg.vm_uuid) != 0)
@@ -1070,7 +1002,7 @@ detach_locked (struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
   int r;
 
   if (!mock_vol_exists (v))
-    return not_found (v, err);
+    return mock_not_found (v, err);
   have_sc = mock_sidecar_read (v->sidecar, &sc, &serr) == 0;
   vdvs_error_release (&serr);
   if (have_sc && sc.attached && strcmp (sc.attached_uuid, m->cfg.vm_uuid) != 0)
@@ -1238,7 +1170,7 @@ vdvs_mock_set_options (void *handle, const char *name,
   if ((fd = mock_lock (m, &v, err)) < 0)
     return -1;
   if (!mock_vol_exists (&v))
-    r = not_found (&v, err);
+    r = mock_not_found (&v, err);
   else if (mock_sidecar_read (v.sidecar, &sc, err) < 0)
     r = vdvs_error_wrap (err, "Volume %s has corrupt metadata", v.vol);
   else
@@ -1272,7 +1204,7 @@ vdvs_mock_extent_path (void *handle, const char *name, char *buf, size_t len,
   if (mock_resolve (handle, name, &v, err) < 0)
     return -1;
   if (!mock_vol_exists (&v))
-    return not_found (&v, err);
+    return mock_not_found (&v, err);
   snprintf (buf, len, "%s", v.flat);
   return 0;
 }
@@ -1335,7 +1267,7 @@ read_info (const struct mock_vol *v, struct vdvs_volume_info *out,
 
   /* No lock: every file is replaced atomically, so a reader sees either
    * the old or the new version, and get never waits on a slow attach. */
-  if (read_descriptor (v, &d, err) < 0)
+  if (mock_descriptor_read (v, &d, err) < 0)
     return -1;
   if (mock_sidecar_read (v->sidecar, &sc, err) < 0)
     return vdvs_error_wrap (err, "Volume %s has corrupt metadata", v->vol);
@@ -1438,6 +1370,7 @@ indexed_extent (struct mock *m, struct mock_index *ix, const char *ds,
  * such an event.  The allocated size changes with every write to the
  * extent (no event for those): one look at the extent per call, through
  * the fd the index holds (indexed_extent), keeps it true. */
+
 static int
 mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
           vdvs_error_t *err)
@@ -1475,7 +1408,7 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
   if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
     return -1;
   if (found == MOCK_IX_ABSENT)
-    return not_found (&v, err);
+    return mock_not_found (&v, err);
   if (read_info (&v, out, err) < 0)
     return -1;
   if (found == MOCK_IX_PRESENT)
@@ -1535,8 +1468,8 @@ mock_locate (void *handle, const char *name, char *ds_out, size_t len,
       if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
         return -1;
       if (found == MOCK_IX_ABSENT)
-        return not_found (&v, err);
-      if (read_descriptor (&v, &d, err) < 0)
+        return mock_not_found (&v, err);
+      if (mock_descriptor_read (&v, &d, err) < 0)
         return -1;
     }
   snprintf (ds_out, len, "%s", ds);

@@ -75,6 +75,8 @@ int mock_resolve_name (const struct mock *m, const char *name,
 int mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                     struct mock_vol *v, vdvs_error_t *err);
 bool mock_vol_exists (const struct mock_vol *v);
+/* The upstream "not found" of v, as an error; returns -1. */
+int mock_not_found (const struct mock_vol *v, vdvs_error_t *err);
 /* Cross-process lock of one volume (flock on one of 256 bucket files).
  * Returns an fd to pass to mock_unlock, or <0 with *err set. */
 int mock_lock (const struct mock *m, const struct mock_vol *v,
@@ -112,6 +114,12 @@ int mock_descriptor_format (const struct mock_descriptor *d, const char *uuid,
                             char **out);
 int mock_descriptor_parse (const char *text, size_t len,
                            struct mock_descriptor *d, vdvs_error_t *err);
+/* The descriptor file of v: written atomically for a disk of `bytes`;
+ * read and parsed (the upstream "not found" if it is missing). */
+int mock_descriptor_write (const struct mock_vol *v, uint64_t bytes, bool thin,
+                           vdvs_error_t *err);
+int mock_descriptor_read (const struct mock_vol *v, struct mock_descriptor *d,
+                          vdvs_error_t *err);
 
 /* sidecar.c: the JSON key/value sidecar (padded to 4 KiB). */
 struct mock_sidecar
