@@ -191,4 +191,11 @@ void mock_root_held (struct mock *m);
 /* A walk failed: no proof from an earlier one either. */
 void mock_root_unproven (void);
 
+/* extent.c: the data extent v->flat, made or copied with progress; on
+ * failure nothing is left behind.  0, or <0 with *err set. */
+int mock_extent_make (const struct mock *m, const struct mock_vol *v,
+                      uint64_t bytes, const char *format, vdvs_error_t *err);
+int mock_extent_copy (const struct mock *m, const struct mock_vol *src,
+                      const struct mock_vol *v, vdvs_error_t *err);
+
 #endif
