@@ -198,4 +198,13 @@ int mock_extent_make (const struct mock *m, const struct mock_vol *v,
 int mock_extent_copy (const struct mock *m, const struct mock_vol *src,
                       const struct mock_vol *v, vdvs_error_t *err);
 
+/* The backend's ops, one file per idea; mock.c holds the vtable. */
+/* volume.c */
+int mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
+                 vdvs_error_t *err);
+int mock_clone (void *handle, const char *name, const char *source,
+                const struct vdvs_opts *opts, vdvs_error_t *err);
+int mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
+                 vdvs_error_t *err);
+
 #endif
