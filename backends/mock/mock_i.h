@@ -206,5 +206,15 @@ int mock_clone (void *handle, const char *name, const char *source,
                 const struct vdvs_opts *opts, vdvs_error_t *err);
 int mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
                  vdvs_error_t *err);
+/* attach.c */
+int mock_attach (void *handle, const char *name, struct vdvs_device *dev,
+                 vdvs_error_t *err);
+int mock_detach (void *handle, const char *name, vdvs_error_t *err);
+/* The record file of unit (ctl, unit) of the VM `uuid`, and the loop
+ * device and "<datastore>/<volume>" key it names (admin.c reads them). */
+void mock_vm_unit_path (const struct mock *m, const char *uuid, int ctl,
+                        int unit, char *buf, size_t len);
+int mock_read_unit (const char *path, char *loopdev, size_t llen, char *key,
+                    size_t klen);
 
 #endif
