@@ -216,5 +216,13 @@ void mock_vm_unit_path (const struct mock *m, const char *uuid, int ctl,
                         int unit, char *buf, size_t len);
 int mock_read_unit (const char *path, char *loopdev, size_t llen, char *key,
                     size_t klen);
+/* listget.c */
+int mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err);
+int mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
+              vdvs_error_t *err);
+uint64_t mock_get_version (void *handle, const char *name);
+int mock_locate (void *handle, const char *name, char *ds_out, size_t len,
+                 vdvs_error_t *err);
+uint64_t mock_list_version (void *handle);
 
 #endif
