@@ -12,6 +12,7 @@
  * Entries are freed when idle: see struct volume for the pin rule.
  */
 #include "volumes.h"
+#include "volumes_i.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,39 +41,6 @@
  * cfg->recovery_grace_s. */
 #define RECOVERY_GRACE_S (cfg->recovery_grace_s)
 
-/* An entry of the table: a volume, or a name lock (key "\x01<volume>").
- *
- * Lifetime.  A pointer to an entry is valid only while its holder has a
- * pin on it: table_get, table_find, find_known and name_lock take one
- * under table_lock, table_put drops it (cleanup_volume and
- * HOLD_NAME_LOCK_FOR_CURRENT_SCOPE do so at the end of a scope).  Only a
- * pin holder may take v->lock, and it drops v->lock before its pin.  When
- * the last pin goes, table_put frees the entry if it is idle: a name lock
- * always (no one holds or waits for it), a volume once it is gone (a
- * Remove succeeded) and has no references and no mount.  With no pin
- * left no other thread has the pointer, so table_put reads those
- * lock-protected fields under table_lock alone.  A later lookup of the
- * name makes a fresh entry. */
-struct volume
-{
-  struct volume *next;           /* protected by table_lock */
-  unsigned pins;                 /* protected by table_lock */
-  atomic_bool gone;              /* set by a pin holder when removed */
-  char full[VDVS_FULL_NAME_MAX]; /* "vol@datastore"; immutable */
-  pthread_mutex_t lock;
-  /* Protected by lock: */
-  struct vdvs_refs refs;
-  bool mounted;
-  /* Written under lock, read anywhere: */
-  atomic_uint_fast64_t generation; /* bumped by every Mount/Unmount */
-  atomic_long last_change;         /* CLOCK_MONOTONIC s of the last one */
-  atomic_uint refcount;
-  atomic_bool is_mounted;
-  pthread_mutex_t cache_lock;
-  struct vdvs_volume_info cache; /* protected by cache_lock */
-  bool have_cache;               /* protected by cache_lock */
-};
-
 static const struct vdvs_config *cfg; /* set by init, then read-only */
 static struct vdvs_bk *bk;            /* set by init, then read-only */
 static struct vdvs_device_roots roots;
@@ -89,7 +57,7 @@ static bool kicked, stopping; /* protected by kick_lock */
  * them again once the grace period is over.  Protected by kick_lock. */
 static bool recheck;
 
-static long
+long
 mono_s (void)
 {
   return (long) (vdvs_mono_ns () / 1000000000);
@@ -132,7 +100,7 @@ table_find (const char *full)
 }
 
 /* The entry of `full`, made if there is none; pinned. */
-static struct volume *
+struct volume *
 table_get (const char *full)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
@@ -157,7 +125,7 @@ table_get (const char *full)
 
 /* Drop a pin (see struct volume); the caller holds neither table_lock nor
  * v->lock.  The last pin of an idle entry frees it. */
-static void
+void
 table_put (struct volume *v)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
@@ -180,16 +148,41 @@ table_put (struct volume *v)
   free (v);
 }
 
-static void
+void
 table_putp (struct volume **v)
 {
   if (*v != NULL)
     table_put (*v);
 }
-/* A pinned entry pointer, unpinned at the end of its scope: declare it
- * before any ACQUIRE_LOCK_FOR_CURRENT_SCOPE of its lock, so that the lock
- * goes first. */
-#define cleanup_volume __attribute__ ((cleanup (table_putp)))
+
+size_t
+vols_snapshot (struct vol_snap **out)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  struct vol_snap *snap = NULL;
+  size_t n = 0, cap = 0;
+
+  for (size_t b = 0; b < TABLE_SIZE; b++)
+    for (struct volume *v = table[b]; v; v = v->next)
+      {
+        if (v->full[0] == '\x01')
+          continue; /* a name lock */
+        if (n == cap)
+          {
+            cap = cap ? cap * 2 : 64;
+            void *p = realloc (snap, cap * sizeof *snap);
+            if (p == NULL)
+              abort ();
+            snap = p;
+          }
+        v->pins++; /* until the caller's table_put */
+        snap[n].v = v;
+        snap[n].gen = atomic_load (&v->generation);
+        n++;
+      }
+  *out = snap;
+  return n;
+}
 
 size_t
 vdvs_volumes_table_entries (void)
@@ -205,7 +198,7 @@ vdvs_vol_mountpoint (const char *full, char *out, size_t len)
 }
 
 /* Publish the lock-protected state for lock-free readers. */
-static void
+void
 publish (struct volume *v)
 {
   atomic_store (&v->refcount, vdvs_refs_total (&v->refs));
@@ -255,7 +248,7 @@ cache_info (struct volume *v, const struct vdvs_volume_info *i)
   v->have_cache = true;
 }
 
-static int
+int
 full_name (const char *name, const char *datastore, char *full, size_t len,
            vdvs_error_t *err)
 {
@@ -271,10 +264,9 @@ full_name (const char *name, const char *datastore, char *full, size_t len,
   return 0;
 }
 
-
 /* A volume we know under `name` (full, or short on any datastore);
  * pinned. */
-static struct volume *
+struct volume *
 find_known (const char *name)
 {
   struct vdvs_name n;
@@ -384,7 +376,7 @@ name_unlockp (struct volume **e)
       _name_lock_, __LINE__)                                                \
       = name_lock (vol)
 
-static int
+int
 save_refs (struct volume *v, vdvs_error_t *err)
 {
   publish (v);
@@ -470,7 +462,7 @@ pending_clear (const char *full)
  * Not while an unmounted file system still holds its device; once the
  * device is free, forget it.  Recovery calls this before detaching an
  * unused volume, and looks again later when it says no. */
-static bool
+bool
 release_ready (const char *full)
 {
   char device[PATH_MAX] = "";
@@ -497,7 +489,7 @@ release_ready (const char *full)
 /* Is the disk that get says is attached (info->device) still held here,
  * by a file system unmounted lazily before a restart or mounted by
  * someone else?  Then it must not be detached yet. */
-static bool
+bool
 device_held (const char *full, const struct vdvs_volume_info *info)
 {
   char dev[PATH_MAX];
@@ -616,7 +608,7 @@ resume_format (const char *full, const char *devpath, const char *fstype,
 }
 
 /* Mount a volume whose lock is held: attach, wait, mount. */
-static int
+int
 mount_locked (struct volume *v, const struct vdvs_volume_info *info,
               vdvs_error_t *err)
 {
@@ -655,7 +647,7 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
 }
 
 /* Unmount and detach a volume whose lock is held. */
-static int
+int
 unmount_locked (struct volume *v, vdvs_error_t *err)
 {
   char mp[PATH_MAX], dev[PATH_MAX] = "";
@@ -1425,35 +1417,11 @@ recover_once (int attempts)
   struct users u = { 0 };
   vdvs_error_t e = NULL;
   bool known = false;
-  size_t n = 0, cap = 0;
-  struct
-  {
-    struct volume *v;
-    uint64_t gen;
-  } *snap = NULL;
+  struct vol_snap *snap = NULL;
+  size_t n;
 
   /* Snapshot the generations before asking the engine. */
-  {
-    ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-    for (size_t b = 0; b < TABLE_SIZE; b++)
-      for (struct volume *v = table[b]; v; v = v->next)
-        {
-          if (v->full[0] == '\x01')
-            continue; /* a name lock */
-          if (n == cap)
-            {
-              cap = cap ? cap * 2 : 64;
-              void *p = realloc (snap, cap * sizeof *snap);
-              if (p == NULL)
-                abort ();
-              snap = p;
-            }
-          v->pins++; /* until reconciled */
-          snap[n].v = v;
-          snap[n].gen = atomic_load (&v->generation);
-          n++;
-        }
-  }
+  n = vols_snapshot (&snap);
   if (cfg->docker_socket[0] && access (cfg->docker_socket, F_OK) == 0)
     for (int i = 0; i < attempts && !known; i++)
       {
