@@ -91,4 +91,10 @@ bool release_ready (const char *full);
 /* Is the device get says `full` is attached as still held here? */
 bool device_held (const char *full, const struct vdvs_volume_info *info);
 
+/* Recovery's doorbell, rung when a failed unmount or a busy device needs
+ * another pass (`now`: at once; else once the grace period is over).
+ * Set by recovery.c (a call back up, so that volumes.c calls nothing in
+ * recovery.c); until then nothing rings. */
+void vols_set_recovery_bell (void (*bell) (bool now));
+
 #endif
