@@ -1,6 +1,6 @@
 /* Restart recovery (recovery.h): one thread, woken by a kick, reconciles
  * each volume with the engine's view under that volume's lock (volumes.c);
- * kick_lock guards only the wake-up flags. */
+ * rec.kick_lock guards only the wake-up flags. */
 #include "recovery.h"
 #include "volumes_i.h"
 
@@ -25,14 +25,19 @@
 static const struct vdvs_config *cfg; /* set by init, then read-only */
 static struct vdvs_bk *bk;            /* set by init, then read-only */
 
-static pthread_t recovery_thread;
-static bool recovery_started;
-static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
-static bool kicked, stopping; /* protected by kick_lock */
-/* A pass left volumes alone (fresh mounts, concurrent changes): look at
- * them again once the grace period is over.  Protected by kick_lock. */
-static bool recheck;
+/* The recovery thread and what wakes it. */
+static struct
+{
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t kick_lock;
+  pthread_cond_t kick_cond;
+  bool kicked, stopping; /* protected by kick_lock */
+  /* A pass left volumes alone (fresh mounts, concurrent changes): look at
+   * them again once the grace period is over.  Protected by kick_lock. */
+  bool recheck;
+} rec = { .kick_lock = PTHREAD_MUTEX_INITIALIZER,
+          .kick_cond = PTHREAD_COND_INITIALIZER };
 
 struct users
 {
@@ -266,16 +271,16 @@ recover_once (int attempts)
             vdvs_error_release (&e);
             free (u.v);
             memset (&u, 0, sizeof u);
-            pthread_mutex_lock (&kick_lock);
-            if (!stopping)
+            pthread_mutex_lock (&rec.kick_lock);
+            if (!rec.stopping)
               {
                 struct timespec ts;
                 clock_gettime (CLOCK_REALTIME, &ts);
                 ts.tv_sec += 2;
-                pthread_cond_timedwait (&kick_cond, &kick_lock, &ts);
+                pthread_cond_timedwait (&rec.kick_cond, &rec.kick_lock, &ts);
               }
-            bool stop = stopping;
-            pthread_mutex_unlock (&kick_lock);
+            bool stop = rec.stopping;
+            pthread_mutex_unlock (&rec.kick_lock);
             if (stop)
               break;
           }
@@ -295,9 +300,9 @@ recover_once (int attempts)
   if ((again && known) || (!known && cfg->docker_socket[0]
                            && access (cfg->docker_socket, F_OK) == 0))
     {
-      pthread_mutex_lock (&kick_lock);
-      recheck = true;
-      pthread_mutex_unlock (&kick_lock);
+      pthread_mutex_lock (&rec.kick_lock);
+      rec.recheck = true;
+      pthread_mutex_unlock (&rec.kick_lock);
     }
   free (snap);
   free (u.v);
@@ -317,21 +322,22 @@ recovery_main (void *arg)
   for (;;)
     {
       bool timed_out = false;
-      pthread_mutex_lock (&kick_lock);
-      if (recheck && !kicked && !stopping)
+      pthread_mutex_lock (&rec.kick_lock);
+      if (rec.recheck && !rec.kicked && !rec.stopping)
         {
           struct timespec ts;
           clock_gettime (CLOCK_REALTIME, &ts);
           ts.tv_sec += RECOVERY_GRACE_S / 2 + 1;
-          timed_out = pthread_cond_timedwait (&kick_cond, &kick_lock, &ts)
+          timed_out = pthread_cond_timedwait (&rec.kick_cond, &rec.kick_lock,
+                                              &ts)
                       == ETIMEDOUT;
         }
-      while (!kicked && !stopping && !timed_out)
-        pthread_cond_wait (&kick_cond, &kick_lock);
-      kicked = false;
-      recheck = false;
-      bool stop = stopping;
-      pthread_mutex_unlock (&kick_lock);
+      while (!rec.kicked && !rec.stopping && !timed_out)
+        pthread_cond_wait (&rec.kick_cond, &rec.kick_lock);
+      rec.kicked = false;
+      rec.recheck = false;
+      bool stop = rec.stopping;
+      pthread_mutex_unlock (&rec.kick_lock);
       if (stop)
         break;
       /* Let a restarted engine re-mount its restart-policy containers
@@ -346,29 +352,29 @@ recovery_main (void *arg)
 void
 vdvs_volumes_start_recovery (void)
 {
-  if (pthread_create (&recovery_thread, NULL, recovery_main, NULL) == 0)
-    recovery_started = true;
+  if (pthread_create (&rec.thread, NULL, recovery_main, NULL) == 0)
+    rec.started = true;
 }
 
 void
 vdvs_volumes_kick_recovery (void)
 {
-  pthread_mutex_lock (&kick_lock);
-  kicked = true;
-  pthread_cond_signal (&kick_cond);
-  pthread_mutex_unlock (&kick_lock);
+  pthread_mutex_lock (&rec.kick_lock);
+  rec.kicked = true;
+  pthread_cond_signal (&rec.kick_cond);
+  pthread_mutex_unlock (&rec.kick_lock);
 }
 
 void
 vdvs_volumes_shutdown (void)
 {
-  pthread_mutex_lock (&kick_lock);
-  stopping = true;
-  pthread_cond_broadcast (&kick_cond);
-  pthread_mutex_unlock (&kick_lock);
-  if (recovery_started)
-    pthread_join (recovery_thread, NULL);
-  recovery_started = false;
+  pthread_mutex_lock (&rec.kick_lock);
+  rec.stopping = true;
+  pthread_cond_broadcast (&rec.kick_cond);
+  pthread_mutex_unlock (&rec.kick_lock);
+  if (rec.started)
+    pthread_join (rec.thread, NULL);
+  rec.started = false;
 }
 
 /* The volume code's doorbell: `now` after a failed unmount, else (a
@@ -381,9 +387,9 @@ ring (bool now)
       vdvs_volumes_kick_recovery ();
       return;
     }
-  pthread_mutex_lock (&kick_lock);
-  recheck = true;
-  pthread_mutex_unlock (&kick_lock);
+  pthread_mutex_lock (&rec.kick_lock);
+  rec.recheck = true;
+  pthread_mutex_unlock (&rec.kick_lock);
 }
 
 void
