@@ -1,5 +1,5 @@
-/* Attachments after an unclean restart (backends/mock/mock.c attach and
- * detach, src/volumes.c's sweep): unit records and sidecars that still say
+/* Attachments after an unclean restart (backends/mock/attach.c attach and
+ * detach, src/recovery.c's sweep): unit records and sidecars that still say
  * "attached" while the loop devices are gone, or serve another volume's
  * extent.  Each volume must get its own extent back, and no volume's
  * attach, detach or sweep may touch another volume's unit.  Needs root and
