@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "jsonw.h"
+#include "recovery.h"
 #include "refstore.h"
 #include "replycache.h"
 #include "timefmt.h"

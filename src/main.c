@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "progress.h"
+#include "recovery.h"
 #include "volumes.h"
 
 /* A socket someone still answers on is not stale: two daemons on one
@@ -128,6 +129,7 @@ main (int argc, char **argv)
       vdvs_bk_close (&bk);
       return fail (&err, &cfg);
     }
+  vdvs_recovery_init (&cfg, &bk);
   /* Stale attachments of a crash go before the first request can meet
    * them (and without the engine, which may take minutes to answer); a
    * remote backend is swept by the recovery thread instead. */

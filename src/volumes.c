@@ -12,6 +12,7 @@
  * Entries are freed when idle: see struct volume for the pin rule.
  */
 #include "volumes.h"
+#include "volumes_i.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,50 +29,12 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "device.h"
-#include "docker.h"
 #include "hash.h"
 #include "mkfs.h"
 #include "mounts.h"
 #include "refstore.h"
 
 #define TABLE_SIZE 4096
-/* The engine calls Mount before the container runs, so a fresh mount has
- * no running container yet: recovery leaves such volumes alone for
- * cfg->recovery_grace_s. */
-#define RECOVERY_GRACE_S (cfg->recovery_grace_s)
-
-/* An entry of the table: a volume, or a name lock (key "\x01<volume>").
- *
- * Lifetime.  A pointer to an entry is valid only while its holder has a
- * pin on it: table_get, table_find, find_known and name_lock take one
- * under table_lock, table_put drops it (cleanup_volume and
- * HOLD_NAME_LOCK_FOR_CURRENT_SCOPE do so at the end of a scope).  Only a
- * pin holder may take v->lock, and it drops v->lock before its pin.  When
- * the last pin goes, table_put frees the entry if it is idle: a name lock
- * always (no one holds or waits for it), a volume once it is gone (a
- * Remove succeeded) and has no references and no mount.  With no pin
- * left no other thread has the pointer, so table_put reads those
- * lock-protected fields under table_lock alone.  A later lookup of the
- * name makes a fresh entry. */
-struct volume
-{
-  struct volume *next;           /* protected by table_lock */
-  unsigned pins;                 /* protected by table_lock */
-  atomic_bool gone;              /* set by a pin holder when removed */
-  char full[VDVS_FULL_NAME_MAX]; /* "vol@datastore"; immutable */
-  pthread_mutex_t lock;
-  /* Protected by lock: */
-  struct vdvs_refs refs;
-  bool mounted;
-  /* Written under lock, read anywhere: */
-  atomic_uint_fast64_t generation; /* bumped by every Mount/Unmount */
-  atomic_long last_change;         /* CLOCK_MONOTONIC s of the last one */
-  atomic_uint refcount;
-  atomic_bool is_mounted;
-  pthread_mutex_t cache_lock;
-  struct vdvs_volume_info cache; /* protected by cache_lock */
-  bool have_cache;               /* protected by cache_lock */
-};
 
 static const struct vdvs_config *cfg; /* set by init, then read-only */
 static struct vdvs_bk *bk;            /* set by init, then read-only */
@@ -80,16 +43,10 @@ static struct vdvs_device_roots roots;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct volume *table[TABLE_SIZE]; /* protected by table_lock */
 
-static pthread_t recovery_thread;
-static bool recovery_started;
-static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
-static bool kicked, stopping; /* protected by kick_lock */
-/* A pass left volumes alone (fresh mounts, concurrent changes): look at
- * them again once the grace period is over.  Protected by kick_lock. */
-static bool recheck;
+/* Recovery's doorbell (vols_set_recovery_bell); NULL while none runs. */
+static void (*recovery_bell) (bool now);
 
-static long
+long
 mono_s (void)
 {
   return (long) (vdvs_mono_ns () / 1000000000);
@@ -132,7 +89,7 @@ table_find (const char *full)
 }
 
 /* The entry of `full`, made if there is none; pinned. */
-static struct volume *
+struct volume *
 table_get (const char *full)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
@@ -157,7 +114,7 @@ table_get (const char *full)
 
 /* Drop a pin (see struct volume); the caller holds neither table_lock nor
  * v->lock.  The last pin of an idle entry frees it. */
-static void
+void
 table_put (struct volume *v)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
@@ -180,16 +137,47 @@ table_put (struct volume *v)
   free (v);
 }
 
-static void
+void
 table_putp (struct volume **v)
 {
   if (*v != NULL)
     table_put (*v);
 }
-/* A pinned entry pointer, unpinned at the end of its scope: declare it
- * before any ACQUIRE_LOCK_FOR_CURRENT_SCOPE of its lock, so that the lock
- * goes first. */
-#define cleanup_volume __attribute__ ((cleanup (table_putp)))
+
+void
+vols_set_recovery_bell (void (*bell) (bool now))
+{
+  recovery_bell = bell;
+}
+
+size_t
+vols_snapshot (struct vol_snap **out)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
+  struct vol_snap *snap = NULL;
+  size_t n = 0, cap = 0;
+
+  for (size_t b = 0; b < TABLE_SIZE; b++)
+    for (struct volume *v = table[b]; v; v = v->next)
+      {
+        if (v->full[0] == '\x01')
+          continue; /* a name lock */
+        if (n == cap)
+          {
+            cap = cap ? cap * 2 : 64;
+            void *p = realloc (snap, cap * sizeof *snap);
+            if (p == NULL)
+              abort ();
+            snap = p;
+          }
+        v->pins++; /* until the caller's table_put */
+        snap[n].v = v;
+        snap[n].gen = atomic_load (&v->generation);
+        n++;
+      }
+  *out = snap;
+  return n;
+}
 
 size_t
 vdvs_volumes_table_entries (void)
@@ -205,7 +193,7 @@ vdvs_vol_mountpoint (const char *full, char *out, size_t len)
 }
 
 /* Publish the lock-protected state for lock-free readers. */
-static void
+void
 publish (struct volume *v)
 {
   atomic_store (&v->refcount, vdvs_refs_total (&v->refs));
@@ -255,7 +243,7 @@ cache_info (struct volume *v, const struct vdvs_volume_info *i)
   v->have_cache = true;
 }
 
-static int
+int
 full_name (const char *name, const char *datastore, char *full, size_t len,
            vdvs_error_t *err)
 {
@@ -271,10 +259,9 @@ full_name (const char *name, const char *datastore, char *full, size_t len,
   return 0;
 }
 
-
 /* A volume we know under `name` (full, or short on any datastore);
  * pinned. */
-static struct volume *
+struct volume *
 find_known (const char *name)
 {
   struct vdvs_name n;
@@ -384,7 +371,7 @@ name_unlockp (struct volume **e)
       _name_lock_, __LINE__)                                                \
       = name_lock (vol)
 
-static int
+int
 save_refs (struct volume *v, vdvs_error_t *err)
 {
   publish (v);
@@ -427,9 +414,8 @@ static struct pending *pendings; /* protected by pending_lock */
 static void
 retry_later (void)
 {
-  pthread_mutex_lock (&kick_lock);
-  recheck = true;
-  pthread_mutex_unlock (&kick_lock);
+  if (recovery_bell != NULL)
+    recovery_bell (false);
 }
 
 static void
@@ -470,7 +456,7 @@ pending_clear (const char *full)
  * Not while an unmounted file system still holds its device; once the
  * device is free, forget it.  Recovery calls this before detaching an
  * unused volume, and looks again later when it says no. */
-static bool
+bool
 release_ready (const char *full)
 {
   char device[PATH_MAX] = "";
@@ -497,7 +483,7 @@ release_ready (const char *full)
 /* Is the disk that get says is attached (info->device) still held here,
  * by a file system unmounted lazily before a restart or mounted by
  * someone else?  Then it must not be detached yet. */
-static bool
+bool
 device_held (const char *full, const struct vdvs_volume_info *info)
 {
   char dev[PATH_MAX];
@@ -616,7 +602,7 @@ resume_format (const char *full, const char *devpath, const char *fstype,
 }
 
 /* Mount a volume whose lock is held: attach, wait, mount. */
-static int
+int
 mount_locked (struct volume *v, const struct vdvs_volume_info *info,
               vdvs_error_t *err)
 {
@@ -655,7 +641,7 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
 }
 
 /* Unmount and detach a volume whose lock is held. */
-static int
+int
 unmount_locked (struct volume *v, vdvs_error_t *err)
 {
   char mp[PATH_MAX], dev[PATH_MAX] = "";
@@ -784,7 +770,8 @@ vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
       vdvs_log (VDVS_LOG_ERROR, "Unmount or detach failed",
                 "name=%s error=\"%s\"", v->full, (*err)->msg);
       /* Recovery retries the unmount and the detach. */
-      vdvs_volumes_kick_recovery ();
+      if (recovery_bell != NULL)
+        recovery_bell (true);
       return -1;
     }
   vdvs_log (VDVS_LOG_INFO, "Volume unmounted", "name=%s id=%.12s refcount=0",
@@ -1163,7 +1150,7 @@ vdvs_vol_list_version (void)
   return vdvs_bk_list_version (bk);
 }
 
-/* ---- start-up state and recovery ------------------------------------ */
+/* ---- start-up state ------------------------------------------------- */
 
 static void
 load_ref_cb (const char *full, struct vdvs_refs *r, void *opaque)
@@ -1208,365 +1195,4 @@ vdvs_volumes_init (const struct vdvs_config *c, struct vdvs_bk *b,
   vdvs_refstore_load (cfg->state_dir, load_ref_cb, NULL);
   vdvs_mounts_under (cfg->mount_root, mount_cb, NULL);
   return 0;
-}
-
-struct users
-{
-  size_t n;
-  struct
-  {
-    char full[VDVS_FULL_NAME_MAX];
-    unsigned count;
-  } *v;
-};
-
-static void
-users_add (struct users *u, const char *full)
-{
-  for (size_t i = 0; i < u->n; i++)
-    if (strcmp (u->v[i].full, full) == 0)
-      {
-        u->v[i].count++;
-        return;
-      }
-  void *nv = realloc (u->v, (u->n + 1) * sizeof *u->v);
-  if (nv == NULL)
-    return;
-  u->v = nv;
-  snprintf (u->v[u->n].full, sizeof u->v[u->n].full, "%s", full);
-  u->v[u->n].count = 1;
-  u->n++;
-}
-
-/* One volume mount of a running container.  The engine lists a plugin
- * volume's Source only when it has one cached, so the name and driver
- * (`vsphere`, or `vsphere:latest` for a managed plugin) are the key. */
-static void
-users_cb (const char *name, const char *source, const char *driver,
-          void *opaque)
-{
-  struct users *u = opaque;
-  size_t rl = strlen (cfg->mount_root), dl = strlen (cfg->driver);
-  char full[VDVS_FULL_NAME_MAX];
-  cleanup_info struct vdvs_volume_info info = { 0 };
-  vdvs_error_t e = NULL;
-  cleanup_volume struct volume *v = NULL;
-
-  if (strncmp (source, cfg->mount_root, rl) == 0 && source[rl] == '/')
-    {
-      users_add (u, source + rl + 1);
-      return;
-    }
-  /* A managed plugin's driver is its reference: [repo/]name[:tag]. */
-  if (strrchr (driver, '/') != NULL)
-    driver = strrchr (driver, '/') + 1;
-  if (strncmp (driver, cfg->driver, dl) != 0
-      || (driver[dl] != '\0' && driver[dl] != ':'))
-    return;
-  if (vdvs_bk_get (bk, name, &info, &e) == 0
-      && full_name (name, info.datastore, full, sizeof full, &e) == 0)
-    users_add (u, full);
-  else if ((v = find_known (name)) != NULL)
-    users_add (u, v->full);
-  else
-    vdvs_log (VDVS_LOG_WARN, "Recovery: cannot resolve a volume in use",
-              "name=%s error=\"%s\"", name, e ? e->msg : "unknown");
-  vdvs_error_release (&e);
-}
-
-static unsigned
-users_of (const struct users *u, const char *full)
-{
-  for (size_t i = 0; i < u->n; i++)
-    if (strcmp (u->v[i].full, full) == 0)
-      return u->v[i].count;
-  return 0;
-}
-
-/* Reconcile one volume with the engine's view (users < 0: unknown). */
-/* Returns false when the volume was left alone and deserves another look
- * later. */
-static bool
-reconcile (struct volume *v, uint64_t gen, int users)
-{
-  vdvs_error_t e = NULL;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-  unsigned total = vdvs_refs_total (&v->refs);
-  char mp[PATH_MAX];
-
-  if (atomic_load (&v->generation) != gen)
-    return false; /* a Mount/Unmount ran meanwhile: look again later */
-  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
-  if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
-    v->mounted = false;
-  if (users >= 0 && total > (unsigned) users
-      && mono_s () - atomic_load (&v->last_change) < RECOVERY_GRACE_S)
-    {
-      vdvs_log (VDVS_LOG_INFO, "Recovery: volume mounted moments ago, "
-                "leaving it to its container for now",
-                "name=%s refcount=%u users=%d", v->full, total, users);
-      return false;
-    }
-  if (users > 0 && total > (unsigned) users)
-    {
-      /* References of containers that died without an Unmount (engine
-       * crash): keep exactly the real users.  Their IDs are unknown, and
-       * an Unmount with any ID uses one up. */
-      vdvs_log (VDVS_LOG_INFO, "Recovery: dropping stale references",
-                "name=%s refcount=%u users=%d", v->full, total, users);
-      vdvs_refs_clear (&v->refs);
-      v->refs.anon = (unsigned) users;
-      save_refs (v, &e);
-      vdvs_error_release (&e);
-      total = (unsigned) users;
-    }
-  if (users == 0 || (users < 0 && total == 0))
-    {
-      if (total > 0)
-        vdvs_log (VDVS_LOG_INFO, "Recovery: no container uses volume, "
-                  "dropping references", "name=%s refcount=%u", v->full, total);
-      vdvs_refs_clear (&v->refs);
-      save_refs (v, &e);
-      vdvs_error_release (&e);
-      if (v->mounted || total > 0)
-        {
-          if (unmount_locked (v, &e) < 0)
-            {
-              vdvs_log (VDVS_LOG_ERROR, "Recovery: detach failed",
-                        "name=%s error=\"%s\"", v->full, e->msg);
-              vdvs_error_release (&e);
-            }
-          else
-            vdvs_log (VDVS_LOG_INFO, "Recovery: unmounted and detached",
-                      "name=%s refcount=0", v->full);
-        }
-      return true;
-    }
-  if (users > 0 && total < (unsigned) users)
-    {
-      v->refs.anon += (unsigned) users - total;
-      vdvs_log (VDVS_LOG_INFO, "Recovery: references from running containers",
-                "name=%s refcount=%u", v->full, vdvs_refs_total (&v->refs));
-      save_refs (v, &e);
-      vdvs_error_release (&e);
-    }
-  if (!v->mounted && vdvs_refs_total (&v->refs) > 0)
-    {
-      cleanup_info struct vdvs_volume_info info = { 0 };
-      if (vdvs_bk_get (bk, v->full, &info, &e) < 0
-          || mount_locked (v, &info, &e) < 0)
-        {
-          vdvs_log (VDVS_LOG_ERROR, "Recovery: remount failed",
-                    "name=%s error=\"%s\"", v->full, e->msg);
-          vdvs_error_release (&e);
-        }
-      publish (v);
-    }
-  return true;
-}
-
-/* Volumes attached to this VM that nobody here mounts (a crash between
- * attach and mount, after an unmount before the detach, or a host crash
- * that took the devices and mounts but left the backend's records).  With
- * `keep_referenced`, volumes that still hold references are left to
- * reconcile (their containers may be coming back).  Needs the backend and
- * the mount table only, never the engine. */
-static void
-sweep_attachments (bool keep_referenced)
-{
-  cleanup_list struct vdvs_volume_list l = { 0 };
-  vdvs_error_t e = NULL;
-
-  if (vdvs_bk_list (bk, &l, &e) < 0)
-    {
-      vdvs_log (VDVS_LOG_WARN, "Recovery: list failed", "error=\"%s\"", e->msg);
-      vdvs_error_release (&e);
-      return;
-    }
-  for (size_t i = 0; i < l.n; i++)
-    {
-      cleanup_info struct vdvs_volume_info info = { 0 };
-      cleanup_volume struct volume *v = NULL;
-      if (vdvs_bk_get (bk, l.names[i], &info, &e) < 0)
-        {
-          vdvs_error_release (&e);
-          continue;
-        }
-      if (info.status == NULL || strcmp (info.status, "attached") != 0)
-        continue;
-      v = table_get (l.names[i]);
-      ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-      if (v->mounted || (keep_referenced && vdvs_refs_total (&v->refs) > 0)
-          || !release_ready (v->full) || device_held (v->full, &info))
-        continue;
-      /* Detaching another VM's disk is a no-op answer (null) upstream, so
-       * this only ever releases our own. */
-      if (vdvs_bk_detach (bk, v->full, &e) < 0)
-        {
-          vdvs_log (VDVS_LOG_WARN, "Recovery: detach of unused volume failed",
-                    "name=%s error=\"%s\"", v->full, e->msg);
-          vdvs_error_release (&e);
-        }
-      else
-        vdvs_log (VDVS_LOG_INFO, "Recovery: detached unused volume",
-                  "name=%s", v->full);
-    }
-}
-
-void
-vdvs_volumes_sweep_stale (void)
-{
-  sweep_attachments (false);
-}
-
-static void
-recover_once (int attempts)
-{
-  struct users u = { 0 };
-  vdvs_error_t e = NULL;
-  bool known = false;
-  size_t n = 0, cap = 0;
-  struct
-  {
-    struct volume *v;
-    uint64_t gen;
-  } *snap = NULL;
-
-  /* Snapshot the generations before asking the engine. */
-  {
-    ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-    for (size_t b = 0; b < TABLE_SIZE; b++)
-      for (struct volume *v = table[b]; v; v = v->next)
-        {
-          if (v->full[0] == '\x01')
-            continue; /* a name lock */
-          if (n == cap)
-            {
-              cap = cap ? cap * 2 : 64;
-              void *p = realloc (snap, cap * sizeof *snap);
-              if (p == NULL)
-                abort ();
-              snap = p;
-            }
-          v->pins++; /* until reconciled */
-          snap[n].v = v;
-          snap[n].gen = atomic_load (&v->generation);
-          n++;
-        }
-  }
-  if (cfg->docker_socket[0] && access (cfg->docker_socket, F_OK) == 0)
-    for (int i = 0; i < attempts && !known; i++)
-      {
-        if (vdvs_docker_mounts (cfg->docker_socket, users_cb, &u, &e) == 0)
-          known = true;
-        else
-          {
-            vdvs_log (VDVS_LOG_WARN, "Recovery: Docker not answering, retrying",
-                      "attempt=%d error=\"%s\"", i + 1, e->msg);
-            vdvs_error_release (&e);
-            free (u.v);
-            memset (&u, 0, sizeof u);
-            pthread_mutex_lock (&kick_lock);
-            if (!stopping)
-              {
-                struct timespec ts;
-                clock_gettime (CLOCK_REALTIME, &ts);
-                ts.tv_sec += 2;
-                pthread_cond_timedwait (&kick_cond, &kick_lock, &ts);
-              }
-            bool stop = stopping;
-            pthread_mutex_unlock (&kick_lock);
-            if (stop)
-              break;
-          }
-      }
-  vdvs_log (VDVS_LOG_INFO, "Recovery: reconciling", "volumes=%zu docker=%s", n,
-            known ? "yes" : "unavailable");
-  bool again = false;
-  for (size_t i = 0; i < n; i++)
-    {
-      if (!reconcile (snap[i].v, snap[i].gen,
-                      known ? (int) users_of (&u, snap[i].v->full) : -1))
-        again = true;
-      table_put (snap[i].v);
-    }
-  /* Left volumes alone, or could not ask the engine (it may be restoring,
-   * which takes as long as stopping its old containers): look again. */
-  if ((again && known) || (!known && cfg->docker_socket[0]
-                           && access (cfg->docker_socket, F_OK) == 0))
-    {
-      pthread_mutex_lock (&kick_lock);
-      recheck = true;
-      pthread_mutex_unlock (&kick_lock);
-    }
-  free (snap);
-  free (u.v);
-  sweep_attachments (true);
-  vdvs_log (VDVS_LOG_INFO, "Refcounting successfully completed", NULL);
-}
-
-static void *
-recovery_main (void *arg)
-{
-  (void) arg;
-  /* A local backend was swept before the socket served (main.c); a remote
-   * one is swept here, still without waiting for the engine. */
-  if (vdvs_bk_is_remote (bk))
-    sweep_attachments (false);
-  recover_once (10);
-  for (;;)
-    {
-      bool timed_out = false;
-      pthread_mutex_lock (&kick_lock);
-      if (recheck && !kicked && !stopping)
-        {
-          struct timespec ts;
-          clock_gettime (CLOCK_REALTIME, &ts);
-          ts.tv_sec += RECOVERY_GRACE_S / 2 + 1;
-          timed_out = pthread_cond_timedwait (&kick_cond, &kick_lock, &ts)
-                      == ETIMEDOUT;
-        }
-      while (!kicked && !stopping && !timed_out)
-        pthread_cond_wait (&kick_cond, &kick_lock);
-      kicked = false;
-      recheck = false;
-      bool stop = stopping;
-      pthread_mutex_unlock (&kick_lock);
-      if (stop)
-        break;
-      /* Let a restarted engine re-mount its restart-policy containers
-       * first; their Mounts bump generations and are left alone. */
-      if (!timed_out)
-        sleep (2);
-      recover_once (3);
-    }
-  return NULL;
-}
-
-void
-vdvs_volumes_start_recovery (void)
-{
-  if (pthread_create (&recovery_thread, NULL, recovery_main, NULL) == 0)
-    recovery_started = true;
-}
-
-void
-vdvs_volumes_kick_recovery (void)
-{
-  pthread_mutex_lock (&kick_lock);
-  kicked = true;
-  pthread_cond_signal (&kick_cond);
-  pthread_mutex_unlock (&kick_lock);
-}
-
-void
-vdvs_volumes_shutdown (void)
-{
-  pthread_mutex_lock (&kick_lock);
-  stopping = true;
-  pthread_cond_broadcast (&kick_cond);
-  pthread_mutex_unlock (&kick_lock);
-  if (recovery_started)
-    pthread_join (recovery_thread, NULL);
-  recovery_started = false;
 }

@@ -1,5 +1,5 @@
 /* The guest side of a volume's life: create (attach, mkfs, detach),
- * refcounted mount/unmount, remove, and recovery after restarts. */
+ * refcounted mount/unmount, remove.  Recovery after restarts: recovery.h. */
 #ifndef VDVS_VOLUMES_H
 #define VDVS_VOLUMES_H
 
@@ -11,15 +11,6 @@
 /* Load persisted refcounts and the mount table; call before serving. */
 int vdvs_volumes_init (const struct vdvs_config *cfg, struct vdvs_bk *bk,
                        vdvs_error_t *err);
-/* Detach what the backend says is attached to this VM and nothing here
- * mounts (after a host crash: records left, devices gone).  After init,
- * before serving; it never asks the Docker engine. */
-void vdvs_volumes_sweep_stale (void);
-/* Start the background reconciliation with the Docker engine. */
-void vdvs_volumes_start_recovery (void);
-/* The engine (re)activated us: it may have restarted, reconcile soon. */
-void vdvs_volumes_kick_recovery (void);
-void vdvs_volumes_shutdown (void);
 
 int vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
                      vdvs_error_t *err);

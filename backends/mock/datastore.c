@@ -259,6 +259,13 @@ mock_vol_exists (const struct mock_vol *v)
   return stat (v->descriptor, &st) == 0 && S_ISREG (st.st_mode);
 }
 
+int
+mock_not_found (const struct mock_vol *v, vdvs_error_t *err)
+{
+  return vdvs_error_set (err, ENOENT, "Volume %s not found (file: %s)", v->vol,
+                         v->esx_path);
+}
+
 unsigned
 mock_lock_bucket (const struct mock_vol *v)
 {

@@ -5,10 +5,12 @@
 #include "mock_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Descriptor strings are double-quoted; a quote or backslash in a name is
  * escaped with a backslash. */
@@ -184,5 +186,66 @@ mock_descriptor_parse (const char *text, size_t len, struct mock_descriptor *d,
     }
   if (!have_extent)
     return vdvs_error_set (err, EINVAL, "VMDK descriptor has no extent");
+  return 0;
+}
+
+int
+mock_descriptor_write (const struct mock_vol *v, uint64_t bytes, bool thin,
+                       vdvs_error_t *err)
+{
+  struct mock_descriptor d;
+  char *text, uuid[64];
+  uint64_t h = vdvs_hash (v->descriptor);
+  int r;
+
+  memset (&d, 0, sizeof d);
+  d.sectors = bytes / 512;
+  d.thin = thin;
+  strcpy (d.create_type, "vmfs");
+  snprintf (d.extent, sizeof d.extent, "%s", v->flat_name);
+  snprintf (d.sidecar, sizeof d.sidecar, "%s", v->sidecar_name);
+  snprintf (uuid, sizeof uuid,
+            "60 00 C2 %02x %02x %02x %02x %02x-%02x %02x %02x %02x %02x %02x "
+            "%02x %02x",
+            (unsigned) (h >> 56) & 0xff, (unsigned) (h >> 48) & 0xff,
+            (unsigned) (h >> 40) & 0xff, (unsigned) (h >> 32) & 0xff,
+            (unsigned) (h >> 24) & 0xff, (unsigned) (h >> 16) & 0xff,
+            (unsigned) (h >> 8) & 0xff, (unsigned) h & 0xff,
+            (unsigned) (bytes >> 8) & 0xff, (unsigned) bytes & 0xff,
+            (unsigned) (h >> 4) & 0xff, (unsigned) (h >> 12) & 0xff,
+            (unsigned) (h >> 20) & 0xff);
+  if (mock_descriptor_format (&d, uuid, &text) < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  r = mock_write_atomic (v->descriptor, text, strlen (text));
+  free (text);
+  if (r < 0)
+    return vdvs_error_set (err, -r, "Failed to create volume: %s",
+                           strerror (-r));
+  return 0;
+}
+
+int
+mock_descriptor_read (const struct mock_vol *v, struct mock_descriptor *d,
+                      vdvs_error_t *err)
+{
+  char buf[8192];
+  int fd = open (v->descriptor, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return mock_not_found (v, err);
+      return vdvs_error_set (err, errno, "cannot open `%s`: %s", v->descriptor,
+                             strerror (errno));
+    }
+  n = read (fd, buf, sizeof buf);
+  close (fd);
+  if (n < 0)
+    return vdvs_error_set (err, errno, "cannot read `%s`: %s", v->descriptor,
+                           strerror (errno));
+  if (mock_descriptor_parse (buf, (size_t) n, d, err) < 0)
+    return vdvs_error_wrap (err, "Volume %s has a corrupt descriptor (file: %s)",
+                            v->vol, v->esx_path);
   return 0;
 }

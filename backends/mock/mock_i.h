@@ -75,6 +75,8 @@ int mock_resolve_name (const struct mock *m, const char *name,
 int mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                     struct mock_vol *v, vdvs_error_t *err);
 bool mock_vol_exists (const struct mock_vol *v);
+/* The upstream "not found" of v, as an error; returns -1. */
+int mock_not_found (const struct mock_vol *v, vdvs_error_t *err);
 /* Cross-process lock of one volume (flock on one of 256 bucket files).
  * Returns an fd to pass to mock_unlock, or <0 with *err set. */
 int mock_lock (const struct mock *m, const struct mock_vol *v,
@@ -112,6 +114,12 @@ int mock_descriptor_format (const struct mock_descriptor *d, const char *uuid,
                             char **out);
 int mock_descriptor_parse (const char *text, size_t len,
                            struct mock_descriptor *d, vdvs_error_t *err);
+/* The descriptor file of v: written atomically for a disk of `bytes`;
+ * read and parsed (the upstream "not found" if it is missing). */
+int mock_descriptor_write (const struct mock_vol *v, uint64_t bytes, bool thin,
+                           vdvs_error_t *err);
+int mock_descriptor_read (const struct mock_vol *v, struct mock_descriptor *d,
+                          vdvs_error_t *err);
 
 /* sidecar.c: the JSON key/value sidecar (padded to 4 KiB). */
 struct mock_sidecar
@@ -182,5 +190,39 @@ void mock_root_proven (struct mock *m);
 void mock_root_held (struct mock *m);
 /* A walk failed: no proof from an earlier one either. */
 void mock_root_unproven (void);
+
+/* extent.c: the data extent v->flat, made or copied with progress; on
+ * failure nothing is left behind.  0, or <0 with *err set. */
+int mock_extent_make (const struct mock *m, const struct mock_vol *v,
+                      uint64_t bytes, const char *format, vdvs_error_t *err);
+int mock_extent_copy (const struct mock *m, const struct mock_vol *src,
+                      const struct mock_vol *v, vdvs_error_t *err);
+
+/* The backend's ops, one file per idea; mock.c holds the vtable. */
+/* volume.c */
+int mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
+                 vdvs_error_t *err);
+int mock_clone (void *handle, const char *name, const char *source,
+                const struct vdvs_opts *opts, vdvs_error_t *err);
+int mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
+                 vdvs_error_t *err);
+/* attach.c */
+int mock_attach (void *handle, const char *name, struct vdvs_device *dev,
+                 vdvs_error_t *err);
+int mock_detach (void *handle, const char *name, vdvs_error_t *err);
+/* The record file of unit (ctl, unit) of the VM `uuid`, and the loop
+ * device and "<datastore>/<volume>" key it names (admin.c reads them). */
+void mock_vm_unit_path (const struct mock *m, const char *uuid, int ctl,
+                        int unit, char *buf, size_t len);
+int mock_read_unit (const char *path, char *loopdev, size_t llen, char *key,
+                    size_t klen);
+/* listget.c */
+int mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err);
+int mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
+              vdvs_error_t *err);
+uint64_t mock_get_version (void *handle, const char *name);
+int mock_locate (void *handle, const char *name, char *ds_out, size_t len,
+                 vdvs_error_t *err);
+uint64_t mock_list_version (void *handle);
 
 #endif

@@ -1,4 +1,4 @@
-/* Attach and detach on real loop devices (backends/mock/mock.c,
+/* Attach and detach on real loop devices (backends/mock/attach.c,
  * loopdev.c): the device spec, the by-path link and sysfs tree the core's
  * discovery reads, unit numbering, two VMs over one datastore, power off,
  * and a whole plugin Create (attach, mkfs, detach).  Needs root and

@@ -1,5 +1,5 @@
-/* Attachments after an unclean restart (backends/mock/mock.c attach and
- * detach, src/volumes.c's sweep): unit records and sidecars that still say
+/* Attachments after an unclean restart (backends/mock/attach.c attach and
+ * detach, src/recovery.c's sweep): unit records and sidecars that still say
  * "attached" while the loop devices are gone, or serve another volume's
  * extent.  Each volume must get its own extent back, and no volume's
  * attach, detach or sweep may touch another volume's unit.  Needs root and
@@ -14,6 +14,7 @@
 
 #include "backend_i.h"
 #include "config.h"
+#include "recovery.h"
 #include "t_mock.h"
 #include "volumes.h"
 
@@ -407,6 +408,7 @@ Test (crash, the_sweep_before_serving_detaches_stale_attachments)
   snprintf (cfg.state_dir, sizeof cfg.state_dir, "%s/state", tmp);
   snprintf (cfg.docker_socket, sizeof cfg.docker_socket, "%s/no-engine", tmp);
   cr_assert_eq (vdvs_volumes_init (&cfg, &bk, &err), 0);
+  vdvs_recovery_init (&cfg, &bk);
   vdvs_volumes_sweep_stale ();
   expect_status ("a", "detached");
   expect_status ("b", "detached");

@@ -1,0 +1,283 @@
+/* The read-only ops: list, get, get_version, locate; from the index
+ * (index.h) where it answers, else from the files.  No volume lock: every
+ * file is replaced atomically, so a reader sees the old or the new one. */
+#include "mock_i.h"
+#include "index.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int
+mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  int r = mock_index_list (m, out, err);
+
+  if (r != 0) /* answered from the index (or out of memory) */
+    return r < 0 ? -1 : 0;
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char dir[PATH_MAX], vol[NAME_MAX + 1], full[NAME_MAX + 128];
+      DIR *d;
+      struct dirent *de;
+
+      snprintf (dir, sizeof dir, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                MOCK_TENANT_UUID);
+      if ((d = opendir (dir)) == NULL)
+        {
+          vdvs_log (VDVS_LOG_WARN, "Datastore unreadable", "datastore=%s error=\"%s\"",
+                    m->ds[i], strerror (errno));
+          continue;
+        }
+      while ((de = readdir (d)) != NULL)
+        if (mock_index_is_descriptor (dirfd (d), de->d_name, vol, sizeof vol))
+          {
+            snprintf (full, sizeof full, "%s@%s", vol, m->ds[i]);
+            if (vdvs_volume_list_add (out, full) < 0)
+              {
+                closedir (d);
+                return vdvs_error_set (err, ENOMEM, "out of memory");
+              }
+          }
+      closedir (d);
+    }
+  return 0;
+}
+
+static char *
+xstrdup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
+
+/* Everything of the get reply but the allocated size, from the descriptor
+ * and the sidecar. */
+static int
+read_info (const struct mock_vol *v, struct vdvs_volume_info *out,
+           vdvs_error_t *err)
+{
+  struct mock_descriptor d;
+  struct mock_sidecar sc;
+  char buf[64];
+  const char *o;
+
+  /* No lock: every file is replaced atomically, so a reader sees either
+   * the old or the new version, and get never waits on a slow attach. */
+  if (mock_descriptor_read (v, &d, err) < 0)
+    return -1;
+  if (mock_sidecar_read (v->sidecar, &sc, err) < 0)
+    return vdvs_error_wrap (err, "Volume %s has corrupt metadata", v->vol);
+
+  memset (out, 0, sizeof *out);
+  out->created_by = strdup (sc.created_by);
+  out->created = strdup (sc.created);
+  out->status = strdup (sc.status);
+  mock_size_render (d.sectors * 512, buf, sizeof buf);
+  out->capacity_size = strdup (buf);
+  out->datastore = strdup (v->ds);
+  if (sc.attached)
+    {
+      out->attached_to_vm = strdup (sc.attached_name[0] ? sc.attached_name
+                                                        : sc.attached_uuid);
+      if (sc.device.unit[0])
+        {
+          out->has_device = true;
+          out->device = sc.device;
+        }
+    }
+  out->fstype = xstrdup_or_null (vdvs_opts_get (&sc.vol_opts, "fstype"));
+  out->vsan_policy_name
+      = xstrdup_or_null (vdvs_opts_get (&sc.vol_opts, "vsan-policy-name"));
+  o = vdvs_opts_get (&sc.vol_opts, "diskformat");
+  out->diskformat = strdup (o ? o : "thin");
+  o = vdvs_opts_get (&sc.vol_opts, "attach-as");
+  out->attach_as = strdup (o ? o : "independent_persistent");
+  o = vdvs_opts_get (&sc.vol_opts, "access");
+  out->access = strdup (o ? o : "read-write");
+  o = vdvs_opts_get (&sc.vol_opts, "clone-from");
+  out->clone_from = strdup (o ? o : "None");
+  mock_sidecar_clear (&sc);
+  return 0;
+}
+
+/* <root>/<ds>/dockvols/<tenant>/<vol>-flat.vmdk into buf[PATH_MAX], the
+ * way mock_vol_paths spells it, without snprintf (it was a twentieth of a
+ * Get); false when it does not fit. */
+static bool
+extent_path (const struct mock *m, const char *ds, const char *vol,
+             char buf[PATH_MAX])
+{
+  const char *parts[] = { m->cfg.root, "/", ds, "/dockvols/" MOCK_TENANT_UUID "/",
+                          vol, "-flat.vmdk" };
+  size_t off = 0;
+
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    {
+      size_t n = strlen (parts[i]);
+      if (off + n >= PATH_MAX)
+        return false;
+      memcpy (buf + off, parts[i], n);
+      off += n;
+    }
+  buf[off] = '\0';
+  return true;
+}
+
+/* Stat an extent by its full path.  Success also proves the datastore
+ * root reachable for the health check that follows (mock_root_proven):
+ * the stat walked the whole path. */
+static bool
+stat_flat (struct mock *m, const char *flat, struct stat *st)
+{
+  if (stat (flat, st) < 0)
+    {
+      mock_root_unproven ();
+      return false;
+    }
+  mock_root_proven (m);
+  return true;
+}
+
+/* The index's version of vol@ds's answer and the extent's allocated
+ * blocks (mock_index_get_version), leaving the health check the proof of
+ * the root that the way they were found gives.  0: no version (no such
+ * volume or extent in the index now: the caller reads the files). */
+static uint64_t
+indexed_extent (struct mock *m, struct mock_index *ix, const char *ds,
+                const char *vol, int64_t *blocks)
+{
+  char flat[PATH_MAX];
+  bool walked = false;
+  uint64_t v = 0;
+
+  if (extent_path (m, ds, vol, flat))
+    v = mock_index_get_version (ix, ds, vol, flat, &walked, blocks);
+  if (v == 0)
+    mock_root_unproven ();
+  else if (walked)
+    mock_root_proven (m);
+  else
+    mock_root_held (m);
+  return v;
+}
+
+/* Served from the index's record of the volume while no event touched its
+ * descriptor, sidecar or extent (index.h); the files are read only after
+ * such an event.  The allocated size changes with every write to the
+ * extent (no event for those): one look at the extent per call, through
+ * the fd the index holds (indexed_extent), keeps it true. */
+
+int
+mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
+          vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_index *ix = mock_index_of (m);
+  struct vdvs_name n;
+  struct mock_vol v;
+  struct stat st;
+  uint64_t token = 0;
+  int found = MOCK_IX_UNKNOWN;
+  int64_t blocks;
+  const char *ds;
+  char buf[64];
+
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
+    return -1;
+  if (ix != NULL)
+    {
+      found = mock_index_lookup (ix, ds, n.volume, out, &token);
+      if (found < 0)
+        return vdvs_error_set (err, ENOMEM, "out of memory");
+    }
+  if (found == MOCK_IX_RECORD)
+    {
+      /* The common case: the blocks as get_version takes them. */
+      if (indexed_extent (m, ix, ds, n.volume, &blocks) != 0)
+        goto allocated;
+      /* No extent where the record says a volume is: whatever happened
+       * (the folder unreachable by its path, a half-made volume), the
+       * files say it, as before the index. */
+      vdvs_volume_info_clear (out);
+      found = MOCK_IX_UNKNOWN;
+    }
+  if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
+    return -1;
+  if (found == MOCK_IX_ABSENT)
+    return mock_not_found (&v, err);
+  if (read_info (&v, out, err) < 0)
+    return -1;
+  if (found == MOCK_IX_PRESENT)
+    mock_index_store (ix, v.ds, v.vol, token, out);
+  blocks = stat_flat (m, v.flat, &st) ? (int64_t) st.st_blocks : 0;
+allocated:
+  mock_size_render ((uint64_t) blocks * 512, buf, sizeof buf);
+  free (out->capacity_allocated);
+  out->capacity_allocated = strdup (buf);
+  return 0;
+}
+
+/* The index's version of the answer (index.h): events on the volume's
+ * files, plus the extent's allocated blocks, the one part of the answer
+ * that changes without an event. */
+uint64_t
+mock_get_version (void *handle, const char *name)
+{
+  struct mock *m = handle;
+  struct mock_index *ix = mock_index_of (m);
+  vdvs_error_t err = NULL;
+  struct vdvs_name n;
+  const char *ds;
+  int64_t blocks;
+
+  if (ix == NULL)
+    return 0;
+  if (mock_resolve_name (m, name, &n, &ds, &err) < 0)
+    {
+      vdvs_error_release (&err);
+      return 0;
+    }
+  return indexed_extent (m, ix, ds, n.volume, &blocks);
+}
+
+int
+mock_locate (void *handle, const char *name, char *ds_out, size_t len,
+             vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_index *ix = mock_index_of (m);
+  struct vdvs_name n;
+  struct mock_vol v;
+  struct mock_descriptor d;
+  uint64_t token;
+  int found = MOCK_IX_UNKNOWN;
+  const char *ds;
+
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
+    return -1;
+  if (ix != NULL)
+    found = mock_index_lookup (ix, ds, n.volume, NULL, &token);
+  if (found < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  if (found == MOCK_IX_ABSENT || found == MOCK_IX_UNKNOWN)
+    {
+      if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
+        return -1;
+      if (found == MOCK_IX_ABSENT)
+        return mock_not_found (&v, err);
+      if (mock_descriptor_read (&v, &d, err) < 0)
+        return -1;
+    }
+  snprintf (ds_out, len, "%s", ds);
+  return 0;
+}
+
+uint64_t
+mock_list_version (void *handle)
+{
+  return mock_index_version (handle);
+}
