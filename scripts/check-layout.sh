@@ -1,5 +1,5 @@
 #!/bin/sh
-# The include boundaries of the layout (HACKING.md), checked on the sources
+# The include boundaries of the source layout, checked on the sources
 # and, given a build directory, on the compiler's include paths:
 # - fuse/ and backends/ include only their own headers and include/vdvs/
 #   (so nothing from src/);
