@@ -468,6 +468,9 @@ main (int argc, char **argv)
   if (parse_options (argc, argv, &o) < 0)
     return 2;
   vdvs_log_setup (o.log_level, -1);
+  /* A control client that hangs up before its reply (a liveness probe
+   * connects and closes) must cost an EPIPE, never the daemon. */
+  signal (SIGPIPE, SIG_IGN);
   /* The kernel already applied the caller's umask to create modes. */
   umask (0);
 
