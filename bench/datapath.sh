@@ -79,7 +79,7 @@ cleanup () {
 trap 'cleanup; rm -rf "$W"' EXIT
 
 # The baseline's ext4 is made and mounted as vdvsd makes and mounts a
-# volume's (src/mkfs.c, src/mounts.c), so the comparison is of the data
+# volume's (common/mkfs.c, src/mounts.c), so the comparison is of the data
 # path, not of file system settings; checked against the real mount below.
 MKFS_EXT4_OPTS=(-F -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1)
 MOUNT_EXT4_OPTS=nosuid,nodev,noinit_itable

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "vdvs/error.h"
+#include "vdvs/log.h"
+#include "vdvs/types.h"
+
 #include "mock.h"
 
 static void *handle;

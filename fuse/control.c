@@ -15,7 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "vdvs/log.h"
+
 #include "errname.h"
 #include "fault_ctl.h"
 

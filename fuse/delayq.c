@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
+#include "vdvs/log.h"
 
 static void
 abs_deadline (uint64_t due_ns, struct timespec *ts)

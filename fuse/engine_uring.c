@@ -38,7 +38,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "vdvs/log.h"
 
 /* An io that keeps getting -EAGAIN is failed rather than spun forever. */
 #define MAX_ATTEMPTS 10000

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "vdvs/clock.h"
 
 static struct vmdkfs *
 req_fs (fuse_req_t req)

@@ -22,8 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vdvs/fsutil.h"
+#include "vdvs/log.h"
+
 #include "ctl_client.h"
-#include "log.h"
 
 #define DEFAULT_MOUNTPOINT "/run/vdvs/vmfs/volumes"
 

@@ -22,7 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "vdvs/log.h"
+
 #include "errname.h"
 
 _Static_assert (sizeof (fuse_ino_t) >= sizeof (uintptr_t),

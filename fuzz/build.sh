@@ -23,20 +23,19 @@ CFLAGS=(-g -O1 -fno-omit-frame-pointer -std=gnu11
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
         -fsanitize=float-cast-overflow,integer-divide-by-zero
         -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DVDVS_VERSION=\"fuzz\"
-        -I"$TOP/src" -I"$TOP/backends/mock" -I"$TOP/backends/esx" -I"$TOP/fuzz")
+        -I"$TOP/include" -I"$TOP/src" -I"$TOP/backends/mock" -I"$TOP/backends/esx" -I"$TOP/fuzz")
 # Source lists: the libraries' own lists in the meson files, so that a file
 # added there is picked up here.
 meson_list () { # FILE START-PATTERN DIR: the 'x.c' names of one files()/library() call
   sed -n "/$2/,/)/p" "$TOP/$1" | grep -oE "'[A-Za-z0-9_/]+[.]c'" | tr -d "'" | sed "s|^|$3/|"
 }
-common=($(meson_list meson.build "static_library('vdvs_common'" .))
-common=("${common[@]#./}")
+common=($(meson_list common/meson.build "static_library('vdvs_common'" common))
 mock=($(meson_list backends/mock/meson.build "static_library('vdvs_mock'" backends/mock))
 core=($(meson_list src/meson.build "core_src = files(" src))
 esx=(backends/esx/wire.c backends/esx/codec.c)
 
 declare -A srcs libs
-srcs[fuzz_api]="${common[*]} ${mock[*]} ${core[*]}";   libs[fuzz_api]="-lcjson -lcurl -lmicrohttpd -lblkid -lpthread"
+srcs[fuzz_api]="${common[*]} ${mock[*]} backends/registry.c ${core[*]}";   libs[fuzz_api]="-lcjson -lcurl -lmicrohttpd -lblkid -lpthread"
 srcs[fuzz_wire]="${common[*]} ${esx[*]}";               libs[fuzz_wire]="-lcjson -lm -lpthread"
 srcs[fuzz_esx_request]="${common[*]} ${esx[*]}";        libs[fuzz_esx_request]="-lcjson -lm -lpthread"
 srcs[fuzz_esx_reply]="${common[*]} ${esx[*]}";          libs[fuzz_esx_reply]="-lcjson -lm -lpthread"

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "log.h"
+#include "vdvs/log.h"
+#include "vdvs/types.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize (int *argc, char ***argv);

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "vdvs/cleanup.h"
+#include "vdvs/name.h"
+
 #include "jsonw.h"
 #include "recovery.h"
 #include "refstore.h"

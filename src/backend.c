@@ -1,32 +1,23 @@
-/* Backend registry (static, NULL-terminated, crun style) and the adapter. */
+/* The core's adapter over a backend: loading from the registry, version
+ * check, and defaults for the optional operations. */
 #include "backend_i.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "mock.h"
-#ifdef HAVE_BACKEND_ESX
-extern const struct vdvs_backend vdvs_backend_esx;
-#endif
-
-static const struct vdvs_backend *const registry[] = {
-  &vdvs_backend_mock,
-#ifdef HAVE_BACKEND_ESX
-  &vdvs_backend_esx,
-#endif
-  NULL,
-};
+#include "vdvs/registry.h"
 
 void
 vdvs_backends_help (FILE *f)
 {
   fputs ("\nBackends (--backend NAME, options with --backend-opt K=V):\n", f);
-  for (size_t i = 0; registry[i]; i++)
+  for (size_t i = 0; vdvs_registry[i]; i++)
     {
-      fprintf (f, "  %s: %s\n", registry[i]->name, registry[i]->description);
-      if (registry[i]->config_help)
-        fputs (registry[i]->config_help, f);
+      fprintf (f, "  %s: %s\n", vdvs_registry[i]->name,
+               vdvs_registry[i]->description);
+      if (vdvs_registry[i]->config_help)
+        fputs (vdvs_registry[i]->config_help, f);
     }
 }
 
@@ -37,12 +28,12 @@ vdvs_bk_load (struct vdvs_bk *b, const char *name, vdvs_error_t *err)
   char names[256] = "";
   size_t off = 0;
 
-  for (size_t i = 0; registry[i]; i++)
+  for (size_t i = 0; vdvs_registry[i]; i++)
     {
       off += (size_t) snprintf (names + off, sizeof names - off, "%s%s",
-                                i ? ", " : "", registry[i]->name);
-      if (strcmp (registry[i]->name, name) == 0)
-        found = registry[i];
+                                i ? ", " : "", vdvs_registry[i]->name);
+      if (strcmp (vdvs_registry[i]->name, name) == 0)
+        found = vdvs_registry[i];
     }
   if (found == NULL)
     return vdvs_error_set (err, EINVAL, "unknown backend `%s`; available: %s",

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "backend.h"
+#include "vdvs/backend.h"
 
 /* A loaded backend: its operations (copied and zero-extended to our
  * struct size) and the handle open() returned.  Immutable after open. */

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdvs/backend.h"
+#include "vdvs/cleanup.h"
+#include "vdvs/log.h"
+
 #include "backend_i.h"
-#include "cleanup.h"
-#include "log.h"
 #include "mounts.h"
 
 #define DEFAULT_CONFIG "/etc/vdvs.conf"

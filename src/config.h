@@ -3,8 +3,10 @@
 #define VDVS_CONFIG_H
 
 #include <limits.h>
+#include <stddef.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
+#include "vdvs/log.h"
 
 struct vdvs_backend_opt
 {

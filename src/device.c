@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "vdvs/clock.h"
+#include "vdvs/error.h"
+#include "vdvs/log.h"
+#include "vdvs/types.h"
 
 int
 vdvs_device_path (const struct vdvs_device_roots *roots,

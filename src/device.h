@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
+#include "vdvs/types.h"
 
 /* From the attach reply to the by-path name, as the upstream guest:
  * <sysfs>/bus/pci/devices/0000:00:<ControllerPciBusNumber>/pci_bus/<first>

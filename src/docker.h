@@ -3,7 +3,7 @@
 #ifndef VDVS_DOCKER_H
 #define VDVS_DOCKER_H
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 /* For each volume mount of each running, paused or restarting container:
  * fn(volume name, mount source, driver).  Bounded by a 5 s timeout.

@@ -74,7 +74,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "vdvs/clock.h"
+#include "vdvs/error.h"
+#include "vdvs/log.h"
 
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1.2+json"
 #define MAX_POOL_THREADS 4

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 #define VDVS_HTTP_MAX_BODY (1024 * 1024)
 

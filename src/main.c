@@ -11,12 +11,14 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include "vdvs/error.h"
+#include "vdvs/log.h"
+#include "vdvs/progress.h"
+
 #include "api.h"
 #include "backend_i.h"
 #include "config.h"
 #include "http.h"
-#include "log.h"
-#include "progress.h"
 #include "recovery.h"
 #include "volumes.h"
 

@@ -1,4 +1,6 @@
 /* Mount table parsing (/proc/self/mountinfo) and mounting. */
+#include "vdvs/log.h"
+
 #include "mounts.h"
 
 #include <errno.h>

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 /* Is `mountpoint` a mount point now?  If so and `source` is not NULL, its
  * source device is copied there. */

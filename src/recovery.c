@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "vdvs/cleanup.h"
+#include "vdvs/log.h"
+
 #include "docker.h"
 #include "mounts.h"
 

@@ -1,4 +1,6 @@
 /* Mount reference counting and its persistence: see refstore.h. */
+#include "vdvs/log.h"
+
 #include "refstore.h"
 
 #include <cjson/cJSON.h>

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 #define VDVS_MOUNT_ID_MAX 128
 /* A volume's refs file is read whole up to this size (about 100,000

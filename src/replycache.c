@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
+#include "vdvs/hash.h"
 
 struct entry
 {

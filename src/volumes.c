@@ -26,11 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "clock.h"
+#include "vdvs/cleanup.h"
+#include "vdvs/clock.h"
+#include "vdvs/hash.h"
+#include "vdvs/log.h"
+#include "vdvs/mkfs.h"
+#include "vdvs/name.h"
+
 #include "device.h"
-#include "hash.h"
-#include "mkfs.h"
 #include "mounts.h"
 #include "refstore.h"
 

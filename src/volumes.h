@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "vdvs/name.h"
+
 #include "backend_i.h"
 #include "config.h"
 

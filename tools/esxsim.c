@@ -50,10 +50,13 @@
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 
+#include "vdvs/backend.h"
+#include "vdvs/fsutil.h"
+#include "vdvs/log.h"
+#include "vdvs/name.h"
+
 #include "codec.h"
-#include "log.h"
 #include "mock.h"
-#include "progress.h"
 #include "transport.h"
 #include "wire.h"
 

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
+#include "vdvs/types.h"
+
 #include "vdvsctl.h"
 
 static int

@@ -25,8 +25,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mkfs.h"
+#include "vdvs/log.h"
+#include "vdvs/mkfs.h"
+#include "vdvs/name.h"
+#include "vdvs/types.h"
+
 #include "mock.h"
 #include "vdvsctl.h"
 

@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "progress.h"
+#include "vdvs/error.h"
+#include "vdvs/progress.h"
+#include "vdvs/types.h"
 
 /* vdvsctl-fault.c: `vdvsctl fault ...`, argv[0] == "fault". */
 int vdvsctl_fault_main (int argc, char **argv);

@@ -21,7 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
+#include "vdvs/types.h"
 
 /* Protocol version sent by the client and expected by the server. */
 #define ESX_PROTOCOL_VERSION "2"

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vdvs/log.h"
+
 #include "codec.h"
 #include "transport.h"
 #include "wire.h"

@@ -30,7 +30,7 @@
 #ifndef VDVS_ESX_H
 #define VDVS_ESX_H
 
-#include "backend.h"
+#include "vdvs/backend.h"
 
 extern const struct vdvs_backend vdvs_backend_esx;
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 #define ESX_DEFAULT_URL "vsock://2:1019"
 #define ESX_VMCI_CID 2

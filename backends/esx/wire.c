@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "vdvs/clock.h"
+#include "vdvs/error.h"
 
 int64_t
 esx_now_ms (void)

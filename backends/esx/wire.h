@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 #define ESX_WIRE_MAGIC 0x0BADBEEFu
 #define ESX_WIRE_HEADER_SIZE 8

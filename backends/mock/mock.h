@@ -17,7 +17,7 @@
 #ifndef VDVS_MOCK_H
 #define VDVS_MOCK_H
 
-#include "backend.h"
+#include "vdvs/backend.h"
 
 extern const struct vdvs_backend vdvs_backend_mock;
 

@@ -8,7 +8,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "hash.h" /* vdvs_hash: sidecar names, lock buckets */
+#include "vdvs/backend.h"
+#include "vdvs/clock.h"
+#include "vdvs/fsutil.h"
+#include "vdvs/hash.h"
+#include "vdvs/log.h"
+#include "vdvs/name.h"
+
 #include "mock.h"
 
 /* The default vmgroup's tenant folder, and its readable alias. */

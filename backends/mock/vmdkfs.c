@@ -32,7 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "vdvs/clock.h"
+#include "vdvs/error.h"
+#include "vdvs/fsutil.h"
+#include "vdvs/log.h"
+#include "vdvs/types.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 

@@ -11,7 +11,7 @@ VDVS_TEST_BACKEND=esx
 VDVS_TEST_VMDKFS=off
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
-ESXCLI=$VDVS_BUILD/backends/esx/esxcli
+ESXCLI=$VDVS_BUILD/tests/tools/esxcli
 [ -x "$ESXCLI" ] || fail "$ESXCLI not built"
 
 admin () { "$ESXCLI" admin "$T/run/esx-admin.sock" "$@"; }

@@ -7,7 +7,7 @@
 
 VDVS_BUILD=${VDVS_BUILD:-$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/build}
 ESXSIM=$VDVS_BUILD/tools/esxsim
-ESXCLI=$VDVS_BUILD/backends/esx/esxcli
+ESXCLI=$VDVS_BUILD/tests/tools/esxcli
 
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: needs root (privileged source ports, loop devices)"

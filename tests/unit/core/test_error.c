@@ -1,11 +1,11 @@
-/* Control-path error objects (src/error.c). */
+/* Control-path error objects (common/error.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 Test (error, set_fills_message_and_returns_minus_status)
 {

@@ -1,9 +1,10 @@
-/* Finding and running mkfs (src/mkfs.c). */
+/* Finding and running mkfs (common/mkfs.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "mkfs.h"
+#include "vdvs/mkfs.h"
+
 #include "t_helpers.h"
 
 Test (mkfs, ext4_is_found)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "vdvs/name.h"
 
 static void
 expect_ok (const char *name, const char *vol, const char *ds)

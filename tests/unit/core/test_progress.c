@@ -1,9 +1,9 @@
-/* Progress display (src/progress.c): percent, pacing, line and bar. */
+/* Progress display (common/progress.c): percent, pacing, line and bar. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "progress.h"
+#include "vdvs/progress.h"
 
 #define MiB (UINT64_C (1) << 20)
 #define GiB (UINT64_C (1) << 30)

@@ -1,10 +1,10 @@
-/* The typed structs of backend.h (src/types.c). */
+/* The typed structs of include/vdvs/types.h (common/types.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "vdvs/types.h"
 
 static void
 expect_keys (const struct vdvs_opts *o, const char *const *keys, size_t n)

@@ -7,9 +7,10 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "vdvs/mkfs.h"
+
 #include "backend_i.h"
 #include "config.h"
-#include "mkfs.h"
 #include "t_helpers.h"
 #include "volumes.h"
 

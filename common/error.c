@@ -1,7 +1,8 @@
-/* Control-path error objects: see struct vdvs_error in backend.h. */
-#include "backend.h"
+/* Control-path error objects: see include/vdvs/error.h. */
+#include "vdvs/error.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

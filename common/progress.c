@@ -1,5 +1,7 @@
 /* Progress display: see progress.h. */
-#include "progress.h"
+#include "vdvs/clock.h"
+#include "vdvs/log.h"
+#include "vdvs/progress.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
 
 #define LOG_STEP_PCT 10
 #define LOG_MIN_S 2.0

@@ -1,5 +1,5 @@
-/* Helpers for the typed structs of backend.h. */
-#include "backend.h"
+/* Helpers for the typed structs of include/vdvs/types.h. */
+#include "vdvs/types.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,13 +1,40 @@
-/* Showing the progress of long backend work (struct vdvs_progress in
- * backend.h): pacing, the human line and bar, and the receiver daemons
- * install to log it. */
+/* Progress of long backend work (an eagerzeroedthick zero-fill, the copy
+ * of a clone): what a backend reports, and how receivers pace and show it. */
 #ifndef VDVS_PROGRESS_H
 #define VDVS_PROGRESS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "backend.h"
+enum vdvs_progress_state
+{
+  VDVS_PROGRESS_START,  /* first call, done == 0 */
+  VDVS_PROGRESS_UPDATE, /* the work advanced */
+  VDVS_PROGRESS_DONE,   /* last call on success, done == total */
+  VDVS_PROGRESS_FAILED, /* last call on failure */
+};
+
+/* One long operation (an eagerzeroedthick zero-fill, the copy of a clone)
+ * as a backend reports it.  The backend owns the struct for the whole
+ * operation and passes the same pointer to every call: START, UPDATE as
+ * often as it likes (the receiver decides what to show), then exactly one
+ * DONE or FAILED. */
+struct vdvs_progress
+{
+  enum vdvs_progress_state state;
+  const char *op;     /* "create" | "clone" */
+  const char *volume; /* "vol@datastore" being made */
+  const char *what;   /* "eagerzeroedthick", "copy from src@ds" */
+  uint64_t done;      /* bytes, never decreasing */
+  uint64_t total;     /* bytes */
+  void *user;         /* the receiver's: NULL at START, never touched by
+                         the backend, so per-operation state lives here */
+};
+
+/* Called from the thread doing the work, for several operations at once:
+ * must be thread-safe, quick, and must not call the backend. */
+typedef void (*vdvs_progress_fn) (void *opaque, struct vdvs_progress *p);
 
 /* Per-operation pacing state of one receiver; zero-initialise. */
 struct vdvs_pace

@@ -31,9 +31,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vdvs/backend.h"
+#include "vdvs/log.h"
+
 #include "codec.h"
 #include "esx.h"
-#include "log.h"
 #include "transport.h"
 #include "wire.h"
 

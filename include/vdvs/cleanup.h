@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
+#include "vdvs/types.h"
 
 static inline void
 cleanup_freep (void *p)

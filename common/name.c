@@ -1,7 +1,8 @@
 /* Volume name parsing with the upstream rules (reference §3.2). */
-#include "backend.h"
+#include "vdvs/name.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -1,11 +1,11 @@
 /* File-system helpers shared by vdvsd, the backends, vmdkfs and vdvsctl
- * (declared in backend.h). */
+ * (declared in include/vdvs/fsutil.h). */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "vdvs/fsutil.h"
 
 int
 vdvs_mkdir_p (const char *path, mode_t mode)

@@ -1,7 +1,8 @@
 /* key=value log lines: "<RFC3339 time> [LEVEL] <message> key=value ...".
  * One write(2) per line so that lines from threads never interleave. */
-#include "log.h"
+#include "vdvs/log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

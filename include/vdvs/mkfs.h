@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "vdvs/error.h"
 
 /* mkfs.<fstype> in /sbin, /usr/sbin, /bin, /usr/bin, or the upstream
  * "Not found mkfs for <fs>\nSupported filesystems found: ..." error. */

@@ -1,11 +1,12 @@
 /* mkfs: see mkfs.h. */
-#include "mkfs.h"
+#include "vdvs/mkfs.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
