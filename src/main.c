@@ -133,9 +133,8 @@ main (int argc, char **argv)
    * remote backend is swept by the recovery thread instead. */
   if (!vdvs_bk_is_remote (&bk))
     vdvs_volumes_sweep_stale ();
-  if (vdvs_http_start (cfg.socket_path, cfg.max_connections,
-                       vdvs_bk_is_remote (&bk), vdvs_api_handle, &http,
-                       &err) < 0)
+  if (vdvs_http_start (cfg.socket_path, cfg.max_connections, vdvs_api_handle,
+                       &http, &err) < 0)
     {
       vdvs_bk_close (&bk);
       return fail (&err, &cfg);
