@@ -823,30 +823,10 @@ vdvs_vol_get (const char *name, struct vdvs_vol_status *st, vdvs_error_t *err)
   return 0;
 }
 
-uint64_t
-vdvs_vol_get_version (const char *name)
-{
-  struct vdvs_backend_health h;
-  uint64_t v = vdvs_bk_get_version (bk, name);
-
-  if (v == 0)
-    return 0;
-  /* A reply is kept only while the backend is up: a down one carries
-   * "datastore status", and health is not part of the backend's version. */
-  vdvs_bk_health (bk, &h);
-  return h.up ? v : 0;
-}
-
 int
 vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err)
 {
   return vdvs_bk_list (bk, out, err);
-}
-
-uint64_t
-vdvs_vol_list_version (void)
-{
-  return vdvs_bk_list_version (bk);
 }
 
 /* ---- start-up state and recovery ------------------------------------ */
@@ -1194,10 +1174,6 @@ static void *
 recovery_main (void *arg)
 {
   (void) arg;
-  /* A local backend was swept before the socket served (main.c); a remote
-   * one is swept here, still without waiting for the engine. */
-  if (vdvs_bk_is_remote (bk))
-    sweep_attachments (false);
   recover_once (10);
   for (;;)
     {
