@@ -157,7 +157,7 @@ serve_one (struct vmdkfs_control *c, int fd)
 
       while (off < total)
         {
-          n = write (fd, reply + off, total - off);
+          n = send (fd, reply + off, total - off, MSG_NOSIGNAL);
           if (n < 0 && errno == EINTR)
             continue;
           if (n <= 0)

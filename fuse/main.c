@@ -75,7 +75,8 @@ DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
 "                            buffered opens, none for O_DIRECT (default);\n"
 "                            writeback = FUSE writeback cache; direct =\n"
 "                            direct_io on every open\n"
-"  --timeout=SECONDS         attribute/entry cache timeout (default 1)\n"
+"  --timeout=SECONDS         attribute cache timeout (default 1);\n"
+"                            names are never cached\n"
 "  --threads=N               FUSE worker threads (default 4 with the io_uring\n"
 "                            engine, whose workers never wait for I/O; 16 with\n"
 "                            the sync engine, whose workers do)\n"
@@ -465,6 +466,9 @@ main (int argc, char **argv)
   if (parse_options (argc, argv, &o) < 0)
     return 2;
   vdvs_log_setup (o.log_level, -1);
+  /* A control client that hangs up before its reply (a liveness probe
+   * connects and closes) must cost an EPIPE, never the daemon. */
+  signal (SIGPIPE, SIG_IGN);
   /* The kernel already applied the caller's umask to create modes. */
   umask (0);
 

@@ -145,7 +145,10 @@ do_lookup (fuse_req_t req, fuse_ino_t parent, const char *name,
 
   memset (e, 0, sizeof *e);
   e->attr_timeout = fs->timeout;
-  e->entry_timeout = fs->timeout;
+  /* Names are never cached: the mock, other VMs and admins create and
+   * remove files in the backing tree behind our back, and a cached name
+   * would open a deleted extent in place of the new one. */
+  e->entry_timeout = 0;
 
   fd = openat (get_inode (req, parent)->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -456,7 +459,7 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
     return (void) fuse_reply_err (req, -ret);
   memset (&e, 0, sizeof e);
   e.attr_timeout = fs->timeout;
-  e.entry_timeout = fs->timeout;
+  e.entry_timeout = 0; /* as in do_lookup */
   snprintf (proc, sizeof proc, "/proc/self/fd/%d", inode->fd);
   if (linkat (AT_FDCWD, proc, get_inode (req, parent)->fd, name,
               AT_SYMLINK_FOLLOW) < 0)

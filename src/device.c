@@ -27,16 +27,22 @@ vdvs_device_path (const struct vdvs_device_roots *roots,
   if (dev->pci_bus[0] == '\0' || strchr (dev->pci_bus, '/')
       || strstr (dev->pci_bus, "..") || dev->unit[0] == '\0'
       || strspn (dev->unit, "0123456789") != strlen (dev->unit))
-    return vdvs_error_set (err, EINVAL,
-                           "Device not found: bad attach reply (Unit `%s`, "
-                           "ControllerPciBusNumber `%s`)",
-                           dev->unit, dev->pci_bus);
+    {
+      vdvs_log (VDVS_LOG_WARN, "Get device path failed: bad attach reply",
+                "unit=\"%s\" pci_bus=\"%s\"", dev->unit, dev->pci_bus);
+      return vdvs_error_set (err, EINVAL, "Device not found");
+    }
   snprintf (dir, sizeof dir, "%s/bus/pci/devices/0000:00:%s/pci_bus",
             roots->sysfs_root, dev->pci_bus);
   d = opendir (dir);
   if (d == NULL)
-    return vdvs_error_set (err, ENODEV, "Device not found (no `%s`: %s)", dir,
-                           strerror (errno));
+    {
+      int e = errno;
+      vdvs_log (VDVS_LOG_WARN, "Get device path failed", "unit=%s pci_bus=%s "
+                "dir=%s error=\"%s\"", dev->unit, dev->pci_bus, dir,
+                strerror (e));
+      return vdvs_error_set (err, ENODEV, "Device not found");
+    }
   /* The lowest-numbered bus behind the bridge, independent of readdir
    * order. */
   while ((de = readdir (d)) != NULL)
@@ -45,8 +51,12 @@ vdvs_device_path (const struct vdvs_device_roots *roots,
       snprintf (first, sizeof first, "%s", de->d_name);
   closedir (d);
   if (first[0] == '\0')
-    return vdvs_error_set (err, ENODEV, "Device not found (`%s` is empty)",
-                           dir);
+    {
+      vdvs_log (VDVS_LOG_WARN, "Get device path failed: no bus behind the "
+                "bridge", "unit=%s pci_bus=%s dir=%s", dev->unit, dev->pci_bus,
+                dir);
+      return vdvs_error_set (err, ENODEV, "Device not found");
+    }
   snprintf (out, len, "%s/disk/by-path/pci-%s:00.0-scsi-0:0:%s:0",
             roots->dev_root, first, dev->unit);
   return 0;

@@ -9,7 +9,8 @@
 /* From the attach reply to the by-path name, as the upstream guest:
  * <sysfs>/bus/pci/devices/0000:00:<ControllerPciBusNumber>/pci_bus/<first>
  * -> <dev>/disk/by-path/pci-<first>:00.0-scsi-0:0:<Unit>:0.
- * Missing sysfs entry: "Device not found". */
+ * A bad reply or a missing sysfs entry: upstream's "Device not found"
+ * (the details go to the log). */
 int vdvs_device_path (const struct vdvs_device_roots *roots,
                       const struct vdvs_device *dev, char *out, size_t len,
                       vdvs_error_t *err);

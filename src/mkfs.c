@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <blkid/blkid.h>
+
 extern char **environ;
 
 static const char *const mkfs_dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
@@ -123,15 +125,110 @@ vdvs_run_capture (char *const argv[], char *out, size_t len)
 }
 
 int
-vdvs_mkfs_run (const char *fstype, const char *device, const char *label,
+vdvs_fs_probe (const char *device, char *type, size_t len, vdvs_error_t *err)
+{
+  const char *val = NULL;
+  blkid_probe pr;
+  int r;
+
+  errno = 0;
+  pr = blkid_new_probe_from_filename (device);
+  if (pr == NULL)
+    {
+      int e = errno ? errno : EIO;
+      return vdvs_error_set (err, e, "Cannot probe %s for a file system: %s",
+                             device, strerror (e));
+    }
+  /* Every kind libblkid knows: file systems, RAID and LVM members,
+   * partition tables. */
+  blkid_probe_enable_superblocks (pr, 1);
+  blkid_probe_set_superblocks_flags (pr, BLKID_SUBLKS_TYPE);
+  blkid_probe_enable_partitions (pr, 1);
+  blkid_probe_set_partitions_flags (pr, BLKID_PARTS_MAGIC);
+  /* A device that reads as empty (a disk still coming up) is not blank:
+   * it cannot be told from one. */
+  if (blkid_probe_get_size (pr) <= 0)
+    {
+      blkid_free_probe (pr);
+      return vdvs_error_set (err, EIO, "Cannot probe %s for a file system: "
+                             "it has no size", device);
+    }
+  r = blkid_do_safeprobe (pr);
+  if (r == 0 && blkid_probe_lookup_value (pr, "TYPE", &val, NULL) != 0
+      && blkid_probe_lookup_value (pr, "PTTYPE", &val, NULL) != 0)
+    val = NULL;
+  if (r == 0 || r == -2)
+    snprintf (type, len, "%s", r == -2 ? "several signatures"
+                               : val ? val : "an unknown signature");
+  blkid_free_probe (pr);
+  if (r == 1)
+    return 0;
+  if (r == 0 || r == -2)
+    return 1;
+  return vdvs_error_set (err, EIO, "Cannot probe %s for a file system",
+                         device);
+}
+
+/* Longest label each mkfs takes, in bytes (0: no known limit). */
+static size_t
+label_max (const char *fstype)
+{
+  if (strncmp (fstype, "ext", 3) == 0)
+    return 16;
+  if (strcmp (fstype, "xfs") == 0)
+    return 12;
+  if (strcmp (fstype, "btrfs") == 0)
+    return 255;
+  return 0;
+}
+
+void
+vdvs_mkfs_label (const char *fstype, const char *name, char *out, size_t len)
+{
+  size_t max = label_max (fstype), n = strlen (name);
+
+  if (max > 0 && n > max)
+    {
+      n = max;
+      /* Never end inside a UTF-8 sequence: back off continuation bytes
+       * and the lead byte they belong to. */
+      while (n > 0 && ((unsigned char) name[n] & 0xC0) == 0x80)
+        n--;
+    }
+  if (n >= len)
+    n = len - 1;
+  memcpy (out, name, n);
+  out[n] = '\0';
+}
+
+uint64_t
+vdvs_mkfs_min_mb (const char *fstype)
+{
+  /* mkfs.xfs: "Filesystem must be larger than 300MB." */
+  return strcmp (fstype, "xfs") == 0 ? 300 : 0;
+}
+
+int
+vdvs_mkfs_run (const char *fstype, const char *device, const char *name,
                vdvs_error_t *err)
 {
-  char path[PATH_MAX], out[2048];
+  char path[PATH_MAX], out[2048], label[256], found[64];
   char *argv[16];
   int n = 0, r;
 
   if (vdvs_mkfs_find (fstype, path, sizeof path, err) < 0)
     return -1;
+  /* mkfs below is forced (a whole disk, no questions): it must only ever
+   * run on a blank device. */
+  r = vdvs_fs_probe (device, found, sizeof found, err);
+  if (r < 0)
+    return -1;
+  if (r > 0)
+    return vdvs_error_set (err, EEXIST,
+                           "Refusing to create a filesystem on %s: it "
+                           "already holds %s",
+                           device, found);
+  vdvs_mkfs_label (fstype, name, label, sizeof label);
   argv[n++] = path;
   if (strncmp (fstype, "ext", 3) == 0)
     {
@@ -148,7 +245,7 @@ vdvs_mkfs_run (const char *fstype, const char *device, const char *label,
       argv[n++] = (char *) "-K";
     }
   argv[n++] = (char *) "-L";
-  argv[n++] = (char *) label;
+  argv[n++] = label;
   argv[n++] = (char *) device;
   argv[n] = NULL;
   r = vdvs_run_capture (argv, out, sizeof out);

@@ -2,12 +2,14 @@
 #include "mounts.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <time.h>
+#include <unistd.h>
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void
@@ -204,33 +206,81 @@ vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
    * uninitialised, which ext4 and e2fsck handle. */
   const char *data = strcmp (fstype, "ext4") == 0 ? "noinit_itable" : NULL;
 
+  /* A clone of an xfs volume carries its source's UUID, which xfs refuses
+   * to mount twice on one host. */
+  if (strcmp (fstype, "xfs") == 0)
+    data = "nouuid";
+
   if (mount (device, mountpoint, fstype, flags, data) < 0)
     return vdvs_error_set (err, errno, "Failed to mount device %s at %s: %s",
                            device, mountpoint, strerror (errno));
   return 0;
 }
 
-int
-vdvs_umount (const char *mountpoint, vdvs_error_t *err)
+bool
+vdvs_device_free (const char *device)
 {
+  /* A block device a file system (or anyone else) holds refuses O_EXCL
+   * with EBUSY; a source that is not a device node is never "free". */
+  int fd = device[0] == '/' ? open (device, O_RDONLY | O_EXCL | O_CLOEXEC) : -1;
+
+  if (fd < 0)
+    return false;
+  close (fd);
+  return true;
+}
+
+int
+vdvs_umount (const char *mountpoint, const char *device, vdvs_error_t *err)
+{
+  int e = 0;
+  bool lazy = false;
+
   for (int i = 0; i < 10; i++)
     {
       if (umount2 (mountpoint, UMOUNT_NOFOLLOW) == 0)
-        return 0;
-      if (errno == EINVAL || errno == ENOENT)
+        {
+          e = 0;
+          break;
+        }
+      e = errno;
+      if (e == EINVAL || e == ENOENT)
         return 0; /* not mounted */
-      if (errno != EBUSY)
-        break;
+      if (e != EBUSY)
+        return vdvs_error_set (err, e, "Unmount device at %s failed: %s",
+                               mountpoint, strerror (e));
       struct timespec ts = { 0, 100 * 1000 * 1000 };
       nanosleep (&ts, NULL);
     }
-  if (errno == EBUSY)
+  if (e == EBUSY)
     {
+      /* Take the mount out of the tree so no new user finds it; the file
+       * system lives on until its last user lets go. */
       vdvs_log (VDVS_LOG_WARN, "Mount busy, detaching lazily",
-                "mountpoint=%s", mountpoint);
-      if (umount2 (mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-        return 0;
+                "mountpoint=%s device=%s", mountpoint, device);
+      if (umount2 (mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+        {
+          e = errno;
+          return vdvs_error_set (err, e, "Unmount device at %s failed: %s",
+                                 mountpoint, strerror (e));
+        }
+      lazy = true;
     }
-  return vdvs_error_set (err, errno, "Unmount device at %s failed: %s",
-                         mountpoint, strerror (errno));
+  /* The same file system may live on elsewhere (a lazy unmount, a copy of
+   * the mount in another namespace): the disk is free only when no one
+   * holds the device. */
+  for (int i = 0; i < 10; i++)
+    {
+      if (vdvs_device_free (device))
+        return 0;
+      struct timespec ts = { 0, 100 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  return vdvs_error_set (err, EBUSY,
+                         "Unmount device at %s failed: %s (%s; %s stays "
+                         "attached until it is released)",
+                         mountpoint, strerror (EBUSY),
+                         lazy ? "the file system is still in use"
+                              : "the device is still in use",
+                         device);
 }

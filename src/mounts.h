@@ -26,8 +26,13 @@ int vdvs_mount_options_parse (const char *options, unsigned long *flags,
 unsigned long vdvs_mount_flags (bool read_only, unsigned long options);
 int vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
                 bool read_only, unsigned long options, vdvs_error_t *err);
-/* Unmount; a busy mount is retried, then detached lazily, so the disk can
- * still be released (the last user closes it). */
-int vdvs_umount (const char *mountpoint, vdvs_error_t *err);
+/* Unmount; a busy mount is retried for a second, then detached lazily.
+ * 0 only once `device` (the mount's source) is free: a lazily detached
+ * file system still in use fails with EBUSY, and the caller must keep the
+ * disk attached (see vdvs_device_free). */
+int vdvs_umount (const char *mountpoint, const char *device,
+                 vdvs_error_t *err);
+/* Nobody holds `device`: an O_EXCL open of it succeeds. */
+bool vdvs_device_free (const char *device);
 
 #endif

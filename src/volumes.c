@@ -271,24 +271,6 @@ full_name (const char *name, const char *datastore, char *full, size_t len,
   return 0;
 }
 
-/* Once the backend has chosen the datastore of a new volume: its mount
- * point must be a valid file name (vdvs_name_check_mountable). */
-static int
-check_mountable (const char *name, vdvs_error_t *err)
-{
-  char ds[VDVS_MAX_DS_NAME_LEN * 4 + 1];
-  struct vdvs_name n;
-  vdvs_error_t e = NULL;
-
-  if (vdvs_name_parse (name, &n, err) < 0)
-    return -1;
-  if (vdvs_bk_locate (bk, name, ds, sizeof ds, &e) < 0)
-    {
-      vdvs_error_release (&e);
-      return 0; /* the steps after it report what is wrong */
-    }
-  return vdvs_name_check_mountable (n.volume, ds, err);
-}
 
 /* A volume we know under `name` (full, or short on any datastore);
  * pinned. */
@@ -333,6 +315,25 @@ resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
 
   if (vdvs_bk_get (bk, name, info, &e) == 0)
     {
+      struct vdvs_name n;
+      if (info->datastore == NULL && vdvs_name_parse (name, &n, NULL) == 0
+          && n.datastore[0] != '\0')
+        {
+          /* No metadata (upstream answers `null` for a corrupt sidecar):
+           * a full name needs none to be found; its fstype and access are
+           * the defaults, ext4 and read-write, as upstream. */
+          vdvs_log (VDVS_LOG_WARN, "Backend get returned no metadata, "
+                    "using defaults", "name=%s fstype=ext4 access=read-write",
+                    name);
+          vdvs_volume_info_clear (info);
+          memset (info, 0, sizeof *info);
+          if ((info->datastore = strdup (n.datastore)) == NULL)
+            {
+              vdvs_error_set (err, ENOMEM, "out of memory");
+              return NULL;
+            }
+          return table_get (name);
+        }
       if (full_name (name, info->datastore, full, sizeof full, err) < 0)
         {
           vdvs_error_release (&e);
@@ -409,6 +410,127 @@ mkdir_mountpoint (const char *mp, vdvs_error_t *err)
   return 0;
 }
 
+/* Disks unmounted while their file system was still in use (a lazy
+ * unmount, or the device held elsewhere): they stay attached until the
+ * device is free, and recovery retries the detach (release_ready). */
+struct pending
+{
+  struct pending *next;
+  char full[VDVS_FULL_NAME_MAX];
+  char device[PATH_MAX];
+};
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pendings; /* protected by pending_lock */
+
+/* Have recovery look again after a while (an unmount or detach that must
+ * wait until the device is free). */
+static void
+retry_later (void)
+{
+  pthread_mutex_lock (&kick_lock);
+  recheck = true;
+  pthread_mutex_unlock (&kick_lock);
+}
+
+static void
+pending_set (const char *full, const char *device)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&pending_lock);
+  struct pending *p;
+
+  for (p = pendings; p; p = p->next)
+    if (strcmp (p->full, full) == 0)
+      break;
+  if (p == NULL)
+    {
+      if ((p = calloc (1, sizeof *p)) == NULL)
+        abort ();
+      snprintf (p->full, sizeof p->full, "%s", full);
+      p->next = pendings;
+      pendings = p;
+    }
+  snprintf (p->device, sizeof p->device, "%s", device);
+}
+
+static void
+pending_clear (const char *full)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&pending_lock);
+  for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
+    if (strcmp ((*pp)->full, full) == 0)
+      {
+        struct pending *p = *pp;
+        *pp = p->next;
+        free (p);
+        return;
+      }
+}
+
+/* May the disk of `full`, which nobody mounts here, be detached now?
+ * Not while an unmounted file system still holds its device; once the
+ * device is free, forget it.  Recovery calls this before detaching an
+ * unused volume, and looks again later when it says no. */
+static bool
+release_ready (const char *full)
+{
+  char device[PATH_MAX] = "";
+
+  {
+    ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&pending_lock);
+    for (struct pending *p = pendings; p; p = p->next)
+      if (strcmp (p->full, full) == 0)
+        snprintf (device, sizeof device, "%s", p->device);
+  }
+  if (device[0] == '\0')
+    return true;
+  if (vdvs_device_free (device))
+    {
+      pending_clear (full);
+      return true;
+    }
+  vdvs_log (VDVS_LOG_WARN, "Device still in use after unmount, "
+            "keeping it attached", "name=%s device=%s", full, device);
+  retry_later ();
+  return false;
+}
+
+/* Is the disk that get says is attached (info->device) still held here,
+ * by a file system unmounted lazily before a restart or mounted by
+ * someone else?  Then it must not be detached yet. */
+static bool
+device_held (const char *full, const struct vdvs_volume_info *info)
+{
+  char dev[PATH_MAX];
+  vdvs_error_t e = NULL;
+  struct stat st;
+
+  if (!info->has_device
+      || vdvs_device_path (&roots, &info->device, dev, sizeof dev, &e) < 0)
+    {
+      vdvs_error_release (&e);
+      return false;
+    }
+  if (stat (dev, &st) < 0 || !S_ISBLK (st.st_mode) || vdvs_device_free (dev))
+    return false;
+  vdvs_log (VDVS_LOG_WARN, "Device still in use, keeping it attached",
+            "name=%s device=%s", full, dev);
+  retry_later ();
+  return true;
+}
+
+static void
+detach_quietly (const char *full, const char *why)
+{
+  vdvs_error_t e = NULL;
+
+  if (vdvs_bk_detach (bk, full, &e) < 0)
+    {
+      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s after=\"%s\" "
+                "error=\"%s\"", full, why, e->msg);
+      vdvs_error_release (&e);
+    }
+}
+
 /* Attach `name` and wait for its device; on failure nothing is attached. */
 static int
 attach_and_find (const char *name, char *devpath, size_t len,
@@ -417,20 +539,80 @@ attach_and_find (const char *name, char *devpath, size_t len,
   struct vdvs_device dev;
 
   if (vdvs_bk_attach (bk, name, &dev, err) < 0)
-    return -1;
+    {
+      /* A reply we cannot read still attached the disk. */
+      if ((*err)->status == EBADMSG)
+        detach_quietly (name, "unreadable attach reply");
+      return -1;
+    }
   if (vdvs_device_path (&roots, &dev, devpath, len, err) < 0
       || vdvs_device_wait (devpath, cfg->device_timeout_ms, err) < 0)
     {
-      vdvs_error_t e2 = NULL;
-      if (vdvs_bk_detach (bk, name, &e2) < 0)
-        {
-          vdvs_log (VDVS_LOG_ERROR, "Detach after failed attach failed",
-                    "name=%s error=\"%s\"", name, e2->msg);
-          vdvs_error_release (&e2);
-        }
+      detach_quietly (name, "device not found");
       return -1;
     }
   return 0;
+}
+
+/* Is the attached volume `full` one this VM created?  Asked while it is
+ * attached here, so get's "attached to VM" is this VM's own name, on every
+ * backend. */
+static bool
+created_here (const char *full, char *who, size_t len)
+{
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  vdvs_error_t e = NULL;
+
+  snprintf (who, len, "?");
+  if (vdvs_bk_get (bk, full, &info, &e) < 0)
+    {
+      vdvs_error_release (&e);
+      return false;
+    }
+  snprintf (who, len, "%s", info.created_by ? info.created_by : "?");
+  return info.created_by != NULL && info.attached_to_vm != NULL
+         && strcmp (info.created_by, info.attached_to_vm) == 0;
+}
+
+/* The attached device of volume `full` found without a file
+ * system: a Create of this VM stopped between attach and mkfs.  Finish it.
+ * 1 formatted, 0 the device holds a file system (nothing to do), <0 with
+ * err when it is blank but not this VM's, or mkfs failed. */
+static int
+resume_format (const char *full, const char *devpath, const char *fstype,
+               vdvs_error_t *err)
+{
+  char found[64], who[256];
+  struct vdvs_name n;
+  vdvs_error_t e = NULL;
+  int r = vdvs_fs_probe (devpath, found, sizeof found, &e);
+
+  if (r == 0)
+    {
+      /* Blank twice, a moment apart: not a disk caught coming up. */
+      struct timespec ts = { 0, 200 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+      r = vdvs_fs_probe (devpath, found, sizeof found, &e);
+    }
+  if (r != 0)
+    {
+      if (r < 0)
+        vdvs_log (VDVS_LOG_WARN, "Probe for a file system failed",
+                  "name=%s error=\"%s\"", full, e->msg);
+      vdvs_error_release (&e);
+      return 0;
+    }
+  if (!created_here (full, who, sizeof who))
+    return vdvs_error_set (err, EIO,
+                           "Volume %s has no filesystem and was created by "
+                           "VM %s, not this VM: not formatting it",
+                           full, who);
+  vdvs_name_parse (full, &n, NULL);
+  vdvs_log (VDVS_LOG_WARN, "Volume has no filesystem: finishing its create",
+            "name=%s fstype=%s", full, fstype);
+  if (vdvs_mkfs_run (fstype, devpath, n.volume, err) < 0)
+    return -1;
+  return 1;
 }
 
 /* Mount a volume whose lock is held: attach, wait, mount. */
@@ -449,10 +631,22 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
   if (vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
     {
       vdvs_error_t e2 = NULL;
-      if (vdvs_bk_detach (bk, v->full, &e2) < 0)
-        vdvs_error_release (&e2);
-      return -1;
+      int r;
+      vdvs_log (VDVS_LOG_WARN, "Mount failed, looking for a file system",
+                "name=%s error=\"%s\"", v->full, (*err)->msg);
+      r = resume_format (v->full, devpath, fstype, &e2);
+      if (r != 0)
+        vdvs_error_release (err);
+      if (r < 0)
+        *err = e2;
+      if (r <= 0 || vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
+        {
+          if (release_ready (v->full))
+            detach_quietly (v->full, "failed mount");
+          return -1;
+        }
     }
+  pending_clear (v->full);
   v->mounted = true;
   vdvs_log (VDVS_LOG_INFO, "Volume mounted", "name=%s device=%s mountpoint=%s "
             "fstype=%s access=%s", v->full, devpath, mp, fstype,
@@ -464,18 +658,30 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
 static int
 unmount_locked (struct volume *v, vdvs_error_t *err)
 {
-  char mp[PATH_MAX];
-  vdvs_error_t e = NULL;
+  char mp[PATH_MAX], dev[PATH_MAX] = "";
 
   vdvs_vol_mountpoint (v->full, mp, sizeof mp);
-  if (vdvs_is_mounted (mp, NULL, 0) && vdvs_umount (mp, &e) < 0)
+  if (vdvs_is_mounted (mp, dev, sizeof dev) && vdvs_umount (mp, dev, err) < 0)
     {
-      vdvs_log (VDVS_LOG_ERROR, "Unmount failed", "name=%s error=\"%s\"",
-                v->full, e->msg);
-      vdvs_error_release (&e);
+      /* A hot-remove of a live file system drops its dirty data: keep
+       * the disk attached; recovery detaches it once it is free. */
+      if (!vdvs_is_mounted (mp, NULL, 0))
+        {
+          v->mounted = false;
+          publish (v);
+          pending_set (v->full, dev);
+        }
+      vdvs_log (VDVS_LOG_ERROR, "Unmount failed, volume stays attached",
+                "name=%s device=%s error=\"%s\"", v->full, dev, (*err)->msg);
+      retry_later ();
+      return -1;
     }
   v->mounted = false;
   publish (v);
+  if (!release_ready (v->full))
+    return vdvs_error_set (err, EBUSY, "Volume %s is still in use after its "
+                           "unmount: it stays attached until it is released",
+                           v->full);
   if (vdvs_bk_detach (bk, v->full, err) < 0)
     return -1;
   rmdir (mp);
@@ -575,12 +781,105 @@ vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
     }
   if (unmount_locked (v, err) < 0)
     {
-      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s error=\"%s\"",
-                v->full, (*err)->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Unmount or detach failed",
+                "name=%s error=\"%s\"", v->full, (*err)->msg);
+      /* Recovery retries the unmount and the detach. */
+      vdvs_volumes_kick_recovery ();
       return -1;
     }
   vdvs_log (VDVS_LOG_INFO, "Volume unmounted", "name=%s id=%.12s refcount=0",
             v->full, id);
+  return 0;
+}
+
+/* "100mb", "2GB", "1tb" in MiB as upstream writes sizes; -1 when it is not
+ * one (the backend then answers with the upstream size error). */
+static int
+size_mb (const char *s, uint64_t *mb)
+{
+  size_t n = strlen (s);
+  uint64_t v = 0, mult;
+
+  if (n < 3)
+    return -1;
+  if (strcasecmp (s + n - 2, "mb") == 0)
+    mult = 1;
+  else if (strcasecmp (s + n - 2, "gb") == 0)
+    mult = 1024;
+  else if (strcasecmp (s + n - 2, "tb") == 0)
+    mult = 1024 * 1024;
+  else
+    return -1;
+  for (size_t i = 0; i < n - 2; i++)
+    {
+      if (s[i] < '0' || s[i] > '9' || v > (UINT64_C (1) << 50))
+        return -1;
+      v = v * 10 + (uint64_t) (s[i] - '0');
+    }
+  if (v > (UINT64_C (1) << 44) / mult)
+    return -1; /* no size anyone can have */
+  *mb = v * mult;
+  return 0;
+}
+
+/* A Create of an existing volume: when this VM's own earlier Create
+ * stopped between attach and mkfs (no file system on it), finish it and
+ * succeed.  Otherwise *err (the backend's "already exists") stands. */
+static int
+resume_create (const char *name, vdvs_error_t *err)
+{
+  cleanup_info struct vdvs_volume_info info = { 0 };
+  char full[VDVS_FULL_NAME_MAX], devpath[PATH_MAX];
+  vdvs_error_t e = NULL;
+  struct volume *v;
+  int r;
+
+  /* Only a detached volume with a creator can be one; a volume in use
+   * anywhere has its file system. */
+  if (vdvs_bk_get (bk, name, &info, &e) < 0
+      || full_name (name, info.datastore, full, sizeof full, &e) < 0)
+    {
+      vdvs_error_release (&e);
+      return -1;
+    }
+  if (info.created_by == NULL || info.status == NULL
+      || strcmp (info.status, "detached") != 0)
+    return -1;
+  v = table_get (full);
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
+  if (v->mounted || vdvs_refs_total (&v->refs) > 0)
+    return -1;
+  if (attach_and_find (full, devpath, sizeof devpath, &e) < 0)
+    {
+      vdvs_log (VDVS_LOG_WARN, "Create: cannot look at the existing volume",
+                "name=%s error=\"%s\"", full, e->msg);
+      vdvs_error_release (&e);
+      return -1;
+    }
+  r = resume_format (full, devpath, info.fstype ? info.fstype : "ext4", &e);
+  if (r < 0)
+    {
+      vdvs_log (VDVS_LOG_WARN, "Create: existing volume left as it is",
+                "name=%s error=\"%s\"", full, e->msg);
+      vdvs_error_release (&e);
+    }
+  if (vdvs_bk_detach (bk, full, &e) < 0)
+    {
+      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s error=\"%s\"",
+                full, e->msg);
+      if (r > 0)
+        {
+          vdvs_error_release (err);
+          *err = e;
+          return -1;
+        }
+      vdvs_error_release (&e);
+    }
+  if (r <= 0)
+    return -1;
+  vdvs_error_release (err);
+  vdvs_log (VDVS_LOG_INFO, "Volume created and formatted (create resumed)",
+            "name=%s fstype=%s", full, info.fstype ? info.fstype : "ext4");
   return 0;
 }
 
@@ -609,28 +908,40 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
   fstype = vdvs_opts_get (&o, "fstype");
   if (fstype != NULL && vdvs_mkfs_find (fstype, mkfs, sizeof mkfs, err) < 0)
     return -1;
+  if (fstype != NULL && clone == NULL && vdvs_mkfs_min_mb (fstype) > 0)
+    {
+      const char *size = vdvs_opts_get (&o, "size");
+      uint64_t mb, min = vdvs_mkfs_min_mb (fstype);
+      if (size_mb (size ? size : "100mb", &mb) == 0 && mb < min)
+        return vdvs_error_set (err, EINVAL,
+                               "Volume size %s is too small for fstype %s: "
+                               "mkfs.%s needs at least %llumb (use -o "
+                               "size=%llumb or more)",
+                               size ? size : "100mb (the default)", fstype,
+                               fstype, (unsigned long long) min,
+                               (unsigned long long) min);
+    }
 
   if (vdvs_bk_create (bk, name, &o, err) < 0)
     {
-      /* Upstream idempotency: an existing volume is success. */
-      if (strstr ((*err)->msg, "already exists") != NULL)
-        {
-          vdvs_log (VDVS_LOG_INFO, "Volume already exists", "name=%s", name);
-          vdvs_error_release (err);
-          return 0;
-        }
+      /* Not made by this call: never formatted or removed here, unless
+       * it is this VM's own half-made volume (no file system yet). */
+      if ((*err)->status == EEXIST && clone == NULL
+          && resume_create (name, err) == 0)
+        return 0;
       vdvs_log (VDVS_LOG_INFO, "Create refused", "name=%s error=\"%s\"", name,
                 (*err)->msg);
       return -1;
     }
-  if (check_mountable (name, err) < 0)
+  /* From here on the volume is this call's own: a failure removes it.
+   * Its mount point must be a valid file name, now that the datastore
+   * is known. */
+  if (vdvs_bk_get (bk, name, &info, err) < 0
+      || full_name (name, info.datastore, full, sizeof full, err) < 0
+      || vdvs_name_check_mountable (n.volume, info.datastore, err) < 0)
     goto rollback;
   if (clone != NULL)
     return 0; /* the data came with the clone: no mkfs */
-
-  if (vdvs_bk_get (bk, name, &info, err) < 0
-      || full_name (name, info.datastore, full, sizeof full, err) < 0)
-    goto rollback;
   v = table_get (full);
   pthread_mutex_lock (&v->lock);
   if (attach_and_find (full, devpath, sizeof devpath, err) < 0)
@@ -638,11 +949,11 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
       pthread_mutex_unlock (&v->lock);
       goto rollback;
     }
+  /* Refuses a device that holds any signature: it cannot be the new
+   * volume's. */
   if (vdvs_mkfs_run (fstype, devpath, n.volume, err) < 0)
     {
-      vdvs_error_t e2 = NULL;
-      vdvs_bk_detach (bk, full, &e2);
-      vdvs_error_release (&e2);
+      detach_quietly (full, "failed mkfs");
       pthread_mutex_unlock (&v->lock);
       goto rollback;
     }
@@ -674,28 +985,27 @@ rollback:
 int
 vdvs_vol_remove (const char *name, vdvs_error_t *err)
 {
-  cleanup_info struct vdvs_volume_info info = { 0 };
   struct vdvs_opts none = { 0 };
   struct vdvs_name n;
   cleanup_volume struct volume *v = NULL;
-  unsigned total;
 
   if (vdvs_name_parse (name, &n, err) < 0)
     return -1;
   HOLD_NAME_LOCK_FOR_CURRENT_SCOPE (n.volume);
-  if ((v = resolve (name, &info, err)) == NULL)
+  /* As upstream, no get first (it may fail where remove works, as for a
+   * corrupt sidecar): only our own references can refuse it here. */
+  if ((v = find_known (name)) == NULL)
     {
-      if ((*err)->status == ENOENT)
+      if (vdvs_bk_remove (bk, name, &none, err) < 0)
         {
-          /* Already gone (a retried Remove): success, as the engine
-           * expects. */
-          vdvs_error_release (err);
-          return 0;
+          if ((*err)->status != ENOENT)
+            return -1;
+          vdvs_error_release (err); /* already gone: a retried Remove */
         }
-      return -1;
+      return 0;
     }
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-  total = vdvs_refs_total (&v->refs);
+  unsigned total = vdvs_refs_total (&v->refs);
   if (total > 0 || v->mounted)
     {
       vdvs_log (VDVS_LOG_INFO, "Remove refused: volume in use",
@@ -705,15 +1015,11 @@ vdvs_vol_remove (const char *name, vdvs_error_t *err)
                              "volume=%s, refcount=%u",
                              name, total);
     }
-  if (vdvs_bk_remove (bk, v->full, &none, err) < 0)
+  if (vdvs_bk_remove (bk, name, &none, err) < 0)
     {
-      if ((*err)->status == ENOENT)
-        {
-          atomic_store (&v->gone, true);
-          vdvs_error_release (err);
-          return 0;
-        }
-      return -1;
+      if ((*err)->status != ENOENT)
+        return -1;
+      vdvs_error_release (err);
     }
   {
     ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->cache_lock);
@@ -779,14 +1085,22 @@ vdvs_vol_get (const char *name, struct vdvs_vol_status *st, vdvs_error_t *err)
   memset (st, 0, sizeof *st);
   if (vdvs_bk_get (bk, name, &st->info, &e) == 0)
     {
-      if (full_name (name, st->info.datastore, st->full, sizeof st->full, err)
-          < 0)
+      struct vdvs_name n;
+      /* No metadata (`null`, a corrupt sidecar): a full name still names
+       * the volume, as upstream answers it, so the engine goes on to
+       * Mount it with the defaults. */
+      if (st->info.datastore == NULL && vdvs_name_parse (name, &n, NULL) == 0
+          && n.datastore[0] != '\0')
+        snprintf (st->full, sizeof st->full, "%s", name);
+      else if (full_name (name, st->info.datastore, st->full, sizeof st->full,
+                          err)
+               < 0)
         {
           vdvs_error_release (&e);
           return -1;
         }
       v = table_find (st->full);
-      if (v != NULL)
+      if (v != NULL && st->info.datastore != NULL)
         cache_info (v, &st->info);
     }
   else if (e->status != ENOENT && (v = find_known (name)) != NULL)
@@ -1062,7 +1376,8 @@ sweep_attachments (bool keep_referenced)
         continue;
       v = table_get (l.names[i]);
       ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-      if (v->mounted || (keep_referenced && vdvs_refs_total (&v->refs) > 0))
+      if (v->mounted || (keep_referenced && vdvs_refs_total (&v->refs) > 0)
+          || !release_ready (v->full) || device_held (v->full, &info))
         continue;
       /* Detaching another VM's disk is a no-op answer (null) upstream, so
        * this only ever releases our own. */

@@ -16,7 +16,8 @@ ok "activate, capabilities"
 
 # --- create, get, list
 api_ok VolumeDriver.Create '{"Name":"MyVolume","Opts":{"size":"10gb"}}' >/dev/null
-api_ok VolumeDriver.Create '{"Name":"MyVolume","Opts":{"size":"10gb"}}' >/dev/null   # idempotent
+api_err VolumeDriver.Create '{"Name":"MyVolume","Opts":{"size":"10gb"}}' \
+  "File /vmfs/volumes/datastore1/dockvols/_DEFAULT/MyVolume.vmdk already exists"
 api_ok VolumeDriver.Create '{"Name":"nullopts","Opts":null}' >/dev/null
 g=$(api_ok VolumeDriver.Get '{"Name":"MyVolume"}')
 for k in '"created by VM"' created status datastore fstype diskformat '"attach-as"' access '"clone-from"'; do
@@ -30,7 +31,7 @@ done
 [ "$(jq -r .Volume.Mountpoint <<<"$g")" = "$MNT/MyVolume@datastore1" ] || fail "Mountpoint: $g"
 l=$(api_ok VolumeDriver.List '{}')
 jq -e '.Volumes[] | select(.Name == "MyVolume@datastore1")' <<<"$l" >/dev/null || fail "List: $l"
-ok "create (idempotent, Opts null), get, list"
+ok "create (again: already exists), Opts null, get, list"
 
 # --- datastore layout: descriptor, flat extent, sidecar
 d=$ROOT/datastore1/dockvols/11111111-1111-1111-1111-111111111111

@@ -31,6 +31,15 @@ for engine in uring sync; do
   start_vmdkfs "$engine"
   grep -q "engine=$engine" "$LOG" || fail "engine $engine not running"
   ctl ping | grep -qx pong || fail "control ping"
+  # Clients that hang up before the reply (liveness probes) must not kill it.
+  python3 - "$CTL" <<'PY'
+import socket, sys
+for _ in range(300):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.close()
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"help\n"); s.close()
+PY
+  sleep 0.2
+  ctl ping | grep -qx pong || fail "vmdkfs died after clients hung up before their reply: $(tail -3 "$LOG")"
   [[ $(stat -c %a "$CTL") == 600 ]] || fail "control socket mode"
   M=$MNT/$DS S=$SRC/$DS
 

@@ -9,7 +9,13 @@ start_vdvsd
 
 # --- parallel create/remove, same name and different names
 pids=(); for i in $(seq 10); do api_save "$T/cs$i" VolumeDriver.Create '{"Name":"same","Opts":{"size":"16mb"}}' & pids+=($!); done; wait "${pids[@]}"
-for i in $(seq 10); do reply_file_ok "$T/cs$i" "parallel create of one name ($i)"; done
+# exactly one create makes it; the others answer "already exists"
+made=0; exist=0
+for i in $(seq 10); do
+  e=$(reply_errtext "parallel create of one name ($i)" "$(cat "$T/cs$i.code")" "$(cat "$T/cs$i")")
+  case $e in "") made=$((made + 1)) ;; *"already exists") exist=$((exist + 1)) ;; *) fail "parallel create of one name ($i): $e" ;; esac
+done
+[ "$made" = 1 ] && [ "$exist" = 9 ] || fail "parallel create of one name: $made made, $exist already exists (want 1 and 9)"
 [ "$(api_ok VolumeDriver.List '{}' | jq '[.Volumes[] | select(.Name == "same@datastore1")] | length')" = 1 ] || fail "one name, several volumes"
 pids=(); for i in $(seq 10); do api_save "$T/rs$i" VolumeDriver.Remove '{"Name":"same"}' & pids+=($!); done; wait "${pids[@]}"
 for i in $(seq 10); do reply_file_ok "$T/rs$i" "parallel remove of one name ($i)"; done

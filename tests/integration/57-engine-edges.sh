@@ -37,6 +37,8 @@ ok "docker volume rm -f: refused in use, removes once free"
 # --- deleted behind the engine's back (engine test OutOfBandDelete)
 d volume create -d vsphere --name "ee$S-b" -o size=16mb >/dev/null
 rm -f "$DIR/ee$S-b.vmdk" "$DIR/ee$S-b-flat.vmdk" "$DIR"/ee$S-b-*.vmfd
+# No wait: vmdkfs must not serve the deleted extent under its old name to
+# the create that follows at once (Create would then find the old disk).
 ! d volume inspect "ee$S-b" >/dev/null 2>&1 || fail "inspect of a volume deleted out of band succeeded"
 d volume create -d vsphere --name "ee$S-b" -o size=32mb >/dev/null || fail "re-create after out-of-band delete"
 [ "$(d volume inspect "ee$S-b" | jq -r '.[0].Status.capacity.size')" = 32MB ] || fail "re-created volume has old options"

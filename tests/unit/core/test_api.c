@@ -556,16 +556,6 @@ Test (api, list_path_and_remove_of_existing_volumes)
               "_DEFAULT/a.vmdk)");
 }
 
-Test (api, create_of_an_existing_volume_is_success)
-{
-  /* Upstream idempotency: "already exists" is not an error, and the
-   * volume is left alone (no attach, no mkfs). */
-  make_volume ("v", "1gb");
-  expect_ok ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":{\"size\":\"2gb\"}}");
-  expect_ok ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":null}");
-  expect_ok ("/VolumeDriver.Create", "{\"Name\":\"v\"}");
-}
-
 Test (api, unmount_of_a_never_mounted_id_is_ignored)
 {
   make_volume ("v", NULL);
@@ -813,4 +803,27 @@ Test (api, concurrent_churn_on_few_names)
     }
   expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"src\"}");
   cr_assert_eq (vdvs_volumes_table_entries (), base);
+}
+
+Test (api, create_of_an_existing_volume_is_refused)
+{
+  char path[PATH_MAX], want[PATH_MAX];
+  size_t len;
+
+  /* "already exists" is an error and the volume is left alone.  It is
+   * in use (attached), so Create does not even look at its disk. */
+  make_volume ("v", "1gb");
+  volume_file ("v", ".vmfd", path, sizeof path);
+  {
+    char *text = t_read_file (path, &len), *p = strstr (text, "\"detached\"");
+    cr_assert_not_null (p, "%s", text);
+    memcpy (p, "\"attached\"", 10);
+    t_write_file (path, text, strlen (text));
+    free (text);
+  }
+  snprintf (want, sizeof want, "File /vmfs/volumes/datastore1/dockvols/"
+            "_DEFAULT/v.vmdk already exists");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":{\"size\":\"2gb\"}}",
+              want);
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\"}", want);
 }

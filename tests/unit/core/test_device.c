@@ -92,9 +92,7 @@ Test (device, missing_bridge_is_device_not_found)
 
   dev_set (&d, "0", "256", "18.0");
   cr_assert_eq (vdvs_device_path (&roots, &d, out, sizeof out, &err), -ENODEV);
-  cr_assert_eq (strncmp (err->msg, "Device not found", 16), 0, "%s", err->msg);
-  cr_assert (strstr (err->msg, "0000:00:18.0/pci_bus") != NULL, "%s",
-             err->msg);
+  cr_assert_str_eq (err->msg, "Device not found");
   vdvs_error_release (&err);
 }
 
@@ -106,8 +104,7 @@ Test (device, empty_pci_bus_is_device_not_found)
 
   dev_set (&d, "0", "224", "17.0");
   cr_assert_eq (vdvs_device_path (&roots, &d, out, sizeof out, &err), -ENODEV);
-  cr_assert_eq (strncmp (err->msg, "Device not found", 16), 0, "%s", err->msg);
-  cr_assert (strstr (err->msg, "is empty") != NULL, "%s", err->msg);
+  cr_assert_str_eq (err->msg, "Device not found");
   vdvs_error_release (&err);
 }
 
@@ -132,8 +129,7 @@ Test (device, hostile_attach_replies_are_refused)
       cr_assert_eq (vdvs_device_path (&roots, &d, out, sizeof out, &err),
                     -EINVAL, "unit `%s` bus `%s` accepted", cases[i][0],
                     cases[i][1]);
-      cr_assert_eq (strncmp (err->msg, "Device not found", 16), 0, "%s",
-                    err->msg);
+      cr_assert_str_eq (err->msg, "Device not found");
       vdvs_error_release (&err);
     }
 }

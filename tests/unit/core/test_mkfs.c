@@ -162,15 +162,32 @@ Test (mkfs, run_makes_a_labelled_ext4)
 
 Test (mkfs, run_failure_carries_the_output)
 {
-  const char *prefix = "Failed to create filesystem on /nonexistent/vdvs-dev: "
-                       "exit status nonzero. Output = ";
+  char dir[PATH_MAX], img[PATH_MAX + 16], prefix[PATH_MAX * 2];
   vdvs_error_t err = NULL;
 
-  cr_assert_lt (vdvs_mkfs_run ("ext4", "/nonexistent/vdvs-dev", "v", &err), 0);
+  /* A small image: blank to libblkid, too small for mkfs. */
+  static const char zeros[4096];
+  t_mkdtemp (dir, sizeof dir, "mkfs");
+  snprintf (img, sizeof img, "%s/small.img", dir);
+  t_write_file (img, zeros, sizeof zeros);
+  snprintf (prefix, sizeof prefix, "Failed to create filesystem on %s: "
+            "exit status nonzero. Output = ", img);
+  cr_assert_lt (vdvs_mkfs_run ("ext4", img, "v", &err), 0);
+  t_rmrf (dir);
   cr_assert_eq (err->status, EIO);
   cr_assert_eq (strncmp (err->msg, prefix, strlen (prefix)), 0, "%s", err->msg);
   cr_assert_gt (strlen (err->msg), strlen (prefix), "mkfs said nothing?");
   cr_assert_neq (err->msg[strlen (err->msg) - 1], '\n');
+  vdvs_error_release (&err);
+}
+
+Test (mkfs, run_of_a_missing_device_is_a_probe_error)
+{
+  vdvs_error_t err = NULL;
+
+  cr_assert_lt (vdvs_mkfs_run ("ext4", "/nonexistent/vdvs-dev", "v", &err), 0);
+  cr_assert_str_eq (err->msg, "Cannot probe /nonexistent/vdvs-dev for a file "
+                              "system: No such file or directory");
   vdvs_error_release (&err);
 }
 
@@ -181,4 +198,141 @@ Test (mkfs, run_of_a_missing_fstype_is_the_find_error)
   cr_assert_lt (vdvs_mkfs_run ("xfs_ext", "/dev/null", "v", &err), 0);
   cr_assert_eq (strncmp (err->msg, "Not found mkfs for xfs_ext\n", 27), 0);
   vdvs_error_release (&err);
+}
+
+/* A sparse image of `mb` MiB in a fresh directory. */
+static void
+make_image (char *dir, size_t dlen, char *img, size_t ilen, int mb)
+{
+  int fd;
+
+  t_mkdtemp (dir, dlen, "mkfs");
+  snprintf (img, ilen, "%s/disk.img", dir);
+  fd = open (img, O_RDWR | O_CREAT | O_EXCL, 0600);
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (ftruncate (fd, (off_t) mb << 20), 0);
+  close (fd);
+}
+
+/* The first `n` bytes of `path`, malloc'd. */
+static unsigned char *
+head_of (const char *path, size_t n)
+{
+  unsigned char *b = malloc (n);
+  int fd = open (path, O_RDONLY);
+
+  cr_assert_geq (fd, 0);
+  cr_assert_eq (pread (fd, b, n, 0), (ssize_t) n);
+  close (fd);
+  return b;
+}
+
+Test (mkfs, probe_tells_blank_from_formatted)
+{
+  char dir[PATH_MAX], img[PATH_MAX + 16], type[64], empty[PATH_MAX + 16];
+  vdvs_error_t err = NULL;
+
+  /* No size (a disk still coming up) cannot be told from blank. */
+  t_mkdtemp (dir, sizeof dir, "mkfs");
+  snprintf (empty, sizeof empty, "%s/empty.img", dir);
+  t_write_file (empty, "", 0);
+  cr_assert_lt (vdvs_fs_probe (empty, type, sizeof type, &err), 0);
+  cr_assert (strstr (err->msg, "it has no size") != NULL, "%s", err->msg);
+  vdvs_error_release (&err);
+  t_rmrf (dir);
+
+  make_image (dir, sizeof dir, img, sizeof img, 16);
+  cr_assert_eq (vdvs_fs_probe (img, type, sizeof type, &err), 0, "%s",
+                err ? err->msg : "");
+  cr_assert_eq (vdvs_mkfs_run ("ext4", img, "v", &err), 0, "%s",
+                err ? err->msg : "");
+  cr_assert_eq (vdvs_fs_probe (img, type, sizeof type, &err), 1);
+  cr_assert_str_eq (type, "ext4");
+  t_rmrf (dir);
+}
+
+/* A retried Create, a resumed one, or a device path that points at the
+ * wrong disk: mkfs never runs over an existing file system. */
+Test (mkfs, run_never_formats_over_a_file_system)
+{
+  char dir[PATH_MAX], img[PATH_MAX + 16];
+  vdvs_error_t err = NULL;
+  unsigned char *before, *after;
+  const size_t n = 4 << 20;
+
+  make_image (dir, sizeof dir, img, sizeof img, 16);
+  cr_assert_eq (vdvs_mkfs_run ("ext4", img, "data", &err), 0, "%s",
+                err ? err->msg : "");
+  before = head_of (img, n);
+  for (int i = 0; i < 2; i++)
+    {
+      const char *fs = i == 0 ? "ext4" : "btrfs";
+      char want[PATH_MAX * 2];
+      cr_assert_lt (vdvs_mkfs_run (fs, img, "other", &err), 0,
+                    "mkfs.%s formatted over ext4", fs);
+      if (err->status == ENOENT)
+        {
+          vdvs_error_release (&err); /* no mkfs.btrfs here */
+          continue;
+        }
+      snprintf (want, sizeof want, "Refusing to create a filesystem on %s: "
+                "it already holds ext4", img);
+      cr_assert_str_eq (err->msg, want);
+      cr_assert_eq (err->status, EEXIST);
+      vdvs_error_release (&err);
+    }
+  after = head_of (img, n);
+  t_rmrf (dir);
+  cr_assert_eq (memcmp (before, after, n), 0, "the image changed");
+  free (before);
+  free (after);
+}
+
+Test (mkfs, label_is_cut_to_the_file_system_limit)
+{
+  char out[256];
+
+  vdvs_mkfs_label ("ext4", "abcdefghijklmnopqrstuvwxyz", out, sizeof out);
+  cr_assert_str_eq (out, "abcdefghijklmnop");
+  vdvs_mkfs_label ("ext3", "short", out, sizeof out);
+  cr_assert_str_eq (out, "short");
+  vdvs_mkfs_label ("xfs", "abcdefghijklmnopqrstuvwxyz", out, sizeof out);
+  cr_assert_str_eq (out, "abcdefghijkl");
+  vdvs_mkfs_label ("xfs", "abcdefghijkl", out, sizeof out);
+  cr_assert_str_eq (out, "abcdefghijkl");
+  /* 11 ASCII bytes then a 2-byte character: cut before it, not inside. */
+  vdvs_mkfs_label ("xfs", "abcdefghijk\xc3\xa9z", out, sizeof out);
+  cr_assert_str_eq (out, "abcdefghijk");
+  /* Four 4-byte characters fill ext4's 16 bytes exactly; a fifth goes. */
+  vdvs_mkfs_label ("ext4", "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3"
+                   "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3", out, sizeof out);
+  cr_assert_str_eq (out, "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3"
+                    "\xf0\x9f\x90\xb3");
+  vdvs_mkfs_label ("ext4", "abcdefghijklmno\xc3\xa9", out, sizeof out);
+  cr_assert_str_eq (out, "abcdefghijklmno");
+}
+
+Test (mkfs, xfs_takes_a_long_name_and_has_a_minimum_size)
+{
+  char dir[PATH_MAX], img[PATH_MAX + 16], cmd[PATH_MAX * 2], label[64] = "";
+  vdvs_error_t err = NULL;
+  FILE *p;
+
+  cr_assert_eq (vdvs_mkfs_min_mb ("xfs"), 300);
+  cr_assert_eq (vdvs_mkfs_min_mb ("ext4"), 0);
+  if (vdvs_mkfs_find ("xfs", cmd, sizeof cmd, &err) < 0)
+    {
+      vdvs_error_release (&err);
+      cr_skip_test ("no mkfs.xfs");
+    }
+  make_image (dir, sizeof dir, img, sizeof img, 300);
+  cr_assert_eq (vdvs_mkfs_run ("xfs", img, "a-volume-name-longer-than-12", &err),
+                0, "%s", err ? err->msg : "");
+  snprintf (cmd, sizeof cmd, "blkid -p -o value -s LABEL %s", img);
+  p = popen (cmd, "r");
+  cr_assert_not_null (p);
+  cr_assert_not_null (fgets (label, sizeof label, p));
+  pclose (p);
+  t_rmrf (dir);
+  cr_assert_str_eq (label, "a-volume-nam\n");
 }
