@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,7 @@ get_json (const char *name, const struct vdvs_vol_status *st)
 
 /* {"Volumes":[{"Name":...,"Mountpoint":...},...]} (finish adds "Err") */
 static cJSON *
-api_list (vdvs_error_t *err)
+list_json (vdvs_error_t *err)
 {
   cleanup_list struct vdvs_volume_list l = { 0 };
   char mp[PATH_MAX];
@@ -209,6 +210,45 @@ api_list (vdvs_error_t *err)
       cJSON_AddItemToArray (arr, v);
     }
   return r;
+}
+
+/* The last List reply and the backend's list_version it was made under:
+ * List is rendered again only when the set of volumes may have changed.
+ * A reply stored under version v was rendered from an answer at least as
+ * new as v, so reusing it for v is never stale. */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *list_reply;
+static uint64_t list_reply_version;
+
+static char *
+api_list (vdvs_error_t *err)
+{
+  uint64_t version = vdvs_vol_list_version ();
+  char *out = NULL;
+  cJSON *r;
+
+  pthread_mutex_lock (&list_lock);
+  if (version != 0 && version == list_reply_version)
+    out = strdup (list_reply);
+  pthread_mutex_unlock (&list_lock);
+  if (out != NULL)
+    return out;
+  if ((r = list_json (err)) == NULL)
+    return NULL;
+  out = finish (r, err);
+  if (out != NULL && version != 0)
+    {
+      char *keep = strdup (out);
+      pthread_mutex_lock (&list_lock);
+      if (keep != NULL)
+        {
+          free (list_reply);
+          list_reply = keep;
+          list_reply_version = version;
+        }
+      pthread_mutex_unlock (&list_lock);
+    }
+  return out;
 }
 
 static cJSON *
@@ -328,7 +368,11 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
         resp = api_get (rq.name, &err);
     }
   else if (strcmp (ep, "List") == 0)
-    resp = api_list (&err);
+    {
+      char *out = api_list (&err);
+      if (out != NULL)
+        return out;
+    }
   else
     vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
 

@@ -146,6 +146,12 @@ vdvs_bk_locate (struct vdvs_bk *b, const char *name, char *ds, size_t len,
   return r;
 }
 
+uint64_t
+vdvs_bk_list_version (struct vdvs_bk *b)
+{
+  return b->ops.list_version ? b->ops.list_version (b->handle) : 0;
+}
+
 int
 vdvs_bk_clone (struct vdvs_bk *b, const char *name, const char *source,
                const struct vdvs_opts *opts, vdvs_error_t *err)

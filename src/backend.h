@@ -280,6 +280,11 @@ struct vdvs_backend
    * Called at most once, after open and before any other op.  Default: a
    * backend that reports nothing. */
   void (*set_progress) (void *handle, vdvs_progress_fn fn, void *opaque);
+  /* Optional: a version of list's answer: it changes whenever the answer
+   * may have changed, counting every change that completed before the
+   * call; 0 when not known.  Lets the core reuse its last List reply.
+   * Default: 0 (every List asks list). */
+  uint64_t (*list_version) (void *handle);
 };
 
 #define VDVS_BACKEND_INIT                                  \

@@ -1143,6 +1143,12 @@ vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err)
   return vdvs_bk_list (bk, out, err);
 }
 
+uint64_t
+vdvs_vol_list_version (void)
+{
+  return vdvs_bk_list_version (bk);
+}
+
 /* ---- start-up state and recovery ------------------------------------ */
 
 static void

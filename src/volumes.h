@@ -45,6 +45,8 @@ struct vdvs_vol_status
 int vdvs_vol_get (const char *name, struct vdvs_vol_status *st,
                   vdvs_error_t *err);
 int vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err);
+/* The backend's version of List's answer (0: unknown); see backend.h. */
+uint64_t vdvs_vol_list_version (void);
 /* Entries of the volume table (volumes and name locks): for tests. */
 size_t vdvs_volumes_table_entries (void);
 /* Mount point of a full name. */

@@ -102,6 +102,7 @@ struct ds_ix
   size_t tab_size; /* power of two */
   struct entry **dense;
   size_t n, cap;
+  uint64_t set_gen; /* bumped whenever the set of names changes */
 };
 
 struct mock_index
@@ -263,6 +264,7 @@ set_add (struct ds_ix *d, const char *vol)
   e->pos = d->n;
   d->dense[d->n++] = e;
   *p = e;
+  d->set_gen++;
 }
 
 static void
@@ -279,6 +281,7 @@ set_del (struct ds_ix *d, const char *vol, size_t vlen)
   d->dense[e->pos] = d->dense[--d->n];
   d->dense[e->pos]->pos = e->pos;
   free_entry (e);
+  d->set_gen++;
 }
 
 static void
@@ -287,6 +290,7 @@ set_clear (struct ds_ix *d)
   for (size_t i = 0; i < d->n; i++)
     free_entry (d->dense[i]);
   d->n = 0;
+  d->set_gen++;
   if (d->tab_size)
     memset (d->tab, 0, d->tab_size * sizeof *d->tab);
 }
@@ -344,6 +348,7 @@ unwatch (struct mock_index *ix, struct ds_ix *d)
     close (d->dirfd);
   d->dirfd = -1;
   d->valid = false;
+  d->set_gen++;
 }
 
 /* Whether any datastore still uses watch wd. */
@@ -925,6 +930,21 @@ mock_index_close (const struct mock *m)
       mock_index_free (found->ix);
       free (found);
     }
+}
+
+uint64_t
+mock_index_version (const struct mock *m)
+{
+  struct mock_index *ix = lookup (m);
+  uint64_t v = 1;
+
+  if (ix == NULL)
+    return 0;
+  rdlock_fresh (ix);
+  for (size_t i = 0; i < ix->n_ds && v != 0; i++)
+    v = ix->ds[i].valid ? v + ix->ds[i].set_gen : 0;
+  pthread_rwlock_unlock (&ix->lock);
+  return v;
 }
 
 struct mock_index *

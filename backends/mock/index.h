@@ -37,6 +37,11 @@ void mock_index_close (const struct mock *m);
 int mock_index_list (const struct mock *m, struct vdvs_volume_list *out,
                      vdvs_error_t *err);
 
+/* A number that changes whenever mock_index_list's answer may change
+ * (sum of per-datastore counters: it only grows), after applying pending
+ * events; 0 when there is no index or a datastore is not indexed now. */
+uint64_t mock_index_version (const struct mock *m);
+
 /* The index of handle `m`, or NULL (no index: scan and read files). */
 struct mock_index *mock_index_of (const struct mock *m);
 

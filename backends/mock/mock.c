@@ -1426,6 +1426,12 @@ allocated:
   return 0;
 }
 
+static uint64_t
+mock_list_version (void *handle)
+{
+  return mock_index_version (handle);
+}
+
 static void
 mock_health (void *handle, struct vdvs_backend_health *out)
 {
@@ -1478,4 +1484,5 @@ const struct vdvs_backend vdvs_backend_mock = {
   .health = mock_health,
   .device_roots = mock_device_roots,
   .set_progress = mock_set_progress,
+  .list_version = mock_list_version,
 };

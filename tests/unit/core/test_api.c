@@ -827,3 +827,27 @@ Test (api, create_of_an_existing_volume_is_refused)
               want);
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\"}", want);
 }
+
+/* List's kept reply is replaced whenever the set of volumes changes,
+ * whoever changes it (here the backend directly, as another VM would). */
+Test (api, list_follows_every_change)
+{
+  vdvs_error_t err = NULL;
+  char *a, *b;
+
+  make_volume ("one", NULL);
+  a = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert_str_eq (a, b);
+  free (b);
+  cr_assert_eq (vdvs_bk_create (&bk, "two", &(struct vdvs_opts){ 0 }, &err), 0, "%s",
+                err ? err->msg : "");
+  b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert (strstr (b, "\"Name\":\"two@datastore1\"") != NULL, "%s", b);
+  free (b);
+  cr_assert_eq (vdvs_bk_remove (&bk, "one", NULL, &err), 0);
+  b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert (strstr (b, "one@") == NULL, "%s", b);
+  free (a);
+  free (b);
+}
