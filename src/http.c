@@ -268,7 +268,8 @@ vdvs_http_start (const char *socket_path, int max_connections,
   h->handler = handler;
   strcpy (h->path, socket_path);
   h->mhd = MHD_start_daemon (
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
+      /* poll, not select: connection fds past FD_SETSIZE must work. */
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD
           | MHD_USE_ITC | MHD_USE_ERROR_LOG,
       0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
       h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
