@@ -3,9 +3,12 @@
  * libmicrohttpd with a thread per connection: each connection's requests
  * run on its own thread, so a slow Create or Mount (attach, mkfs, mount)
  * blocks only the connection that asked for it, and the cheap endpoints
- * (Get, List, Path) are answered without a hand-off.  At the connection
- * limit MHD stops accepting; further connections wait in the listen
- * backlog until one closes.
+ * (Get, List, Path) are answered without a hand-off.
+ *
+ * Accepting is ours (accept_main hands each connection to MHD): MHD's
+ * poll mode, needed for fds past FD_SETSIZE, would accept and drop the
+ * connections past its limit, and ours waits at the limit instead, so
+ * further connections wait in the listen backlog until one closes.
  *
  * Connection memory: the plugin's requests carry a few hundred bytes of
  * headers (bodies arrive in pieces through on_request), so the pool is
@@ -16,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +42,13 @@ struct vdvs_http
 {
   struct MHD_Daemon *mhd;
   vdvs_http_handler handler; /* immutable */
+  int listen_fd;
+  unsigned limit; /* immutable */
+  pthread_t acceptor;
+  pthread_mutex_t lock;
+  pthread_cond_t below_limit;
+  unsigned open; /* connections accepted and not closed; under lock */
+  bool stopping; /* under lock */
   char path[sizeof ((struct sockaddr_un *) 0)->sun_path];
 };
 
@@ -181,6 +192,64 @@ on_completed (void *cls, struct MHD_Connection *conn, void **req_cls,
 }
 
 static void
+on_connection (void *cls, struct MHD_Connection *conn, void **socket_ctx,
+               enum MHD_ConnectionNotificationCode code)
+{
+  struct vdvs_http *h = cls;
+
+  (void) conn;
+  (void) socket_ctx;
+  if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+    return; /* counted by accept_main before MHD sees it */
+  pthread_mutex_lock (&h->lock);
+  if (h->open-- == h->limit)
+    pthread_cond_signal (&h->below_limit);
+  pthread_mutex_unlock (&h->lock);
+}
+
+/* Accept while below the limit; MHD serves each connection on a thread. */
+static void *
+accept_main (void *arg)
+{
+  struct vdvs_http *h = arg;
+
+  for (;;)
+    {
+      struct sockaddr_un sa;
+      socklen_t len = sizeof sa;
+      bool stop;
+      int c;
+
+      pthread_mutex_lock (&h->lock);
+      while (h->open >= h->limit && !h->stopping)
+        pthread_cond_wait (&h->below_limit, &h->lock);
+      stop = h->stopping;
+      h->open += !stop;
+      pthread_mutex_unlock (&h->lock);
+      if (stop)
+        break;
+      c = accept4 (h->listen_fd, (struct sockaddr *) &sa, &len, SOCK_CLOEXEC);
+      if (c < 0 || MHD_add_connection (h->mhd, c, (struct sockaddr *) &sa, len)
+                       != MHD_YES)
+        {
+          /* Not MHD's: no close notification will count it down.  (MHD
+           * closes a socket it refuses.) */
+          pthread_mutex_lock (&h->lock);
+          h->open--;
+          pthread_mutex_unlock (&h->lock);
+        }
+      if (c < 0)
+        {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOMEM
+              || errno == ENOBUFS)
+            usleep (10000); /* out of fds: let connections close */
+          continue;         /* EINTR, ECONNABORTED; stop is seen above */
+        }
+    }
+  return NULL;
+}
+
+static void
 on_mhd_log (void *cls, const char *fmt, va_list ap)
 {
   char buf[512];
@@ -266,21 +335,36 @@ vdvs_http_start (const char *socket_path, int max_connections,
   if (h == NULL)
     abort ();
   h->handler = handler;
+  h->listen_fd = fd;
+  h->limit = (unsigned) max_connections;
+  pthread_mutex_init (&h->lock, NULL);
+  pthread_cond_init (&h->below_limit, NULL);
   strcpy (h->path, socket_path);
   h->mhd = MHD_start_daemon (
       /* poll, not select: connection fds past FD_SETSIZE must work. */
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD
-          | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+          | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG,
       0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-      h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned) max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      h,
+      /* Above ours (accept_main): MHD's own would drop connections. */
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections + 16,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+      MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned) CONN_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       (size_t) CONN_MEMORY, MHD_OPTION_THREAD_STACK_SIZE, (size_t) CONN_STACK,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+  if (h->mhd != NULL
+      && pthread_create (&h->acceptor, NULL, accept_main, h) != 0)
+    {
+      MHD_stop_daemon (h->mhd);
+      h->mhd = NULL;
+    }
   if (h->mhd == NULL)
     {
       close (fd);
       unlink (socket_path);
+      pthread_mutex_destroy (&h->lock);
+      pthread_cond_destroy (&h->below_limit);
       free (h);
       return vdvs_error_set (err, EIO, "cannot start the HTTP server on `%s`",
                              socket_path);
@@ -294,9 +378,18 @@ vdvs_http_stop (struct vdvs_http *h)
 {
   if (h == NULL)
     return;
-  /* Closes every connection and waits for its thread (a request still
-   * running finishes first). */
+  /* Stop accepting (shutdown wakes a blocked accept), then close every
+   * connection and wait for its thread (a running request finishes). */
+  pthread_mutex_lock (&h->lock);
+  h->stopping = true;
+  pthread_cond_broadcast (&h->below_limit);
+  pthread_mutex_unlock (&h->lock);
+  shutdown (h->listen_fd, SHUT_RDWR);
+  pthread_join (h->acceptor, NULL);
   MHD_stop_daemon (h->mhd);
+  close (h->listen_fd);
   unlink (h->path);
+  pthread_mutex_destroy (&h->lock);
+  pthread_cond_destroy (&h->below_limit);
   free (h);
 }
