@@ -13,12 +13,11 @@
 # and noisy).  Each run also reports the server's CPU time per request.
 # Target: vdvsd >= 2x the peer's requests/s and <= 0.5x its p99.
 #
-# The loadgen runs mostly measure vdvsd's reply cache (nothing changes
-# between two Gets).  A second table, "Get after a change", times Gets each
-# of which follows an atomic rewrite of that volume's sidecar (same bytes,
-# a new inode and mtime: vdvsd must revalidate instead of replaying its
-# cached reply); the same file operation precedes each of the peer's Gets,
-# and only the Get itself is timed.  Same interleaving and reps.
+# Nothing changes between two Gets of the loadgen runs.  A second table,
+# "Get after a change", times Gets each of which follows an atomic rewrite
+# of that volume's sidecar (same bytes, a new inode and mtime: vdvsd's
+# mock must read the files again); the same file operation precedes each
+# of the peer's Gets, and only the Get itself is timed.  Same interleaving and reps.
 #
 # Environment: BENCH_REPS (3, at least 3), BENCH_SECONDS per run (1),
 # BENCH_CHANGES (Gets after a change per run, 500), VDVS_PEER_DIR,
@@ -209,7 +208,7 @@ done
 echo
 echo "GetChanged: Get after an atomic rewrite of that volume's sidecar (one connection,"
 echo "$CHANGES Gets per run; req/s = Gets per second of Get time alone; no CPU column)."
-echo "The other rows mostly measure vdvsd's reply cache: nothing changes between Gets."
+echo "In the other rows nothing changes between Gets."
 echo "1c: one connection with loadgen and the server pinned to one vCPU (taskset), so the"
 echo "round trip has no wake-up of an idle vCPU.  CPU: the server's CPU time (all threads,"
 echo "/proc/PID/task/*/schedstat) per request, median over reps."

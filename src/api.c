@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,8 @@
 #include "vdvs/cleanup.h"
 #include "vdvs/name.h"
 
-#include "jsonw.h"
 #include "recovery.h"
 #include "refstore.h"
-#include "replycache.h"
 #include "timefmt.h"
 #include "volumes.h"
 
@@ -126,168 +125,149 @@ finish (cJSON *resp, vdvs_error_t *err)
   return out;
 }
 
-/* The upstream get reply as Docker's Status, plus our own state, in the
- * key order the cJSON tree had. */
+/* "key":"value" in obj; nothing when value is NULL (an unknown field). */
 static void
-write_status (struct vdvs_jw *w, const struct vdvs_vol_status *st)
+add_str (cJSON *obj, const char *key, const char *value)
+{
+  if (value != NULL)
+    cJSON_AddStringToObject (obj, key, value);
+}
+
+/* The upstream get reply as Docker's Status, plus our own state. */
+static cJSON *
+status_json (const struct vdvs_vol_status *st)
 {
   const struct vdvs_volume_info *i = &st->info;
+  cJSON *s = cJSON_CreateObject ();
+  cJSON *o;
 
-  vdvs_jw_obj_begin (w);
-  vdvs_jw_kv (w, "created by VM", i->created_by);
-  vdvs_jw_kv (w, "created", i->created);
-  vdvs_jw_kv (w, "status", i->status);
-  vdvs_jw_key (w, "capacity");
-  vdvs_jw_obj_begin (w);
-  vdvs_jw_kv (w, "size", i->capacity_size);
-  vdvs_jw_kv (w, "allocated", i->capacity_allocated);
-  vdvs_jw_obj_end (w);
-  vdvs_jw_kv (w, "datastore", i->datastore);
-  vdvs_jw_kv (w, "attached to VM", i->attached_to_vm);
+  add_str (s, "created by VM", i->created_by);
+  add_str (s, "created", i->created);
+  add_str (s, "status", i->status);
+  o = cJSON_AddObjectToObject (s, "capacity");
+  add_str (o, "size", i->capacity_size);
+  add_str (o, "allocated", i->capacity_allocated);
+  add_str (s, "datastore", i->datastore);
+  add_str (s, "attached to VM", i->attached_to_vm);
   if (i->has_device)
     {
-      vdvs_jw_key (w, "attachedVMDevice");
-      vdvs_jw_obj_begin (w);
-      vdvs_jw_kv (w, "Unit", i->device.unit);
-      vdvs_jw_kv (w, "ControllerPciSlotNumber", i->device.pci_slot);
-      vdvs_jw_kv (w, "ControllerPciBusNumber", i->device.pci_bus);
-      vdvs_jw_obj_end (w);
+      o = cJSON_AddObjectToObject (s, "attachedVMDevice");
+      add_str (o, "Unit", i->device.unit);
+      add_str (o, "ControllerPciSlotNumber", i->device.pci_slot);
+      add_str (o, "ControllerPciBusNumber", i->device.pci_bus);
     }
-  vdvs_jw_kv (w, "fstype", i->fstype);
-  vdvs_jw_kv (w, "diskformat", i->diskformat);
-  vdvs_jw_kv (w, "attach-as", i->attach_as);
-  vdvs_jw_kv (w, "access", i->access);
-  vdvs_jw_kv (w, "clone-from", i->clone_from);
-  vdvs_jw_kv (w, "vsan-policy-name", i->vsan_policy_name);
+  add_str (s, "fstype", i->fstype);
+  add_str (s, "diskformat", i->diskformat);
+  add_str (s, "attach-as", i->attach_as);
+  add_str (s, "access", i->access);
+  add_str (s, "clone-from", i->clone_from);
+  add_str (s, "vsan-policy-name", i->vsan_policy_name);
   if (!st->health.up)
     {
       char buf[300];
       snprintf (buf, sizeof buf, "down: %s", st->health.detail);
-      vdvs_jw_kv (w, "datastore status", buf);
+      add_str (s, "datastore status", buf);
     }
   if (st->stale)
-    vdvs_jw_kv (w, "backend", st->stale_reason);
-  vdvs_jw_obj_end (w);
+    add_str (s, "backend", st->stale_reason);
+  return s;
 }
 
-/* {"Volume":{...},"Err":""} */
-static char *
-render_get (const char *name, const struct vdvs_vol_status *st)
+/* {"Volume":{...}} (finish adds "Err") */
+static cJSON *
+get_json (const char *name, const struct vdvs_vol_status *st)
 {
-  struct vdvs_jw w;
+  cJSON *r = cJSON_CreateObject ();
+  cJSON *v = cJSON_AddObjectToObject (r, "Volume");
   char created[64];
 
-  vdvs_jw_init (&w, 1024);
-  vdvs_jw_obj_begin (&w);
-  vdvs_jw_key (&w, "Volume");
-  vdvs_jw_obj_begin (&w);
-  vdvs_jw_kv (&w, "Name", name);
-  vdvs_jw_kv (&w, "Mountpoint", st->mountpoint);
+  add_str (v, "Name", name);
+  add_str (v, "Mountpoint", st->mountpoint);
   /* Omit rather than send an unparsable time (it fails the engine's
    * whole decode). */
   if (vdvs_asctime_to_rfc3339 (st->info.created, created, sizeof created)
       == 0)
-    vdvs_jw_kv (&w, "CreatedAt", created);
-  vdvs_jw_key (&w, "Status");
-  write_status (&w, st);
-  vdvs_jw_obj_end (&w);
-  vdvs_jw_kv (&w, "Err", "");
-  vdvs_jw_obj_end (&w);
-  return vdvs_jw_finish (&w);
+    add_str (v, "CreatedAt", created);
+  cJSON_AddItemToObject (v, "Status", status_json (st));
+  return r;
 }
 
-/* {"Volumes":[{"Name":...,"Mountpoint":...},...],"Err":""}; the
- * mountpoint is vdvs_vol_mountpoint's "<mount root>/<name>". */
-static char *
-render_list (const struct vdvs_volume_list *l)
+/* {"Volumes":[{"Name":...,"Mountpoint":...},...]} (finish adds "Err") */
+static cJSON *
+list_json (vdvs_error_t *err)
 {
-  struct vdvs_jw w;
-  char root[PATH_MAX];
+  cleanup_list struct vdvs_volume_list l = { 0 };
+  char mp[PATH_MAX];
+  cJSON *r, *arr;
 
-  vdvs_vol_mountpoint ("", root, sizeof root); /* "<mount root>/" */
-  vdvs_jw_init (&w, 64 + l->n * (2 * 40 + strlen (root) + 32));
-  vdvs_jw_obj_begin (&w);
-  vdvs_jw_key (&w, "Volumes");
-  vdvs_jw_arr_begin (&w);
-  for (size_t i = 0; i < l->n; i++)
+  if (vdvs_vol_list (&l, err) < 0)
+    return NULL;
+  r = cJSON_CreateObject ();
+  arr = cJSON_AddArrayToObject (r, "Volumes");
+  for (size_t i = 0; i < l.n; i++)
     {
-      vdvs_jw_obj_begin (&w);
-      vdvs_jw_kv (&w, "Name", l->names[i]);
-      vdvs_jw_key (&w, "Mountpoint");
-      vdvs_jw_str2 (&w, root, l->names[i]);
-      vdvs_jw_obj_end (&w);
+      cJSON *v = cJSON_CreateObject ();
+      vdvs_vol_mountpoint (l.names[i], mp, sizeof mp);
+      add_str (v, "Name", l.names[i]);
+      add_str (v, "Mountpoint", mp);
+      cJSON_AddItemToArray (arr, v);
     }
-  vdvs_jw_arr_end (&w);
-  vdvs_jw_kv (&w, "Err", "");
-  vdvs_jw_obj_end (&w);
-  return vdvs_jw_finish (&w);
+  return r;
 }
 
-/* {"Mountpoint":"...","Err":""} */
-static char *
-render_mountpoint (const char *mp)
-{
-  struct vdvs_jw w;
-
-  vdvs_jw_init (&w, 0);
-  vdvs_jw_obj_begin (&w);
-  vdvs_jw_kv (&w, "Mountpoint", mp);
-  vdvs_jw_kv (&w, "Err", "");
-  vdvs_jw_obj_end (&w);
-  return vdvs_jw_finish (&w);
-}
-
-/* List's reply is kept like Get's (replycache.h), under a key no volume
- * name can be (names have no control characters), while the backend's
- * list_version stays.  A reply stored under version v was rendered from
- * an answer at least as new as v, so reusing it for v is never stale. */
-#define LIST_REPLY_KEY "\x01List"
+/* The last List reply and the backend's list_version it was made under:
+ * List is rendered again only when the set of volumes may have changed.
+ * A reply stored under version v was rendered from an answer at least as
+ * new as v, so reusing it for v is never stale. */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *list_reply;
+static uint64_t list_reply_version;
 
 static char *
 api_list (vdvs_error_t *err)
 {
-  cleanup_list struct vdvs_volume_list l = { 0 };
   uint64_t version = vdvs_vol_list_version ();
-  char *out = vdvs_replycache_find (LIST_REPLY_KEY, version);
+  char *out = NULL;
+  cJSON *r;
 
+  pthread_mutex_lock (&list_lock);
+  if (version != 0 && version == list_reply_version)
+    out = strdup (list_reply);
+  pthread_mutex_unlock (&list_lock);
   if (out != NULL)
     return out;
-  if (vdvs_vol_list (&l, err) < 0)
+  if ((r = list_json (err)) == NULL)
     return NULL;
-  out = render_list (&l);
-  if (out != NULL)
-    vdvs_replycache_store (LIST_REPLY_KEY, version, out);
+  out = finish (r, err);
+  if (out != NULL && version != 0)
+    {
+      char *keep = strdup (out);
+      pthread_mutex_lock (&list_lock);
+      if (keep != NULL)
+        {
+          free (list_reply);
+          list_reply = keep;
+          list_reply_version = version;
+        }
+      pthread_mutex_unlock (&list_lock);
+    }
   return out;
 }
 
-/* Get, reusing the reply last rendered for this name while the backend's
- * version of the answer stays (replycache.h).  A reply is stored only when
- * the version read before the get is still the version after it: then
- * nothing the version tracks changed while the reply was made. */
-static char *
+static cJSON *
 api_get (const char *name, vdvs_error_t *err)
 {
-  uint64_t version = vdvs_vol_get_version (name);
-  struct vdvs_vol_status *st;
-  char *out;
+  struct vdvs_vol_status *st = malloc (sizeof *st);
+  cJSON *r = NULL;
 
-  if ((out = vdvs_replycache_find (name, version)) != NULL)
-    return out;
-  if ((st = malloc (sizeof *st)) == NULL)
+  if (st == NULL)
     abort ();
   memset (&st->info, 0, sizeof st->info);
   if (vdvs_vol_get (name, st, err) == 0)
-    {
-      out = render_get (name, st);
-      if (out != NULL && version != 0 && !st->stale && st->health.up
-          && vdvs_vol_get_version (name) == version)
-        vdvs_replycache_store (name, version, out);
-    }
-  else if ((*err)->status == ENOENT)
-    vdvs_replycache_forget (name);
+    r = get_json (name, st);
   vdvs_volume_info_clear (&st->info);
   free (st);
-  return out;
+  return r;
 }
 
 static char *
@@ -320,8 +300,6 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
   struct request rq = { 0 };
   vdvs_error_t err = NULL;
   cJSON *resp = NULL;
-  char *out = NULL; /* a reply rendered by the writer */
-  bool fast;
   char mp[PATH_MAX];
   const char *ep;
 
@@ -348,8 +326,6 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     return api_capabilities ();
   if (len > 0)
     j = cJSON_ParseWithLength (body, len);
-  fast = strcmp (ep, "Get") == 0 || strcmp (ep, "List") == 0
-         || strcmp (ep, "Path") == 0;
 
   if (strcmp (ep, "Create") == 0)
     {
@@ -363,10 +339,8 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     }
   else if (strcmp (ep, "Remove") == 0)
     {
-      /* The name's kept Get reply goes with the volume. */
-      if (parse (j, body, len, true, false, &rq, &err) == 0
-          && vdvs_vol_remove (rq.name, &err) == 0)
-        vdvs_replycache_forget (rq.name);
+      if (parse (j, body, len, true, false, &rq, &err) == 0)
+        vdvs_vol_remove (rq.name, &err);
     }
   else if (strcmp (ep, "Mount") == 0 || strcmp (ep, "Unmount") == 0)
     {
@@ -386,23 +360,26 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
     {
       if (parse (j, body, len, true, false, &rq, &err) == 0
           && vdvs_vol_path (rq.name, mp, sizeof mp, &err) == 0)
-        out = render_mountpoint (mp);
+        {
+          resp = cJSON_CreateObject ();
+          cJSON_AddStringToObject (resp, "Mountpoint", mp);
+        }
     }
   else if (strcmp (ep, "Get") == 0)
     {
       if (parse (j, body, len, true, false, &rq, &err) == 0)
-        out = api_get (rq.name, &err);
+        resp = api_get (rq.name, &err);
     }
   else if (strcmp (ep, "List") == 0)
-    out = api_list (&err);
+    {
+      char *out = api_list (&err);
+      if (out != NULL)
+        return out;
+    }
   else
     vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
 
   vdvs_opts_clear (&rq.opts);
-  if (out != NULL)
-    return out;
-  if (err == NULL && resp == NULL && fast)
-    vdvs_error_set (&err, ENOMEM, "out of memory");
   if (err != NULL && resp != NULL)
     {
       cJSON_Delete (resp);

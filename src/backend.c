@@ -130,8 +130,6 @@ vdvs_bk_locate (struct vdvs_bk *b, const char *name, char *ds, size_t len,
   struct vdvs_volume_info info;
   int r;
 
-  if (b->ops.locate)
-    return b->ops.locate (b->handle, name, ds, len, err);
   r = vdvs_bk_get (b, name, &info, err);
   if (r == 0)
     snprintf (ds, len, "%s", info.datastore ? info.datastore : "");
@@ -143,18 +141,6 @@ uint64_t
 vdvs_bk_list_version (struct vdvs_bk *b)
 {
   return b->ops.list_version ? b->ops.list_version (b->handle) : 0;
-}
-
-uint64_t
-vdvs_bk_get_version (struct vdvs_bk *b, const char *name)
-{
-  return b->ops.get_version ? b->ops.get_version (b->handle, name) : 0;
-}
-
-bool
-vdvs_bk_is_remote (const struct vdvs_bk *b)
-{
-  return b->ops.remote;
 }
 
 int

@@ -36,9 +36,8 @@ int vdvs_bk_get (struct vdvs_bk *b, const char *name,
                  struct vdvs_volume_info *out, vdvs_error_t *err);
 int vdvs_bk_locate (struct vdvs_bk *b, const char *name, char *ds, size_t len,
                     vdvs_error_t *err);
+/* list_version, or 0 when the backend has none. */
 uint64_t vdvs_bk_list_version (struct vdvs_bk *b);
-uint64_t vdvs_bk_get_version (struct vdvs_bk *b, const char *name);
-bool vdvs_bk_is_remote (const struct vdvs_bk *b);
 int vdvs_bk_clone (struct vdvs_bk *b, const char *name, const char *source,
                    const struct vdvs_opts *opts, vdvs_error_t *err);
 void vdvs_bk_health (struct vdvs_bk *b, struct vdvs_backend_health *out);

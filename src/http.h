@@ -1,6 +1,5 @@
-/* The plugin's HTTP server on a unix socket (libmicrohttpd): an epoll pool
- * for cheap endpoints, a thread per slow request, so a slow Mount never
- * holds up another connection (see http.c). */
+/* The plugin's HTTP server on a unix socket (libmicrohttpd, a thread per
+ * connection), so a slow Mount never holds up another connection. */
 #ifndef VDVS_HTTP_H
 #define VDVS_HTTP_H
 
@@ -16,12 +15,10 @@ typedef char *(*vdvs_http_handler) (const char *path, const char *body,
                                     size_t len);
 
 struct vdvs_http;
-/* Bind `socket_path` (stale socket replaced, mode 0600) and serve.
- * `watch_inline`: Get/List/Path may wait on a remote service, so time
- * them and move them to threads while they block (see http.c); false
- * answers them inline, unwatched. */
+/* Bind `socket_path` (stale socket replaced, mode 0600) and serve at most
+ * `max_connections` connections at once (more wait in the backlog). */
 int vdvs_http_start (const char *socket_path, int max_connections,
-                     bool watch_inline, vdvs_http_handler handler,
+                     vdvs_http_handler handler,
                      struct vdvs_http **out, vdvs_error_t *err);
 /* Stop serving and remove the socket. */
 void vdvs_http_stop (struct vdvs_http *h);

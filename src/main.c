@@ -1,6 +1,7 @@
 /* vdvsd: the vdvs Docker volume plugin daemon. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <unistd.h>
 
@@ -46,6 +48,19 @@ check_socket_free (const char *path, vdvs_error_t *err)
   return 0;
 }
 
+/* How long the start-up sweep may hold the socket back (seconds): a local
+ * backend is done long before; a remote one that does not answer is swept
+ * on while the socket serves. */
+#define SWEEP_WAIT_S 5
+
+static void *
+sweep_main (void *arg)
+{
+  (void) arg;
+  vdvs_volumes_sweep_stale ();
+  return NULL;
+}
+
 /* Log and print *err, free it and the configuration; the exit status. */
 static int
 fail (vdvs_error_t *err, struct vdvs_config *cfg)
@@ -65,6 +80,9 @@ main (int argc, char **argv)
   struct vdvs_http *http = NULL;
   vdvs_error_t err = NULL;
   sigset_t sigs;
+  pthread_t sweeper;
+  bool sweeping;
+  struct timespec until;
   int r, sig = 0;
 
   r = vdvs_config_load (&cfg, argc, argv, &err);
@@ -133,14 +151,21 @@ main (int argc, char **argv)
     }
   vdvs_recovery_init (&cfg, &bk);
   /* Stale attachments of a crash go before the first request can meet
-   * them (and without the engine, which may take minutes to answer); a
-   * remote backend is swept by the recovery thread instead. */
-  if (!vdvs_bk_is_remote (&bk))
+   * them (and without the engine, which may take minutes to answer), but
+   * a backend that does not answer holds the socket back SWEEP_WAIT_S at
+   * most. */
+  sweeping = pthread_create (&sweeper, NULL, sweep_main, NULL) == 0;
+  if (!sweeping)
     vdvs_volumes_sweep_stale ();
-  if (vdvs_http_start (cfg.socket_path, cfg.max_connections,
-                       vdvs_bk_is_remote (&bk), vdvs_api_handle, &http,
-                       &err) < 0)
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += SWEEP_WAIT_S;
+  if (sweeping && pthread_timedjoin_np (sweeper, NULL, &until) == 0)
+    sweeping = false;
+  if (vdvs_http_start (cfg.socket_path, cfg.max_connections, vdvs_api_handle,
+                       &http, &err) < 0)
     {
+      if (sweeping)
+        pthread_join (sweeper, NULL);
       vdvs_bk_close (&bk);
       return fail (&err, &cfg);
     }
@@ -152,6 +177,8 @@ main (int argc, char **argv)
 
   vdvs_log (VDVS_LOG_INFO, "Stopping", "signal=%d", sig);
   vdvs_http_stop (http);
+  if (sweeping)
+    pthread_join (sweeper, NULL);
   vdvs_volumes_shutdown ();
   vdvs_bk_close (&bk);
   vdvs_config_free (&cfg);

@@ -316,10 +316,6 @@ static void *
 recovery_main (void *arg)
 {
   (void) arg;
-  /* A local backend was swept before the socket served (main.c); a remote
-   * one is swept here, still without waiting for the engine. */
-  if (vdvs_bk_is_remote (bk))
-    sweep_attachments (false);
   recover_once (10);
   for (;;)
     {

@@ -1127,20 +1127,6 @@ vdvs_vol_get (const char *name, struct vdvs_vol_status *st, vdvs_error_t *err)
   return 0;
 }
 
-uint64_t
-vdvs_vol_get_version (const char *name)
-{
-  struct vdvs_backend_health h;
-  uint64_t v = vdvs_bk_get_version (bk, name);
-
-  if (v == 0)
-    return 0;
-  /* A reply is kept only while the backend is up: a down one carries
-   * "datastore status", and health is not part of the backend's version. */
-  vdvs_bk_health (bk, &h);
-  return h.up ? v : 0;
-}
-
 int
 vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err)
 {

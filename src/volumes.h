@@ -37,9 +37,6 @@ struct vdvs_vol_status
 };
 int vdvs_vol_get (const char *name, struct vdvs_vol_status *st,
                   vdvs_error_t *err);
-/* The backend's version of Get's answer for `name` while the backend is
- * up (0: unknown, or down); see backend.h. */
-uint64_t vdvs_vol_get_version (const char *name);
 int vdvs_vol_list (struct vdvs_volume_list *out, vdvs_error_t *err);
 /* The backend's version of List's answer (0: unknown); see backend.h. */
 uint64_t vdvs_vol_list_version (void);

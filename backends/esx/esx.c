@@ -498,5 +498,4 @@ const struct vdvs_backend vdvs_backend_esx = {
   .get = esx_get,
   .health = esx_health,
   .device_roots = esx_device_roots,
-  .remote = true, /* every get/list is a round trip to the ESX service */
 };

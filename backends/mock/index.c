@@ -49,7 +49,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,24 +73,8 @@ struct entry
   size_t vlen;        /* length of the volume part of `full` */
   uint64_t gen;       /* new value on every event for this volume */
   struct vdvs_volume_info *rec; /* owned; NULL until read, or dropped */
-  /* Get's answer version (mock_index_get_version): a new unique value on
-   * every event for the volume (= gen) and whenever the extent's
-   * allocated blocks are seen to differ from `blocks`.  Each value is
-   * given out with one block count only. */
-  uint64_t ver;
-  int64_t blocks; /* st_blocks of the extent as last seen, or -1 */
-  /* The extent, opened O_PATH by its full path once no event for the
-   * volume came since (so still the file that path names), for
-   * get_version's fstat: a stat by path cost a sixth of a Get.  Closed
-   * with the record, by every event for the volume; -1 when not held. */
-  int efd;
   char full[];        /* "vol@ds" */
 };
-
-/* Extent fds held by all indexes, and the most they may hold: a quarter
- * of the descriptor limit, so API connections keep the rest. */
-static atomic_long held_fds;
-static long held_max;
 
 /* Generations are unique in the process, so an entry removed and added
  * again never matches an old token. */
@@ -219,16 +202,6 @@ grow (struct ds_ix *d)
 static void
 drop_record (struct entry *e)
 {
-  if (e->efd >= 0)
-    {
-      /* Under the write lock, as every reader's fstat is under the read
-       * lock.  A folder removed meanwhile reports IN_DELETE_SELF only
-       * now (the fd held its dentry), queued before close returns:
-       * apply_queued reads on until the queue is empty. */
-      close (e->efd);
-      e->efd = -1;
-      atomic_fetch_sub (&held_fds, 1);
-    }
   if (e->rec != NULL)
     {
       vdvs_volume_info_clear (e->rec);
@@ -236,7 +209,6 @@ drop_record (struct entry *e)
       e->rec = NULL;
     }
   e->gen = atomic_fetch_add (&next_gen, 1);
-  e->ver = e->gen;
 }
 
 static void
@@ -287,9 +259,6 @@ set_add (struct ds_ix *d, const char *vol)
   memcpy (e->full + vlen + 1, d->name, dl + 1);
   e->vlen = vlen;
   e->gen = atomic_fetch_add (&next_gen, 1);
-  e->ver = e->gen;
-  e->blocks = -1;
-  e->efd = -1;
   e->rec = NULL;
   e->next = NULL;
   e->pos = d->n;
@@ -677,12 +646,6 @@ mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs,
   if (ix == NULL)
     return NULL;
   {
-    struct rlimit rl;
-    if (getrlimit (RLIMIT_NOFILE, &rl) == 0)
-      held_max = rl.rlim_cur == RLIM_INFINITY ? 65536
-                 : (long) (rl.rlim_cur / 4 < 65536 ? rl.rlim_cur / 4 : 65536);
-  }
-  {
     pthread_rwlockattr_t a;
     pthread_rwlockattr_init (&a);
     /* The watch thread must not starve behind a stream of Gets. */
@@ -856,82 +819,6 @@ mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
     r = vdvs_volume_info_copy (out, e->rec) < 0 ? -ENOMEM : MOCK_IX_RECORD;
   pthread_rwlock_unlock (&ix->lock);
   return r;
-}
-
-uint64_t
-mock_index_get_version (struct mock_index *ix, const char *ds,
-                        const char *vol, const char *flat, bool *walked,
-                        int64_t *blocks)
-{
-  struct entry *e;
-  struct stat st;
-  uint64_t v = 0, gen;
-  int fd = -1;
-  bool held;
-
-  *walked = false;
-  rdlock_fresh (ix);
-  if ((e = entry_of (ix, ds, vol)) == NULL)
-    {
-      pthread_rwlock_unlock (&ix->lock);
-      return 0;
-    }
-  held = e->efd >= 0 && fstat (e->efd, &st) == 0;
-  if (held && e->blocks == st.st_blocks)
-    {
-      /* The common case: no event since the fd was opened, and the
-       * allocation as last seen. */
-      v = e->ver;
-      pthread_rwlock_unlock (&ix->lock);
-      *blocks = (int64_t) st.st_blocks;
-      return v;
-    }
-  gen = e->gen;
-  pthread_rwlock_unlock (&ix->lock);
-  if (!held)
-    {
-      int r;
-
-      if (atomic_load (&held_fds) < held_max)
-        r = (fd = open (flat, O_PATH | O_CLOEXEC)) < 0 ? -1 : fstat (fd, &st);
-      else
-        r = stat (flat, &st); /* at the limit: no fd could be kept */
-      if (r < 0)
-        {
-          if (fd >= 0)
-            close (fd);
-          return 0;
-        }
-      *walked = true;
-    }
-  /* Under the write lock: keep the fd if no event for the volume came
-   * since the lookup (else it may be a file the events have replaced),
-   * and give a new version with a new block count, so that each version
-   * goes with one count only.  The entry may have gone meanwhile. */
-  pthread_rwlock_wrlock (&ix->lock);
-  if ((e = entry_of (ix, ds, vol)) != NULL)
-    {
-      /* Another index's count may overshoot the limit by a few:
-       * harmless. */
-      if (fd >= 0 && e->gen == gen && e->efd < 0
-          && atomic_load (&held_fds) < held_max)
-        {
-          e->efd = fd;
-          fd = -1;
-          atomic_fetch_add (&held_fds, 1);
-        }
-      if (e->blocks != (int64_t) st.st_blocks)
-        {
-          e->blocks = (int64_t) st.st_blocks;
-          e->ver = atomic_fetch_add (&next_gen, 1);
-        }
-      v = e->ver;
-    }
-  pthread_rwlock_unlock (&ix->lock);
-  if (fd >= 0)
-    close (fd);
-  *blocks = (int64_t) st.st_blocks;
-  return v;
 }
 
 void

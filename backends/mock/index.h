@@ -65,21 +65,6 @@ enum
 };
 int mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
                        struct vdvs_volume_info *out, uint64_t *token);
-/* Get's answer version for vol@ds (backend.h, get_version), after
- * applying pending events: it changes with every event for the volume's
- * files and whenever the extent's allocated blocks (*blocks, set when the
- * version is not 0) differ from what the last call saw.  The blocks come
- * from an fstat of the extent's O_PATH fd
- * that the entry holds from the first call after the last event for the
- * volume; that call opens `flat` (the extent's full path) and sets
- * *walked: it reached the file from the datastore root.  0 when the
- * volume or its extent is absent, or the datastore is not indexed now.
- * Held fds keep a removed extent's blocks until its event is applied
- * (the watch thread does as events come) and make an unmount of the
- * datastore's filesystem busy while vdvsd runs. */
-uint64_t mock_index_get_version (struct mock_index *ix, const char *ds,
-                                 const char *vol, const char *flat,
-                                 bool *walked, int64_t *blocks);
 /* Keep a copy of `info` as the record of vol@ds, unless an event for that
  * volume was applied since the lookup that gave `token` (the files read
  * may predate it), or the volume is gone.  `info` stays the caller's. */

@@ -1,4 +1,4 @@
-/* The read-only ops: list, get, get_version, locate; from the index
+/* The read-only ops: list, get and list_version; from the index
  * (index.h) where it answers, else from the files.  No volume lock: every
  * file is replaced atomically, so a reader sees the old or the new one. */
 #include "mock_i.h"
@@ -104,73 +104,11 @@ read_info (const struct mock_vol *v, struct vdvs_volume_info *out,
   return 0;
 }
 
-/* <root>/<ds>/dockvols/<tenant>/<vol>-flat.vmdk into buf[PATH_MAX], the
- * way mock_vol_paths spells it, without snprintf (it was a twentieth of a
- * Get); false when it does not fit. */
-static bool
-extent_path (const struct mock *m, const char *ds, const char *vol,
-             char buf[PATH_MAX])
-{
-  const char *parts[] = { m->cfg.root, "/", ds, "/dockvols/" MOCK_TENANT_UUID "/",
-                          vol, "-flat.vmdk" };
-  size_t off = 0;
-
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-    {
-      size_t n = strlen (parts[i]);
-      if (off + n >= PATH_MAX)
-        return false;
-      memcpy (buf + off, parts[i], n);
-      off += n;
-    }
-  buf[off] = '\0';
-  return true;
-}
-
-/* Stat an extent by its full path.  Success also proves the datastore
- * root reachable for the health check that follows (mock_root_proven):
- * the stat walked the whole path. */
-static bool
-stat_flat (struct mock *m, const char *flat, struct stat *st)
-{
-  if (stat (flat, st) < 0)
-    {
-      mock_root_unproven ();
-      return false;
-    }
-  mock_root_proven (m);
-  return true;
-}
-
-/* The index's version of vol@ds's answer and the extent's allocated
- * blocks (mock_index_get_version), leaving the health check the proof of
- * the root that the way they were found gives.  0: no version (no such
- * volume or extent in the index now: the caller reads the files). */
-static uint64_t
-indexed_extent (struct mock *m, struct mock_index *ix, const char *ds,
-                const char *vol, int64_t *blocks)
-{
-  char flat[PATH_MAX];
-  bool walked = false;
-  uint64_t v = 0;
-
-  if (extent_path (m, ds, vol, flat))
-    v = mock_index_get_version (ix, ds, vol, flat, &walked, blocks);
-  if (v == 0)
-    mock_root_unproven ();
-  else if (walked)
-    mock_root_proven (m);
-  else
-    mock_root_held (m);
-  return v;
-}
-
 /* Served from the index's record of the volume while no event touched its
  * descriptor, sidecar or extent (index.h); the files are read only after
  * such an event.  The allocated size changes with every write to the
- * extent (no event for those): one look at the extent per call, through
- * the fd the index holds (indexed_extent), keeps it true. */
-
+ * extent (no event for those): a stat of the extent per call keeps it
+ * true. */
 int
 mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
           vdvs_error_t *err)
@@ -182,7 +120,6 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
   struct stat st;
   uint64_t token = 0;
   int found = MOCK_IX_UNKNOWN;
-  int64_t blocks;
   const char *ds;
   char buf[64];
 
@@ -194,10 +131,11 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
       if (found < 0)
         return vdvs_error_set (err, ENOMEM, "out of memory");
     }
+  if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
+    return -1;
   if (found == MOCK_IX_RECORD)
     {
-      /* The common case: the blocks as get_version takes them. */
-      if (indexed_extent (m, ix, ds, n.volume, &blocks) != 0)
+      if (stat (v.flat, &st) == 0)
         goto allocated;
       /* No extent where the record says a volume is: whatever happened
        * (the folder unreachable by its path, a half-made volume), the
@@ -205,74 +143,18 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
       vdvs_volume_info_clear (out);
       found = MOCK_IX_UNKNOWN;
     }
-  if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
-    return -1;
   if (found == MOCK_IX_ABSENT)
     return mock_not_found (&v, err);
   if (read_info (&v, out, err) < 0)
     return -1;
   if (found == MOCK_IX_PRESENT)
     mock_index_store (ix, v.ds, v.vol, token, out);
-  blocks = stat_flat (m, v.flat, &st) ? (int64_t) st.st_blocks : 0;
+  if (stat (v.flat, &st) < 0)
+    st.st_blocks = 0;
 allocated:
-  mock_size_render ((uint64_t) blocks * 512, buf, sizeof buf);
+  mock_size_render ((uint64_t) st.st_blocks * 512, buf, sizeof buf);
   free (out->capacity_allocated);
   out->capacity_allocated = strdup (buf);
-  return 0;
-}
-
-/* The index's version of the answer (index.h): events on the volume's
- * files, plus the extent's allocated blocks, the one part of the answer
- * that changes without an event. */
-uint64_t
-mock_get_version (void *handle, const char *name)
-{
-  struct mock *m = handle;
-  struct mock_index *ix = mock_index_of (m);
-  vdvs_error_t err = NULL;
-  struct vdvs_name n;
-  const char *ds;
-  int64_t blocks;
-
-  if (ix == NULL)
-    return 0;
-  if (mock_resolve_name (m, name, &n, &ds, &err) < 0)
-    {
-      vdvs_error_release (&err);
-      return 0;
-    }
-  return indexed_extent (m, ix, ds, n.volume, &blocks);
-}
-
-int
-mock_locate (void *handle, const char *name, char *ds_out, size_t len,
-             vdvs_error_t *err)
-{
-  struct mock *m = handle;
-  struct mock_index *ix = mock_index_of (m);
-  struct vdvs_name n;
-  struct mock_vol v;
-  struct mock_descriptor d;
-  uint64_t token;
-  int found = MOCK_IX_UNKNOWN;
-  const char *ds;
-
-  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
-    return -1;
-  if (ix != NULL)
-    found = mock_index_lookup (ix, ds, n.volume, NULL, &token);
-  if (found < 0)
-    return vdvs_error_set (err, ENOMEM, "out of memory");
-  if (found == MOCK_IX_ABSENT || found == MOCK_IX_UNKNOWN)
-    {
-      if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
-        return -1;
-      if (found == MOCK_IX_ABSENT)
-        return mock_not_found (&v, err);
-      if (mock_descriptor_read (&v, &d, err) < 0)
-        return -1;
-    }
-  snprintf (ds_out, len, "%s", ds);
   return 0;
 }
 

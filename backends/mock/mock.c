@@ -183,9 +183,7 @@ const struct vdvs_backend vdvs_backend_mock = {
   .get = mock_get,
   .clone = mock_clone,
   .health = mock_health,
-  .locate = mock_locate,
   .list_version = mock_list_version,
-  .get_version = mock_get_version,
   .device_roots = mock_device_roots,
   .set_progress = mock_set_progress,
 };

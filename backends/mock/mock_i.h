@@ -47,8 +47,6 @@ struct mock
   size_t n_ds;
   char ds[MOCK_MAX_DATASTORES][VDVS_MAX_DS_NAME_LEN * 4 + 1];
   struct mock_vmdkfs *vmdkfs; /* NULL when extents are used directly */
-  /* When a walk from the root last succeeded, any thread (vmdkfs.c). */
-  _Atomic int64_t root_walk_ns;
   /* Where long work reports progress (NULL: nowhere); set once after
    * open, before any operation. */
   vdvs_progress_fn progress;
@@ -182,20 +180,6 @@ void mock_vmdkfs_stop (struct mock *m);
 void mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
                               char *buf, size_t len);
 void mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h);
-/* Proof, for the health check that follows in the same request (Get asks
- * get_version or get, then health), that m's root is reachable, so that
- * it need not stat the root again.  One use, good for a millisecond.
- * mock_root_proven: this thread just reached a file under the root by its
- * path (the extent).  mock_root_held: this thread's get_version answered
- * from the extent fd the index holds (index.h); with every event applied,
- * the folders from the root down are still those the fd was opened
- * through, and the proof is the last walk from the root by any thread
- * (the root's own stat included): a change no event reports (a folder
- * above the root renamed) shows within a millisecond. */
-void mock_root_proven (struct mock *m);
-void mock_root_held (struct mock *m);
-/* A walk failed: no proof from an earlier one either. */
-void mock_root_unproven (void);
 
 /* extent.c: the data extent v->flat, made or copied with progress; on
  * failure nothing is left behind.  0, or <0 with *err set. */
@@ -226,9 +210,6 @@ int mock_read_unit (const char *path, char *loopdev, size_t llen, char *key,
 int mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err);
 int mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
               vdvs_error_t *err);
-uint64_t mock_get_version (void *handle, const char *name);
-int mock_locate (void *handle, const char *name, char *ds_out, size_t len,
-                 vdvs_error_t *err);
 uint64_t mock_list_version (void *handle);
 
 #endif

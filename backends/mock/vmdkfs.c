@@ -392,60 +392,19 @@ vmdkfs_up (struct mock *m, struct mock_vmdkfs *s)
   return up;
 }
 
-/* Per thread: the handle whose root a get just reached, and when (the
- * proof is good for one health check within a millisecond); see mock_i.h. */
-static __thread const struct mock *root_proven;
-static __thread int64_t root_proven_ns;
-
-/* A walk from m's root succeeded at `now` (any thread's proof). */
-static int64_t
-root_walked (struct mock *m, int64_t now)
-{
-  atomic_store_explicit (&m->root_walk_ns, now, memory_order_relaxed);
-  return now;
-}
-
-void
-mock_root_proven (struct mock *m)
-{
-  root_proven = m;
-  root_proven_ns = root_walked (m, vdvs_mono_ns ());
-}
-
-void
-mock_root_unproven (void)
-{
-  root_proven = NULL;
-}
-
-void
-mock_root_held (struct mock *m)
-{
-  root_proven = m;
-  root_proven_ns
-      = atomic_load_explicit (&m->root_walk_ns, memory_order_relaxed);
-}
-
 void
 mock_vmdkfs_health (struct mock *m, struct vdvs_backend_health *h)
 {
   struct stat st;
-  bool proven
-      = root_proven == m && vdvs_mono_ns () - root_proven_ns < 1000000;
 
-  root_proven = NULL;
   h->up = true;
   h->detail[0] = '\0';
-  if (!proven)
+  if (stat (m->cfg.root, &st) < 0)
     {
-      if (stat (m->cfg.root, &st) < 0)
-        {
-          h->up = false;
-          snprintf (h->detail, sizeof h->detail, "datastore root `%s`: %s",
-                    m->cfg.root, strerror (errno));
-          return;
-        }
-      root_walked (m, vdvs_mono_ns ());
+      h->up = false;
+      snprintf (h->detail, sizeof h->detail, "datastore root `%s`: %s",
+                m->cfg.root, strerror (errno));
+      return;
     }
   if (m->vmdkfs != NULL && !vmdkfs_up (m, m->vmdkfs))
     {

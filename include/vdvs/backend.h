@@ -88,29 +88,11 @@ struct vdvs_backend
    * Called at most once, after open and before any other op.  Default: a
    * backend that reports nothing. */
   void (*set_progress) (void *handle, vdvs_progress_fn fn, void *opaque);
-  /* Optional: whether the volume exists, as get would say, without its
-   * metadata: 0 with the datastore's real name in ds[len], or get's error
-   * (ENOENT, "Volume <vol> not found ...").  For Path, which needs no
-   * more.  Default: get. */
-  int (*locate) (void *handle, const char *name, char *ds, size_t len,
-                 vdvs_error_t *err);
   /* Optional: a version of list's answer: it changes whenever the answer
    * may have changed, counting every change that completed before the
    * call; 0 when not known.  Lets the core reuse its last List reply.
    * Default: 0 (every List asks list). */
   uint64_t (*list_version) (void *handle);
-  /* Optional: a version of get's answer for `name`, like list_version:
-   * it changes whenever that answer may have changed, counting every
-   * change that completed before the call; 0 when not known (no such
-   * volume, a bad name, or the backend cannot tell now).  It must cost
-   * far less than get: it lets the core reuse its last Get reply for the
-   * name.  Default: 0 (every Get asks get). */
-  uint64_t (*get_version) (void *handle, const char *name);
-  /* True when get, list and locate may wait on a remote service (the ESX
-   * host over vsock): the core then watches those calls and moves them
-   * off its I/O threads while they block.  False (the default): they
-   * are local work and are answered on the I/O threads. */
-  bool remote;
 };
 
 #define VDVS_BACKEND_INIT                                  \

@@ -12,7 +12,6 @@
 #include "api.h"
 #include "backend_i.h"
 #include "config.h"
-#include "replycache.h"
 #include "t_helpers.h"
 #include "volumes.h"
 
@@ -619,10 +618,9 @@ volume_file (const char *vol, const char *suffix, char *out, size_t len)
   cr_assert_neq (out[0], '\0', "no %s*%s", vol, suffix);
 }
 
-/* Get replies are reused while the backend's version stays, and never
- * outlive a change: another VM's sidecar edit, data written to the
- * extent, the volume removed.  The reply always echoes the name asked. */
-Test (api, get_reply_is_reused_only_while_unchanged)
+/* Get follows every change: another VM's sidecar edit, data written to
+ * the extent, the volume removed.  The reply always echoes the name asked. */
+Test (api, get_reply_follows_every_change)
 {
   struct vdvs_opts o = { 0 };
   vdvs_error_t err = NULL;
@@ -635,9 +633,7 @@ Test (api, get_reply_is_reused_only_while_unchanged)
   cr_assert_eq (vdvs_bk_create (&bk, "v", &o, &err), 0, "%s",
                 err ? err->msg : "");
   vdvs_opts_clear (&o);
-  vdvs_replycache_clear ();
   a = get_text ("v");
-  cr_assert_eq (vdvs_replycache_size (), 1); /* kept for the next Get */
   b = get_text ("v");
   cr_assert_str_eq (a, b);
   cr_assert (strstr (a, "\"Name\":\"v\"") != NULL, "%s", a);
@@ -680,8 +676,52 @@ Test (api, get_reply_is_reused_only_while_unchanged)
   expect_err ("/VolumeDriver.Get", "{\"Name\":\"v\"}",
               "Volume v not found (file: /vmfs/volumes/datastore1/dockvols/"
               "_DEFAULT/v.vmdk)");
-  cr_assert_eq (vdvs_replycache_size (), 1); /* "v" forgotten, "v@..." kept */
   free (a);
+}
+
+/* The bytes Docker sees: key order, no spaces, escaping. */
+Test (api, replies_byte_for_byte)
+{
+  char want[8192], *got;
+  const char *created, *created_at;
+  cJSON *j, *vol;
+
+  make_volume ("My\"Vol", "10gb");
+  got = vdvs_api_handle ("/VolumeDriver.Get", "{\"Name\":\"My\\\"Vol\"}",
+                         strlen ("{\"Name\":\"My\\\"Vol\"}"));
+  j = cJSON_Parse (got);
+  cr_assert_not_null (j, "%s", got);
+  vol = cJSON_GetObjectItemCaseSensitive (j, "Volume");
+  created_at = str_of (vol, "CreatedAt");
+  created = str_of (cJSON_GetObjectItemCaseSensitive (vol, "Status"),
+                    "created");
+  snprintf (want, sizeof want,
+            "{\"Volume\":{\"Name\":\"My\\\"Vol\",\"Mountpoint\":\"%s/mnt/"
+            "My\\\"Vol@datastore1\",\"CreatedAt\":\"%s\",\"Status\":{"
+            "\"created by VM\":\"photon-VM0.3\",\"created\":\"%s\","
+            "\"status\":\"detached\",\"capacity\":{\"size\":\"10GB\","
+            "\"allocated\":\"0\"},\"datastore\":\"datastore1\","
+            "\"fstype\":\"ext4\",\"diskformat\":\"thin\","
+            "\"attach-as\":\"independent_persistent\","
+            "\"access\":\"read-write\",\"clone-from\":\"None\"}},"
+            "\"Err\":\"\"}",
+            tmp, created_at, created);
+  cr_assert_str_eq (got, want);
+  cJSON_Delete (j);
+  free (got);
+
+  got = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  snprintf (want, sizeof want,
+            "{\"Volumes\":[{\"Name\":\"My\\\"Vol@datastore1\","
+            "\"Mountpoint\":\"%s/mnt/My\\\"Vol@datastore1\"}],\"Err\":\"\"}",
+            tmp);
+  cr_assert_str_eq (got, want);
+  free (got);
+
+  got = vdvs_api_handle ("/VolumeDriver.Path", "{\"Name\":\"My\\\"Vol\"}",
+                         strlen ("{\"Name\":\"My\\\"Vol\"}"));
+  cr_assert_str_eq (got, "{\"Mountpoint\":\"\",\"Err\":\"\"}");
+  free (got);
 }
 
 /* Entries of the volume table and name locks go with their volume:
@@ -710,7 +750,6 @@ Test (api, table_entries_are_freed_after_remove)
       expect_err ("/VolumeDriver.Create", body, NULL);
     }
   cr_assert_eq (vdvs_volumes_table_entries (), base);
-  cr_assert_eq (vdvs_replycache_size (), 0, "Get replies of removed volumes kept");
 
   /* A volume that stays keeps one entry, freed by its Remove. */
   expect_ok ("/VolumeDriver.Unmount", "{\"Name\":\"src\",\"ID\":\"c\"}");
@@ -787,4 +826,28 @@ Test (api, create_of_an_existing_volume_is_refused)
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":{\"size\":\"2gb\"}}",
               want);
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\"}", want);
+}
+
+/* List's kept reply is replaced whenever the set of volumes changes,
+ * whoever changes it (here the backend directly, as another VM would). */
+Test (api, list_follows_every_change)
+{
+  vdvs_error_t err = NULL;
+  char *a, *b;
+
+  make_volume ("one", NULL);
+  a = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert_str_eq (a, b);
+  free (b);
+  cr_assert_eq (vdvs_bk_create (&bk, "two", &(struct vdvs_opts){ 0 }, &err), 0, "%s",
+                err ? err->msg : "");
+  b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert (strstr (b, "\"Name\":\"two@datastore1\"") != NULL, "%s", b);
+  free (b);
+  cr_assert_eq (vdvs_bk_remove (&bk, "one", NULL, &err), 0);
+  b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
+  cr_assert (strstr (b, "one@") == NULL, "%s", b);
+  free (a);
+  free (b);
 }

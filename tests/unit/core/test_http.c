@@ -137,7 +137,7 @@ Test (http, threaded_requests_survive_their_resume, .timeout = 60)
 
   t_mkdtemp (tmp, sizeof tmp, "http");
   snprintf (sock, sizeof sock, "%s/p.sock", tmp);
-  cr_assert_eq (vdvs_http_start (sock, 256, false, handler, &h, &err), 0,
+  cr_assert_eq (vdvs_http_start (sock, 256, handler, &h, &err), 0,
                 "%s", err ? err->msg : "");
   for (long i = 0; i < 12; i++)
     cr_assert_eq (pthread_create (&t[i], NULL, client, (void *) i), 0);

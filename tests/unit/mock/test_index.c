@@ -452,15 +452,6 @@ Test (index, get_follows_out_of_band_changes)
     list_of (a, got, sizeof got);
     cr_assert_str_eq (got, "other@datastore1");
   }
-  /* The locate op agrees. */
-  {
-    char ds[64];
-    cr_assert_lt (vdvs_backend_mock.locate (a, "v", ds, sizeof ds, &err), 0);
-    cr_assert_eq (err->status, ENOENT);
-    vdvs_error_release (&err);
-    cr_assert_eq (vdvs_backend_mock.locate (a, "other", ds, sizeof ds, &err), 0);
-    cr_assert_str_eq (ds, "datastore1");
-  }
   vdvs_backend_mock.close (a);
 }
 
@@ -507,214 +498,33 @@ Test (index, stale_record_is_not_stored)
   vdvs_backend_mock.close (a);
 }
 
-/* List's version changes with the set of volumes (whoever changes it) and
- * only then: a sidecar rewrite leaves it alone. */
-Test (index, list_version_follows_the_set)
-{
-  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
-  struct mock_vol v;
-  uint64_t v0, v1, v2;
-  char path[PATH_MAX * 2];
-
-  v0 = vdvs_backend_mock.list_version (a);
-  cr_assert_neq (v0, 0);
-  cr_assert_eq (vdvs_backend_mock.list_version (a), v0);
-  t_create_ok (a, "x", NULL);
-  v1 = vdvs_backend_mock.list_version (a);
-  cr_assert_gt (v1, v0);
-  v = t_vol (a, "x");
-  touch_file (v.dir, v.sidecar_name, 10);
-  cr_assert_eq (vdvs_backend_mock.list_version (a), v1);
-  snprintf (path, sizeof path, "%s", v.descriptor);
-  cr_assert_eq (unlink (path), 0);
-  v2 = vdvs_backend_mock.list_version (a);
-  cr_assert_gt (v2, v1);
-  vdvs_backend_mock.close (a);
-}
-
-/* Get's version changes with every change of get's answer: another VM's
- * sidecar rewrite, data written to the extent (no event), the volume
- * removed; and only then: asking again, or a write that leaves the
- * allocation as it was, keeps it. */
-Test (index, get_version_follows_the_answer)
-{
-  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
-  static char block[1 << 20];
-  struct mock_sidecar sc;
-  vdvs_error_t err = NULL;
-  struct mock_vol v;
-  uint64_t v0, v1, v2, v3;
-  char *text;
-  size_t len;
-  int fd;
-
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "nope"), 0);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "bad/name"), 0);
-  t_create_ok (a, "v", NULL);
-  v = t_vol (a, "v");
-  v0 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_neq (v0, 0);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v0);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v@DATASTORE1"), v0);
-
-  /* Another VM's sidecar rewrite (atomic, as every writer does it). */
-  cr_assert_eq (mock_sidecar_read (v.sidecar, &sc, &err), 0);
-  cr_assert_eq (mock_sidecar_format (&sc, &text, &len), 0);
-  t_write_file (v.sidecar, text, len);
-  free (text);
-  mock_sidecar_clear (&sc);
-  v1 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_neq (v1, v0);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v1);
-
-  /* Data written to the extent: allocated grows without an event. */
-  memset (block, 7, sizeof block);
-  fd = open (v.flat, O_WRONLY);
-  cr_assert_geq (fd, 0);
-  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
-  fsync (fd);
-  v2 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_neq (v2, v1);
-  cr_assert_neq (v2, v0);
-  /* Rewriting the same block allocates nothing new; closing the written
-   * extent is an event (IN_CLOSE_WRITE), so the version moves then. */
-  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
-  fsync (fd);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v2);
-  close (fd);
-  cr_assert_neq (vdvs_backend_mock.get_version (a, "v"), v2);
-
-  /* Removed behind our back: no version at all. */
-  unlink (v.descriptor);
-  unlink (v.flat);
-  v3 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_eq (v3, 0);
-  vdvs_backend_mock.close (a);
-}
-
-/* The fds open in this process once m's index has applied every queued
- * event (the watch thread holds a folder fd while it applies some). */
-static int
-open_fds (struct mock *m)
-{
-  int n = 0;
-  DIR *d;
-
-  cr_assert_geq (mock_index_count (mock_index_of (m)), 0);
-  d = opendir ("/proc/self/fd");
-  cr_assert_not_null (d);
-  while (readdir (d) != NULL)
-    n++;
-  closedir (d);
-  return n;
-}
-
-/* Get's version comes from an fstat of the extent fd the index holds
- * after the first look: one fd per volume, and every event on the path
- * lets it go, so the answer follows the file the path names (replaced,
- * removed, the root moved away), and health with it. */
-Test (index, get_version_through_the_held_extent)
+/* Health follows the datastore root on every call: moved away, Get
+ * fails and health is down; moved back, both answer again. */
+Test (index, health_follows_the_root)
 {
   struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
   struct vdvs_backend_health h;
-  char root[PATH_MAX * 2], moved[PATH_MAX * 2], other[PATH_MAX * 2];
-  static char block[1 << 20];
-  struct mock_vol v;
-  uint64_t v0, v1, v2;
-  int base, fd;
+  char root[PATH_MAX * 2], moved[PATH_MAX * 2];
+  struct vdvs_volume_info i = { 0 };
+  vdvs_error_t err = NULL;
 
   t_create_ok (a, "v", "size", "10mb", NULL);
-  v = t_vol (a, "v");
-  base = open_fds (a);
-  v0 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_neq (v0, 0);
-  cr_assert_eq (open_fds (a), base + 1, "the extent is held");
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v0);
-  cr_assert_eq (open_fds (a), base + 1, "and opened once");
-
-  /* Replaced by another file (renamed over it, no close after): the
-   * version moves, and the held fd is the new file's. */
-  snprintf (other, sizeof other, "%s.new", v.flat);
-  fd = open (other, O_WRONLY | O_CREAT, 0600);
-  cr_assert_geq (fd, 0);
-  memset (block, 3, sizeof block);
-  cr_assert_eq (pwrite (fd, block, sizeof block, 0), (ssize_t) sizeof block);
-  fsync (fd);
-  cr_assert_eq (rename (other, v.flat), 0);
-  v1 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_neq (v1, v0);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), v1);
-  cr_assert_eq (open_fds (a), base + 2, "the new extent is held (and fd)");
-  /* A write to the new file through the still-open fd: no event, and
-   * the held fd sees the allocation grow. */
-  cr_assert_eq (pwrite (fd, block, sizeof block, 1 << 20),
-                (ssize_t) sizeof block);
-  fsync (fd);
-  v2 = vdvs_backend_mock.get_version (a, "v");
-  cr_assert_neq (v2, v1);
-  {
-    struct vdvs_volume_info i = get_ok (a, "v");
-    cr_assert_str_eq (i.capacity_allocated, "2MB");
-    vdvs_volume_info_clear (&i);
-  }
-  close (fd);
-
-  /* The datastore root moved away while the extent is held: no version,
-   * health down; back, both again. */
-  cr_assert_neq (vdvs_backend_mock.get_version (a, "v"), 0);
+  i = get_ok (a, "v");
+  vdvs_volume_info_clear (&i);
+  vdvs_backend_mock.health (a, &h);
+  cr_assert (h.up, "%s", h.detail);
   snprintf (root, sizeof root, "%s/root", tmp);
   snprintf (moved, sizeof moved, "%s/moved", tmp);
   cr_assert_eq (rename (root, moved), 0);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), 0);
+  cr_assert_lt (vdvs_backend_mock.get (a, "v", &i, &err), 0);
+  vdvs_error_release (&err);
+  vdvs_volume_info_clear (&i);
   vdvs_backend_mock.health (a, &h);
   cr_assert_not (h.up);
   cr_assert_eq (rename (moved, root), 0);
-  cr_assert_neq (vdvs_backend_mock.get_version (a, "v"), 0);
+  i = get_ok (a, "v");
+  vdvs_volume_info_clear (&i);
   vdvs_backend_mock.health (a, &h);
   cr_assert (h.up, "%s", h.detail);
-
-  /* Removed: no version, and the fd (with the file's blocks) let go. */
-  unlink (v.descriptor);
-  unlink (v.flat);
-  cr_assert_eq (vdvs_backend_mock.get_version (a, "v"), 0);
-  cr_assert_eq (open_fds (a), base, "nothing held");
   vdvs_backend_mock.close (a);
-}
-
-/* With a low descriptor limit the index holds at most a quarter of it;
- * the volumes beyond are stat'd by path, with the same answers. */
-Test (index, held_extents_bounded_by_the_fd_limit)
-{
-  struct rlimit old, low;
-  struct mock *a;
-  uint64_t ver[24];
-  char name[16];
-  int base;
-
-  cr_assert_eq (getrlimit (RLIMIT_NOFILE, &old), 0);
-  low = old;
-  low.rlim_cur = 64;
-  cr_assert_eq (setrlimit (RLIMIT_NOFILE, &low), 0);
-  a = t_mock_open (tmp, "vmA", T_UUID_A);
-  for (int i = 0; i < 24; i++)
-    {
-      snprintf (name, sizeof name, "v%d", i);
-      t_create_ok (a, name, "size", "1mb", NULL);
-    }
-  base = open_fds (a);
-  for (int i = 0; i < 24; i++)
-    {
-      snprintf (name, sizeof name, "v%d", i);
-      ver[i] = vdvs_backend_mock.get_version (a, name);
-      cr_assert_neq (ver[i], 0);
-    }
-  cr_assert_eq (open_fds (a), base + 16, "a quarter of 64 held");
-  for (int i = 0; i < 24; i++)
-    {
-      snprintf (name, sizeof name, "v%d", i);
-      cr_assert_eq (vdvs_backend_mock.get_version (a, name), ver[i], "%s",
-                    name);
-    }
-  vdvs_backend_mock.close (a);
-  cr_assert_eq (setrlimit (RLIMIT_NOFILE, &old), 0);
 }
