@@ -3,7 +3,8 @@
 # and, given a build directory, on the compiler's include paths:
 # - fuse/ and backends/ include only their own headers and include/vdvs/
 #   (so nothing from src/);
-# - src/ includes only its own headers and include/vdvs/ (no backend's);
+# - src/ includes only its own headers and include/vdvs/ (no backend's;
+#   src/platform/<os>/ also src/'s);
 # - common/ and include/vdvs/ include only include/vdvs/ (no program's);
 # - tools/ never include a header of src/;
 # - only src/ and the unit tests compile with src/ on the include path, and
@@ -97,8 +98,10 @@ def rule(name, folders, allowed):
 own = lambda path: [os.path.relpath(os.path.dirname(path), top)]
 rule('fuse-backends-own-headers-and-include-vdvs', ['fuse', 'backends'],
      lambda p: own(p) + ['include/vdvs'])
+# src/platform/<os>/ is the platform layer of vdvsd: it also sees src/.
 rule('src-own-headers-and-include-vdvs', ['src'],
-     lambda p: own(p) + ['include/vdvs'])
+     lambda p: own(p) + ['include/vdvs']
+     + (['src'] if under(p, 'src/platform') else []))
 rule('common-include-vdvs-only', ['common', 'include'],
      lambda p: ['include/vdvs'])
 
