@@ -48,10 +48,12 @@ def under(path, folder):
 
 def resolve(path, kind, name):
     """Where a project include lands: the including file's folder (quotes
-    only), then include/.  None for a header of the system."""
+    only), then include/ (and src/ for src/platform/).  None for a header of the system."""
     here = os.path.dirname(path)
     cands = ([os.path.join(here, name)] if kind == '"' else []) + \
             [os.path.join(top, 'include', name)]
+    if kind == '"' and under(path, 'src/platform'):
+        cands.append(os.path.join(top, 'src', name))
     for c in cands:
         if os.path.isfile(c):
             return os.path.realpath(c)
