@@ -41,7 +41,7 @@ barrier (const char *body)
   cJSON *req = cJSON_Parse (body), *n = cJSON_GetObjectItem (req, "N");
   int want = cJSON_IsNumber (n) ? n->valueint : 0, got;
   unsigned round;
-  ULONGLONG deadline = GetTickCount64 () + 30000;
+  ULONGLONG deadline = GetTickCount64 () + 10000;
   char msg[128], *out;
 
   cJSON_Delete (req);
