@@ -321,6 +321,49 @@ t_hostile (void)
   t_activate ();
 }
 
+/* Random bytes on 64 connections (fixed seed), each closed by the client
+ * mid-whatever; the server must still answer afterwards. */
+static void
+t_random (void)
+{
+  unsigned seed = 18;
+  char buf[600];
+
+  for (int i = 0; i < 64; i++)
+    {
+      HANDLE h = connect_pipe ();
+      size_t n = 1 + (seed = seed * 1103515245 + 12345) % sizeof buf;
+      for (size_t k = 0; k < n; k++)
+        buf[k] = (char) ((seed = seed * 1103515245 + 12345) >> 16);
+      /* Half of them start like a request, to get past the request line. */
+      if (i % 2 && n > 39)
+        memcpy (buf, "POST /Plugin.Activate HTTP/1.1\r\nContent", 39);
+      send_all (h, buf, n);
+      CloseHandle (h);
+    }
+  t_activate ();
+}
+
+/* Stop with an idle keep-alive connection and a half-sent request open:
+ * the server closes both and exits (it does not wait for the idle
+ * timeout). */
+static void
+t_shutdown (void)
+{
+  HANDLE idle = connect_pipe (), half = connect_pipe (), h = connect_pipe ();
+  struct reply r, s;
+  int ok = post (idle, "/Plugin.Activate", "{}", &r) == 0
+           && send_all (half, "POST /Test.Echo HTTP/1.1\r\nContent-Le", 36) == 0
+           && post (h, "/Test.Shutdown", "{}", &s) == 0 && s.status == 200;
+
+  check (ok, "shutdown request", "no reply");
+  check (ok && closed_by_server (idle) && closed_by_server (half),
+         "shutdown closes idle and half-sent connections", "not closed");
+  CloseHandle (idle);
+  CloseHandle (half);
+  CloseHandle (h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -335,11 +378,7 @@ main (int argc, char **argv)
     }
   if (what != NULL && strcmp (what, "shutdown") == 0)
     {
-      HANDLE h = connect_pipe ();
-      struct reply r;
-      int ok = h != INVALID_HANDLE_VALUE && post (h, "/Test.Shutdown", "{}", &r) == 0;
-      check (ok && r.status == 200, "shutdown request", "no reply");
-      CloseHandle (h);
+      t_shutdown ();
       return failures != 0;
     }
   if (what == NULL || strcmp (what, "all") != 0)
@@ -353,6 +392,7 @@ main (int argc, char **argv)
   t_concurrent ();
   t_body_limits ();
   t_hostile ();
+  t_random ();
   printf ("%d failed\n", failures);
   return failures != 0;
 }
