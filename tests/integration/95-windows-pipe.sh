@@ -98,7 +98,7 @@ for _ in $(seq 300); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$SPID" 2>/dev/null && fail "server still running 30 s after shutdown"
 rc=0; wait "$SPID" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$T/server.log" >&2; fail "server exit status $rc"; }
-grep -q '^stopped' "$T/server.log" || fail "server did not stop cleanly"
+grep -q '\[INFO\] Stopped' "$T/server.log" || fail "server did not stop cleanly"
 [ ! -e "$SPEC" ] || fail "spec file left after a clean exit"
 echo "ok: clean exit removed the spec file"
 echo "PASS: windows pipe transport under wine ($npass client checks)"

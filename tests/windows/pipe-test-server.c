@@ -14,6 +14,7 @@
 
 #include "pipe.h"
 #include "spec.h"
+#include "vdvs/log.h"
 
 static HANDLE stop_event;
 
@@ -146,21 +147,23 @@ main (int argc, char **argv)
   if (vdvs_pipe_start (pipe_name, max_conn, handle, &p, &err) < 0
       || vdvs_spec_write (spec, "vsphere", VDVS_SPEC_ADDR, &err) < 0)
     {
-      fprintf (stderr, "vdvs-pipe-test-server: %s\n", err->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Cannot serve the plugin API",
+                "error=\"%s\"", err->msg);
       vdvs_error_release (&err);
       vdvs_pipe_stop (p);
       return 1;
     }
-  printf ("serving %s, spec file %s\n", pipe_name, spec);
-  fflush (stdout);
+  vdvs_log (VDVS_LOG_INFO, "Serving the plugin API", "pipe=%s spec=%s",
+            pipe_name, spec);
   WaitForSingleObject (stop_event, INFINITE);
   /* The spec file goes first: Docker must not find a dead address. */
   if (vdvs_spec_remove (spec, &err) < 0)
     {
-      fprintf (stderr, "vdvs-pipe-test-server: %s\n", err->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Cannot remove the spec file",
+                "error=\"%s\"", err->msg);
       vdvs_error_release (&err);
     }
   vdvs_pipe_stop (p);
-  printf ("stopped\n");
+  vdvs_log (VDVS_LOG_INFO, "Stopped", NULL);
   return 0;
 }
