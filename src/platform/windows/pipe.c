@@ -177,9 +177,7 @@ await_client (struct vdvs_pipe *p, HANDLE h, HANDLE ev)
       CancelIoEx (h, &ov);
       GetOverlappedResult (h, &ov, &n, TRUE);
       return FALSE;
-    default:
-      /* ERROR_NO_DATA: the client came and went already. */
-      DisconnectNamedPipe (h);
+    default: /* e.g. ERROR_NO_DATA: the client came and went already */
       return FALSE;
     }
 }
@@ -213,10 +211,14 @@ accept_main (void *arg)
         break;
       if (!await_client (p, h, ev))
         {
+          /* A fresh instance next, after a pause so that a failing
+           * ConnectNamedPipe cannot spin. */
           ReleaseSemaphore (p->slots, 1, NULL);
-          if (WaitForSingleObject (p->stop, 0) == WAIT_OBJECT_0)
+          CloseHandle (h);
+          h = INVALID_HANDLE_VALUE;
+          if (WaitForSingleObject (p->stop, 10) == WAIT_OBJECT_0)
             break;
-          continue; /* the same instance listens again */
+          continue;
         }
       c = calloc (1, sizeof *c);
       t = NULL;
