@@ -101,4 +101,21 @@ rc=0; wait "$SPID" || rc=$?
 grep -q '\[INFO\] Stopped' "$T/server.log" || fail "server did not stop cleanly"
 [ ! -e "$SPEC" ] || fail "spec file left after a clean exit"
 echo "ok: clean exit removed the spec file"
+# --max-connections 2: a third client stays connected, unanswered, until
+# one of the two closes (its own pipe name and spec path).
+"$WINE" "$SERVER" --max-connections 2 --pipe '\\.\pipe\vdvs-limit' \
+  --spec 'C:\ProgramData\vdvs-limit.json' > "$T/limit-server.log" 2>&1 &
+LPID=$!
+LSPEC=$WINEPREFIX/drive_c/ProgramData/vdvs-limit.json
+for _ in $(seq 300); do [ -e "$LSPEC" ] && break; sleep 0.1; done
+[ -e "$LSPEC" ] || { cat "$T/limit-server.log" >&2; fail "limit server: no spec file"; }
+rc=0
+timeout 120 "$WINE" "$CLIENT" --pipe '\\.\pipe\vdvs-limit' limit 2 > "$T/limit.log" 2>&1 || rc=$?
+tr -d '\r' < "$T/limit.log"
+[ "$rc" -eq 0 ] || fail "connection limit: exit status $rc"
+rc=0; timeout 30 tail --pid="$LPID" -f /dev/null || rc=$?
+[ "$rc" -eq 0 ] || fail "limit server still running after shutdown"
+rc=0; wait "$LPID" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/limit-server.log" >&2; fail "limit server exit status $rc"; }
+[ ! -e "$LSPEC" ] || fail "limit server left its spec file"
 echo "PASS: windows pipe transport under wine ($npass client checks)"

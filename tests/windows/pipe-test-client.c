@@ -2,7 +2,8 @@
  * plugin API as Docker speaks it over \\.\pipe\vsphere-dvs, concurrency,
  * keep-alive, and hostile input.  One line per check, PASS or FAIL.
  *
- * Usage: vdvs-pipe-test-client [--pipe NAME] all|shutdown
+ * Usage: vdvs-pipe-test-client [--pipe NAME] all|shutdown|limit N
+ * (limit N: against a server run with --max-connections N; shuts it down)
  * Exit status: 0 when every check passed. */
 #include <process.h>
 #include <stdarg.h>
@@ -364,10 +365,51 @@ t_shutdown (void)
   CloseHandle (h);
 }
 
+/* Against a server started with --max-connections n: with n connections
+ * held open, one more client is connected but not answered; it is served
+ * once a held connection closes.  Then the server is shut down. */
+static void
+t_limit (int n)
+{
+  HANDLE hold[64], extra, h;
+  struct reply r;
+  DWORD avail = 0;
+  int ok = n >= 1 && n <= 64;
+  const char req[] = "POST /Plugin.Activate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+
+  for (int i = 0; ok && i < n; i++)
+    ok = (hold[i] = connect_pipe ()) != INVALID_HANDLE_VALUE
+         && post (hold[i], "/Plugin.Activate", "{}", &r) == 0;
+  check (ok, "limit: connections up to the limit served", "n=%d", n);
+  if (!ok)
+    return;
+  extra = connect_pipe ();
+  ok = extra != INVALID_HANDLE_VALUE && send_all (extra, req, sizeof req - 1) == 0;
+  for (int waited = 0; ok && waited < 1500 && avail == 0; waited += 100)
+    {
+      Sleep (100);
+      ok = PeekNamedPipe (extra, NULL, 0, NULL, &avail, NULL);
+    }
+  check (ok && avail == 0, "limit: one more client waits, connected",
+         "ok %d, %lu bytes of reply", ok, (unsigned long) avail);
+  CloseHandle (hold[0]);
+  ok = read_reply (extra, &r) == 0 && r.status == 200;
+  check (ok, "limit: the waiting client is served when a slot frees",
+         "no reply");
+  CloseHandle (extra);
+  for (int i = 1; i < n; i++)
+    CloseHandle (hold[i]);
+  h = connect_pipe ();
+  ok = post (h, "/Test.Shutdown", "{}", &r) == 0;
+  check (ok, "limit: shutdown", "no reply");
+  CloseHandle (h);
+}
+
 int
 main (int argc, char **argv)
 {
   const char *what = NULL;
+  int limit_n = 0;
 
   for (int i = 1; i < argc; i++)
     {
@@ -375,6 +417,13 @@ main (int argc, char **argv)
         pipe_name = argv[++i];
       else if (what == NULL)
         what = argv[i];
+      else
+        limit_n = atoi (argv[i]);
+    }
+  if (what != NULL && strcmp (what, "limit") == 0 && limit_n > 0)
+    {
+      t_limit (limit_n);
+      return failures != 0;
     }
   if (what != NULL && strcmp (what, "shutdown") == 0)
     {
@@ -383,7 +432,8 @@ main (int argc, char **argv)
     }
   if (what == NULL || strcmp (what, "all") != 0)
     {
-      fprintf (stderr, "usage: %s [--pipe NAME] all|shutdown\n", argv[0]);
+      fprintf (stderr, "usage: %s [--pipe NAME] all|shutdown|limit N\n",
+               argv[0]);
       return 2;
     }
   t_activate ();
