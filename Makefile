@@ -7,7 +7,8 @@ DESTDIR ?=
 V ?=
 
 .PHONY: all build deps run test test-unit test-integration bench clean asan \
-	install uninstall plugin plugin-rootfs test-container deploy testremote stress
+	install uninstall plugin plugin-rootfs test-container deploy testremote stress \
+	windows
 
 all: build
 
@@ -55,7 +56,18 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh
 
 clean:
-	rm -rf $(BUILD) build-asan $(INSTALL_BUILD) $(PLUGIN_DIR)
+	rm -rf $(BUILD) build-asan $(INSTALL_BUILD) $(PLUGIN_DIR) $(WIN_BUILD)
+
+# The Windows cross build (mingw-w64) in build-windows/: the platform layer
+# and its test programs for now (docs/windows.md).  scripts/deps-windows.sh
+# installs the toolchain and wine and unpacks Debian's cJSON source there.
+WIN_BUILD ?= build-windows
+windows:
+	@./scripts/deps-windows.sh --quiet $(WIN_BUILD)/deps
+	@[ -f $(WIN_BUILD)/build.ninja ] || meson setup $(WIN_BUILD) \
+	  --cross-file cross/x86_64-w64-mingw32.ini -Dtests=false \
+	  -Dwindows_deps=$(abspath $(WIN_BUILD))/deps
+	ninja -C $(WIN_BUILD)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: vdvsd, vmdkfs, esxsim in
 # PREFIX/sbin, vdvsctl in PREFIX/bin, man pages, the systemd unit in

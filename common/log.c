@@ -54,13 +54,15 @@ vdvs_log (enum vdvs_log_level level, const char *msg, const char *fmt, ...)
   char line[4096];
   struct timeval tv;
   struct tm tm;
+  time_t secs;
   size_t n;
   int r;
 
   if (level > max_level)
     return;
   gettimeofday (&tv, NULL);
-  gmtime_r (&tv.tv_sec, &tm);
+  secs = tv.tv_sec; /* not a time_t everywhere (Windows: long) */
+  gmtime_r (&secs, &tm);
   n = strftime (line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
   r = snprintf (line + n, sizeof line - n, ".%06ldZ [%s] %s",
                 (long) tv.tv_usec, level_names[level], msg);

@@ -3,7 +3,8 @@
 # and, given a build directory, on the compiler's include paths:
 # - fuse/ and backends/ include only their own headers and include/vdvs/
 #   (so nothing from src/);
-# - src/ includes only its own headers and include/vdvs/ (no backend's);
+# - src/ includes only its own headers and include/vdvs/ (no backend's;
+#   src/platform/<os>/ also src/'s);
 # - common/ and include/vdvs/ include only include/vdvs/ (no program's);
 # - tools/ never include a header of src/;
 # - only src/ and the unit tests compile with src/ on the include path, and
@@ -47,10 +48,12 @@ def under(path, folder):
 
 def resolve(path, kind, name):
     """Where a project include lands: the including file's folder (quotes
-    only), then include/.  None for a header of the system."""
+    only), then include/ (and src/ for src/platform/).  None for a header of the system."""
     here = os.path.dirname(path)
     cands = ([os.path.join(here, name)] if kind == '"' else []) + \
             [os.path.join(top, 'include', name)]
+    if kind == '"' and under(path, 'src/platform'):
+        cands.append(os.path.join(top, 'src', name))
     for c in cands:
         if os.path.isfile(c):
             return os.path.realpath(c)
@@ -97,8 +100,10 @@ def rule(name, folders, allowed):
 own = lambda path: [os.path.relpath(os.path.dirname(path), top)]
 rule('fuse-backends-own-headers-and-include-vdvs', ['fuse', 'backends'],
      lambda p: own(p) + ['include/vdvs'])
+# src/platform/<os>/ is the platform layer of vdvsd: it also sees src/.
 rule('src-own-headers-and-include-vdvs', ['src'],
-     lambda p: own(p) + ['include/vdvs'])
+     lambda p: own(p) + ['include/vdvs']
+     + (['src'] if under(p, 'src/platform') else []))
 rule('common-include-vdvs-only', ['common', 'include'],
      lambda p: ['include/vdvs'])
 

@@ -2,6 +2,8 @@
 #ifndef VDVS_LOG_H
 #define VDVS_LOG_H
 
+#include "vdvs/attr.h"
+
 #include <stdbool.h>
 
 enum vdvs_log_level
@@ -16,7 +18,7 @@ enum vdvs_log_level
  * Example: vdvs_log (VDVS_LOG_INFO, "Volume mounted", "name=%s refcount=%d",
  * name, n). Thread-safe. */
 void vdvs_log (enum vdvs_log_level level, const char *msg, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
+    VDVS_PRINTF (3, 4);
 
 /* Set-up, for programs. Parse "error|warn|info|debug" (case-insensitive). 0 or -1. */
 int vdvs_log_level_parse (const char *s, enum vdvs_log_level *out);

@@ -1,0 +1,42 @@
+/* A small HTTP/1.x server loop for the plugin API over any byte stream
+ * (on Windows: a named-pipe connection, which libmicrohttpd cannot serve).
+ * Portable C: the transport is two callbacks, so the parser knows nothing
+ * of pipes and builds anywhere.
+ *
+ * What it accepts: `METHOD /path HTTP/1.0|1.1`, header lines `Name: value`,
+ * a body of Content-Length bytes (at most VDVS_HTTP_MAX_BODY; no chunked
+ * bodies), keep-alive (1.1 unless `Connection: close`, 1.0 only with
+ * `Connection: keep-alive`) and pipelined requests.  Replies are the
+ * handler's JSON with Docker's plugin content type, as src/http.c sends. */
+#ifndef VDVS_HTTP1_H
+#define VDVS_HTTP1_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+/* Request head limit (request line plus headers). */
+#define VDVS_HTTP1_MAX_HEAD (8 * 1024)
+/* An oversize body up to this size is read and dropped, so the refusal is
+ * an ordinary reply on a connection that stays usable; a larger one gets
+ * the refusal and the connection is closed. */
+#define VDVS_HTTP1_MAX_DRAIN (16 * VDVS_HTTP_MAX_BODY)
+
+struct vdvs_http1_io
+{
+  void *ctx;
+  /* Read up to n bytes: >0 bytes read, 0 at end of stream, <0 on error
+   * (including the transport's timeout or shutdown). */
+  long (*read) (void *ctx, char *buf, size_t n);
+  /* Write all n bytes: 0, or <0 on error. */
+  int (*write) (void *ctx, const char *buf, size_t n);
+};
+
+/* Serve requests on one connection until the peer closes it, an error, or
+ * a request that ends the connection; each POST goes to `handler` (path
+ * without query, NUL-terminated body).  Returns the number of requests
+ * answered. */
+unsigned vdvs_http1_serve (const struct vdvs_http1_io *io,
+                           vdvs_http_handler handler);
+
+#endif
