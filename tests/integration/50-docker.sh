@@ -24,7 +24,7 @@ start_vdvsd_docker
 
 # --- create, ls, inspect
 d volume create --driver=vsphere --name="$V" -o size=10gb >/dev/null
-d volume ls --filter driver=vsphere | grep -q "$V" || fail "docker volume ls lacks $V"
+d volume ls --filter driver=vsphere | grep "$V" >/dev/null || fail "docker volume ls lacks $V"
 insp=$(d volume inspect "$V")
 [ "$(jq -r '.[0].Driver' <<<"$insp")" = vsphere ] || fail "driver: $insp"
 [ "$(jq -r '.[0].Scope' <<<"$insp")" = global ] || fail "scope: $insp"
@@ -52,7 +52,7 @@ grep -q "in use" "$T/rm.err" || fail "unexpected rm error: $(cat "$T/rm.err")"
 d cp "$c:/data/f" "$T/copied" && [ "$(cat "$T/copied")" = hello ] || fail "docker cp out"
 echo cp-in > "$T/in"; d cp "$T/in" "$c:/data/in" || fail "docker cp in"
 grep -q " $MNT/$V@datastore1 " /proc/self/mounts || fail "docker cp unmounted the volume of a running container"
-d exec "$c" sh -c 'echo after-cp > /data/g && sync && cat /data/in' | grep -q cp-in || fail "volume unusable after docker cp"
+d exec "$c" sh -c 'echo after-cp > /data/g && sync && cat /data/in' | grep cp-in >/dev/null || fail "volume unusable after docker cp"
 d rm -f "$c" >/dev/null
 for _ in $(seq 50); do grep -q " $MNT/$V@datastore1 " /proc/self/mounts || break; sleep 0.1; done
 ! grep -q " $MNT/$V@datastore1 " /proc/self/mounts || fail "not unmounted after the container went away"
@@ -90,7 +90,7 @@ kill -9 "$VDVSD_PID"; wait "$VDVSD_PID" 2>/dev/null || true; VDVSD_PID=
 start_vdvsd_docker
 sleep 1   # let recovery ask the engine
 grep -q " $MNT/$V2@datastore1 " /proc/self/mounts || fail "recovery unmounted a volume in use"
-d exec "$c" cat /data/f | grep -q after-restart || fail "data lost across restarts"
+d exec "$c" cat /data/f | grep after-restart >/dev/null || fail "data lost across restarts"
 d stop -t 1 "$c" >/dev/null
 for _ in $(seq 50); do grep -q " $MNT/$V2@datastore1 " /proc/self/mounts || break; sleep 0.1; done
 ! grep -q " $MNT/$V2@datastore1 " /proc/self/mounts || fail "not unmounted when the container stopped after restarts"

@@ -21,8 +21,8 @@ start_vdvsd --socket "$SOCK" --docker-socket /var/run/docker.sock
 
 # source device of a mounted volume (full name)
 src_of () { awk -v m="$MNT/$1" '$2 == m { print $1 }' /proc/self/mounts; }
-extent_of () { find "$ROOT" -name "$1-flat.vmdk" | head -1; }
-sidecar_of () { find "$ROOT" -name "$1-*.vmfd" | head -1; }
+extent_of () { find "$ROOT" -name "$1-flat.vmdk" -print -quit; }
+sidecar_of () { find "$ROOT" -name "$1-*.vmfd" -print -quit; }
 
 # --- xfs below mkfs.xfs's minimum: refused at create, naming it
 out=$(d volume create --driver=vsphere -o fstype=xfs "small$S" 2>&1) && fail "xfs at the default 100mb accepted"

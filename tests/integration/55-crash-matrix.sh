@@ -116,7 +116,7 @@ ok "kill -9 dockerd with --live-restore: container and mount kept, stop unmounts
 "$VDVS_BUILD/tools/vdvsctl" fault stall id=st path="datastore1/dockvols/*/$B-flat.vmdk" op=read >/dev/null
 d run -d --name "vdvs-cr-$S-c5" --network none -v "$B:/d" "$IMAGE" sleep 600 > "$T/c5.out" 2>&1 &
 runpid=$!
-wait_for 20 sh -c "'$VDVS_BUILD/tools/vdvsctl' fault list | grep -q 'id=st.*matched=[1-9]'" || fail "Mount never reached the disk"
+wait_for 20 sh -c "'$VDVS_BUILD/tools/vdvsctl' fault list | grep 'id=st.*matched=[1-9]' >/dev/null" || fail "Mount never reached the disk"
 kill -9 "$VDVSD_PID"
 # The killed Mount waits (uninterruptibly) for the disk read that vmdkfs
 # holds: the process can only finish dying once the read completes.

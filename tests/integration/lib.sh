@@ -72,7 +72,7 @@ _cleanup () {
   # pid is still that vmdkfs (pids wrap).
   local vpid
   vpid=$(cat "$T/run/vmdkfs.ctl.pid" 2>/dev/null || true)
-  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep -q "vmdkfs.*$T"; then
+  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep "vmdkfs.*$T" >/dev/null; then
     echo "LEAK: vmdkfs $vpid" >&2; leaked=1; kill "$vpid"
     for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
   fi
