@@ -7,11 +7,9 @@
 # rm` works, nothing leaks.  (kill -9 vmdkfs: 60-faults-plugin.sh.)
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop; require_fuse
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-SOCK=/run/docker/plugins/vsphere.sock
-if [ -S "$SOCK" ] && curl -s --max-time 2 --unix-socket "$SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves $SOCK"; exit 77
-fi
+require_docker
+require_driver_socket_free
+SOCK=$DRIVER_SOCK
 d () { "$DOCKER" "$@"; }
 S=$$ A=crA$$ B=crB$$
 export VDVS_VMDKFS_CTL=$T/run/vmdkfs.ctl

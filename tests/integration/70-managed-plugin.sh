@@ -13,8 +13,8 @@
 # shadow it.  Everything it creates is removed at the end.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop; require_fuse
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-"$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "SKIP: no $IMAGE (scripts/dockerd.sh)"; exit 77; }
+require_docker
+require_image
 
 S=$$
 NAME=vdvsmp$S
