@@ -181,8 +181,13 @@ bind_loop (const char *dev, const char *file)
   memset (&cfg, 0, sizeof cfg);
   cfg.fd = (unsigned) ffd;
   cfg.block_size = 512;
-  cr_assert_eq (ioctl (lfd, LOOP_CONFIGURE, &cfg), 0, "%s: %s", dev,
-                strerror (errno));
+  /* A device just cleared stays busy while another opener (udev probing
+   * it) still holds it: wait for that, up to a second. */
+  int r, tries = 0;
+  while ((r = ioctl (lfd, LOOP_CONFIGURE, &cfg)) < 0 && errno == EBUSY
+         && tries++ < 50)
+    usleep (20000);
+  cr_assert_eq (r, 0, "%s: %s", dev, strerror (errno));
   snprintf (foreign, sizeof foreign, "%s", dev);
   close (ffd);
   close (lfd);
