@@ -11,7 +11,7 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       docker.io busybox-static kmod procps psmisc openssh-server openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   [ "$quiet" = --quiet ] || echo "deps: all packages present"

@@ -56,7 +56,7 @@ find_mirror () {
     awk -v suite="$SUITE" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1) == suite) print $i }' "$f"
   done
 }
-MIRROR=${VDVS_MIRROR:-$(find_mirror | head -1)}
+MIRROR=${VDVS_MIRROR:-$(find_mirror | sed -n 1p)}
 [ -n "$MIRROR" ] || die "no deb source for $SUITE in /etc/apt/sources.list{,.d/*}; set VDVS_MIRROR"
 
 KEY=$(printf '%s\n' "$SUITE" "$MIRROR" "${PKGS[@]}" | sort | sha256sum | cut -c1-16)

@@ -87,7 +87,7 @@ sanity () {
     "detached 100MB" || die "inspect: unexpected status"
   step "docker run: write, then read back in a second container"
   rsh "docker run --rm -v $v:/data $IMAGE sh -c 'echo vdvs-sanity > /data/f && sync'" || die "writer container"
-  rsh "docker run --rm -v $v:/data $IMAGE cat /data/f" | grep -q vdvs-sanity || die "reader container did not see the data"
+  rsh "docker run --rm -v $v:/data $IMAGE cat /data/f" | grep vdvs-sanity >/dev/null || die "reader container did not see the data"
   step "docker volume rm refused while a container uses it"
   rsh "docker run -d --name $c -v $v:/data $IMAGE sleep 600 >/dev/null" || die "long-running container"
   expect "docker volume inspect --format '{{.Status.status}} {{index .Status \"attached to VM\"}}' $v" attached || die "not attached while in use"
@@ -96,11 +96,11 @@ sanity () {
   step "docker rm -f the container, then docker volume rm"
   rsh "docker rm -f $c >/dev/null" || die "rm container"
   rsh "docker volume rm $v" || die "volume rm"
-  rsh "docker volume ls -q --filter driver=$DRIVER" | grep -q "^$v" && die "volume still listed"
+  rsh "docker volume ls -q --filter driver=$DRIVER" | grep "^$v" >/dev/null && die "volume still listed"
   if [ -n "$ESX" ]; then
     step "ESX $ESX: the volume is gone from the datastore"
     # shellcheck disable=SC2086
-    if ssh -o BatchMode=yes ${SSH_OPTS:-} "root@$ESX" "/usr/lib/vmware/vmdkops/bin/vmdkops_admin.py volume ls" | grep -q "$v"; then
+    if ssh -o BatchMode=yes ${SSH_OPTS:-} "root@$ESX" "/usr/lib/vmware/vmdkops/bin/vmdkops_admin.py volume ls" | grep "$v" >/dev/null; then
       die "ESX still lists $v"
     fi
   fi

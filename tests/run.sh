@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run every test: Criterion unit tests (meson), then each integration script
-# in tests/integration (NN-name.sh, in order), then (with --asan) a second
-# pass of the sanitizer-sensitive integration scripts on the ASan build.
-# Prints one closing line "N passed, N failed, N skipped" and exits non-zero
-# when anything failed.
+# Run every test: Criterion unit tests (meson suite `unit`), then the
+# integration scripts (meson suite `integration`: one test per
+# tests/integration/NN-name.sh, in order), then (with --asan) a second pass
+# of the sanitizer-sensitive integration scripts on the ASan build (suite
+# `integration-asan` of build-asan).  Prints one closing line
+# "N passed, N failed, N skipped" and exits non-zero when anything failed.
 #
 # What is counted:
 # - unit tests: test CASES (Criterion's TAP: ok / not ok / # SKIP), not
@@ -14,11 +15,12 @@
 # - --asan: the unit cases run in build and in build-asan but each case is
 #   counted ONCE: passed when it passed in both builds, failed when it failed
 #   in either, skipped when skipped in either and failed in none.
-# - integration: one test per script; exit 0 = pass, 77 = skip (the script
-#   prints "SKIP: reason"), anything else = fail.  The ASan pass of
-#   10-api, 17-daemon-cli, 56-concurrency and 81-hostile (ASAN_SCRIPTS)
-#   counts as its own tests (asan:NN-name): it runs other binaries.  A
-#   sanitizer report of vdvsd, vmdkfs or esxsim fails the script.
+# - integration: one test per script, read from meson's test log; exit 0 =
+#   pass, 77 = skip (the script prints "SKIP: reason"), anything else (or a
+#   timeout) = fail.  The ASan pass (integration_asan in
+#   tests/integration/meson.build, or VDVS_ASAN_SCRIPTS) counts as its own
+#   tests (asan:NN-name): it runs other binaries.  A sanitizer report of
+#   vdvsd, vmdkfs or esxsim fails the script.
 # - strict mode (CI=true or VDVS_REQUIRE=all; .ci/run sets it): every test
 #   must run, so a skip (unit case or script) counts as a failure.
 #
@@ -30,9 +32,8 @@ set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export VDVS_BUILD=${VDVS_BUILD:-$TOP/build}
 ABUILD=${VDVS_ASAN_BUILD:-$TOP/build-asan}
-# Integration scripts that also run on the ASan build (vdvsd and vmdkfs
-# under ASan/UBSan where bad input and concurrency are).
-ASAN_SCRIPTS=${VDVS_ASAN_SCRIPTS:-"10-api 17-daemon-cli 56-concurrency 81-hostile"}
+# Integration tests of the ASan pass instead of suite integration-asan.
+ASAN_SCRIPTS=${VDVS_ASAN_SCRIPTS:-}
 mode=all; pattern=; asan=0
 for a in "$@"; do
   case $a in
@@ -82,7 +83,7 @@ except OSError:
 SAN = re.compile(r'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:')
 for p in progs:
     out = (p.get('stdout') or '') + (p.get('stderr') or '')
-    name, bad = p['name'], 0
+    name, bad = p['name'].split(' / ')[-1], 0   # "project:suite / name"
     for line in out.splitlines():
         m = re.match(r'(not ok|ok) - (\S+)(.*)', line)
         if not m:
@@ -166,41 +167,133 @@ if [ $mode != integration ]; then
   echo "unit: $((pass + failn + skip - before)) cases (logs: ${files[*]/%.cases/.log})"
 fi
 
-# run_script FILE NAME: one integration script, counted as NAME.
-run_script () {
-  local t=$1 name=$2 start rc secs log
-  log=$logdir/${name/:/-}.log
-  start=$(date +%s)
-  timeout --kill-after=10 900 bash "$t" > "$log" 2>&1
-  rc=$?
-  secs=$(( $(date +%s) - start ))
-  case $rc in
-    0) echo "PASS $name (${secs}s)"; pass=$((pass + 1)) ;;
-    77) skipped "$name" "$(grep -m1 -o 'SKIP.*' "$log" || echo 'exit 77 without a reason')" ;;
-    *) echo "FAIL $name (rc=$rc, ${secs}s) — log: $log"
-       tail -25 "$log" | sed 's/^/    /'
-       failn=$((failn + 1)); failed+=("$name") ;;
-  esac
+# integ_names BUILD SUITE: the names of the tests meson knows in SUITE.
+integ_names () {
+  python3 - "$1/meson-info/intro-tests.json" "$2" <<'EOF'
+import json, sys
+for t in json.load(open(sys.argv[1])):
+    if any(s.split(':')[-1] == sys.argv[2] for s in t['suite']):
+        print(t['name'])
+EOF
+}
+
+# integ_fresh BUILD: reconfigure BUILD when the scripts on disk and the
+# tests meson registered differ (meson reads the list when it configures).
+integ_fresh () {
+  local b=$1 have want
+  want=$(cd "$TOP/tests/integration" && ls [0-9][0-9]-*.sh | sed 's/\.sh$//')
+  have=$(integ_names "$b" integration 2>/dev/null | sort)
+  [ "$have" = "$want" ] && return 0
+  echo "== $b: the integration scripts changed; meson setup --reconfigure"
+  meson setup --reconfigure "$b" > "$logdir/reconfigure.log" 2>&1 \
+    || { tail -20 "$logdir/reconfigure.log"; return 1; }
+}
+
+# integ_run BUILD TAG SUITE PREFIX NAME...: run the NAMEd tests of SUITE in
+# BUILD through meson, one at a time, and count them as PREFIX+NAME; each
+# script's output goes to $logdir/TAG-NAME.log.
+integ_run () {
+  local b=$1 tag=$2 suite=$3 prefix=$4 rc res name secs info log done
+  shift 4
+  rm -f "$b/meson-logs/$tag.json"
+  # meson's line per finished test, as it finishes.
+  PYTHONUNBUFFERED=1 meson test -C "$b" --suite "$suite" --logbase "$tag" --no-stdsplit \
+      --num-processes 1 "$@" 2>&1 \
+    | tee "$logdir/$tag.log" | grep --line-buffered -E '^ *[0-9]+/[0-9]+ '
+  rc=${PIPESTATUS[0]}
+  done=0
+  while read -r res name secs info; do
+    log=$logdir/$tag-$name.log
+    case $res in
+      end) done=1 ;;
+      pass) echo "PASS $prefix$name (${secs}s)"; pass=$((pass + 1)) ;;
+      skip) skipped "$prefix$name" "$info" ;;
+      meson) tail -20 "$logdir/$tag.log" | sed 's/^/    /'
+             echo "FAIL $prefix<meson test exit $rc> — log: $logdir/$tag.log"
+             failn=$((failn + 1)); failed+=("$prefix<meson test>") ;;
+      *) echo "FAIL $prefix$name ($info, ${secs}s) — log: $log"
+         tail -25 "$log" | sed 's/^/    /'
+         failn=$((failn + 1)); failed+=("$prefix$name") ;;
+    esac
+  done < <(python3 - "$b/meson-logs/$tag.json" "$rc" "$logdir/$tag-" <<'EOF'
+import json, re, sys
+path, rc, logbase = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tests = []
+try:
+    with open(path) as f:
+        tests = [json.loads(l) for l in f if l.strip()]
+except OSError:
+    pass
+bad = False
+for t in tests:
+    name = t['name'].split(' / ')[-1]   # "project:suite / name"
+    out = t.get('stdout') or ''
+    with open(logbase + name + '.log', 'w') as f:
+        f.write(out)
+    secs = int(t.get('duration') or 0)
+    if t['result'] == 'OK':
+        print('pass', name, secs)
+    elif t['result'] == 'SKIP':
+        m = re.search(r'SKIP.*', out)
+        print('skip', name, secs, m.group(0) if m else 'exit 77 without a reason')
+    else:
+        bad = True
+        print('fail', name, secs, '%s, rc=%s' % (t['result'], t.get('returncode')))
+if rc != 0 and not bad:
+    # meson test failed around the tests: the build, or meson itself.
+    print('meson', '-', 0, '')
+print('end', '-', 0, '')
+EOF
+)
+  if [ $done = 0 ]; then
+    echo "FAIL $prefix<results>: could not read $b/meson-logs/$tag.json"
+    failn=$((failn + 1)); failed+=("$prefix<results>")
+  fi
 }
 
 if [ $mode != unit ]; then
   if [ "$(id -u)" -eq 0 ] && ls "$TOP"/tests/integration/5*.sh >/dev/null 2>&1; then
     "$TOP/scripts/dockerd.sh" || echo "warning: Docker engine not available; engine tests will skip"
   fi
-  for t in "$TOP"/tests/integration/[0-9][0-9]-*.sh; do
-    name=$(basename "$t" .sh)
-    [ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
-    run_script "$t" "$name"
-  done
-  if [ $asan = 1 ]; then
-    for s in $ASAN_SCRIPTS; do
-      t=$TOP/tests/integration/$s.sh
-      [ -n "$pattern" ] && [[ $s != *$pattern* ]] && continue
-      [ -f "$t" ] || { echo "FAIL asan:$s: no script $t"; failn=$((failn + 1)); failed+=("asan:$s"); continue; }
-      build_asan
-      [ $asan_built = 1 ] || break
-      VDVS_BUILD=$ABUILD run_script "$t" "asan:$s"
+  names=()
+  if integ_fresh "$VDVS_BUILD"; then
+    for n in $(integ_names "$VDVS_BUILD" integration); do
+      [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
+      names+=("$n")
     done
+  else
+    echo "FAIL integration: meson setup --reconfigure $VDVS_BUILD"
+    failn=$((failn + 1)); failed+=("integration (reconfigure)")
+  fi
+  anames=()
+  if [ $asan = 1 ]; then
+    build_asan
+    if [ $asan_built = 1 ] && integ_fresh "$ABUILD"; then
+      all=" $(integ_names "$ABUILD" integration | tr '\n' ' ') "
+      for n in ${ASAN_SCRIPTS:-$(integ_names "$ABUILD" integration-asan)}; do
+        [ -n "$pattern" ] && [[ $n != *$pattern* ]] && continue
+        if [[ $all != *" $n "* ]]; then
+          echo "FAIL asan:$n: no integration test $n (VDVS_ASAN_SCRIPTS)"
+          failn=$((failn + 1)); failed+=("asan:$n"); continue
+        fi
+        anames+=("$n")
+      done
+    elif [ $asan_built = 1 ]; then
+      echo "FAIL integration: meson setup --reconfigure $ABUILD"
+      failn=$((failn + 1)); failed+=("asan integration (reconfigure)")
+    fi
+  fi
+  if [ -n "$pattern" ] && [ ${#names[@]} = 0 ] && [ ${#anames[@]} = 0 ]; then
+    echo "FAIL integration: no test name contains \`$pattern\`; names: meson test -C $VDVS_BUILD --suite integration --list"
+    failn=$((failn + 1)); failed+=("integration ($pattern)")
+  fi
+  if [ ${#names[@]} -gt 0 ]; then
+    echo "== integration tests (meson test --suite integration)"
+    integ_run "$VDVS_BUILD" integration integration "" "${names[@]}"
+  fi
+  if [ ${#anames[@]} -gt 0 ]; then
+    echo "== integration tests on the ASan build ($ABUILD)"
+    integ_run "$ABUILD" asan-integration integration "asan:" "${anames[@]}"
   fi
 fi
 

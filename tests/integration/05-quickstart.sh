@@ -131,7 +131,7 @@ jq -e --arg v $V '.[] | select(.Name == $v and .Driver == "vsphere" and .Status.
 [ "$(log_has 'Mount done')" -ge 2 ] || fail "vdvsd did not mount $V for two containers"
 [ "$(log_has 'Volume unmounted')" -ge 2 ] || fail "vdvsd did not unmount $V after the containers"
 grep -qx hello "$T/quickstart.out" || fail "the second container did not read back what the first wrote"
-d volume ls -q | grep -qx $V && fail "$V still listed after docker volume rm"
+d volume ls -q | grep -x $V >/dev/null && fail "$V still listed after docker volume rm"
 [ -z "$(find "$DSROOT" -name "$V*")" ] || fail "files of $V left in $DSROOT: $(find "$DSROOT" -name "$V*")"
 ok "quick start: $V created, written by one container, read back by another, inspected, removed"
 

@@ -30,7 +30,7 @@ for engine in uring sync; do
   echo "== engine $engine"
   start_vmdkfs "$engine"
   grep -q "engine=$engine" "$LOG" || fail "engine $engine not running"
-  ctl ping | grep -qx pong || fail "control ping"
+  ctl ping | grep -x pong >/dev/null || fail "control ping"
   [[ $(stat -c %a "$CTL") == 600 ]] || fail "control socket mode"
   M=$MNT/$DS S=$SRC/$DS
 
@@ -55,14 +55,14 @@ for engine in uring sync; do
   [[ $(sha256sum < "$M/direct-$engine") == $(sha256sum < "$T/data") ]] \
     || fail "read back through FUSE differs"
   # Unaligned write in the middle, read back direct and buffered.
-  "$PROBE" write "$M/data-$engine" 12345 7000 66 | grep -q "^ok 7000" || fail "pwrite"
+  "$PROBE" write "$M/data-$engine" 12345 7000 66 | grep "^ok 7000" >/dev/null || fail "pwrite"
   cmp <(dd if="$S/data-$engine" bs=1 skip=12345 count=7000 status=none) \
       <(head -c 7000 /dev/zero | tr '\0' 'B') || fail "pwrite content"
   cmp "$M/data-$engine" "$S/data-$engine" || fail "FUSE view differs after pwrite"
 
   # fsync reaches the backing file (the daemon issues a real fsync).
   before=$(ctl stats | sed 's/.*fsyncs=\([0-9]*\).*/\1/')
-  "$PROBE" fsync "$M/data-$engine" | grep -q "^ok" || fail "fsync"
+  "$PROBE" fsync "$M/data-$engine" | grep "^ok" >/dev/null || fail "fsync"
   after=$(ctl stats | sed 's/.*fsyncs=\([0-9]*\).*/\1/')
   (( after > before )) || fail "fsync not passed to the engine ($before -> $after)"
 

@@ -56,12 +56,12 @@ for engine in uring sync; do
   wait_exit "$writer_a" 10
   wait_exit "$writer_b" 20
   wait "$writer_a" && fail "writer A succeeded after the kill"
-  tail -1 "$T/a.out" | grep -Eq '^err (ENOTCONN|ECONNABORTED|EIO)$' \
+  tail -1 "$T/a.out" | grep -E '^err (ENOTCONN|ECONNABORTED|EIO)$' >/dev/null \
     || fail "writer A ended with: $(tail -1 "$T/a.out")"
   # Writer B: ext4 reports the dead device as EIO (or EROFS once the
   # journal aborts); unless it finished its 200 blocks first.
   if ! wait "$writer_b"; then
-    tail -1 "$T/b.out" | grep -Eq '^err (EIO|EROFS)$' \
+    tail -1 "$T/b.out" | grep -E '^err (EIO|EROFS)$' >/dev/null \
       || fail "writer B ended with: $(tail -1 "$T/b.out")"
   fi
   synced_a=$(grep -c '^synced' "$T/a.out")
@@ -77,8 +77,8 @@ for engine in uring sync; do
   start_vmdkfs "$engine"
   grep -q "Detaching dead FUSE mount" "$LOG" || fail "stale mount not detached"
   [[ $(grep -c " $MNT " /proc/mounts) == 1 ]] || fail "mounts stacked: $(grep " $MNT " /proc/mounts)"
-  "$PROBE" verify "$M/w-$engine" "$synced_a" | grep -q '^ok' || fail "fsync'd data lost on the mount"
-  "$PROBE" verify "$S/w-$engine" "$synced_a" | grep -q '^ok' || fail "fsync'd data lost in backing file"
+  "$PROBE" verify "$M/w-$engine" "$synced_a" | grep '^ok' >/dev/null || fail "fsync'd data lost on the mount"
+  "$PROBE" verify "$S/w-$engine" "$synced_a" | grep '^ok' >/dev/null || fail "fsync'd data lost in backing file"
 
   loop=$(losetup --direct-io=on --show -f "$M/vol1-flat.vmdk")
   LOOPS+=("$loop")
@@ -86,7 +86,7 @@ for engine in uring sync; do
   e2fsck -fy "$loop" >"$T/fsck1" 2>&1 || (( $? <= 1 )) || fail "fsck: $(cat "$T/fsck1")"
   e2fsck -fn "$loop" >"$T/fsck2" 2>&1 || fail "fsck not clean: $(cat "$T/fsck2")"
   mount "$loop" "$T/ext4"; MOUNTS+=("$T/ext4")
-  "$PROBE" verify "$T/ext4/w" "$synced_b" | grep -q '^ok' || fail "fsync'd ext4 data lost"
+  "$PROBE" verify "$T/ext4/w" "$synced_b" | grep '^ok' >/dev/null || fail "fsync'd ext4 data lost"
   umount "$T/ext4"; MOUNTS=()
   losetup -d "$loop"; LOOPS=()
   stop_vmdkfs

@@ -5,11 +5,9 @@
 # code path end to end, with no ESXi).
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
+require_docker
 command -v /usr/sbin/sshd >/dev/null || { echo "SKIP: no sshd (make deps)"; exit 77; }
-if [ -S /run/docker/plugins/vsphere.sock ] && curl -s --max-time 2 --unix-socket /run/docker/plugins/vsphere.sock -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves /run/docker/plugins/vsphere.sock"; exit 77
-fi
+require_driver_socket_free
 
 port=$((20000 + $$ % 20000))
 mkdir -p "$T/ssh" /run/sshd

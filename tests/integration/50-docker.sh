@@ -3,13 +3,11 @@
 # vdvsd serving the `vsphere` driver on /run/docker/plugins/vsphere.sock.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-"$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "SKIP: no $IMAGE (scripts/dockerd.sh)"; exit 77; }
+require_docker
+require_image
 
-SOCK=/run/docker/plugins/vsphere.sock
-if [ -S "$SOCK" ] && curl -s --max-time 2 --unix-socket "$SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves $SOCK (stop it to run this test)"; exit 77
-fi
+require_driver_socket_free
+SOCK=$DRIVER_SOCK
 S=$$                               # unique names: the engine keeps metadata
 V=MyVolume$S
 d() { "$DOCKER" "$@"; }
@@ -24,7 +22,7 @@ start_vdvsd_docker
 
 # --- create, ls, inspect
 d volume create --driver=vsphere --name="$V" -o size=10gb >/dev/null
-d volume ls --filter driver=vsphere | grep -q "$V" || fail "docker volume ls lacks $V"
+d volume ls --filter driver=vsphere | grep "$V" >/dev/null || fail "docker volume ls lacks $V"
 insp=$(d volume inspect "$V")
 [ "$(jq -r '.[0].Driver' <<<"$insp")" = vsphere ] || fail "driver: $insp"
 [ "$(jq -r '.[0].Scope' <<<"$insp")" = global ] || fail "scope: $insp"
@@ -52,7 +50,7 @@ grep -q "in use" "$T/rm.err" || fail "unexpected rm error: $(cat "$T/rm.err")"
 d cp "$c:/data/f" "$T/copied" && [ "$(cat "$T/copied")" = hello ] || fail "docker cp out"
 echo cp-in > "$T/in"; d cp "$T/in" "$c:/data/in" || fail "docker cp in"
 grep -q " $MNT/$V@datastore1 " /proc/self/mounts || fail "docker cp unmounted the volume of a running container"
-d exec "$c" sh -c 'echo after-cp > /data/g && sync && cat /data/in' | grep -q cp-in || fail "volume unusable after docker cp"
+d exec "$c" sh -c 'echo after-cp > /data/g && sync && cat /data/in' | grep cp-in >/dev/null || fail "volume unusable after docker cp"
 d rm -f "$c" >/dev/null
 for _ in $(seq 50); do grep -q " $MNT/$V@datastore1 " /proc/self/mounts || break; sleep 0.1; done
 ! grep -q " $MNT/$V@datastore1 " /proc/self/mounts || fail "not unmounted after the container went away"
@@ -90,7 +88,7 @@ kill -9 "$VDVSD_PID"; wait "$VDVSD_PID" 2>/dev/null || true; VDVSD_PID=
 start_vdvsd_docker
 sleep 1   # let recovery ask the engine
 grep -q " $MNT/$V2@datastore1 " /proc/self/mounts || fail "recovery unmounted a volume in use"
-d exec "$c" cat /data/f | grep -q after-restart || fail "data lost across restarts"
+d exec "$c" cat /data/f | grep after-restart >/dev/null || fail "data lost across restarts"
 d stop -t 1 "$c" >/dev/null
 for _ in $(seq 50); do grep -q " $MNT/$V2@datastore1 " /proc/self/mounts || break; sleep 0.1; done
 ! grep -q " $MNT/$V2@datastore1 " /proc/self/mounts || fail "not unmounted when the container stopped after restarts"

@@ -5,13 +5,11 @@
 # data); once it is free, recovery detaches it on its own.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-"$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "SKIP: no $IMAGE (scripts/dockerd.sh)"; exit 77; }
+require_docker
+require_image
 
-SOCK=/run/docker/plugins/vsphere.sock
-if [ -S "$SOCK" ] && curl -s --max-time 2 --unix-socket "$SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves $SOCK (stop it to run this test)"; exit 77
-fi
+require_driver_socket_free
+SOCK=$DRIVER_SOCK
 S=$$
 V=busy$S
 c=vdvs-busy-$S

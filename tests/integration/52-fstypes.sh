@@ -6,14 +6,12 @@
 # Create, finished at the next Mount or Create only when this VM made it.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-"$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "SKIP: no $IMAGE (scripts/dockerd.sh)"; exit 77; }
+require_docker
+require_image
 command -v mkfs.xfs >/dev/null || fail "no mkfs.xfs (scripts/deps.sh installs xfsprogs)"
 
-SOCK=/run/docker/plugins/vsphere.sock
-if [ -S "$SOCK" ] && curl -s --max-time 2 --unix-socket "$SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves $SOCK (stop it to run this test)"; exit 77
-fi
+require_driver_socket_free
+SOCK=$DRIVER_SOCK
 S=$$
 d() { "$DOCKER" "$@"; }
 on_exit 'for v in $(d volume ls -q --filter driver=vsphere 2>/dev/null | grep "$S"); do d volume rm -f "$v" >/dev/null 2>&1; done'
@@ -21,8 +19,8 @@ start_vdvsd --socket "$SOCK" --docker-socket /var/run/docker.sock
 
 # source device of a mounted volume (full name)
 src_of () { awk -v m="$MNT/$1" '$2 == m { print $1 }' /proc/self/mounts; }
-extent_of () { find "$ROOT" -name "$1-flat.vmdk" | head -1; }
-sidecar_of () { find "$ROOT" -name "$1-*.vmfd" | head -1; }
+extent_of () { find "$ROOT" -name "$1-flat.vmdk" -print -quit; }
+sidecar_of () { find "$ROOT" -name "$1-*.vmfd" -print -quit; }
 
 # --- xfs below mkfs.xfs's minimum: refused at create, naming it
 out=$(d volume create --driver=vsphere -o fstype=xfs "small$S" 2>&1) && fail "xfs at the default 100mb accepted"

@@ -57,7 +57,7 @@ host_crash () {
   local vpid l
   vpid=$(cat "$T/run/vmdkfs.ctl.pid" 2>/dev/null || true)
   kill -9 "$VDVSD_PID"; wait "$VDVSD_PID" 2>/dev/null || true; VDVSD_PID=
-  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep -q "vmdkfs.*$T"; then
+  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep "vmdkfs.*$T" >/dev/null; then
     kill -9 "$vpid"
     for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
   fi

@@ -7,11 +7,9 @@
 # rm` works, nothing leaks.  (kill -9 vmdkfs: 60-faults-plugin.sh.)
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop; require_fuse
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-SOCK=/run/docker/plugins/vsphere.sock
-if [ -S "$SOCK" ] && curl -s --max-time 2 --unix-socket "$SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves $SOCK"; exit 77
-fi
+require_docker
+require_driver_socket_free
+SOCK=$DRIVER_SOCK
 d () { "$DOCKER" "$@"; }
 S=$$ A=crA$$ B=crB$$
 export VDVS_VMDKFS_CTL=$T/run/vmdkfs.ctl
@@ -116,7 +114,7 @@ ok "kill -9 dockerd with --live-restore: container and mount kept, stop unmounts
 "$VDVS_BUILD/tools/vdvsctl" fault stall id=st path="datastore1/dockvols/*/$B-flat.vmdk" op=read >/dev/null
 d run -d --name "vdvs-cr-$S-c5" --network none -v "$B:/d" "$IMAGE" sleep 600 > "$T/c5.out" 2>&1 &
 runpid=$!
-wait_for 20 sh -c "'$VDVS_BUILD/tools/vdvsctl' fault list | grep -q 'id=st.*matched=[1-9]'" || fail "Mount never reached the disk"
+wait_for 20 sh -c "'$VDVS_BUILD/tools/vdvsctl' fault list | grep 'id=st.*matched=[1-9]' >/dev/null" || fail "Mount never reached the disk"
 kill -9 "$VDVSD_PID"
 # The killed Mount waits (uninterruptibly) for the disk read that vmdkfs
 # holds: the process can only finish dying once the read completes.

@@ -4,11 +4,9 @@
 # Mount whose caller gave up (the engine never sends its Unmount): reclaimed.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-SOCK=/run/docker/plugins/vsphere.sock
-if [ -S "$SOCK" ] && curl -s --max-time 2 --unix-socket "$SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
-  echo "SKIP: another plugin serves $SOCK"; exit 77
-fi
+require_docker
+require_driver_socket_free
+SOCK=$DRIVER_SOCK
 d () { "$DOCKER" "$@"; }
 S=$$
 on_exit 'd rm -f vdvs-ee-$S >/dev/null 2>&1; for v in ee$S-a ee$S-b ee$S-c; do d volume rm -f $v >/dev/null 2>&1; done'

@@ -31,7 +31,7 @@ ctl create v2@ds2 size=32mb diskformat=zeroedthick access=read-only >"$T/create.
   || fail "vdvsctl create: $(cat "$T/create.err")"
 [ ! -s "$T/create.err" ] || fail "zeroedthick create printed progress: $(cat "$T/create.err")"
 grep -q '^Created v2@ds2$' "$T/create.out" || fail "create output: $(cat "$T/create.out")"
-[ "$(ctl ls | head -1 | tr -s ' ' | sed 's/ $//')" = "$HEADER" ] || fail "ls header: $(ctl ls | head -1)"
+[ "$(ctl ls | sed -n 1p | tr -s ' ' | sed 's/ $//')" = "$HEADER" ] || fail "ls header: $(ctl ls | sed -n 1p)"
 [ "$(ctl ls | wc -l)" = 3 ] || fail "ls rows: $(ctl ls)"
 # (USED of a thin volume is whatever mkfs wrote: not compared.)
 [ "$(ls_row v1@datastore1 | cut -d' ' -f1-5,7-)" = "datastore1 testvm detached N/A 64MB thin ext4 read-write" ] \
@@ -71,8 +71,8 @@ mp=$(api_ok VolumeDriver.Mount '{"Name":"v1","ID":"m1"}' | jq -r .Mountpoint)
 echo admin-data > "$mp/file" && sync
 [ "$(ls_row v1@datastore1 | cut -d' ' -f3)" = testvm ] || fail "ls attached-to: $(ls_row v1@datastore1)"
 [ "$(ls_json v1@datastore1 '."attached-to"')" = testvm ] || fail "ls --json attached-to"
-ctl inspect v1 | grep -qx 'status: *attached' || fail "inspect status: $(ctl inspect v1)"
-ctl inspect v1 | grep -q '^device: *unit ' || fail "inspect device: $(ctl inspect v1)"
+ctl inspect v1 | grep -x 'status: *attached' >/dev/null || fail "inspect status: $(ctl inspect v1)"
+ctl inspect v1 | grep '^device: *unit ' >/dev/null || fail "inspect device: $(ctl inspect v1)"
 [ "$(ctl --json inspect v1 | jq -r '.status + " " + .attachedVMDevice.Unit')" = "attached 0" ] \
   || fail "inspect --json device: $(ctl --json inspect v1)"
 api_ok VolumeDriver.Unmount '{"Name":"v1","ID":"m1"}' >/dev/null
@@ -81,7 +81,7 @@ ok "attached-to follows a mount, in ls and inspect, both formats"
 
 # --- set: access takes effect at the next mount
 out=$(ctl set v1 access=read-only) || fail "set access=read-only"
-head -1 <<<"$out" | grep -q 'Successfully updated settings.* for v1@datastore1$' || fail "set output: $out"
+head -1 <<<"$out" | grep 'Successfully updated settings.* for v1@datastore1$' >/dev/null || fail "set output: $out"
 grep -qx 'access: *read-only' <<<"$out" || fail "set shows the new access: $out"
 [ "$(ls_row v1@datastore1 | awk '{print $NF}')" = read-only ] || fail "ls after set"
 [ "$(ls_json v1@datastore1 .access)" = read-only ] || fail "ls --json after set"
@@ -91,7 +91,7 @@ jq -e '.volOpts.access == "read-only" and .volOpts.size == "64mb" and .volOpts.f
 [ $(( $(stat -c %s "$D1"/v1-*.vmfd) % 4096 )) = 0 ] || fail "sidecar padding after set"
 [ -z "$(find "$D1" -name '*.tmp*')" ] || fail "temp file left by set"
 mp=$(api_ok VolumeDriver.Mount '{"Name":"v1","ID":"m2"}' | jq -r .Mountpoint)
-awk -v m="$mp" '$2 == m { split($4, o, ","); print o[1] }' /proc/self/mounts | grep -qx ro || fail "not mounted read-only"
+awk -v m="$mp" '$2 == m { split($4, o, ","); print o[1] }' /proc/self/mounts | grep -x ro >/dev/null || fail "not mounted read-only"
 out=$(touch "$mp/new" 2>&1) && fail "write to a read-only volume succeeded"
 grep -q "Read-only file system" <<<"$out" || fail "write error: $out"
 [ "$(cat "$mp/file")" = admin-data ] || fail "data unreadable read-only"

@@ -24,9 +24,9 @@ fault stall id=st path="$DS/slow-flat.vmdk" >/dev/null
 api VolumeDriver.Mount '{"Name":"slow","ID":"s1"}' > "$T/slow.out" &
 slow=$!
 for _ in $(seq 100); do
-  fault list | grep -q 'id=st.*matched=[1-9]' && break; sleep 0.1
+  fault list | grep 'id=st.*matched=[1-9]' >/dev/null && break; sleep 0.1
 done
-fault list | grep -q 'id=st.*matched=[1-9]' || fail "stalled Mount never reached the extent"
+fault list | grep 'id=st.*matched=[1-9]' >/dev/null || fail "stalled Mount never reached the extent"
 api_ok VolumeDriver.Get '{"Name":"slow"}' >/dev/null
 api_ok VolumeDriver.List '{}' | jq -e '.Volumes | length == 2' >/dev/null || fail "List during stall"
 api_ok VolumeDriver.Path '{"Name":"slow"}' >/dev/null
@@ -65,7 +65,7 @@ fault add id=eio path="$DS/fv$S-flat.vmdk" op=read errno=EIO >/dev/null
 echo 3 > /proc/sys/vm/drop_caches
 out=$(d exec "$c" cat /d/f 2>&1 >/dev/null) && fail "read succeeded under an EIO fault"
 grep -qi "Input/output error" <<<"$out" || fail "read error is not EIO: $out"
-fault list | grep -q 'id=eio.*injected=[1-9]' || fail "EIO not counted: $(fault list)"
+fault list | grep 'id=eio.*injected=[1-9]' >/dev/null || fail "EIO not counted: $(fault list)"
 fault clear eio >/dev/null
 echo 3 > /proc/sys/vm/drop_caches
 d exec "$c" md5sum -c /d/f.md5 >/dev/null || fail "data changed after the EIO fault"
@@ -76,7 +76,7 @@ fault add id=nospc path="$DS/fv$S-flat.vmdk" op=write errno=ENOSPC >/dev/null
 out=$(d exec "$c" dd if=/dev/zero of=/d/g bs=64k count=16 oflag=direct 2>&1) && fail "write succeeded under an ENOSPC fault"
 grep -qiE "No space left on device|Input/output error" <<<"$out" || fail "write error: $out"
 grep -qi "No space left on device" <<<"$out" || echo "note: ext4 reported the ENOSPC of its device as EIO: $out"
-fault list | grep -q 'id=nospc.*injected=[1-9]' || fail "ENOSPC not counted"
+fault list | grep 'id=nospc.*injected=[1-9]' >/dev/null || fail "ENOSPC not counted"
 fault clear nospc >/dev/null
 d exec "$c" dd if=/dev/zero of=/d/g bs=64k count=16 oflag=direct 2>/dev/null || fail "write still failing after the fault was removed"
 d exec "$c" md5sum -c /d/f.md5 >/dev/null || fail "data outside the faulted writes changed"
@@ -103,7 +103,7 @@ last=$(d logs "$c" 2>/dev/null | grep -c '^fsynced')
 ok "vmdkfs killed: the writing container got an error and exited ($st) after $last fsync'd records"
 
 g=$(api_ok VolumeDriver.Get "{\"Name\":\"ov$S\"}")
-jq -r '.Volume.Status."datastore status"' <<<"$g" | grep -q '^down' || fail "Get does not report the datastore down: $g"
+jq -r '.Volume.Status."datastore status"' <<<"$g" | grep '^down' >/dev/null || fail "Get does not report the datastore down: $g"
 api_err VolumeDriver.Mount "{\"Name\":\"ov$S\",\"ID\":\"x\"}" "unavailable"
 d rm "$c" >/dev/null                       # Unmount: unmount + detach of the dead disk
 ok "datastore down in Get Status, new attaches refused"

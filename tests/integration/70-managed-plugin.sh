@@ -13,8 +13,8 @@
 # shadow it.  Everything it creates is removed at the end.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop; require_fuse
-[ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
-"$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "SKIP: no $IMAGE (scripts/dockerd.sh)"; exit 77; }
+require_docker
+require_image
 
 S=$$
 NAME=vdvsmp$S
@@ -30,7 +30,7 @@ plugin_pid () {   # the plugin's vdvsd, found by its plugin-only argument
   local p id
   id=$(plugin_id) || return 1
   for p in $(pgrep -x vdvsd); do
-    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "VDVS_DRIVER=$NAME" && { echo "$p"; return 0; }
+    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -x "VDVS_DRIVER=$NAME" >/dev/null && { echo "$p"; return 0; }
   done
   return 1
 }
@@ -83,7 +83,7 @@ workflow () {
   [ "$(jq -r '.[0].Driver' <<<"$insp")" = "$PLUGIN" ] || fail "[$b] driver: $insp"
   [ "$(jq -r '.[0].Status.capacity.size' <<<"$insp")" = 200MB ] || fail "[$b] capacity: $insp"
   [ "$(jq -r '.[0].Status.status' <<<"$insp")" = detached ] || fail "[$b] status: $insp"
-  d volume ls --filter "driver=$PLUGIN" | grep -q "$V" || fail "[$b] volume ls lacks $V"
+  d volume ls --filter "driver=$PLUGIN" | grep "$V" >/dev/null || fail "[$b] volume ls lacks $V"
   ok "[$b] docker volume create, inspect, ls through $PLUGIN"
 
   # busybox `sync FILE` fsyncs that file; a global sync would wait on
@@ -120,7 +120,7 @@ d plugin inspect "$PLUGIN" | jq -e --arg ds "$DS" '.[0].Settings.Mounts[] | sele
 ok "make-plugin dir: docker plugin create, set (datastore.source, env)"
 enable_plugin
 pid=$(plugin_pid) || fail "plugin vdvsd not running"
-tr '\0' '\n' < "/proc/$pid/environ" | grep -qx VDVS_LOG_LEVEL=info || fail "default VDVS_LOG_LEVEL"
+tr '\0' '\n' < "/proc/$pid/environ" | grep -x VDVS_LOG_LEVEL=info >/dev/null || fail "default VDVS_LOG_LEVEL"
 ok "docker plugin enable: vdvsd running in the plugin (pid $pid)"
 
 ! d plugin set "$PLUGIN" VDVS_LOG_LEVEL=debug 2>/dev/null || fail "plugin set accepted while enabled"
@@ -137,7 +137,7 @@ d plugin disable -f "$PLUGIN" >/dev/null || fail "plugin disable -f"
 d plugin set "$PLUGIN" VDVS_LOG_LEVEL=debug || fail "plugin set VDVS_LOG_LEVEL while disabled"
 enable_plugin
 pid=$(plugin_pid) || fail "plugin vdvsd not running after set"
-tr '\0' '\n' < "/proc/$pid/environ" | grep -qx VDVS_LOG_LEVEL=debug || fail "VDVS_LOG_LEVEL=debug not in the plugin's environment"
+tr '\0' '\n' < "/proc/$pid/environ" | grep -x VDVS_LOG_LEVEL=debug >/dev/null || fail "VDVS_LOG_LEVEL=debug not in the plugin's environment"
 [ "$(run -v "$V:/data" "$IMAGE" cat /data/k)" = kept ] || fail "data lost across disable/set/enable"
 ok "docker plugin set VDVS_LOG_LEVEL=debug (refused while enabled) reaches vdvsd; data kept"
 

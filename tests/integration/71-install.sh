@@ -17,7 +17,7 @@ ok "make install PREFIX=$PREFIX DESTDIR=\$T/destdir"
 for f in sbin/vdvsd sbin/vmdkfs sbin/esxsim bin/vdvsctl; do
   [ -x "$D$PREFIX/$f" ] || fail "missing program $PREFIX/$f"
 done
-"$D$PREFIX/sbin/vdvsd" --version | grep -q '^vdvsd ' || fail "installed vdvsd --version"
+"$D$PREFIX/sbin/vdvsd" --version | grep '^vdvsd ' >/dev/null || fail "installed vdvsd --version"
 "$D$PREFIX/bin/vdvsctl" --help >/dev/null 2>&1 || fail "installed vdvsctl --help"
 ok "programs: sbin/vdvsd sbin/vmdkfs sbin/esxsim bin/vdvsctl"
 
@@ -30,7 +30,7 @@ if command -v man >/dev/null; then
     out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$D$PREFIX/share/man/$p" 2>&1 >/dev/null) \
       || fail "man -l $p failed: $out"
     [ -z "$out" ] || fail "man -l $p warns: $out"
-    LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$D$PREFIX/share/man/$p" 2>/dev/null | grep -q '^NAME' || fail "$p has no NAME section"
+    LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$D$PREFIX/share/man/$p" 2>/dev/null | grep '^NAME' >/dev/null || fail "$p has no NAME section"
   done
   ok "man pages render without warnings"
 else
@@ -68,7 +68,7 @@ CONF_SOCK=$T/conf.sock
 VDVSD_PID=$!
 for _ in $(seq 50); do [ -S "$CONF_SOCK" ] && break; kill -0 $VDVSD_PID 2>/dev/null || break; sleep 0.1; done
 [ -S "$CONF_SOCK" ] || fail "vdvsd did not start with the installed config: $(cat "$T/vdvsd.log")"
-curl -sS --unix-socket "$CONF_SOCK" -d '{}' http://p/Plugin.Activate | grep -q VolumeDriver || fail "Activate"
+curl -sS --unix-socket "$CONF_SOCK" -d '{}' http://p/Plugin.Activate | grep VolumeDriver >/dev/null || fail "Activate"
 stop_vdvsd || fail "vdvsd exit status"
 ok "vdvsd serves with the installed /etc/vdvs.conf"
 

@@ -27,8 +27,8 @@ V=fb$$
 api_ok VolumeDriver.Create "{\"Name\":\"$V\",\"Opts\":{\"size\":\"64mb\"}}" >/dev/null
 mp=$(api_ok VolumeDriver.Mount "{\"Name\":\"$V\",\"ID\":\"m1\"}" | jq -r .Mountpoint)
 [ -d "$mp" ] || fail "mountpoint $mp"
-engine=$(grep -o 'I/O engine started engine=[a-z]*' "$T/vdvsd.log" | head -1 | sed 's/.*=//')
-[ "$engine" = "$expect" ] || fail "vmdkfs engine is '$engine', expected '$expect': $(grep -i engine "$T/vdvsd.log" | head -3)"
+engine=$(grep -m1 -o 'I/O engine started engine=[a-z]*' "$T/vdvsd.log" | sed 's/.*=//')
+[ "$engine" = "$expect" ] || fail "vmdkfs engine is '$engine', expected '$expect': $(grep -i engine "$T/vdvsd.log" | sed -n 1,3p)"
 ok "vmdkfs --engine=auto chose $engine"
 
 head -c 8M /dev/urandom > "$T/data"

@@ -14,6 +14,20 @@ IMAGE=${VDVS_TEST_IMAGE:-vdvs-busybox:latest}
 require_root () { [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }; }
 require_loop () { [ -e /dev/loop-control ] || { echo "SKIP: no loop devices"; exit 77; }; }
 require_fuse () { [ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }; }
+# Engine tests: a Docker engine that answers, the local test image, and
+# the driver socket the engine calls free of another plugin.
+DRIVER_SOCK=/run/docker/plugins/vsphere.sock
+require_docker () {
+  [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1 || { echo "SKIP: no Docker engine"; exit 77; }
+}
+require_image () {
+  "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "SKIP: no $IMAGE (scripts/dockerd.sh)"; exit 77; }
+}
+require_driver_socket_free () {
+  if [ -S "$DRIVER_SOCK" ] && curl -s --max-time 2 --unix-socket "$DRIVER_SOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
+    echo "SKIP: another plugin serves $DRIVER_SOCK (stop it to run this test)"; exit 77
+  fi
+}
 
 T=$(mktemp -d /tmp/vdvs-test.XXXXXX)
 # Sanitized builds (tests/run.sh --asan sets VDVS_BUILD to build-asan):
@@ -72,7 +86,7 @@ _cleanup () {
   # pid is still that vmdkfs (pids wrap).
   local vpid
   vpid=$(cat "$T/run/vmdkfs.ctl.pid" 2>/dev/null || true)
-  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep -q "vmdkfs.*$T"; then
+  if [ -n "$vpid" ] && tr '\0' ' ' < "/proc/$vpid/cmdline" 2>/dev/null | grep "vmdkfs.*$T" >/dev/null; then
     echo "LEAK: vmdkfs $vpid" >&2; leaked=1; kill "$vpid"
     for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
   fi

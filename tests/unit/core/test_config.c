@@ -193,3 +193,41 @@ Test (config, file_without_backend_passes_options_to_the_chosen_one)
   cr_assert_str_eq (opt (&c, "timeout"), "30");
   vdvs_config_free (&c);
 }
+
+/* The "(default N)" that man/vdvsd.8 states for --OPTION. */
+static long
+man_default (const char *man, const char *option)
+{
+  char key[64] = "\\-\\-"; /* troff's \- for each dash */
+  size_t k = strlen (key);
+
+  for (const char *o = option; *o && k + 3 < sizeof key; o++)
+    {
+      if (*o == '-')
+        key[k++] = '\\';
+      key[k++] = *o;
+    }
+  key[k] = '\0';
+  const char *at = strstr (man, key);
+  cr_assert_not_null (at, "man/vdvsd.8 does not document --%s", option);
+  const char *next = strstr (at, "\n.TP");
+  const char *d = strstr (at, "(default ");
+  cr_assert (d != NULL && (next == NULL || d < next),
+             "man/vdvsd.8 states no default for --%s", option);
+  return strtol (d + strlen ("(default "), NULL, 10);
+}
+
+Test (config, man_page_states_the_numeric_defaults)
+{
+  struct vdvs_config c;
+  char *man = t_read_file (VDVS_SOURCE_ROOT "/man/vdvsd.8", NULL);
+
+  write_conf ("{}");
+  load (&c, NULL);
+  cr_expect_eq (man_default (man, "device-timeout") * 1000,
+                c.device_timeout_ms);
+  cr_expect_eq (man_default (man, "max-connections"), c.max_connections);
+  cr_expect_eq (man_default (man, "recovery-grace"), c.recovery_grace_s);
+  vdvs_config_free (&c);
+  free (man);
+}

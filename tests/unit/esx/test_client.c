@@ -8,18 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "esx.h"
+#include "t_esx.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -246,18 +242,27 @@ Test (client, error_reply_verbatim)
   free (reply);
 }
 
-Test (client, first_try_already_exists_is_an_error)
+/* Create of v answered "already exists" by the service is that error,
+ * with the service's words. */
+static void
+expect_create_exists (void *h)
 {
   vdvs_error_t err = NULL;
+
+  cr_assert_lt (vdvs_backend_esx.create (h, "v", NULL, &err), 0);
+  cr_assert_eq (err->status, EEXIST);
+  cr_assert_str_eq (err->msg, "File /x/v.vmdk already exists");
+  vdvs_error_release (&err);
+}
+
+Test (client, first_try_already_exists_is_an_error)
+{
   void *h;
 
   fake.replies[0] = "{\"Error\": \"File /x/v.vmdk already exists\"}";
   fake_start ();
   h = open_backend (NULL, NULL);
-  cr_assert_lt (vdvs_backend_esx.create (h, "v", NULL, &err), 0);
-  cr_assert_eq (err->status, EEXIST);
-  cr_assert_str_eq (err->msg, "File /x/v.vmdk already exists");
-  vdvs_error_release (&err);
+  expect_create_exists (h);
   vdvs_backend_esx.close (h);
 }
 
@@ -381,18 +386,14 @@ Test (client, change_dropped_after_send_is_not_resent)
  * request, so it stays an error (never taken as this call's success). */
 Test (client, connect_retried_and_already_exists_is_an_error)
 {
-  vdvs_error_t err = NULL;
   void *h;
 
   fake.replies[0] = "{\"Error\": \"File /x/v.vmdk already exists\"}";
   fake.start_after_ms = 150;
   fake_start ();
   h = open_backend ("retries", "20");
-  cr_assert_lt (vdvs_backend_esx.create (h, "v", NULL, &err), 0);
-  cr_assert_eq (err->status, EEXIST);
-  cr_assert_str_eq (err->msg, "File /x/v.vmdk already exists");
+  expect_create_exists (h);
   cr_assert_eq (fake.served, 1);
-  vdvs_error_release (&err);
   vdvs_backend_esx.close (h);
 }
 
@@ -616,27 +617,6 @@ Test (client, device_roots_and_protocol_version)
   vdvs_backend_esx.close (h);
 }
 
-/* socket(AF_VSOCK, ...) fails with EAFNOSUPPORT in this forked test, as in
- * a guest without the vsock modules; nothing ever connects to a CID. */
-static void
-hide_vsock (void)
-{
-  struct sock_filter f[] = {
-    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 3),
-    BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
-              offsetof (struct seccomp_data, args[0])),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AF_VSOCK, 0, 1),
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = { sizeof f / sizeof f[0], f };
-
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
-      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-    cr_skip_test ("cannot install a seccomp filter");
-}
-
 Test (client, no_vsock_is_a_clear_error_without_retries)
 {
   struct vdvs_volume_info info;
@@ -644,7 +624,7 @@ Test (client, no_vsock_is_a_clear_error_without_retries)
   void *h = NULL;
   int64_t t0;
 
-  hide_vsock ();
+  t_hide_vsock ();
   strcpy (fake.dir, "/nonexistent");
   cr_assert_eq (vdvs_backend_esx.config ("retry-delay", "1", NULL), 0);
   cr_assert_eq (vdvs_backend_esx.open (&h, &err), 0);

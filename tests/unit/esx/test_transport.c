@@ -7,14 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "t_esx.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -63,27 +59,6 @@ Test (addr, parse_errors)
     }
 }
 
-/* Make socket(AF_VSOCK, ...) fail with EAFNOSUPPORT in this (forked) test
- * process, as on a guest without the vsock modules. */
-static void
-hide_vsock (void)
-{
-  struct sock_filter f[] = {
-    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 3),
-    BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
-              offsetof (struct seccomp_data, args[0])),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AF_VSOCK, 0, 1),
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
-    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = { sizeof f / sizeof f[0], f };
-
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
-      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-    cr_skip_test ("cannot install a seccomp filter");
-}
-
 Test (vsock, missing_family_is_clear)
 {
   struct esx_addr a;
@@ -91,7 +66,7 @@ Test (vsock, missing_family_is_clear)
 
   /* Only the error path is testable here: with vsock present a connect
    * would go to a real CID, which tests never do. */
-  hide_vsock ();
+  t_hide_vsock ();
   cr_assert_lt (socket (AF_VSOCK, SOCK_STREAM, 0), 0);
   cr_assert_eq (esx_addr_parse ("vsock://2:1019", &a, NULL), 0);
   cr_assert_lt (esx_connect (&a, true, esx_deadline_in (1000), &err), 0);

@@ -1,4 +1,6 @@
-/* Opening handles of the mock backend on a temporary root, vmdkfs off. */
+/* Opening handles of the mock backend on a temporary root, vmdkfs off;
+ * creating, attaching and detaching through it, failing the test with the
+ * backend's message. */
 #ifndef VDVS_T_MOCK_H
 #define VDVS_T_MOCK_H
 
@@ -84,6 +86,69 @@ t_vol (struct mock *m, const char *name)
   vdvs_error_t err = NULL;
   cr_assert_eq (mock_resolve (m, name, &v, &err), 0);
   return v;
+}
+
+/* For tests on real loop devices: a fresh <tmp> for `what` and a handle
+ * for VM A over it, or NULL (and tmp "") without root or
+ * /dev/loop-control; t_need_loop then skips the test. */
+static inline struct mock *
+t_mock_open_loop (char *tmp, size_t len, const char *what)
+{
+  tmp[0] = '\0';
+  if (geteuid () != 0 || access ("/dev/loop-control", R_OK | W_OK) != 0)
+    return NULL;
+  t_mkdtemp (tmp, len, what);
+  return t_mock_open (tmp, "vmA", T_UUID_A);
+}
+
+static inline void
+t_need_loop (const struct mock *m)
+{
+  if (geteuid () != 0)
+    cr_skip_test ("attach needs root");
+  if (m == NULL)
+    cr_skip_test ("no /dev/loop-control");
+}
+
+/* Close m (if any) after detaching whatever a failed test left attached. */
+static inline void
+t_mock_power_off_close (struct mock *m)
+{
+  vdvs_error_t err = NULL;
+
+  if (m == NULL)
+    return;
+  vdvs_mock_power_off (m, &err);
+  vdvs_error_release (&err);
+  vdvs_backend_mock.close (m);
+}
+
+static inline void
+t_attach_ok (struct mock *m, const char *name, struct vdvs_device *dev)
+{
+  vdvs_error_t err = NULL;
+
+  memset (dev, 0, sizeof *dev);
+  cr_assert_eq (vdvs_backend_mock.attach (m, name, dev, &err), 0, "%s: %s",
+                name, err ? err->msg : "");
+}
+
+static inline void
+t_detach_ok (struct mock *m, const char *name)
+{
+  vdvs_error_t err = NULL;
+  cr_assert_eq (vdvs_backend_mock.detach (m, name, &err), 0, "%s: %s", name,
+                err ? err->msg : "");
+}
+
+/* The guest's /dev/disk/by-path link under <tmp> for dev on PCI bus
+ * `secondary` (3 for the first PVSCSI controller). */
+static inline void
+t_by_path (const char *tmp, const struct vdvs_device *dev, int secondary,
+           char *buf, size_t len)
+{
+  snprintf (buf, len, "%s/dev/disk/by-path/pci-0000:%02x:00.0-scsi-0:0:%s:0",
+            tmp, secondary, dev->unit);
 }
 
 #endif

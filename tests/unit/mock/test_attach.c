@@ -22,12 +22,8 @@ static struct mock *ma, *mb;
 static void
 setup (void)
 {
-  tmp[0] = '\0';
-  ma = mb = NULL;
-  if (geteuid () != 0 || access ("/dev/loop-control", R_OK | W_OK) != 0)
-    return;
-  t_mkdtemp (tmp, sizeof tmp, "attach");
-  ma = t_mock_open (tmp, "vmA", T_UUID_A);
+  mb = NULL;
+  ma = t_mock_open_loop (tmp, sizeof tmp, "attach");
 }
 
 /* Loop devices whose backing file lies under our temporary directory. */
@@ -62,60 +58,13 @@ loops_of_ours (void)
 static void
 teardown (void)
 {
-  vdvs_error_t err = NULL;
-
-  /* Whatever a failed test left attached. */
-  if (mb)
-    {
-      vdvs_mock_power_off (mb, &err);
-      vdvs_error_release (&err);
-      vdvs_backend_mock.close (mb);
-    }
-  if (ma)
-    {
-      vdvs_mock_power_off (ma, &err);
-      vdvs_error_release (&err);
-      vdvs_backend_mock.close (ma);
-    }
+  t_mock_power_off_close (mb);
+  t_mock_power_off_close (ma);
   if (tmp[0])
     t_rmrf (tmp);
 }
 
-static void
-need_loop (void)
-{
-  if (geteuid () != 0)
-    cr_skip_test ("attach needs root");
-  if (ma == NULL)
-    cr_skip_test ("no /dev/loop-control");
-}
-
 TestSuite (attach, .init = setup, .fini = teardown, .timeout = 50);
-
-static void
-attach_ok (struct mock *m, const char *name, struct vdvs_device *dev)
-{
-  vdvs_error_t err = NULL;
-
-  memset (dev, 0, sizeof *dev);
-  cr_assert_eq (vdvs_backend_mock.attach (m, name, dev, &err), 0, "%s: %s",
-                name, err ? err->msg : "");
-}
-
-static void
-detach_ok (struct mock *m, const char *name)
-{
-  vdvs_error_t err = NULL;
-  cr_assert_eq (vdvs_backend_mock.detach (m, name, &err), 0, "%s: %s", name,
-                err ? err->msg : "");
-}
-
-static void
-by_path (const struct vdvs_device *dev, int secondary, char *buf, size_t len)
-{
-  snprintf (buf, len, "%s/dev/disk/by-path/pci-0000:%02x:00.0-scsi-0:0:%s:0",
-            tmp, secondary, dev->unit);
-}
 
 /* The loop device behind a by-path link, and its backing file. */
 static void
@@ -153,15 +102,15 @@ Test (attach, attach_publishes_the_disk_and_detach_removes_it)
   char buf[sizeof msg];
   int fd;
 
-  need_loop ();
+  t_need_loop (ma);
   t_create_ok (ma, "v", "size", "16mb", NULL);
   v = t_vol (ma, "v");
-  attach_ok (ma, "v", &dev);
+  t_attach_ok (ma, "v", &dev);
   cr_assert_str_eq (dev.unit, "0");
   cr_assert_str_eq (dev.pci_slot, "160");
   cr_assert_str_eq (dev.pci_bus, "15.0");
 
-  by_path (&dev, 3, link, sizeof link);
+  t_by_path (tmp, &dev, 3, link, sizeof link);
   loop_of (link, loopdev, sizeof loopdev, backing, sizeof backing);
   cr_assert_str_eq (backing, v.flat);
   snprintf (sysdir, sizeof sysdir,
@@ -192,7 +141,7 @@ Test (attach, attach_publishes_the_disk_and_detach_removes_it)
   vdvs_volume_info_clear (&i);
 
   /* Attaching again here is idempotent: same unit, same loop device. */
-  attach_ok (ma, "v", &again);
+  t_attach_ok (ma, "v", &again);
   cr_assert_str_eq (again.unit, dev.unit);
   cr_assert_str_eq (again.pci_slot, dev.pci_slot);
   {
@@ -202,7 +151,7 @@ Test (attach, attach_publishes_the_disk_and_detach_removes_it)
   }
   cr_assert_eq (loops_of_ours (), 1);
 
-  detach_ok (ma, "v");
+  t_detach_ok (ma, "v");
   cr_assert_not (t_exists (link));
   cr_assert_eq (loops_of_ours (), 0);
   fd = open (v.flat, O_RDONLY);
@@ -216,7 +165,7 @@ Test (attach, attach_publishes_the_disk_and_detach_removes_it)
   cr_assert_not (i.has_device);
   vdvs_volume_info_clear (&i);
   /* Detached twice is still success. */
-  detach_ok (ma, "v");
+  t_detach_ok (ma, "v");
 }
 
 Test (attach, unit_numbers_skip_seven)
@@ -226,30 +175,30 @@ Test (attach, unit_numbers_skip_seven)
   struct vdvs_device dev;
   char name[16], link[PATH_MAX * 2];
 
-  need_loop ();
+  t_need_loop (ma);
   for (int k = 0; k < 9; k++)
     {
       snprintf (name, sizeof name, "u%d", k);
       t_create_ok (ma, name, "size", "1mb", NULL);
-      attach_ok (ma, name, &dev);
+      t_attach_ok (ma, name, &dev);
       cr_assert_str_eq (dev.unit, want[k], "volume %d got unit %s", k,
                         dev.unit);
       cr_assert_str_eq (dev.pci_bus, "15.0");
-      by_path (&dev, 3, link, sizeof link);
+      t_by_path (tmp, &dev, 3, link, sizeof link);
       cr_assert (t_exists (link), "%s", link);
     }
   cr_assert_eq (loops_of_ours (), 9);
   /* A freed unit is reused first. */
-  detach_ok (ma, "u3");
+  t_detach_ok (ma, "u3");
   t_create_ok (ma, "again", "size", "1mb", NULL);
-  attach_ok (ma, "again", &dev);
+  t_attach_ok (ma, "again", &dev);
   cr_assert_str_eq (dev.unit, "3");
   for (int k = 0; k < 9; k++)
     {
       snprintf (name, sizeof name, "u%d", k);
-      detach_ok (ma, name);
+      t_detach_ok (ma, name);
     }
-  detach_ok (ma, "again");
+  t_detach_ok (ma, "again");
   cr_assert_eq (loops_of_ours (), 0);
 }
 
@@ -262,7 +211,7 @@ Test (attach, the_61st_attach_is_refused)
   char name[16];
   int loops;
 
-  need_loop ();
+  t_need_loop (ma);
   for (int k = 0; k < 61; k++)
     {
       snprintf (name, sizeof name, "m%d", k);
@@ -271,7 +220,7 @@ Test (attach, the_61st_attach_is_refused)
   for (int k = 0; k < 60; k++)
     {
       snprintf (name, sizeof name, "m%d", k);
-      attach_ok (ma, name, &dev);
+      t_attach_ok (ma, name, &dev);
       cr_assert_str_neq (dev.unit, "7");
     }
   loops = loops_of_ours ();
@@ -285,13 +234,13 @@ Test (attach, the_61st_attach_is_refused)
   vdvs_error_release (&err);
   cr_assert_eq (loops_of_ours (), 60, "a refused attach left a loop device");
   /* A freed unit makes room again. */
-  detach_ok (ma, "m17");
-  attach_ok (ma, "m60", &dev);
+  t_detach_ok (ma, "m17");
+  t_attach_ok (ma, "m60", &dev);
   for (int k = 0; k <= 60; k++)
     {
       snprintf (name, sizeof name, "m%d", k);
       if (k != 17)
-        detach_ok (ma, name);
+        t_detach_ok (ma, name);
     }
   cr_assert_eq (loops_of_ours (), 0);
 }
@@ -304,10 +253,10 @@ Test (attach, two_vms_share_one_datastore)
   vdvs_error_t err = NULL;
   char link[PATH_MAX * 2];
 
-  need_loop ();
+  t_need_loop (ma);
   mb = t_mock_open (tmp, "vmB", T_UUID_B);
   t_create_ok (ma, "v", "size", "4mb", NULL);
-  attach_ok (ma, "v", &dev);
+  t_attach_ok (ma, "v", &dev);
 
   cr_assert_eq (vdvs_backend_mock.attach (mb, "v", &devb, &err), -EBUSY);
   cr_assert_str_eq (err->msg, "Failed to add disk 'scsi1:0'. disk /vmfs/volumes/"
@@ -318,8 +267,8 @@ Test (attach, two_vms_share_one_datastore)
   cr_assert_str_eq (err->msg, "Failed to remove volume v, in use by VM = vmA.");
   vdvs_error_release (&err);
   /* B's detach is a no-op: the disk stays with A. */
-  detach_ok (mb, "v");
-  by_path (&dev, 3, link, sizeof link);
+  t_detach_ok (mb, "v");
+  t_by_path (tmp, &dev, 3, link, sizeof link);
   cr_assert (t_exists (link));
   cr_assert_eq (loops_of_ours (), 1);
 
@@ -333,13 +282,13 @@ Test (attach, two_vms_share_one_datastore)
   vdvs_volume_info_clear (&i);
 
   /* Now B may attach it, on B's own first unit. */
-  attach_ok (mb, "v", &devb);
+  t_attach_ok (mb, "v", &devb);
   cr_assert_str_eq (devb.unit, "0");
   memset (&i, 0, sizeof i);
   cr_assert_eq (vdvs_backend_mock.get (ma, "v", &i, &err), 0);
   cr_assert_str_eq (i.attached_to_vm, "vmB");
   vdvs_volume_info_clear (&i);
-  detach_ok (mb, "v");
+  t_detach_ok (mb, "v");
   cr_assert_eq (vdvs_backend_mock.remove (mb, "v", &none, &err), 0);
   cr_assert_eq (loops_of_ours (), 0);
 }
@@ -349,12 +298,12 @@ Test (attach, power_off_detaches_everything)
   struct vdvs_device dev;
   vdvs_error_t err = NULL;
 
-  need_loop ();
+  t_need_loop (ma);
   t_create_ok (ma, "a", "size", "1mb", NULL);
   t_create_ok (ma, "b@ds2", "size", "1mb", NULL);
   t_create_ok (ma, "c", "size", "1mb", NULL);
-  attach_ok (ma, "a", &dev);
-  attach_ok (ma, "b@ds2", &dev);
+  t_attach_ok (ma, "a", &dev);
+  t_attach_ok (ma, "b@ds2", &dev);
   cr_assert_eq (loops_of_ours (), 2);
   cr_assert_eq (vdvs_mock_power_off (ma, &err), 2, "%s", err ? err->msg : "");
   cr_assert_eq (loops_of_ours (), 0);
@@ -367,13 +316,13 @@ Test (attach, remove_of_an_attached_volume_is_refused)
   struct vdvs_opts none = { 0 };
   vdvs_error_t err = NULL;
 
-  need_loop ();
+  t_need_loop (ma);
   t_create_ok (ma, "v", "size", "1mb", NULL);
-  attach_ok (ma, "v", &dev);
+  t_attach_ok (ma, "v", &dev);
   cr_assert_eq (vdvs_backend_mock.remove (ma, "v", &none, &err), -EBUSY);
   cr_assert_str_eq (err->msg, "Failed to remove volume v, in use by VM = vmA.");
   vdvs_error_release (&err);
-  detach_ok (ma, "v");
+  t_detach_ok (ma, "v");
   cr_assert_eq (vdvs_backend_mock.remove (ma, "v", &none, &err), 0);
   cr_assert_eq (loops_of_ours (), 0);
 }
@@ -390,7 +339,7 @@ Test (attach, plugin_create_formats_the_volume)
   char *out;
   int fd;
 
-  need_loop ();
+  t_need_loop (ma);
   /* The core opens its own handle over the same root. */
   cr_assert_eq (vdvs_bk_load (&bk, "mock", &err), 0);
   cr_assert_eq (vdvs_bk_open (&bk, &err), 0, "%s", err ? err->msg : "");

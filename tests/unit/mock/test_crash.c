@@ -25,12 +25,8 @@ static char foreign[64]; /* a loop device a test bound itself */
 static void
 setup (void)
 {
-  tmp[0] = foreign[0] = '\0';
-  ma = NULL;
-  if (geteuid () != 0 || access ("/dev/loop-control", R_OK | W_OK) != 0)
-    return;
-  t_mkdtemp (tmp, sizeof tmp, "crash");
-  ma = t_mock_open (tmp, "vmA", T_UUID_A);
+  foreign[0] = '\0';
+  ma = t_mock_open_loop (tmp, sizeof tmp, "crash");
 }
 
 static void
@@ -47,48 +43,14 @@ clear_loop (const char *dev)
 static void
 teardown (void)
 {
-  vdvs_error_t err = NULL;
-
   if (foreign[0])
     clear_loop (foreign);
-  if (ma)
-    {
-      vdvs_mock_power_off (ma, &err);
-      vdvs_error_release (&err);
-      vdvs_backend_mock.close (ma);
-    }
+  t_mock_power_off_close (ma);
   if (tmp[0])
     t_rmrf (tmp);
 }
 
-static void
-need_loop (void)
-{
-  if (geteuid () != 0)
-    cr_skip_test ("attach needs root");
-  if (ma == NULL)
-    cr_skip_test ("no /dev/loop-control");
-}
-
 TestSuite (crash, .init = setup, .fini = teardown, .timeout = 50);
-
-static void
-attach_ok (const char *name, struct vdvs_device *dev)
-{
-  vdvs_error_t err = NULL;
-
-  memset (dev, 0, sizeof *dev);
-  cr_assert_eq (vdvs_backend_mock.attach (ma, name, dev, &err), 0, "%s: %s",
-                name, err ? err->msg : "");
-}
-
-static void
-detach_ok (const char *name)
-{
-  vdvs_error_t err = NULL;
-  cr_assert_eq (vdvs_backend_mock.detach (ma, name, &err), 0, "%s: %s", name,
-                err ? err->msg : "");
-}
 
 /* A volume whose extent starts with its own name. */
 static void
@@ -106,13 +68,6 @@ make_vol (const char *name)
   close (fd);
 }
 
-static void
-by_path (const struct vdvs_device *dev, char *buf, size_t len)
-{
-  snprintf (buf, len, "%s/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:%s:0",
-            tmp, dev->unit);
-}
-
 /* The loop device the guest finds for dev. */
 static void
 loop_of (const struct vdvs_device *dev, char *loop, size_t len)
@@ -120,7 +75,7 @@ loop_of (const struct vdvs_device *dev, char *loop, size_t len)
   char link[PATH_MAX * 2];
   ssize_t n;
 
-  by_path (dev, link, sizeof link);
+  t_by_path (tmp, dev, 3, link, sizeof link);
   n = readlink (link, loop, len - 1);
   cr_assert_gt (n, 0, "no device at %s", link);
   loop[n] = '\0';
@@ -133,7 +88,7 @@ expect_data (const struct vdvs_device *dev, const char *want)
   char link[PATH_MAX * 2], buf[512];
   int fd;
 
-  by_path (dev, link, sizeof link);
+  t_by_path (tmp, dev, 3, link, sizeof link);
   fd = open (link, O_RDONLY | O_CLOEXEC);
   cr_assert_geq (fd, 0, "%s: %s", link, strerror (errno));
   cr_assert_eq (pread (fd, buf, sizeof buf, 0), (ssize_t) sizeof buf);
@@ -155,6 +110,21 @@ host_crash (const char *loop1, const char *loop2)
   t_rmrf (path);
   snprintf (path, sizeof path, "%s/sys", tmp);
   t_rmrf (path);
+}
+
+/* Volumes a and b made and attached, then a host crash; la and lb (len
+ * bytes each) get the loop devices they had. */
+static void
+attach_both_then_crash (struct vdvs_device *da, struct vdvs_device *db,
+                        char *la, char *lb, size_t len)
+{
+  make_vol ("a");
+  make_vol ("b");
+  t_attach_ok (ma, "a", da);
+  t_attach_ok (ma, "b", db);
+  loop_of (da, la, len);
+  loop_of (db, lb, len);
+  host_crash (la, lb);
 }
 
 static void
@@ -211,8 +181,13 @@ bind_loop (const char *dev, const char *file)
   memset (&cfg, 0, sizeof cfg);
   cfg.fd = (unsigned) ffd;
   cfg.block_size = 512;
-  cr_assert_eq (ioctl (lfd, LOOP_CONFIGURE, &cfg), 0, "%s: %s", dev,
-                strerror (errno));
+  /* A device just cleared stays busy while another opener (udev probing
+   * it) still holds it: wait for that, up to a second. */
+  int r, tries = 0;
+  while ((r = ioctl (lfd, LOOP_CONFIGURE, &cfg)) < 0 && errno == EBUSY
+         && tries++ < 50)
+    usleep (20000);
+  cr_assert_eq (r, 0, "%s: %s", dev, strerror (errno));
   snprintf (foreign, sizeof foreign, "%s", dev);
   close (ffd);
   close (lfd);
@@ -239,17 +214,10 @@ Test (crash, remount_in_either_order_gives_each_volume_its_own_disk)
   struct vdvs_device da, db;
   char la[64], lb[64];
 
-  need_loop ();
-  make_vol ("a");
-  make_vol ("b");
-  attach_ok ("a", &da);
-  attach_ok ("b", &db);
-  loop_of (&da, la, sizeof la);
-  loop_of (&db, lb, sizeof lb);
-
-  host_crash (la, lb);
-  attach_ok ("b", &db);
-  attach_ok ("a", &da);
+  t_need_loop (ma);
+  attach_both_then_crash (&da, &db, la, lb, sizeof la);
+  t_attach_ok (ma, "b", &db);
+  t_attach_ok (ma, "a", &da);
   expect_data (&db, "b");
   expect_data (&da, "a");
   cr_assert_str_neq (da.unit, db.unit);
@@ -257,12 +225,12 @@ Test (crash, remount_in_either_order_gives_each_volume_its_own_disk)
   loop_of (&da, la, sizeof la);
   loop_of (&db, lb, sizeof lb);
   host_crash (la, lb);
-  attach_ok ("a", &da);
-  attach_ok ("b", &db);
+  t_attach_ok (ma, "a", &da);
+  t_attach_ok (ma, "b", &db);
   expect_data (&da, "a");
   expect_data (&db, "b");
-  detach_ok ("a");
-  detach_ok ("b");
+  t_detach_ok (ma, "a");
+  t_detach_ok (ma, "b");
   cr_assert_eq (records_of ("datastore1/a") + records_of ("datastore1/b"), 0);
 }
 
@@ -275,22 +243,16 @@ Test (crash, a_record_whose_device_serves_another_extent_is_not_reused)
   struct mock_vol vb = { 0 };
   char la[64], lb[64];
 
-  need_loop ();
-  make_vol ("a");
-  make_vol ("b");
+  t_need_loop (ma);
+  attach_both_then_crash (&da, &db, la, lb, sizeof la);
   vb = t_vol (ma, "b");
-  attach_ok ("a", &da);
-  attach_ok ("b", &db);
-  loop_of (&da, la, sizeof la);
-  loop_of (&db, lb, sizeof lb);
-  host_crash (la, lb);
   bind_loop (la, vb.flat);
 
-  attach_ok ("a", &da);
+  t_attach_ok (ma, "a", &da);
   expect_data (&da, "a");
   cr_assert (loop_backs (la, vb.flat), "A's attach took over %s", la);
   cr_assert_eq (records_of ("datastore1/a"), 1);
-  detach_ok ("a");
+  t_detach_ok (ma, "a");
   cr_assert (loop_backs (la, vb.flat), "A's detach cleared B's device %s", la);
   expect_status ("a", "detached");
 }
@@ -306,12 +268,12 @@ Test (crash, another_volumes_unit_is_never_released)
   vdvs_error_t err = NULL;
   char la[64], lb[64], seen[64], rec[PATH_MAX + 64];
 
-  need_loop ();
+  t_need_loop (ma);
   make_vol ("a");
   make_vol ("b");
   va = t_vol (ma, "a");
-  attach_ok ("a", &da);
-  attach_ok ("b", &db);
+  t_attach_ok (ma, "a", &da);
+  t_attach_ok (ma, "b", &db);
   loop_of (&db, lb, sizeof lb);
   for (int round = 0; round < 2; round++)
     {
@@ -330,10 +292,10 @@ Test (crash, another_volumes_unit_is_never_released)
       mock_sidecar_clear (&sc);
 
       if (round == 0)
-        detach_ok ("a");
+        t_detach_ok (ma, "a");
       else
         {
-          attach_ok ("a", &da);
+          t_attach_ok (ma, "a", &da);
           cr_assert_str_neq (da.unit, db.unit);
           expect_data (&da, "a");
         }
@@ -344,11 +306,11 @@ Test (crash, another_volumes_unit_is_never_released)
       if (round == 0)
         {
           expect_status ("a", "detached");
-          attach_ok ("a", &da);
+          t_attach_ok (ma, "a", &da);
         }
     }
-  detach_ok ("a");
-  detach_ok ("b");
+  t_detach_ok (ma, "a");
+  t_detach_ok (ma, "b");
 }
 
 /* A crash in detach after the sidecar was rewritten: the record left
@@ -361,10 +323,10 @@ Test (crash, a_detach_cut_short_is_finished_by_the_next_attach)
   vdvs_error_t err = NULL;
   char la[64];
 
-  need_loop ();
+  t_need_loop (ma);
   make_vol ("a");
   va = t_vol (ma, "a");
-  attach_ok ("a", &da);
+  t_attach_ok (ma, "a", &da);
   loop_of (&da, la, sizeof la);
   clear_loop (la);
   cr_assert_eq (mock_sidecar_read (va.sidecar, &sc, &err), 0);
@@ -374,10 +336,10 @@ Test (crash, a_detach_cut_short_is_finished_by_the_next_attach)
   cr_assert_eq (mock_sidecar_write (va.sidecar, &sc, &err), 0);
   mock_sidecar_clear (&sc);
 
-  attach_ok ("a", &da);
+  t_attach_ok (ma, "a", &da);
   expect_data (&da, "a");
   cr_assert_eq (records_of ("datastore1/a"), 1, "a stale unit kept");
-  detach_ok ("a");
+  t_detach_ok (ma, "a");
   cr_assert_eq (records_of ("datastore1/a"), 0);
 }
 
@@ -392,14 +354,8 @@ Test (crash, the_sweep_before_serving_detaches_stale_attachments)
   vdvs_error_t err = NULL;
   char la[64], lb[64];
 
-  need_loop ();
-  make_vol ("a");
-  make_vol ("b");
-  attach_ok ("a", &da);
-  attach_ok ("b", &db);
-  loop_of (&da, la, sizeof la);
-  loop_of (&db, lb, sizeof lb);
-  host_crash (la, lb);
+  t_need_loop (ma);
+  attach_both_then_crash (&da, &db, la, lb, sizeof la);
 
   cr_assert_eq (vdvs_bk_load (&bk, "mock", &err), 0);
   cr_assert_eq (vdvs_bk_open (&bk, &err), 0, "%s", err ? err->msg : "");
