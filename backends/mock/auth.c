@@ -85,12 +85,45 @@ mock_auth_begin (struct mock *m, struct mock_auth *a, vdvs_error_t *err)
   return r < 0 ? -1 : 0;
 }
 
+/* The real datastore a default URL names: "_VM_DS://" (or any other
+ * token, or a datastore this VM does not have) is the VM's own. */
+static const char *
+default_ds_of (const struct mock *m, const char *url)
+{
+  const char *prefix = "/vmfs/volumes/";
+
+  if (strncmp (url, prefix, strlen (prefix)) == 0)
+    for (size_t i = 0; i < m->n_ds; i++)
+      if (strcmp (m->ds[i], url + strlen (prefix)) == 0)
+        return m->ds[i];
+  return m->ds[0];
+}
+
+const char *
+mock_auth_default_ds (struct mock *m)
+{
+  struct mock_auth a;
+  vdvs_error_t ignore = NULL;
+  const char *ds;
+
+  /* No DB (the common case) costs one lstat. */
+  if (vdvs_mock_authdb_mode (m) == MOCK_DB_NOT_CONFIGURED)
+    return m->ds[0];
+  if (mock_auth_begin (m, &a, &ignore) < 0)
+    {
+      vdvs_error_release (&ignore);
+      return m->ds[0];
+    }
+  ds = default_ds_of (m, a.default_url);
+  mock_auth_end (&a, true);
+  return ds;
+}
+
 int
 mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
                    const char *name, struct mock_vol *v, bool *explicit_ds,
                    vdvs_error_t *err)
 {
-  const char *prefix = "/vmfs/volumes/";
   char full[VDVS_FULL_NAME_MAX];
   struct vdvs_name n;
 
@@ -98,10 +131,10 @@ mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
     return -1;
   *explicit_ds = n.datastore[0] != '\0';
   /* A short name goes to the vmgroup's default datastore. */
-  if (!*explicit_ds && strncmp (a->default_url, prefix, strlen (prefix)) == 0)
+  if (!*explicit_ds)
     {
       snprintf (full, sizeof full, "%s@%s", n.volume,
-                a->default_url + strlen (prefix));
+                default_ds_of (m, a->default_url));
       name = full;
     }
   return mock_resolve (m, name, v, err);
@@ -240,6 +273,31 @@ mock_auth_remove (const struct mock *m, struct mock_auth *a,
   if (row[0] == 0)
     return vdvs_error_set (err, EACCES, "No delete privilege");
   return 0;
+}
+
+int
+mock_auth_mount (struct mock *m, const char *name, struct mock_vol *v,
+                 vdvs_error_t *err)
+{
+  struct mock_auth a;
+  int64_t row[3];
+  bool explicit_ds;
+  int r;
+
+  if (mock_auth_begin (m, &a, err) < 0)
+    return -1;
+  r = mock_auth_resolve (m, &a, name, v, &explicit_ds, err);
+  if (r == 0 && a.db != NULL)
+    {
+      snprintf (a.url, sizeof a.url, "/vmfs/volumes/%s", v->ds);
+      r = find_privilege (m, &a, v, explicit_ds, row, err);
+      if (r == 0)
+        r = vdvs_error_set (err, EACCES, "No access privilege exists");
+      else if (r == 1)
+        r = 0;
+    }
+  mock_auth_end (&a, true);
+  return r < 0 ? -1 : 0;
 }
 
 void

@@ -232,6 +232,13 @@ int mock_auth_create (const struct mock *m, struct mock_auth *a,
 int mock_auth_remove (const struct mock *m, struct mock_auth *a,
                       const struct mock_vol *v, bool explicit_ds,
                       vdvs_error_t *err);
+/* Attach: any privilege row for the target suffices ("No access
+ * privilege exists" otherwise); v resolved as mock_auth_resolve does. */
+int mock_auth_mount (struct mock *m, const char *name, struct mock_vol *v,
+                     vdvs_error_t *err);
+/* Where a short name lives for this VM: its vmgroup's default datastore,
+ * or its own (ds[0]) without a DB, for _VM_DS, or on any DB error. */
+const char *mock_auth_default_ds (struct mock *m);
 /* The volume is gone: its volumes row too. */
 void mock_auth_removed (struct mock_auth *a);
 /* Done: `ok` false after an authorized create failed takes its row back. */

@@ -169,6 +169,15 @@ Test (auth, no_row_and_no_group)
   /* A short name goes to the default datastore, ds2. */
   t_create_ok (ma, "s", NULL);
   cr_assert (t_exists (t_vol (ma, "s@ds2").descriptor));
+  /* Every op resolves the short name there too (get, attach, remove). */
+  cr_assert_str_eq (t_vol (ma, "s").ds, "ds2");
+  {
+    struct mock_vol v;
+    OK (mock_auth_mount (ma, "s", &v, &e_));
+    cr_assert_str_eq (v.ds, "ds2");
+    FAILS (mock_auth_mount (ma, "s@ds3", &v, &e_),
+           "No access privilege exists");
+  }
   /* Without _DEFAULT, a VM in no vmgroup is refused by name. */
   OK (vdvs_mock_vmgroup_rm (ma, "_DEFAULT", false, false, &e_));
   FAILS (t_create (mb, "y", &e_, NULL), "VM vmB does not belong to any vmgroup");
