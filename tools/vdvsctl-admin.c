@@ -42,8 +42,8 @@ struct admin_args
 {
   const char *name, *default_ds, *description, *vm_list, *datastore;
   const char *maxsize, *totalsize;
-  bool allow_create, local, unlink, confirm, no_backup, remove_volumes,
-      force, json;
+  bool allow_create, local, unlink, confirm, no_backup, remove_volumes, force,
+      json;
   const char *datastore_flag_ds; /* config init --datastore */
 };
 
@@ -73,15 +73,15 @@ print_table (cJSON *rows, const char *const *cols, size_t ncols)
   for (size_t c = 0; c < ncols; c++)
     w[c] = strlen (cols[c]);
   cJSON_ArrayForEach (row, rows)
-  {
-    for (size_t c = 0; c < ncols; c++)
-      {
-        const char *v = cJSON_GetStringValue (
-            cJSON_GetObjectItemCaseSensitive (row, cols[c]));
-        if (v && strlen (v) > w[c])
-          w[c] = strlen (v);
-      }
-  }
+    {
+      for (size_t c = 0; c < ncols; c++)
+        {
+          const char *v = cJSON_GetStringValue (
+              cJSON_GetObjectItemCaseSensitive (row, cols[c]));
+          if (v && strlen (v) > w[c])
+            w[c] = strlen (v);
+        }
+    }
   for (size_t c = 0; c < ncols; c++)
     printf ("%-*s", (int) w[c] + 2, cols[c]);
   putchar ('\n');
@@ -93,15 +93,15 @@ print_table (cJSON *rows, const char *const *cols, size_t ncols)
     }
   putchar ('\n');
   cJSON_ArrayForEach (row, rows)
-  {
-    for (size_t c = 0; c < ncols; c++)
-      {
-        const char *v = cJSON_GetStringValue (
-            cJSON_GetObjectItemCaseSensitive (row, cols[c]));
-        printf ("%-*s", (int) w[c] + 2, v ? v : "");
-      }
-    putchar ('\n');
-  }
+    {
+      for (size_t c = 0; c < ncols; c++)
+        {
+          const char *v = cJSON_GetStringValue (
+              cJSON_GetObjectItemCaseSensitive (row, cols[c]));
+          printf ("%-*s", (int) w[c] + 2, v ? v : "");
+        }
+      putchar ('\n');
+    }
   /* print() of the table string adds one more newline. */
   putchar ('\n');
 }
@@ -236,11 +236,11 @@ static const char *const group_cols[] = { "Uuid", "Name", "Description",
                                           "Default_datastore", "VM_list" };
 static const char *const vm_cols[] = { "Uuid", "Name" };
 static const char *const access_cols[] = { "Datastore", "Allow_create",
-                                            "Max_volume_size", "Total_size" };
+                                           "Max_volume_size", "Total_size" };
 
-#define NEED(flag, what)                                                     \
-  if (!(flag))                                                               \
-    return usage_fail ("the following arguments are required: " what)
+#define NEED(flag, what)                                                      \
+  if (!(flag))                                                                \
+  return usage_fail ("the following arguments are required: " what)
 
 static int
 cmd_vmgroup (void *h, const char *const *w, size_t n,
@@ -259,8 +259,8 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
   if (n == 1 && strcmp (w[0], "create") == 0)
     {
       NEED (a->name && a->default_ds, "--name, --default-datastore");
-      r = vdvs_mock_vmgroup_create (h, a->name, a->default_ds,
-                                    a->description, a->vm_list, &err);
+      r = vdvs_mock_vmgroup_create (h, a->name, a->default_ds, a->description,
+                                    a->vm_list, &err);
       if (strcmp (a->name, MOCK_DEFAULT_TENANT) == 0)
         snprintf (msg, sizeof msg, "vmgroup '%s' is created.", a->name);
       else
@@ -274,10 +274,11 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
     {
       NEED (a->name, "--name");
       r = vdvs_mock_vmgroup_rm (h, a->name, a->remove_volumes, a->force, &err);
-      return done (r, &err, a->remove_volumes
-                                ? "All Volumes will be removed. vmgroup rm "
-                                  "succeeded"
-                                : "vmgroup rm succeeded");
+      return done (r, &err,
+                   a->remove_volumes
+                       ? "All Volumes will be removed. vmgroup rm "
+                         "succeeded"
+                       : "vmgroup rm succeeded");
     }
   if (n == 2 && strcmp (w[0], "vm") == 0)
     {
@@ -321,9 +322,19 @@ vdvsctl_is_admin_command (int argc, char **argv)
 {
   /* vdvsctl's and the admin commands' options that take a value. */
   static const char *const with_value[] = {
-    "--root", "--datastores", "--auth-db", "--vm-uuid", "--vm-name",
-    "--volume", "--options", "--name", "--default-datastore",
-    "--description", "--vm-list", "--datastore", "--volume-maxsize",
+    "--root",
+    "--datastores",
+    "--auth-db",
+    "--vm-uuid",
+    "--vm-name",
+    "--volume",
+    "--options",
+    "--name",
+    "--default-datastore",
+    "--description",
+    "--vm-list",
+    "--datastore",
+    "--volume-maxsize",
     "--volume-totalsize",
   };
 
@@ -351,9 +362,25 @@ vdvsctl_admin_main (int argc, char **argv)
 {
   enum
   {
-    O_ROOT = 1000, O_DS, O_AUTHDB, O_JSON, O_NAME, O_DEFDS, O_DESC, O_VMS,
-    O_DATASTORE, O_ALLOW, O_MAX, O_TOTAL, O_LOCAL, O_UNLINK, O_CONFIRM,
-    O_NOBACKUP, O_RMVOLS, O_FORCE, O_HELP,
+    O_ROOT = 1000,
+    O_DS,
+    O_AUTHDB,
+    O_JSON,
+    O_NAME,
+    O_DEFDS,
+    O_DESC,
+    O_VMS,
+    O_DATASTORE,
+    O_ALLOW,
+    O_MAX,
+    O_TOTAL,
+    O_LOCAL,
+    O_UNLINK,
+    O_CONFIRM,
+    O_NOBACKUP,
+    O_RMVOLS,
+    O_FORCE,
+    O_HELP,
   };
   static const struct option opts[] = {
     { "root", required_argument, NULL, O_ROOT },
@@ -386,8 +413,10 @@ vdvsctl_admin_main (int argc, char **argv)
   optind = 1;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
-      const char *key = c == O_ROOT ? "root" : c == O_DS ? "datastores"
-                      : c == O_AUTHDB ? "auth-db" : NULL;
+      const char *key = c == O_ROOT     ? "root"
+                        : c == O_DS     ? "datastores"
+                        : c == O_AUTHDB ? "auth-db"
+                                        : NULL;
       if (key != NULL)
         {
           if (vdvs_backend_mock.config (key, optarg, &err) < 0)
@@ -400,24 +429,58 @@ vdvsctl_admin_main (int argc, char **argv)
         }
       switch (c)
         {
-        case O_JSON: a.json = true; break;
-        case O_NAME: a.name = optarg; break;
-        case O_DEFDS: a.default_ds = optarg; break;
-        case O_DESC: a.description = optarg; break;
-        case O_VMS: a.vm_list = optarg; break;
-        case O_DATASTORE: a.datastore = a.datastore_flag_ds = optarg; break;
-        case O_ALLOW: a.allow_create = true; break;
-        case O_MAX: a.maxsize = optarg; break;
-        case O_TOTAL: a.totalsize = optarg; break;
-        case O_LOCAL: a.local = true; break;
-        case O_UNLINK: a.unlink = true; break;
-        case O_CONFIRM: a.confirm = true; break;
-        case O_NOBACKUP: a.no_backup = true; break;
-        case O_RMVOLS: a.remove_volumes = true; break;
-        case O_FORCE: a.force = true; break;
+        case O_JSON:
+          a.json = true;
+          break;
+        case O_NAME:
+          a.name = optarg;
+          break;
+        case O_DEFDS:
+          a.default_ds = optarg;
+          break;
+        case O_DESC:
+          a.description = optarg;
+          break;
+        case O_VMS:
+          a.vm_list = optarg;
+          break;
+        case O_DATASTORE:
+          a.datastore = a.datastore_flag_ds = optarg;
+          break;
+        case O_ALLOW:
+          a.allow_create = true;
+          break;
+        case O_MAX:
+          a.maxsize = optarg;
+          break;
+        case O_TOTAL:
+          a.totalsize = optarg;
+          break;
+        case O_LOCAL:
+          a.local = true;
+          break;
+        case O_UNLINK:
+          a.unlink = true;
+          break;
+        case O_CONFIRM:
+          a.confirm = true;
+          break;
+        case O_NOBACKUP:
+          a.no_backup = true;
+          break;
+        case O_RMVOLS:
+          a.remove_volumes = true;
+          break;
+        case O_FORCE:
+          a.force = true;
+          break;
         case 'h':
-        case O_HELP: fputs (admin_usage, stdout); return 0;
-        default: fputs (admin_usage, stderr); return EXIT_USAGE;
+        case O_HELP:
+          fputs (admin_usage, stdout);
+          return 0;
+        default:
+          fputs (admin_usage, stderr);
+          return EXIT_USAGE;
         }
     }
   if (optind >= argc)

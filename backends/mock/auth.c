@@ -4,8 +4,8 @@
  * _ALL_DS), allow-create, max size, quota.  The quota check and the
  * volumes row of a create are one transaction, so creates racing for one
  * quota (from any process) never exceed it. */
-#include "mock_i.h"
 #include "authdb.h"
+#include "mock_i.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -143,8 +143,8 @@ mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
 /* The privilege row for the target of v (§3.5); 1 found, 0 none, <0. */
 static int
 find_privilege (const struct mock *m, struct mock_auth *a,
-                const struct mock_vol *v, bool explicit_ds,
-                int64_t row[3], vdvs_error_t *err)
+                const struct mock_vol *v, bool explicit_ds, int64_t row[3],
+                vdvs_error_t *err)
 {
   const char *urls[3];
   size_t n = 0;

@@ -1,8 +1,8 @@
 /* The Config DB (authdb.h): its file, mode and schema, and the admin
  * commands over it with upstream's order of checks and texts (auth_api.py
  * via vmdkops_admin.py, reference §5.2-§5.3). */
-#include "mock_i.h"
 #include "authdb.h"
+#include "mock_i.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -43,8 +43,8 @@ static const char schema[] =
     " major_ver INTEGER NOT NULL, minor_ver INTEGER NOT NULL,"
     " vmodl_major_ver INTEGER NOT NULL, vmodl_minor_ver INTEGER NOT NULL);"
     "INSERT INTO versions VALUES (0, 1, 2, 1, 0);"
-    "INSERT INTO tenants VALUES ('" MOCK_DEFAULT_TENANT_UUID "', '"
-    MOCK_DEFAULT_TENANT "', 'This is a default vmgroup', '_VM_DS://');"
+    "INSERT INTO tenants VALUES ('" MOCK_DEFAULT_TENANT_UUID
+    "', '" MOCK_DEFAULT_TENANT "', 'This is a default vmgroup', '_VM_DS://');"
     "INSERT INTO privileges VALUES ('" MOCK_DEFAULT_TENANT_UUID "',"
     " '_ALL_DS://', 1, 0, 0);"
     "INSERT INTO privileges VALUES ('" MOCK_DEFAULT_TENANT_UUID "',"
@@ -131,7 +131,8 @@ db_connect (const char *path)
     }
   sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
   if (sqlite3_prepare_v2 (db, "SELECT major_ver FROM versions WHERE id = 0",
-                          -1, &st, NULL) == SQLITE_OK
+                          -1, &st, NULL)
+          == SQLITE_OK
       && sqlite3_step (st) == SQLITE_ROW)
     ok = true;
   sqlite3_finalize (st);
@@ -285,8 +286,8 @@ sqlite_error (vdvs_error_t *err)
 
 /* One text column of the first row, into buf; 1 found, 0 none, <0 error. */
 static int
-q_text (sqlite3 *db, char *buf, size_t len, vdvs_error_t *err,
-        const char *sql, const char *a, const char *b)
+q_text (sqlite3 *db, char *buf, size_t len, vdvs_error_t *err, const char *sql,
+        const char *a, const char *b)
 {
   sqlite3_stmt *st = b ? q (db, sql, "ss", a, b) : q (db, sql, "s", a);
   int r;
@@ -362,8 +363,7 @@ mock_inventory_register (const struct mock *m)
   char path[PATH_MAX], cur[256] = "";
   FILE *f;
 
-  snprintf (path, sizeof path, "%s/.vms/%s/name", m->cfg.root,
-            m->cfg.vm_uuid);
+  snprintf (path, sizeof path, "%s/.vms/%s/name", m->cfg.root, m->cfg.vm_uuid);
   if ((f = fopen (path, "re")) != NULL)
     {
       if (fgets (cur, sizeof cur, f) == NULL)
@@ -395,8 +395,7 @@ inventory_name (const struct mock *m, const char *uuid, char *buf, size_t len)
 
 /* The UUID of the VM registered as `name`; false if none. */
 static bool
-inventory_uuid (const struct mock *m, const char *name, char *uuid,
-                size_t len)
+inventory_uuid (const struct mock *m, const char *name, char *uuid, size_t len)
 {
   char dir[PATH_MAX], n[256];
   struct dirent *e;
@@ -463,8 +462,7 @@ vm_list_parse (const struct mock *m, const char *s, struct vm_list *l,
         return vdvs_error_set (err, EINVAL, "Too many VMs (at most %d)",
                                MAX_VMS);
       if (n >= sizeof l->name[0])
-        return vdvs_error_set (err, EINVAL, "Cannot find vm %.*s", (int) n,
-                               p);
+        return vdvs_error_set (err, EINVAL, "Cannot find vm %.*s", (int) n, p);
       snprintf (l->name[l->n++], sizeof l->name[0], "%.*s", (int) n, p);
       p = c ? c + 1 : NULL;
     }
@@ -541,8 +539,9 @@ vm_list_insert (sqlite3 *db, const char *tenant, const struct vm_list *l,
                 vdvs_error_t *err)
 {
   for (size_t i = 0; i < l->n; i++)
-    if (q_exec (db, err, "INSERT INTO vms VALUES (?, ?, ?)", "sss",
-                l->uuid[i], tenant, l->name[i]) < 0)
+    if (q_exec (db, err, "INSERT INTO vms VALUES (?, ?, ?)", "sss", l->uuid[i],
+                tenant, l->name[i])
+        < 0)
       return -1;
   return 0;
 }
@@ -617,8 +616,7 @@ tenant_name_valid (const char *n)
   if (!(isalnum ((unsigned char) n[0]) || n[0] == '_'))
     return false;
   for (const char *p = n + 1; *p; p++)
-    if (!(isalnum ((unsigned char) *p) || *p == '_' || *p == '.'
-          || *p == '-'))
+    if (!(isalnum ((unsigned char) *p) || *p == '_' || *p == '.' || *p == '-'))
       return false;
   return true;
 }
@@ -645,13 +643,16 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
                            "'DB_SharedLocation': 'N/A', 'DB_Mode': '%s'}",
                            path, mock_db_mode_text (mode));
   if ((r = vdvs_mkdir_parent (path, 0755)) < 0)
-    return vdvs_error_set (err, -r, "Init failed: cannot create the folder "
-                           "of %s: %s", path, strerror (-r));
+    return vdvs_error_set (err, -r,
+                           "Init failed: cannot create the folder "
+                           "of %s: %s",
+                           path, strerror (-r));
   /* Built aside and renamed into place: a crash leaves no half DB. */
   snprintf (tmp, sizeof tmp, "%s.new%d", path, (int) getpid ());
   unlink (tmp);
   if (sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                       NULL) != SQLITE_OK
+                       NULL)
+          != SQLITE_OK
       || sqlite3_exec (db, schema, NULL, NULL, NULL) != SQLITE_OK)
     {
       r = vdvs_error_set (err, EIO, "Init failed: %s",
@@ -672,7 +673,8 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
                 "Creating new DB at %s\n"
                 "Warning: Local configuration will not survive ESXi reboot. "
                 "See KB2043564 for details",
-                path) < 0)
+                path)
+      < 0)
     return vdvs_error_set (err, ENOMEM, "out of memory");
   vdvs_log (VDVS_LOG_INFO, "Config DB created", "path=%s", path);
   *out = msg;
@@ -698,7 +700,8 @@ vdvs_mock_config_rm (void *handle, bool local, bool unlink_, char **out,
       if (asprintf (out,
                     "Received error - removing comfiguration anyways. Err: "
                     "\"DB access error at %s: %s\"",
-                    path, mock_db_mode_text (mode)) < 0)
+                    path, mock_db_mode_text (mode))
+          < 0)
         return vdvs_error_set (err, ENOMEM, "out of memory");
       return 0;
     }
@@ -737,7 +740,8 @@ vdvs_mock_config_rm (void *handle, bool local, bool unlink_, char **out,
   if (rename (path, bak) < 0)
     return vdvs_error_set (err, errno, "Failed to move %s: %s", path,
                            strerror (errno));
-  vdvs_log (VDVS_LOG_INFO, "Config DB removed", "path=%s backup=%s", path, bak);
+  vdvs_log (VDVS_LOG_INFO, "Config DB removed", "path=%s backup=%s", path,
+            bak);
   if (asprintf (out, "Moved %s to backup file %s", path, bak) < 0)
     return vdvs_error_set (err, ENOMEM, "out of memory");
   return 0;
@@ -780,16 +784,17 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
   else if (vm_list && vm_list[0]
            && (vm_list_parse (m, vm_list, &l, err) < 0
                || vm_list_check_add (db, m, &l, "Cannot add VM to vmgroup ",
-                                     err) < 0))
+                                     err)
+                      < 0))
     r = -1;
   else if (check_default_ds (m, default_ds, url, sizeof url, err) < 0)
     r = -1;
   else if ((r = q_text (db, g, sizeof g, err,
                         "SELECT id FROM tenants WHERE name = ?", name, NULL))
            != 0)
-    r = r < 0 ? r
-              : vdvs_error_set (err, EEXIST, "Vmgroup %s already exists",
-                                name);
+    r = r < 0
+            ? r
+            : vdvs_error_set (err, EEXIST, "Vmgroup %s already exists", name);
   else
     {
       /* _DEFAULT comes back with its fixed UUID, so its volumes do too. */
@@ -800,9 +805,8 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
       r = q_exec (db, err, "INSERT INTO tenants VALUES (?, ?, ?, ?)", "ssss",
                   id, name, description ? description : "", url);
       if (r == 0)
-        r = q_exec (db, err,
-                    "INSERT INTO privileges VALUES (?, ?, 1, 0, 0)", "ss", id,
-                    url);
+        r = q_exec (db, err, "INSERT INTO privileges VALUES (?, ?, 1, 0, 0)",
+                    "ss", id, url);
       if (r == 0)
         r = vm_list_insert (db, id, &l, err);
     }
@@ -854,8 +858,7 @@ vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
 
 /* The Default_datastore cell of a stored URL. */
 static void
-default_ds_cell (const struct mock *m, const char *url, char *buf,
-                 size_t len)
+default_ds_cell (const struct mock *m, const char *url, char *buf, size_t len)
 {
   ds_name (m, url, buf, len);
 }
@@ -885,8 +888,10 @@ vdvs_mock_vmgroup_ls (void *handle, cJSON **rows, vdvs_error_t *err)
       *rows = arr;
       return 0;
     }
-  st = q (db, "SELECT id, name, description, default_datastore_url FROM "
-              "tenants ORDER BY rowid", "");
+  st = q (db,
+          "SELECT id, name, description, default_datastore_url FROM "
+          "tenants ORDER BY rowid",
+          "");
   while (st != NULL && (s = sqlite3_step (st)) == SQLITE_ROW)
     {
       const char *id = (const char *) sqlite3_column_text (st, 0);
@@ -904,8 +909,10 @@ vdvs_mock_vmgroup_ls (void *handle, cJSON **rows, vdvs_error_t *err)
           break;
         }
       default_ds_cell (m, url, ds, sizeof ds);
-      vs = q (db, "SELECT vm_id, vm_name FROM vms WHERE tenant_id = ? "
-                  "ORDER BY rowid", "s", id);
+      vs = q (db,
+              "SELECT vm_id, vm_name FROM vms WHERE tenant_id = ? "
+              "ORDER BY rowid",
+              "s", id);
       while (vs != NULL && sqlite3_step (vs) == SQLITE_ROW)
         {
           const char *vid = (const char *) sqlite3_column_text (vs, 0);
@@ -914,9 +921,7 @@ vdvs_mock_vmgroup_ls (void *handle, cJSON **rows, vdvs_error_t *err)
           if (strlen (vms) + sizeof live + 2 < sizeof vms)
             {
               strcat (vms, vms[0] ? "," : "");
-              strcat (vms, live[0] ? live
-                           : vname && vname[0] ? vname
-                                               : "N/A");
+              strcat (vms, live[0] ? live : vname && vname[0] ? vname : "N/A");
             }
         }
       sqlite3_finalize (vs);
@@ -950,15 +955,16 @@ vm_cmd_begin (struct mock *m, const char *name, const char *vm_list,
   if (admin_begin (m, db, err) < 0)
     return -1;
   if (strcmp (name, MOCK_DEFAULT_TENANT) == 0)
-    return admin_end (*db, vdvs_error_set (err, EINVAL,
-                                           "This feature is not supported "
-                                           "for vmgroup _DEFAULT."),
+    return admin_end (*db,
+                      vdvs_error_set (err, EINVAL,
+                                      "This feature is not supported "
+                                      "for vmgroup _DEFAULT."),
                       err);
   if (tenant_id (*db, name, id, idlen, err) < 0)
     return admin_end (*db, -1, err);
   if (vm_list == NULL || vm_list[0] == '\0')
-    return admin_end (*db, vdvs_error_set (err, EINVAL,
-                                           "VM list cannot be empty"),
+    return admin_end (*db,
+                      vdvs_error_set (err, EINVAL, "VM list cannot be empty"),
                       err);
   if (vm_list_parse (m, vm_list, l, err) < 0)
     return admin_end (*db, -1, err);
@@ -1053,8 +1059,10 @@ vdvs_mock_vmgroup_vm_ls (void *handle, const char *name, cJSON **rows,
   if (read_begin (handle, name, &db, id, sizeof id, err) < 0)
     return -1;
   arr = cJSON_CreateArray ();
-  st = q (db, "SELECT vm_id, vm_name FROM vms WHERE tenant_id = ? "
-              "ORDER BY rowid", "s", id);
+  st = q (db,
+          "SELECT vm_id, vm_name FROM vms WHERE tenant_id = ? "
+          "ORDER BY rowid",
+          "s", id);
   while (st != NULL && sqlite3_step (st) == SQLITE_ROW)
     {
       const char *vid = (const char *) sqlite3_column_text (st, 0);
@@ -1063,9 +1071,10 @@ vdvs_mock_vmgroup_vm_ls (void *handle, const char *name, cJSON **rows,
 
       inventory_name (handle, vid, live, sizeof live);
       cJSON_AddStringToObject (o, "Uuid", vid);
-      cJSON_AddStringToObject (o, "Name", live[0] ? live
-                                          : vname && vname[0] ? vname
-                                                              : "N/A");
+      cJSON_AddStringToObject (o, "Name",
+                               live[0]             ? live
+                               : vname && vname[0] ? vname
+                                                   : "N/A");
       cJSON_AddItemToArray (arr, o);
     }
   sqlite3_finalize (st);
@@ -1130,8 +1139,8 @@ vdvs_mock_access_rm (void *handle, const char *name, const char *ds,
               "datastore_url = ?",
               id, url);
   if (r == 0)
-    r = vdvs_error_set (err, ENOENT,
-                        "No access privilege exists for (%s, %s)", name, ds);
+    r = vdvs_error_set (err, ENOENT, "No access privilege exists for (%s, %s)",
+                        name, ds);
   else if (r == 1)
     r = q_text (db, def, sizeof def, err,
                 "SELECT default_datastore_url FROM tenants WHERE id = ?", id,
@@ -1160,9 +1169,11 @@ vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
   if (read_begin (handle, name, &db, id, sizeof id, err) < 0)
     return -1;
   arr = cJSON_CreateArray ();
-  st = q (db, "SELECT datastore_url, allow_create, max_volume_size, "
-              "usage_quota FROM privileges WHERE tenant_id = ? "
-              "ORDER BY datastore_url", "s", id);
+  st = q (db,
+          "SELECT datastore_url, allow_create, max_volume_size, "
+          "usage_quota FROM privileges WHERE tenant_id = ? "
+          "ORDER BY datastore_url",
+          "s", id);
   while (st != NULL && sqlite3_step (st) == SQLITE_ROW)
     {
       const char *url = (const char *) sqlite3_column_text (st, 0);

@@ -31,8 +31,8 @@
 #define MOCK_DEFAULT_TENANT_UUID "11111111-1111-1111-1111-111111111111"
 #define MOCK_VM_DS "_VM_DS"
 #define MOCK_ALL_DS "_ALL_DS"
-#define MOCK_INIT_NEEDED                                                     \
-  "Configuration not found. Please init configuration with 'esxcli "       \
+#define MOCK_INIT_NEEDED                                                      \
+  "Configuration not found. Please init configuration with 'esxcli "          \
   "storage guestvol config init'."
 
 enum mock_db_mode
