@@ -24,15 +24,21 @@ static const char admin_usage[] =
     "  config init --local\n"
     "  config status\n"
     "  config rm --local|--unlink [--no-backup] --confirm\n"
+    "  config mv --to DS [--force]   (not supported, as upstream)\n"
     "  vmgroup create --name N --default-datastore DS|_VM_DS\n"
     "                 [--description D] [--vm-list vm1,vm2]\n"
+    "  vmgroup update --name N [--new-name M] [--description D]\n"
+    "                 [--default-datastore DS]\n"
     "  vmgroup rm --name N [--remove-volumes] [--force]\n"
     "  vmgroup ls\n"
-    "  vmgroup vm add|rm --name N --vm-list vm1,vm2\n"
+    "  vmgroup vm add|rm|replace --name N --vm-list vm1,vm2\n"
     "  vmgroup vm ls --name N\n"
     "  vmgroup access add --name N --datastore DS|_VM_DS|_ALL_DS\n"
     "                 [--allow-create] [--volume-maxsize S] "
     "[--volume-totalsize S]\n"
+    "  vmgroup access set --name N --datastore DS [--allow-create "
+    "True|False]\n"
+    "                 [--volume-maxsize S] [--volume-totalsize S]\n"
     "  vmgroup access rm --name N --datastore DS\n"
     "  vmgroup access ls --name N\n"
     "Sizes: <int>MB|GB|TB|PB.  VMs are named as their vdvsd or esxsim\n"
@@ -41,7 +47,8 @@ static const char admin_usage[] =
 struct admin_args
 {
   const char *name, *default_ds, *description, *vm_list, *datastore;
-  const char *maxsize, *totalsize;
+  const char *maxsize, *totalsize, *new_name, *to;
+  const char *allow_value; /* access set --allow-create VALUE */
   bool allow_create, local, unlink, confirm, no_backup, remove_volumes, force,
       json;
   const char *datastore_flag_ds; /* config init --datastore */
@@ -222,8 +229,23 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
         return 0;
       r = vdvs_mock_config_rm (h, a->local, a->unlink, &out, &err);
     }
+  else if (strcmp (sub, "mv") == 0)
+    {
+      if (a->to == NULL)
+        return usage_fail ("the following arguments are required: --to");
+      if (!a->force)
+        {
+          printf ("ERROR:Config DB  move to %s requires '--force' flag to "
+                  "execute the request.\n",
+                  a->to);
+          return EXIT_OP_FAILED;
+        }
+      puts ("Sorry, configuration move ('config mv' command) is not "
+            "supported yet");
+      return 0;
+    }
   else
-    return usage_fail ("config: init, status or rm");
+    return usage_fail ("config: init, status, rm or mv");
   if (r < 0)
     return fail (&err);
   if (out[0])
@@ -270,6 +292,13 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
                   a->name);
       return done (r, &err, msg);
     }
+  if (n == 1 && strcmp (w[0], "update") == 0)
+    {
+      NEED (a->name, "--name");
+      r = vdvs_mock_vmgroup_update (h, a->name, a->new_name, a->description,
+                                    a->default_ds, &err);
+      return done (r, &err, "vmgroup modify succeeded");
+    }
   if (n == 1 && strcmp (w[0], "rm") == 0)
     {
       NEED (a->name, "--name");
@@ -295,6 +324,18 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
       if (strcmp (w[1], "rm") == 0)
         return done (vdvs_mock_vmgroup_vm_rm (h, a->name, a->vm_list, &err),
                      &err, "vmgroup vm rm succeeded");
+      if (strcmp (w[1], "replace") == 0)
+        return done (vdvs_mock_vmgroup_vm_replace (h, a->name, a->vm_list,
+                                                   &err),
+                     &err, "vmgroup vm replace succeeded");
+    }
+  /* access set --allow-create VALUE: getopt leaves VALUE a word. */
+  if (n == 3 && strcmp (w[0], "access") == 0 && strcmp (w[1], "set") == 0
+      && a->allow_create && a->allow_value == NULL)
+    {
+      struct admin_args b = *a;
+      b.allow_value = w[2];
+      return cmd_vmgroup (h, w, 2, &b);
     }
   if (n == 2 && strcmp (w[0], "access") == 0)
     {
@@ -313,6 +354,16 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
       if (strcmp (w[1], "rm") == 0)
         return done (vdvs_mock_access_rm (h, a->name, a->datastore, &err),
                      &err, "vmgroup access rm succeeded");
+      if (strcmp (w[1], "set") == 0)
+        {
+          if (a->allow_create && a->allow_value == NULL)
+            return usage_fail ("argument --allow-create: expected one "
+                               "argument");
+          return done (vdvs_mock_access_set (h, a->name, a->datastore,
+                                             a->allow_value, a->maxsize,
+                                             a->totalsize, &err),
+                       &err, "vmgroup access set succeeded");
+        }
     }
   return usage_fail ("vmgroup: unknown or incomplete command");
 }
@@ -336,6 +387,8 @@ vdvsctl_is_admin_command (int argc, char **argv)
     "--datastore",
     "--volume-maxsize",
     "--volume-totalsize",
+    "--new-name",
+    "--to",
   };
 
   for (int i = 1; i < argc; i++)
@@ -381,6 +434,8 @@ vdvsctl_admin_main (int argc, char **argv)
     O_RMVOLS,
     O_FORCE,
     O_HELP,
+    O_NEWNAME,
+    O_TO,
   };
   static const struct option opts[] = {
     { "root", required_argument, NULL, O_ROOT },
@@ -392,7 +447,9 @@ vdvsctl_admin_main (int argc, char **argv)
     { "description", required_argument, NULL, O_DESC },
     { "vm-list", required_argument, NULL, O_VMS },
     { "datastore", required_argument, NULL, O_DATASTORE },
-    { "allow-create", no_argument, NULL, O_ALLOW },
+    { "allow-create", optional_argument, NULL, O_ALLOW },
+    { "new-name", required_argument, NULL, O_NEWNAME },
+    { "to", required_argument, NULL, O_TO },
     { "volume-maxsize", required_argument, NULL, O_MAX },
     { "volume-totalsize", required_argument, NULL, O_TOTAL },
     { "local", no_argument, NULL, O_LOCAL },
@@ -449,6 +506,13 @@ vdvsctl_admin_main (int argc, char **argv)
           break;
         case O_ALLOW:
           a.allow_create = true;
+          a.allow_value = optarg;
+          break;
+        case O_NEWNAME:
+          a.new_name = optarg;
+          break;
+        case O_TO:
+          a.to = optarg;
           break;
         case O_MAX:
           a.maxsize = optarg;

@@ -505,10 +505,9 @@ vm_has_mounted (const struct mock *m, const char *uuid)
   return false;
 }
 
-/* No VM of l in any vmgroup, none with volumes mounted. */
+/* No VM of l in any vmgroup. */
 static int
-vm_list_check_add (sqlite3 *db, const struct mock *m, const struct vm_list *l,
-                   const char *mounted_prefix, vdvs_error_t *err)
+vm_list_check_free (sqlite3 *db, const struct vm_list *l, vdvs_error_t *err)
 {
   char g[256];
   int r;
@@ -527,6 +526,16 @@ vm_list_check_add (sqlite3 *db, const struct mock *m, const struct vm_list *l,
                                "tenant '%s', can't add it",
                                l->name[i], g);
     }
+  return 0;
+}
+
+/* No VM of l in any vmgroup, none with volumes mounted. */
+static int
+vm_list_check_add (sqlite3 *db, const struct mock *m, const struct vm_list *l,
+                   const char *mounted_prefix, vdvs_error_t *err)
+{
+  if (vm_list_check_free (db, l, err) < 0)
+    return -1;
   for (size_t i = 0; i < l->n; i++)
     if (vm_has_mounted (m, l->uuid[i]))
       return vdvs_error_set (err, EBUSY, "%sVM '%s' has volumes mounted.",
@@ -949,8 +958,8 @@ vdvs_mock_vmgroup_ls (void *handle, cJSON **rows, vdvs_error_t *err)
 /* vm add/rm: the checks both share, in upstream's order. */
 static int
 vm_cmd_begin (struct mock *m, const char *name, const char *vm_list,
-              struct vm_list *l, sqlite3 **db, char *id, size_t idlen,
-              vdvs_error_t *err)
+              const char *empty, struct vm_list *l, sqlite3 **db, char *id,
+              size_t idlen, vdvs_error_t *err)
 {
   if (admin_begin (m, db, err) < 0)
     return -1;
@@ -963,9 +972,7 @@ vm_cmd_begin (struct mock *m, const char *name, const char *vm_list,
   if (tenant_id (*db, name, id, idlen, err) < 0)
     return admin_end (*db, -1, err);
   if (vm_list == NULL || vm_list[0] == '\0')
-    return admin_end (*db,
-                      vdvs_error_set (err, EINVAL, "VM list cannot be empty"),
-                      err);
+    return admin_end (*db, vdvs_error_set (err, EINVAL, "%s", empty), err);
   if (vm_list_parse (m, vm_list, l, err) < 0)
     return admin_end (*db, -1, err);
   return 0;
@@ -980,7 +987,9 @@ vdvs_mock_vmgroup_vm_add (void *handle, const char *name, const char *vm_list,
   sqlite3 *db;
   int r;
 
-  if (vm_cmd_begin (handle, name, vm_list, &l, &db, id, sizeof id, err) < 0)
+  if (vm_cmd_begin (handle, name, vm_list, "VM list cannot be empty", &l, &db,
+                    id, sizeof id, err)
+      < 0)
     return -1;
   r = vm_list_check_add (db, handle, &l, "Cannot add VM to vmgroup ", err);
   if (r == 0)
@@ -997,7 +1006,9 @@ vdvs_mock_vmgroup_vm_rm (void *handle, const char *name, const char *vm_list,
   sqlite3 *db;
   int r = 0;
 
-  if (vm_cmd_begin (handle, name, vm_list, &l, &db, id, sizeof id, err) < 0)
+  if (vm_cmd_begin (handle, name, vm_list, "VM list cannot be empty", &l, &db,
+                    id, sizeof id, err)
+      < 0)
     return -1;
   for (size_t i = 0; i < l.n && r == 0; i++)
     if (vm_has_mounted (handle, l.uuid[i]))
@@ -1198,4 +1209,193 @@ vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
   sqlite3_close (db);
   *rows = arr;
   return 0;
+}
+
+int
+vdvs_mock_vmgroup_vm_replace (void *handle, const char *name,
+                              const char *vm_list, vdvs_error_t *err)
+{
+  struct vm_list l = { 0 };
+  char id[64];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int r = 0;
+
+  if (vm_cmd_begin (handle, name, vm_list, "Replace VM cannot be empty", &l,
+                    &db, id, sizeof id, err)
+      < 0)
+    return -1;
+  /* Upstream's "already in this group" test never matches, so a VM of
+   * the group itself is refused by the "any group" one. */
+  if (vm_list_check_free (db, &l, err) < 0)
+    return admin_end (db, -1, err);
+  /* The members replaced out must have nothing mounted. */
+  st = q (db,
+          "SELECT vm_id, vm_name FROM vms WHERE tenant_id = ? "
+          "ORDER BY rowid",
+          "s", id);
+  while (r == 0 && st != NULL && sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *vid = (const char *) sqlite3_column_text (st, 0);
+      const char *vname = (const char *) sqlite3_column_text (st, 1);
+      char live[128];
+
+      if (!vm_has_mounted (handle, vid))
+        continue;
+      inventory_name (handle, vid, live, sizeof live);
+      r = vdvs_error_set (err, EBUSY,
+                          "Cannot complete vmgroup vm replace. VM '%s' has "
+                          "volumes mounted.",
+                          live[0] ? live
+                          : vname ? vname
+                                  : vid);
+    }
+  if (st == NULL)
+    r = sqlite_error (err);
+  sqlite3_finalize (st);
+  if (r == 0)
+    r = q_exec (db, err, "DELETE FROM vms WHERE tenant_id = ?", "s", id);
+  if (r == 0)
+    r = vm_list_insert (db, id, &l, err);
+  return admin_end (db, r, err);
+}
+
+int
+vdvs_mock_vmgroup_update (void *handle, const char *name, const char *new_name,
+                          const char *description, const char *default_ds,
+                          vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char id[64], url[PATH_MAX], any[8];
+  sqlite3 *db;
+  int r;
+
+  if (admin_begin (m, &db, err) < 0)
+    return -1;
+  if ((r = tenant_id (db, name, id, sizeof id, err)) < 0)
+    return admin_end (db, r, err);
+  /* The default datastore first; a full row only where there is none
+   * (a mount-only row stays), the old default's row kept. */
+  if (default_ds && default_ds[0])
+    {
+      if (check_default_ds (m, default_ds, url, sizeof url, err) < 0)
+        return admin_end (db, -1, err);
+      r = q_exec (db, err,
+                  "UPDATE tenants SET default_datastore_url = ? WHERE id = ?",
+                  "ss", url, id);
+      if (r == 0)
+        r = q_text (db, any, sizeof any, err,
+                    "SELECT 1 FROM privileges WHERE tenant_id = ? AND "
+                    "datastore_url = ?",
+                    id, url);
+      if (r == 0)
+        r = q_exec (db, err, "INSERT INTO privileges VALUES (?, ?, 1, 0, 0)",
+                    "ss", id, url);
+      if (r < 0)
+        return admin_end (db, r, err);
+      r = 0;
+    }
+  if (new_name && new_name[0])
+    {
+      if (strcmp (name, MOCK_DEFAULT_TENANT) == 0)
+        return admin_end (db,
+                          vdvs_error_set (err, EINVAL,
+                                          "Vmgroup name _DEFAULT is invalid, "
+                                          "only rename of vmgroups other "
+                                          "than _DEFAULT is allowed"),
+                          err);
+      r = q_text (db, any, sizeof any, err,
+                  "SELECT 1 FROM tenants WHERE name = ?", new_name, NULL);
+      if (r == 1)
+        r = vdvs_error_set (err, EEXIST, "Vmgroup %s already exists",
+                            new_name);
+      /* upstream checks the old name against the pattern, not the new. */
+      else if (r == 0 && !tenant_name_valid (name))
+        r = vdvs_error_set (err, EINVAL,
+                            "Vmgroup name %s is invalid, only "
+                            "[a-zA-Z0-9_][a-zA-Z0-9_.-]* is allowed",
+                            name);
+      else if (r == 0)
+        r = q_exec (db, err, "UPDATE tenants SET name = ? WHERE id = ?", "ss",
+                    new_name, id);
+      if (r < 0)
+        return admin_end (db, r, err);
+    }
+  if (description && description[0])
+    r = q_exec (db, err, "UPDATE tenants SET description = ? WHERE id = ?",
+                "ss", description, id);
+  return admin_end (db, r, err);
+}
+
+int
+vdvs_mock_access_set (void *handle, const char *name, const char *ds,
+                      const char *allow_create, const char *max,
+                      const char *total, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char id[64], url[PATH_MAX];
+  uint64_t max_mb = max ? mock_convert_to_mb (max) : 0;
+  uint64_t total_mb = total ? mock_convert_to_mb (total) : 0;
+  int64_t allow = -1, cur_max = 0, cur_total = 0;
+  sqlite3_stmt *st;
+  sqlite3 *db;
+  int r;
+
+  if (admin_begin (m, &db, err) < 0)
+    return -1;
+  if ((r = tenant_id (db, name, id, sizeof id, err)) < 0
+      || (r = ds_url (m, ds, url, sizeof url, err)) < 0)
+    return admin_end (db, r, err);
+  st = q (db,
+          "SELECT allow_create, max_volume_size, usage_quota FROM "
+          "privileges WHERE tenant_id = ? AND datastore_url = ?",
+          "ss", id, url);
+  if (st == NULL)
+    return admin_end (db, sqlite_error (err), err);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    {
+      allow = sqlite3_column_int64 (st, 0);
+      cur_max = sqlite3_column_int64 (st, 1);
+      cur_total = sqlite3_column_int64 (st, 2);
+    }
+  sqlite3_finalize (st);
+  if (allow < 0)
+    return admin_end (db,
+                      vdvs_error_set (err, ENOENT,
+                                      "No access privilege exists for (%s, "
+                                      "%s)",
+                                      name, ds),
+                      err);
+  if (allow_create != NULL)
+    {
+      if (strcasecmp (allow_create, "true") == 0)
+        allow = 1;
+      else if (strcasecmp (allow_create, "false") == 0)
+        allow = 0;
+      else
+        return admin_end (db,
+                          vdvs_error_set (err, EINVAL,
+                                          "Invalid value %s for allow-create "
+                                          "option",
+                                          allow_create),
+                          err);
+    }
+  /* Only given, non-zero sizes change (so Unset is never restored). */
+  if (max_mb)
+    cur_max = (int64_t) max_mb;
+  if (total_mb)
+    cur_total = (int64_t) total_mb;
+  if (cur_max && cur_total && cur_max > cur_total)
+    return admin_end (db,
+                      vdvs_error_set (err, EINVAL,
+                                      "Volume max size %" PRId64
+                                      "MB exceeds the total size %" PRId64
+                                      "MB",
+                                      cur_max, cur_total),
+                      err);
+  r = q_exec (db, err,
+              "UPDATE privileges SET allow_create = ?, max_volume_size = ?, "
+              "usage_quota = ? WHERE tenant_id = ? AND datastore_url = ?",
+              "iiiss", allow, cur_max, cur_total, id, url);
+  return admin_end (db, r, err);
 }

@@ -72,11 +72,22 @@ int vdvs_mock_vmgroup_vm_add (void *handle, const char *name,
                               const char *vm_list, vdvs_error_t *err);
 int vdvs_mock_vmgroup_vm_rm (void *handle, const char *name,
                              const char *vm_list, vdvs_error_t *err);
+int vdvs_mock_vmgroup_vm_replace (void *handle, const char *name,
+                                  const char *vm_list, vdvs_error_t *err);
+/* vmgroup update: NULL or "" leaves a field as it is. */
+int vdvs_mock_vmgroup_update (void *handle, const char *name,
+                              const char *new_name, const char *description,
+                              const char *default_ds, vdvs_error_t *err);
 int vdvs_mock_vmgroup_vm_ls (void *handle, const char *name, cJSON **rows,
                              vdvs_error_t *err);
 /* access add: max/total are the flags' texts (NULL: not given). */
 int vdvs_mock_access_add (void *handle, const char *name, const char *ds,
                           bool allow_create, const char *max,
+                          const char *total, vdvs_error_t *err);
+/* access set: allow_create "true"/"false" in any case (NULL: as is);
+ * only given, non-zero sizes change. */
+int vdvs_mock_access_set (void *handle, const char *name, const char *ds,
+                          const char *allow_create, const char *max,
                           const char *total, vdvs_error_t *err);
 int vdvs_mock_access_rm (void *handle, const char *name, const char *ds,
                          vdvs_error_t *err);

@@ -232,6 +232,40 @@ Test (auth, admin_texts)
   t_create_ok (ma, "v", NULL);
 }
 
+Test (auth, update_replace_and_access_set)
+{
+  init_db ();
+  OK (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", "vmA", &e_));
+  FAILS (vdvs_mock_vmgroup_update (ma, "_DEFAULT", "x", NULL, NULL, &e_),
+         "Vmgroup name _DEFAULT is invalid, only rename of vmgroups other "
+         "than _DEFAULT is allowed");
+  FAILS (vdvs_mock_vmgroup_update (ma, "g", "_DEFAULT", NULL, NULL, &e_),
+         "Vmgroup _DEFAULT already exists");
+  /* The default datastore is applied before a rename fails. */
+  OK (vdvs_mock_vmgroup_update (ma, "g", "g2", "d", "ds2", &e_));
+  t_create_ok (ma, "s", NULL);
+  cr_assert_str_eq (t_vol (ma, "s").ds, "ds2");
+  FAILS (vdvs_mock_vmgroup_vm_replace (ma, "g2", "", &e_),
+         "Replace VM cannot be empty");
+  FAILS (vdvs_mock_vmgroup_vm_replace (ma, "g2", "vmA", &e_),
+         "VM 'vmA' has already been associated with tenant 'g2', can't add "
+         "it");
+  OK (vdvs_mock_vmgroup_vm_replace (ma, "g2", "vmB", &e_));
+  /* vmA is back in _DEFAULT; vmB on ds2 of g2. */
+  FAILS (vdvs_mock_access_set (ma, "g2", "ds3", "true", NULL, NULL, &e_),
+         "No access privilege exists for (g2, ds3)");
+  FAILS (vdvs_mock_access_set (ma, "g2", "ds2", "yes", NULL, NULL, &e_),
+         "Invalid value yes for allow-create option");
+  OK (vdvs_mock_access_set (ma, "g2", "ds2", "FALSE", "1GB", NULL, &e_));
+  FAILS (vdvs_mock_access_set (ma, "g2", "ds2", NULL, NULL, "512MB", &e_),
+         "Volume max size 1024MB exceeds the total size 512MB");
+  FAILS (t_create (mb, "t", &e_, NULL), "No create privilege");
+  OK (vdvs_mock_access_set (ma, "g2", "ds2", "True", NULL, NULL, &e_));
+  FAILS (t_create (mb, "t", &e_, "size", "2GB", NULL),
+         "Volume size exceeds the max volume size limit");
+  t_create_ok (mb, "t", "size", "1GB", NULL);
+}
+
 Test (auth, sizes)
 {
   char buf[32];
