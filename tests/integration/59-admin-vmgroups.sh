@@ -104,13 +104,15 @@ if [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1; then
     echo "# docker part skipped: another plugin serves $DSOCK"
   else
     stop_vdvsd
+    SOCK=$DSOCK
+    on_exit '"$DOCKER" volume rm -f "cap$$@ds2" >/dev/null 2>&1 || true'
     start_vdvsd -o "vm-uuid=$UUID_A" --socket "$DSOCK" --docker-socket /var/run/docker.sock
     ctl config init --local >/dev/null
     ctl vmgroup create --name gd --default-datastore _VM_DS --vm-list vmA >/dev/null
     ctl vmgroup access add --name gd --datastore ds2 --allow-create --volume-maxsize 10MB >/dev/null
     out=$("$DOCKER" volume create --driver vsphere --name "cap$$@ds2" -o size=20mb 2>&1) \
       && fail "docker volume create over the max size succeeded"
-    [[ "$out" == *"VolumeDriver.Create: Volume size exceeds the max volume size limit"* ]] \
+    [[ "$out" == *"create cap$$@ds2: "*"Volume size exceeds the max volume size limit" ]] \
       || fail "docker volume create: $out"
     ok "docker volume create shows upstream's text"
   fi
