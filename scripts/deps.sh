@@ -5,7 +5,7 @@ set -euo pipefail
 quiet=${1:-}
 pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libfuse3-dev fuse3 liburing-dev libmicrohttpd-dev libcjson-dev
-      libcurl4-openssl-dev libcriterion-dev libblkid-dev
+      libcurl4-openssl-dev libcriterion-dev libblkid-dev libsqlite3-dev
       e2fsprogs xfsprogs util-linux curl jq fio
       clang clang-format libclang-rt-14-dev
       docker.io busybox-static kmod procps psmisc openssh-server openssh-client)

@@ -10,6 +10,8 @@
  *   vdvsctl [...] vm power-off NAME|UUID   (or --vm-uuid UUID)
  *   vdvsctl fault ...            (see `vdvsctl fault help`)
  *   vdvsctl status               vdvsd / vmdkfs sockets answering?
+ *   vdvsctl config|vmgroup ...   vmdkops_admin's Config DB commands
+ *                                (vdvsctl-admin.c)
  *
  * It works on the datastore's files directly (it links the mock backend),
  * as vmdkops_admin works on ESX, so it needs no running daemon.
@@ -59,9 +61,14 @@ static const char usage[] =
     "  vm power-off NAME|UUID     detach every disk of that VM (as ESX does\n"
     "                             when a VM powers off); also --vm-uuid U\n"
     "  fault ...                  fault injection in vmdkfs (`fault help`)\n"
-    "  status                     are vdvsd and vmdkfs answering?\n\n"
+    "  status                     are vdvsd and vmdkfs answering?\n"
+    "  config init|status|rm ...  the Config DB of vmgroups and quotas\n"
+    "  vmgroup create|rm|ls|vm|access ...\n"
+    "                             vmgroups, their VMs and privileges\n"
+    "                             (`vdvsctl vmgroup --help`)\n\n"
     "  --root DIR                 backing root (default /var/lib/vdvs)\n"
     "  --datastores A[,B]         datastores (default datastore1)\n"
+    "  --auth-db PATH             Config DB (<root>/.vmdkops/auth-db)\n"
     "  --vm-name NAME             created-by of create/clone (default "
     ADMIN_IDENTITY ")\n"
     "  --json                     JSON output for scripts (no progress)\n\n"
@@ -431,6 +438,7 @@ main (int argc, char **argv)
   static const struct option opts[] = {
     { "root", required_argument, NULL, 'r' },
     { "datastores", required_argument, NULL, 'd' },
+    { "auth-db", required_argument, NULL, 'a' },
     { "vm-uuid", required_argument, NULL, 'u' },
     { "vm-name", required_argument, NULL, 'n' },
     { "volume", required_argument, NULL, 'V' },
@@ -452,12 +460,15 @@ main (int argc, char **argv)
   vdvs_log_setup (VDVS_LOG_WARN, -1);
   if (argc > 1 && strcmp (argv[1], "fault") == 0)
     return vdvsctl_fault_main (argc - 1, argv + 1);
+  if (vdvsctl_is_admin_command (argc, argv))
+    return vdvsctl_admin_main (argc, argv);
   /* Options go before or after the command (getopt permutes), except
    * that `fault` takes the rest of the line as it is. */
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
       const char *key = c == 'r' ? "root" : c == 'd' ? "datastores"
-                      : c == 'u' ? "vm-uuid" : c == 'n' ? "vm-name" : NULL;
+                      : c == 'a' ? "auth-db" : c == 'u' ? "vm-uuid"
+                      : c == 'n' ? "vm-name" : NULL;
       if (key != NULL)
         {
           if (vdvs_backend_mock.config (key, optarg, &err) < 0)
@@ -526,8 +537,10 @@ main (int argc, char **argv)
     return usage_error ("%s", "usage: vm power-off NAME|UUID "
                               "(or --vm-uuid UUID)");
 
-  /* Admin work never starts vmdkfs: it reads and writes the files. */
+  /* Admin work never starts vmdkfs: it reads and writes the files; nor
+   * does it enter the host's VM inventory. */
   vdvs_backend_mock.config ("vmdkfs", "off", NULL);
+  vdvs_backend_mock.config ("inventory", "no", NULL);
   if (!vm_name_given && (strcmp (cmd, "create") == 0
                          || strcmp (cmd, "clone") == 0))
     vdvs_backend_mock.config ("vm-name", ADMIN_IDENTITY, NULL);

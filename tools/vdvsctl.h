@@ -12,6 +12,12 @@
 /* vdvsctl-fault.c: `vdvsctl fault ...`, argv[0] == "fault". */
 int vdvsctl_fault_main (int argc, char **argv);
 
+/* vdvsctl-admin.c: `config ...` and `vmgroup ...` (vmdkops_admin's), the
+ * whole command line given.  Is the first word that is not an option (or
+ * an option's value) one of them? */
+bool vdvsctl_is_admin_command (int argc, char **argv);
+int vdvsctl_admin_main (int argc, char **argv);
+
 /* vdvsctl-opts.c: KEY=VALUE words into *o (which the caller clears, also
  * on error).  With `split`, each word is a comma-separated list with
  * blanks ignored, as upstream's --options="access=read-only,attach-as=..";

@@ -369,7 +369,7 @@ mock_attach (void *handle, const char *name, struct vdvs_device *dev,
   struct mock_vol v;
   int fd, r;
 
-  if (mock_resolve (m, name, &v, err) < 0)
+  if (mock_auth_mount (m, name, &v, err) < 0)
     return -1;
   if ((fd = mock_lock (m, &v, err)) < 0)
     return -1;

@@ -222,7 +222,7 @@ mock_resolve_name (const struct mock *m, const char *name,
   if (vdvs_name_parse (name, &n, err) < 0)
     return -EINVAL;
   if (n.datastore[0] == '\0')
-    ds = m->ds[0];
+    ds = mock_auth_default_ds ((struct mock *) m);
   else
     {
       /* Case-insensitive, corrected to the real case (upstream #1712). */

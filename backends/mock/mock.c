@@ -20,6 +20,7 @@ static struct mock_config config = {
   .vmdkfs = "auto",
   .vmdkfs_mount = "/run/vdvs/vmfs/volumes",
   .vmdkfs_ctl = "/run/vdvs/vmdkfs.ctl",
+  .inventory = "yes",
 };
 
 #define CONFIG_KEYS(X)                         \
@@ -32,7 +33,9 @@ static struct mock_config config = {
   X ("vmdkfs", vmdkfs)                         \
   X ("vmdkfs-mount", vmdkfs_mount)             \
   X ("vmdkfs-ctl", vmdkfs_ctl)                 \
-  X ("vmdkfs-opts", vmdkfs_opts)
+  X ("vmdkfs-opts", vmdkfs_opts)               \
+  X ("auth-db", auth_db)                       \
+  X ("inventory", inventory)
 
 static int
 mock_config_key (const char *key, const char *value, vdvs_error_t *err)
@@ -51,7 +54,8 @@ mock_config_key (const char *key, const char *value, vdvs_error_t *err)
   return vdvs_error_set (err, EINVAL,
                          "mock: unknown option `%s`; valid: root, datastores, "
                          "vm-name, vm-uuid, sysfs-root, dev-root, vmdkfs, "
-                         "vmdkfs-mount, vmdkfs-ctl, vmdkfs-opts",
+                         "vmdkfs-mount, vmdkfs-ctl, vmdkfs-opts, auth-db, "
+                         "inventory",
                          key);
 }
 
@@ -108,6 +112,8 @@ mock_open (void **handle, vdvs_error_t *err)
       free (m);
       return -1;
     }
+  if (strcmp (m->cfg.inventory, "no") != 0)
+    mock_inventory_register (m);
   if (mock_datastores_init (m, err) < 0 || mock_vmdkfs_start (m, err) < 0)
     {
       free (m);
@@ -171,7 +177,11 @@ const struct vdvs_backend vdvs_backend_mock = {
       "  vmdkfs=auto|off|PATH  serve extents through vmdkfs (auto)\n"
       "  vmdkfs-mount=DIR    vmdkfs mount point (/run/vdvs/vmfs/volumes)\n"
       "  vmdkfs-ctl=PATH     vmdkfs control socket (/run/vdvs/vmdkfs.ctl)\n"
-      "  vmdkfs-opts=OPTS    extra vmdkfs options, e.g. \"--engine=sync\"\n",
+      "  vmdkfs-opts=OPTS    extra vmdkfs options, e.g. \"--engine=sync\"\n"
+      "  auth-db=PATH        Config DB of vmgroups and quotas\n"
+      "                      (<root>/.vmdkops/auth-db)\n"
+      "  inventory=yes|no    record this VM's name for `vmgroup vm add` "
+      "(yes)\n",
   .config = mock_config_key,
   .open = mock_open,
   .close = mock_close,

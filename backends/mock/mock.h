@@ -13,6 +13,10 @@
  *   dev-root=/run/vdvs/dev      where attach publishes disk/by-path links
  *   vmdkfs=auto|off|PATH        serve extents through vmdkfs (see fuse/)
  *   vmdkfs-mount=/run/vdvs/vmfs/volumes
+ *   auth-db=PATH                the Config DB (authdb.h), by default
+ *                               <root>/.vmdkops/auth-db
+ *   inventory=yes|no            record vm-name under <root>/.vms/<uuid>/
+ *                               (the host inventory); "no" for admin tools
  */
 #ifndef VDVS_MOCK_H
 #define VDVS_MOCK_H

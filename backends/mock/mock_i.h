@@ -37,6 +37,8 @@ struct mock_config
   char vmdkfs_mount[PATH_MAX]; /* where vmdkfs shows the root */
   char vmdkfs_ctl[PATH_MAX];   /* vmdkfs control socket */
   char vmdkfs_opts[1024];      /* extra vmdkfs options, space-separated */
+  char auth_db[PATH_MAX];      /* Config DB; "": <root>/.vmdkops/auth-db */
+  char inventory[8];           /* "no": an admin tool, not a VM */
 };
 
 /* A handle: one VM's view of the datastore root.  Immutable after open()
@@ -187,6 +189,60 @@ int mock_extent_make (const struct mock *m, const struct mock_vol *v,
                       uint64_t bytes, const char *format, vdvs_error_t *err);
 int mock_extent_copy (const struct mock *m, const struct mock_vol *src,
                       const struct mock_vol *v, vdvs_error_t *err);
+
+/* authdb.c: the Config DB (authdb.h).  open: 0 with *db NULL when there
+ * is none (NotConfigured), the upstream "DB access error" when broken.
+ * begin starts an IMMEDIATE transaction (waiting up to the busy timeout
+ * for other processes). */
+int mock_authdb_open (struct mock *m, void **db, vdvs_error_t *err);
+void mock_authdb_close (void *db);
+int mock_authdb_begin (void *db, vdvs_error_t *err);
+int mock_authdb_commit (void *db, vdvs_error_t *err);
+void mock_authdb_rollback (void *db);
+/* Record this handle's VM name under <root>/.vms/<uuid>/name: the host
+ * inventory `vmgroup vm add` finds VMs by name in. */
+void mock_inventory_register (const struct mock *m);
+
+/* auth.c: a VM's request authorized (reference admin-tenancy.md §3). */
+struct mock_auth
+{
+  void *db;                   /* the Config DB; NULL: NotConfigured */
+  char tenant_id[64];         /* the VM's vmgroup */
+  char tenant_name[256];
+  char default_url[PATH_MAX]; /* its default datastore, "_VM_DS://" */
+  char url[PATH_MAX];         /* "/vmfs/volumes/<ds>" of the target */
+  char vol[VDVS_MAX_VOL_NAME_LEN * 4 + 1];
+  bool reserved;              /* our volumes row, taken back on failure */
+};
+/* The VM's vmgroup and default datastore (errors: DB access, "VM .. does
+ * not belong to any vmgroup", "Default datastore is not set ..").  On
+ * success the caller ends with mock_auth_end. */
+int mock_auth_begin (struct mock *m, struct mock_auth *a, vdvs_error_t *err);
+/* mock_resolve with a short name sent to the vmgroup's default datastore;
+ * *explicit_ds says whether the name carried "@ds". */
+int mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
+                       const char *name, struct mock_vol *v,
+                       bool *explicit_ds, vdvs_error_t *err);
+/* Create of `mb` MiB (0: the size did not convert): privilege, size and
+ * quota checks; with `account`, the volumes row written in the same
+ * transaction. */
+int mock_auth_create (const struct mock *m, struct mock_auth *a,
+                      const struct mock_vol *v, bool explicit_ds, uint64_t mb,
+                      bool account, vdvs_error_t *err);
+int mock_auth_remove (const struct mock *m, struct mock_auth *a,
+                      const struct mock_vol *v, bool explicit_ds,
+                      vdvs_error_t *err);
+/* Attach: any privilege row for the target suffices ("No access
+ * privilege exists" otherwise); v resolved as mock_auth_resolve does. */
+int mock_auth_mount (struct mock *m, const char *name, struct mock_vol *v,
+                     vdvs_error_t *err);
+/* Where a short name lives for this VM: its vmgroup's default datastore,
+ * or its own (ds[0]) without a DB, for _VM_DS, or on any DB error. */
+const char *mock_auth_default_ds (struct mock *m);
+/* The volume is gone: its volumes row too. */
+void mock_auth_removed (struct mock_auth *a);
+/* Done: `ok` false after an authorized create failed takes its row back. */
+void mock_auth_end (struct mock_auth *a, bool ok);
 
 /* The backend's ops, one file per idea; mock.c holds the vtable. */
 /* volume.c */

@@ -2,6 +2,7 @@
  * messages.  Each runs under the volume's lock (a clone under both, in
  * bucket order); a volume exists iff its descriptor does. */
 #include "mock_i.h"
+#include "authdb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,44 +183,101 @@ lock_pair (struct mock *m, const struct mock_vol *a, const struct mock_vol *b,
   return 0;
 }
 
+/* The size a create asks for, in MiB, as upstream's authorization counts
+ * it: -o size converted (0 if it does not convert), 100 by default, a
+ * clone's source size. */
+static uint64_t
+requested_mb (const struct mock_vol *src, const struct vdvs_opts *opts)
+{
+  const char *size = vdvs_opts_get (opts, "size");
+  struct mock_descriptor d;
+  vdvs_error_t ignore = NULL;
+
+  if (src != NULL)
+    {
+      if (mock_descriptor_read (src, &d, &ignore) < 0)
+        {
+          vdvs_error_release (&ignore);
+          return 100;
+        }
+      return (d.sectors * 512 + (1 << 20) - 1) >> 20;
+    }
+  return size ? mock_convert_to_mb (size) : 100;
+}
+
+/* Create or clone v, authorized already. */
+static int
+create_authorized (struct mock *m, const struct mock_vol *v,
+                   const struct mock_vol *src, const struct vdvs_opts *opts,
+                   vdvs_error_t *err)
+{
+  int fd, fds[2], r;
+
+  /* Upstream's createVMDK looks for the file before it validates the
+   * options: a retried create with bad options still says "exists". */
+  if (mock_vol_exists (v))
+    return vdvs_error_set (err, EEXIST, "File %s already exists", v->esx_path);
+  if (mock_options_validate (m, opts, err) < 0)
+    return -1;
+  if (src != NULL)
+    {
+      if (lock_pair (m, v, src, fds, err) < 0)
+        return -1;
+      r = clone_locked (m, v, src, opts, err);
+      mock_unlock (fds[1]);
+      mock_unlock (fds[0]);
+      return r;
+    }
+  if ((fd = mock_lock (m, v, err)) < 0)
+    return -1;
+  r = create_locked (m, v, opts, err);
+  mock_unlock (fd);
+  return r;
+}
+
 int
 mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
              vdvs_error_t *err)
 {
   struct mock *m = handle;
   struct mock_vol v, src;
+  struct mock_auth a;
   const char *clone_from = vdvs_opts_get (opts, "clone-from");
-  int fd, fds[2], r;
+  bool explicit_ds, src_explicit;
+  int r;
 
-  if (mock_resolve (m, name, &v, err) < 0)
+  /* Authorization first (upstream's order): the vmgroup, the name on its
+   * default datastore, the privilege, size and quota; only then the
+   * file, the options and the work. */
+  if (mock_auth_begin (m, &a, err) < 0)
     return -1;
-  /* Upstream's createVMDK looks for the file before it validates the
-   * options: a retried create with bad options still says "exists". */
-  if (mock_vol_exists (&v))
-    return vdvs_error_set (err, EEXIST, "File %s already exists", v.esx_path);
-  if (mock_options_validate (m, opts, err) < 0)
-    return -1;
+  if (mock_auth_resolve (m, &a, name, &v, &explicit_ds, err) < 0)
+    {
+      mock_auth_end (&a, false);
+      return -1;
+    }
   if (clone_from != NULL)
     {
       vdvs_error_t e2 = NULL;
-      if (mock_resolve (m, clone_from, &src, &e2) < 0)
+      if (mock_auth_resolve (m, &a, clone_from, &src, &src_explicit, &e2) < 0)
         {
           vdvs_error_release (&e2);
+          mock_auth_end (&a, false);
           return vdvs_error_set (err, ENOENT,
                                  "Could not find volume for cloning %s",
                                  clone_from);
         }
-      if (lock_pair (m, &v, &src, fds, err) < 0)
-        return -1;
-      r = clone_locked (m, &v, &src, opts, err);
-      mock_unlock (fds[1]);
-      mock_unlock (fds[0]);
-      return r;
     }
-  if ((fd = mock_lock (m, &v, err)) < 0)
-    return -1;
-  r = create_locked (m, &v, opts, err);
-  mock_unlock (fd);
+  /* A clone is never counted in the volumes table (as upstream). */
+  if (mock_auth_create (m, &a, &v, explicit_ds,
+                        requested_mb (clone_from ? &src : NULL, opts),
+                        clone_from == NULL, err) < 0)
+    {
+      mock_auth_end (&a, false);
+      return -1;
+    }
+  r = create_authorized (m, &v, clone_from ? &src : NULL, opts, err);
+  mock_auth_end (&a, r == 0);
   return r;
 }
 
@@ -252,11 +310,19 @@ mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
   vdvs_error_t serr = NULL;
   int fd, r = 0;
 
+  struct mock_auth a;
+  bool explicit_ds;
+
   (void) opts;
-  if (mock_resolve (m, name, &v, err) < 0)
+  if (mock_auth_begin (m, &a, err) < 0)
     return -1;
-  if ((fd = mock_lock (m, &v, err)) < 0)
-    return -1;
+  if (mock_auth_resolve (m, &a, name, &v, &explicit_ds, err) < 0
+      || mock_auth_remove (m, &a, &v, explicit_ds, err) < 0
+      || (fd = mock_lock (m, &v, err)) < 0)
+    {
+      mock_auth_end (&a, true);
+      return -1;
+    }
   if (!mock_vol_exists (&v))
     r = mock_not_found (&v, err);
   else if (mock_sidecar_read (v.sidecar, &sc, &serr) == 0)
@@ -285,10 +351,12 @@ mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
         {
           unlink (v.flat);
           unlink (v.sidecar);
+          mock_auth_removed (&a);
           vdvs_log (VDVS_LOG_INFO, "Volume removed", "volume=%s datastore=%s",
                     v.vol, v.ds);
         }
     }
   mock_unlock (fd);
+  mock_auth_end (&a, true);
   return r;
 }

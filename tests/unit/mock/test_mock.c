@@ -584,7 +584,7 @@ Test (mock, config_errors)
   cr_assert_str_eq (err->msg, "mock: unknown option `colour`; valid: root, "
                               "datastores, vm-name, vm-uuid, sysfs-root, "
                               "dev-root, vmdkfs, vmdkfs-mount, vmdkfs-ctl, "
-                    "vmdkfs-opts");
+                    "vmdkfs-opts, auth-db, inventory");
   vdvs_error_release (&err);
   memset (big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';

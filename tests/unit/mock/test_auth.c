@@ -1,0 +1,319 @@
+/* The Config DB and the authorization of a VM's create and remove
+ * (backends/mock/authdb.c, auth.c): upstream's order of checks and its
+ * texts (reference admin-tenancy.md §3, §5.2), quotas freed by a remove,
+ * and creates racing for one quota from several processes. */
+#include <criterion/criterion.h>
+#include <sys/wait.h>
+
+#include "t_mock.h"
+#include "authdb.h"
+
+static char tmp[PATH_MAX];
+static struct mock *ma, *mb;
+
+/* A handle for `vm` on datastores datastore1 (its own), ds2, ds3. */
+static struct mock *
+open_vm (const char *vm, const char *uuid)
+{
+  char buf[PATH_MAX + 16];
+  vdvs_error_t err = NULL;
+  void *h = NULL;
+
+  snprintf (buf, sizeof buf, "%s/root", tmp);
+  t_mock_config ("root", buf);
+  t_mock_config ("datastores", "datastore1,ds2,ds3");
+  t_mock_config ("vm-name", vm);
+  t_mock_config ("vm-uuid", uuid);
+  t_mock_config ("vmdkfs", "off");
+  cr_assert_eq (vdvs_backend_mock.open (&h, &err), 0, "%s",
+                err ? err->msg : "");
+  return h;
+}
+
+static void
+setup (void)
+{
+  t_mkdtemp (tmp, sizeof tmp, "auth");
+  ma = open_vm ("vmA", T_UUID_A);
+  mb = open_vm ("vmB", T_UUID_B);
+}
+
+static void
+teardown (void)
+{
+  vdvs_backend_mock.close (ma);
+  vdvs_backend_mock.close (mb);
+  t_rmrf (tmp);
+}
+
+TestSuite (auth, .init = setup, .fini = teardown);
+
+#define OK(call)                                                           \
+  do                                                                       \
+    {                                                                      \
+      vdvs_error_t e_ = NULL;                                              \
+      cr_assert_eq ((call), 0, #call ": %s", e_ ? e_->msg : "");           \
+    }                                                                      \
+  while (0)
+
+/* `call` (which fills e_) fails with exactly `text`. */
+#define FAILS(call, text)                                                  \
+  do                                                                       \
+    {                                                                      \
+      vdvs_error_t e_ = NULL;                                              \
+      cr_assert_lt ((call), 0, #call " succeeded");                        \
+      cr_assert_not_null (e_);                                             \
+      cr_assert_str_eq (e_->msg, (text));                                  \
+      vdvs_error_release (&e_);                                            \
+    }                                                                      \
+  while (0)
+
+static void
+init_db (void)
+{
+  char *out = NULL;
+  OK (vdvs_mock_config_init_local (ma, &out, &e_));
+  cr_assert_not_null (strstr (out, "Creating new DB at "));
+  free (out);
+}
+
+static int
+rm (struct mock *m, const char *name, vdvs_error_t *err)
+{
+  struct vdvs_opts o = { 0 };
+  return vdvs_backend_mock.remove (m, name, &o, err);
+}
+
+/* g1 = {vmA}, default _VM_DS; ds2 mount-only; _ALL_DS create with a max
+ * of 100MB and a quota of 150MB. */
+static void
+groups (void)
+{
+  init_db ();
+  OK (vdvs_mock_vmgroup_create (ma, "g1", "_VM_DS", "", "vmA", &e_));
+  OK (vdvs_mock_access_add (ma, "g1", "ds2", false, NULL, NULL, &e_));
+  OK (vdvs_mock_access_add (ma, "g1", "_ALL_DS", true, "100MB", "150mb",
+                            &e_));
+}
+
+Test (auth, no_db_allows_all_and_counts_nothing)
+{
+  t_create_ok (ma, "big@ds3", "size", "1gb", NULL);
+  cr_assert_eq (vdvs_mock_authdb_mode (ma), MOCK_DB_NOT_CONFIGURED);
+  /* Without a DB a bad size is the option check's text. */
+  FAILS (t_create (ma, "v", &e_, "size", "10g", NULL),
+         "Invalid format for size. \nValid sizes must be of form "
+         "X[mMgGtT]b where X is an integer. Default = 100mb");
+  groups ();
+  /* big@ds3 was made without a DB: it does not count toward the quota. */
+  t_create_ok (ma, "q@ds3", "size", "100mb", NULL);
+}
+
+Test (auth, order_and_texts_of_create)
+{
+  groups ();
+  /* An explicit row that denies is final, before any size check. */
+  FAILS (t_create (ma, "x@ds2", &e_, "size", "bad", NULL),
+         "No create privilege");
+  /* Configured: a size that does not convert is upstream's auth text. */
+  FAILS (t_create (ma, "x@ds3", &e_, "size", "10g", NULL),
+         "Invalid volume size specified.");
+  FAILS (t_create (ma, "x@ds3", &e_, "size", "101MB", NULL),
+         "Volume size exceeds the max volume size limit");
+  t_create_ok (ma, "a@ds3", "size", "100MB", NULL);
+  FAILS (t_create (ma, "b@ds3", &e_, "size", "100MB", NULL),
+         "The total volume size exceeds the usage quota");
+  /* Equality is allowed. */
+  t_create_ok (ma, "b@ds3", "size", "50MB", NULL);
+  /* The VM's own datastore falls back to the _VM_DS row (unlimited). */
+  t_create_ok (ma, "big@datastore1", "size", "1GB", NULL);
+  /* A short name uses only the default datastore's row. */
+  t_create_ok (ma, "short", "size", "2GB", NULL);
+  cr_assert (t_exists (t_vol (ma, "short@datastore1").descriptor));
+}
+
+Test (auth, quota_checked_before_file_exists_and_freed_by_remove)
+{
+  groups ();
+  t_create_ok (ma, "a@ds3", "size", "100MB", NULL);
+  /* Authorization comes before "File ... already exists". */
+  FAILS (t_create (ma, "a@ds3", &e_, "size", "100MB", NULL),
+         "The total volume size exceeds the usage quota");
+  /* A failed create takes its row back: the quota is still 100 used. */
+  FAILS (t_create (ma, "a@ds3", &e_, "size", "10MB", NULL),
+         "File /vmfs/volumes/ds3/dockvols/_DEFAULT/a.vmdk already exists");
+  t_create_ok (ma, "b@ds3", "size", "50MB", NULL);
+  FAILS (t_create (ma, "c@ds3", &e_, "size", "1MB", NULL),
+         "The total volume size exceeds the usage quota");
+  OK (rm (ma, "a@ds3", &e_));
+  t_create_ok (ma, "c@ds3", "size", "100MB", NULL);
+}
+
+Test (auth, remove_needs_the_create_privilege)
+{
+  t_create_ok (ma, "m@ds2", NULL); /* made before the DB */
+  groups ();
+  FAILS (rm (ma, "m@ds2", &e_), "No delete privilege");
+  /* vmB is in _DEFAULT, which may do anything. */
+  OK (rm (mb, "m@ds2", &e_));
+}
+
+Test (auth, no_row_and_no_group)
+{
+  init_db ();
+  OK (vdvs_mock_vmgroup_create (ma, "g2", "ds2", "", "vmA", &e_));
+  /* ds3 has no row, is not vmA's own datastore, no _ALL_DS row. */
+  FAILS (t_create (ma, "x@ds3", &e_, NULL), "No access privilege exists");
+  FAILS (t_create (ma, "x@datastore1", &e_, NULL),
+         "No access privilege exists");
+  /* A short name goes to the default datastore, ds2. */
+  t_create_ok (ma, "s", NULL);
+  cr_assert (t_exists (t_vol (ma, "s@ds2").descriptor));
+  /* Every op resolves the short name there too (get, attach, remove). */
+  cr_assert_str_eq (t_vol (ma, "s").ds, "ds2");
+  {
+    struct mock_vol v;
+    OK (mock_auth_mount (ma, "s", &v, &e_));
+    cr_assert_str_eq (v.ds, "ds2");
+    FAILS (mock_auth_mount (ma, "s@ds3", &v, &e_),
+           "No access privilege exists");
+  }
+  /* Without _DEFAULT, a VM in no vmgroup is refused by name. */
+  OK (vdvs_mock_vmgroup_rm (ma, "_DEFAULT", false, false, &e_));
+  FAILS (t_create (mb, "y", &e_, NULL), "VM vmB does not belong to any vmgroup");
+  FAILS (rm (mb, "s@ds2", &e_), "VM vmB does not belong to any vmgroup");
+}
+
+Test (auth, admin_texts)
+{
+  FAILS (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", NULL, &e_),
+         MOCK_INIT_NEEDED);
+  init_db ();
+  FAILS (vdvs_mock_vmgroup_create (ma, "-g", "_VM_DS", "", NULL, &e_),
+         "Vmgroup name -g is invalid, only [a-zA-Z0-9_][a-zA-Z0-9_.-]* is "
+         "allowed");
+  FAILS (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", "vmA,vmA", &e_),
+         "VMs ['vmA', 'vmA'] contain duplicates, they should be unique");
+  FAILS (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", "vmA,nope", &e_),
+         "Cannot find vm nope");
+  FAILS (vdvs_mock_vmgroup_create (ma, "g", "_ALL_DS", "", NULL, &e_),
+         "Cannot use _ALL_DS as default datastore. Please use specific "
+         "datastore name or _VM_DS special datastore");
+  FAILS (vdvs_mock_vmgroup_create (ma, "g", "ds9", "", NULL, &e_),
+         "Datastore ds9 does not exist");
+  OK (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", "vmA", &e_));
+  FAILS (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", NULL, &e_),
+         "Vmgroup g already exists");
+  FAILS (vdvs_mock_vmgroup_create (ma, "h", "_VM_DS", "", "vmA", &e_),
+         "VM 'vmA' has already been associated with tenant 'g', can't add "
+         "it");
+  FAILS (vdvs_mock_vmgroup_vm_add (ma, "_DEFAULT", "vmB", &e_),
+         "This feature is not supported for vmgroup _DEFAULT.");
+  FAILS (vdvs_mock_vmgroup_vm_add (ma, "nog", "vmB", &e_),
+         "Vmgroup nog does not exist");
+  FAILS (vdvs_mock_vmgroup_vm_add (ma, "g", "", &e_),
+         "VM list cannot be empty");
+  FAILS (vdvs_mock_vmgroup_vm_rm (ma, "g", "vmB", &e_),
+         "VM 'vmB' has not been associated with tenant 'g', cannot remove "
+         "it");
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g", false, false, &e_),
+         "Cannot delete non-empty vmgroup g. Remove VMs from the vmgroup "
+         "before deleting it.");
+  FAILS (vdvs_mock_access_add (ma, "g", "_VM_DS", true, NULL, NULL, &e_),
+         "Access privilege for (g, _VM_DS) already exists");
+  FAILS (vdvs_mock_access_add (ma, "g", "ds2", true, "2GB", "1GB", &e_),
+         "Volume max size 2048MB exceeds the total size 1024MB");
+  FAILS (vdvs_mock_access_rm (ma, "g", "ds2", &e_),
+         "No access privilege exists for (g, ds2)");
+  FAILS (vdvs_mock_access_rm (ma, "g", "_VM_DS", &e_),
+         "Removing of access privilege to 'default_datastore' is not "
+         "supported");
+  OK (vdvs_mock_vmgroup_vm_rm (ma, "g", "vmA", &e_));
+  t_create_ok (ma, "v", NULL);
+}
+
+Test (auth, update_replace_and_access_set)
+{
+  init_db ();
+  OK (vdvs_mock_vmgroup_create (ma, "g", "_VM_DS", "", "vmA", &e_));
+  FAILS (vdvs_mock_vmgroup_update (ma, "_DEFAULT", "x", NULL, NULL, &e_),
+         "Vmgroup name _DEFAULT is invalid, only rename of vmgroups other "
+         "than _DEFAULT is allowed");
+  FAILS (vdvs_mock_vmgroup_update (ma, "g", "_DEFAULT", NULL, NULL, &e_),
+         "Vmgroup _DEFAULT already exists");
+  /* The default datastore is applied before a rename fails. */
+  OK (vdvs_mock_vmgroup_update (ma, "g", "g2", "d", "ds2", &e_));
+  t_create_ok (ma, "s", NULL);
+  cr_assert_str_eq (t_vol (ma, "s").ds, "ds2");
+  FAILS (vdvs_mock_vmgroup_vm_replace (ma, "g2", "", &e_),
+         "Replace VM cannot be empty");
+  FAILS (vdvs_mock_vmgroup_vm_replace (ma, "g2", "vmA", &e_),
+         "VM 'vmA' has already been associated with tenant 'g2', can't add "
+         "it");
+  OK (vdvs_mock_vmgroup_vm_replace (ma, "g2", "vmB", &e_));
+  /* vmA is back in _DEFAULT; vmB on ds2 of g2. */
+  FAILS (vdvs_mock_access_set (ma, "g2", "ds3", "true", NULL, NULL, &e_),
+         "No access privilege exists for (g2, ds3)");
+  FAILS (vdvs_mock_access_set (ma, "g2", "ds2", "yes", NULL, NULL, &e_),
+         "Invalid value yes for allow-create option");
+  OK (vdvs_mock_access_set (ma, "g2", "ds2", "FALSE", "1GB", NULL, &e_));
+  FAILS (vdvs_mock_access_set (ma, "g2", "ds2", NULL, NULL, "512MB", &e_),
+         "Volume max size 1024MB exceeds the total size 512MB");
+  FAILS (t_create (mb, "t", &e_, NULL), "No create privilege");
+  OK (vdvs_mock_access_set (ma, "g2", "ds2", "True", NULL, NULL, &e_));
+  FAILS (t_create (mb, "t", &e_, "size", "2GB", NULL),
+         "Volume size exceeds the max volume size limit");
+  t_create_ok (mb, "t", "size", "1GB", NULL);
+}
+
+Test (auth, sizes)
+{
+  char buf[32];
+
+  cr_assert_eq (mock_convert_to_mb ("10gb"), 10240);
+  cr_assert_eq (mock_convert_to_mb ("1PB"), 1024 * 1024 * 1024);
+  cr_assert_eq (mock_convert_to_mb ("10g"), 0);
+  cr_assert_eq (mock_convert_to_mb (""), 0);
+  mock_mb_human (500, buf, sizeof buf);
+  cr_assert_str_eq (buf, "500.00MB");
+  mock_mb_human (1024, buf, sizeof buf);
+  cr_assert_str_eq (buf, "1.00GB");
+  mock_mb_human (2 * 1024 * 1024, buf, sizeof buf);
+  cr_assert_str_eq (buf, "2.00TB");
+}
+
+/* Eight processes, each its own handle and DB connection, create 100MB
+ * volumes at once against a 150MB quota: exactly one may succeed. */
+Test (auth, racing_creates_never_exceed_the_quota, .timeout = 60)
+{
+  pid_t pids[8];
+  int wins = 0;
+
+  groups ();
+  OK (vdvs_mock_vmgroup_vm_add (ma, "g1", "vmB", &e_));
+  for (int i = 0; i < 8; i++)
+    {
+      pids[i] = fork ();
+      cr_assert_geq (pids[i], 0);
+      if (pids[i] == 0)
+        {
+          char name[32];
+          vdvs_error_t err = NULL;
+          struct mock *m = i % 2 ? mb : ma;
+          snprintf (name, sizeof name, "r%d@ds3", i);
+          if (t_create (m, name, &err, "size", "100MB", NULL) == 0)
+            _exit (0);
+          _exit (strcmp (err->msg, "The total volume size exceeds the "
+                                   "usage quota") == 0 ? 1 : 2);
+        }
+    }
+  for (int i = 0; i < 8; i++)
+    {
+      int st;
+      cr_assert_eq (waitpid (pids[i], &st, 0), pids[i]);
+      cr_assert (WIFEXITED (st));
+      cr_assert_neq (WEXITSTATUS (st), 2, "unexpected error in child %d", i);
+      wins += WEXITSTATUS (st) == 0;
+    }
+  cr_assert_eq (wins, 1, "%d creates succeeded", wins);
+}

@@ -1,0 +1,572 @@
+/* `vdvsctl config ...` and `vdvsctl vmgroup ...`: upstream vmdkops_admin's
+ * commands over the emulated host's Config DB (backends/mock/authdb.h),
+ * with its flags, texts, table format and exit codes: a failure prints
+ * "ERROR:<text>" on stdout and exits 2; a usage error exits 2 with the
+ * usage on stderr. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vdvs/log.h"
+
+#include "authdb.h"
+#include "mock.h"
+#include "vdvsctl.h"
+
+#define EXIT_OP_FAILED 2
+#define EXIT_USAGE 2
+
+static const char admin_usage[] =
+    "Usage: vdvsctl [--root DIR] [--datastores A[,B]] [--auth-db PATH] "
+    "[--json]\n"
+    "  config init --local\n"
+    "  config status\n"
+    "  config rm --local|--unlink [--no-backup] --confirm\n"
+    "  config mv --to DS [--force]   (not supported, as upstream)\n"
+    "  vmgroup create --name N --default-datastore DS|_VM_DS\n"
+    "                 [--description D] [--vm-list vm1,vm2]\n"
+    "  vmgroup update --name N [--new-name M] [--description D]\n"
+    "                 [--default-datastore DS]\n"
+    "  vmgroup rm --name N [--remove-volumes] [--force]\n"
+    "  vmgroup ls\n"
+    "  vmgroup vm add|rm|replace --name N --vm-list vm1,vm2\n"
+    "  vmgroup vm ls --name N\n"
+    "  vmgroup access add --name N --datastore DS|_VM_DS|_ALL_DS\n"
+    "                 [--allow-create] [--volume-maxsize S] "
+    "[--volume-totalsize S]\n"
+    "  vmgroup access set --name N --datastore DS [--allow-create "
+    "True|False]\n"
+    "                 [--volume-maxsize S] [--volume-totalsize S]\n"
+    "  vmgroup access rm --name N --datastore DS\n"
+    "  vmgroup access ls --name N\n"
+    "Sizes: <int>MB|GB|TB|PB.  VMs are named as their vdvsd or esxsim\n"
+    "listener calls them (vm-name), once it has started on this root.\n";
+
+struct admin_args
+{
+  const char *name, *default_ds, *description, *vm_list, *datastore;
+  const char *maxsize, *totalsize, *new_name, *to;
+  const char *allow_value; /* access set --allow-create VALUE */
+  bool allow_create, local, unlink, confirm, no_backup, remove_volumes, force,
+      json;
+  const char *datastore_flag_ds; /* config init --datastore */
+};
+
+static int
+fail (vdvs_error_t *err)
+{
+  printf ("ERROR:%s\n", (*err)->msg);
+  vdvs_error_release (err);
+  return EXIT_OP_FAILED;
+}
+
+static int
+usage_fail (const char *what)
+{
+  fprintf (stderr, "vdvsctl: %s\n%s", what, admin_usage);
+  return EXIT_USAGE;
+}
+
+/* upstream's cli_table: each cell left-justified to its column's width
+ * plus two blanks, a dashed divider under the header. */
+static void
+print_table (cJSON *rows, const char *const *cols, size_t ncols)
+{
+  size_t w[8] = { 0 };
+  cJSON *row;
+
+  for (size_t c = 0; c < ncols; c++)
+    w[c] = strlen (cols[c]);
+  cJSON_ArrayForEach (row, rows)
+    {
+      for (size_t c = 0; c < ncols; c++)
+        {
+          const char *v = cJSON_GetStringValue (
+              cJSON_GetObjectItemCaseSensitive (row, cols[c]));
+          if (v && strlen (v) > w[c])
+            w[c] = strlen (v);
+        }
+    }
+  for (size_t c = 0; c < ncols; c++)
+    printf ("%-*s", (int) w[c] + 2, cols[c]);
+  putchar ('\n');
+  for (size_t c = 0; c < ncols; c++)
+    {
+      for (size_t i = 0; i < w[c]; i++)
+        putchar ('-');
+      fputs ("  ", stdout);
+    }
+  putchar ('\n');
+  cJSON_ArrayForEach (row, rows)
+    {
+      for (size_t c = 0; c < ncols; c++)
+        {
+          const char *v = cJSON_GetStringValue (
+              cJSON_GetObjectItemCaseSensitive (row, cols[c]));
+          printf ("%-*s", (int) w[c] + 2, v ? v : "");
+        }
+      putchar ('\n');
+    }
+  /* print() of the table string adds one more newline. */
+  putchar ('\n');
+}
+
+static int
+listing (int r, cJSON *rows, vdvs_error_t *err, bool json,
+         const char *const *cols, size_t ncols)
+{
+  if (r < 0)
+    return fail (err);
+  if (json)
+    {
+      char *s = cJSON_Print (rows);
+      if (s)
+        puts (s);
+      free (s);
+    }
+  else
+    print_table (rows, cols, ncols);
+  cJSON_Delete (rows);
+  return 0;
+}
+
+static int
+done (int r, vdvs_error_t *err, const char *msg)
+{
+  if (r < 0)
+    return fail (err);
+  puts (msg);
+  return 0;
+}
+
+static int
+cmd_config (void *h, const char *sub, const struct admin_args *a)
+{
+  vdvs_error_t err = NULL;
+  char *out = NULL, path[4096];
+  int r;
+
+  if (strcmp (sub, "status") == 0)
+    {
+      enum mock_db_mode mode = vdvs_mock_authdb_mode (h);
+      vdvs_mock_authdb_path (h, path, sizeof path);
+      if (a->json)
+        {
+          cJSON *o = cJSON_CreateObject ();
+          char *s;
+          cJSON_AddStringToObject (o, "DB_Mode", mock_db_mode_text (mode));
+          cJSON_AddStringToObject (o, "DB_LocalPath",
+                                   mode == MOCK_DB_NOT_CONFIGURED ? "N/A"
+                                                                  : path);
+          cJSON_AddStringToObject (o, "DB_SharedLocation", "N/A");
+          s = cJSON_Print (o);
+          if (s)
+            puts (s);
+          free (s);
+          cJSON_Delete (o);
+        }
+      else
+        printf ("DB_Mode: %s\nDB_LocalPath: %s\nDB_SharedLocation: N/A\n",
+                mock_db_mode_text (mode),
+                mode == MOCK_DB_NOT_CONFIGURED ? "N/A" : path);
+      return 0;
+    }
+  if (strcmp (sub, "init") == 0)
+    {
+      if (a->datastore_flag_ds && a->local)
+        {
+          puts ("ERROR:Error: only one of '--datastore' or '--local' can be "
+                "set");
+          return EXIT_OP_FAILED;
+        }
+      if (a->datastore_flag_ds)
+        {
+          puts ("ERROR:a Config DB on a datastore (MultiNode) is not "
+                "emulated yet; use --local");
+          return EXIT_OP_FAILED;
+        }
+      if (!a->local)
+        {
+          puts ("ERROR:Error: one of '--datastore' or '--local' have to be "
+                "set");
+          return EXIT_OP_FAILED;
+        }
+      r = vdvs_mock_config_init_local (h, &out, &err);
+    }
+  else if (strcmp (sub, "rm") == 0)
+    {
+      if (!a->local && !a->unlink)
+        {
+          puts ("ERROR:\n        DB removal is irreversible operation. "
+                "Please use '--local' flag for removing DB in SingleNode "
+                "mode,\n        and use '--unlink' to unlink from DB in "
+                "MultiNode mode.\n        Note that '--unlink' will not "
+                "remove a shared DB, but simply configure the current ESXi "
+                "host to stop using it.\n        For removing shared DB, run "
+                "'vmdkops_admin config rm --unlink' on ESXi hosts using this "
+                "DB, and then manually\n        remove the actual DB file "
+                "'vmdkops_config.db' from shared storage.\n        ");
+          return EXIT_OP_FAILED;
+        }
+      if (a->local && a->unlink)
+        {
+          puts ("ERROR:\n        Cannot use '--local' and '--unlink' "
+                "together. Please use '--local' flag for removing DB in "
+                "SingleNode mode,\n        and use '--unlink' to unlink from "
+                "DB in MultiNode mode.\n        ");
+          return EXIT_OP_FAILED;
+        }
+      if (!a->confirm)
+        {
+          puts ("ERROR:Warning: For extra safety, removal operation requires "
+                "'--confirm' flag.");
+          return EXIT_OP_FAILED;
+        }
+      /* upstream removes nothing with --no-backup (its bug, kept). */
+      if (a->no_backup && vdvs_mock_authdb_mode (h) == MOCK_DB_SINGLE_NODE)
+        return 0;
+      r = vdvs_mock_config_rm (h, a->local, a->unlink, &out, &err);
+    }
+  else if (strcmp (sub, "mv") == 0)
+    {
+      if (a->to == NULL)
+        return usage_fail ("the following arguments are required: --to");
+      if (!a->force)
+        {
+          printf ("ERROR:Config DB  move to %s requires '--force' flag to "
+                  "execute the request.\n",
+                  a->to);
+          return EXIT_OP_FAILED;
+        }
+      puts ("Sorry, configuration move ('config mv' command) is not "
+            "supported yet");
+      return 0;
+    }
+  else
+    return usage_fail ("config: init, status, rm or mv");
+  if (r < 0)
+    return fail (&err);
+  if (out[0])
+    puts (out);
+  free (out);
+  return 0;
+}
+
+static const char *const group_cols[] = { "Uuid", "Name", "Description",
+                                          "Default_datastore", "VM_list" };
+static const char *const vm_cols[] = { "Uuid", "Name" };
+static const char *const access_cols[] = { "Datastore", "Allow_create",
+                                           "Max_volume_size", "Total_size" };
+
+#define NEED(flag, what)                                                      \
+  if (!(flag))                                                                \
+  return usage_fail ("the following arguments are required: " what)
+
+static int
+cmd_vmgroup (void *h, const char *const *w, size_t n,
+             const struct admin_args *a)
+{
+  vdvs_error_t err = NULL;
+  cJSON *rows = NULL;
+  char msg[512];
+  int r;
+
+  if (n == 1 && strcmp (w[0], "ls") == 0)
+    {
+      r = vdvs_mock_vmgroup_ls (h, &rows, &err);
+      return listing (r, rows, &err, a->json, group_cols, 5);
+    }
+  if (n == 1 && strcmp (w[0], "create") == 0)
+    {
+      NEED (a->name && a->default_ds, "--name, --default-datastore");
+      r = vdvs_mock_vmgroup_create (h, a->name, a->default_ds, a->description,
+                                    a->vm_list, &err);
+      if (strcmp (a->name, MOCK_DEFAULT_TENANT) == 0)
+        snprintf (msg, sizeof msg, "vmgroup '%s' is created.", a->name);
+      else
+        snprintf (msg, sizeof msg,
+                  "vmgroup '%s' is created. Do not forget to run 'vmgroup vm "
+                  "add' to add vm to vmgroup.",
+                  a->name);
+      return done (r, &err, msg);
+    }
+  if (n == 1 && strcmp (w[0], "update") == 0)
+    {
+      NEED (a->name, "--name");
+      r = vdvs_mock_vmgroup_update (h, a->name, a->new_name, a->description,
+                                    a->default_ds, &err);
+      return done (r, &err, "vmgroup modify succeeded");
+    }
+  if (n == 1 && strcmp (w[0], "rm") == 0)
+    {
+      NEED (a->name, "--name");
+      r = vdvs_mock_vmgroup_rm (h, a->name, a->remove_volumes, a->force, &err);
+      return done (r, &err,
+                   a->remove_volumes
+                       ? "All Volumes will be removed. vmgroup rm "
+                         "succeeded"
+                       : "vmgroup rm succeeded");
+    }
+  if (n == 2 && strcmp (w[0], "vm") == 0)
+    {
+      NEED (a->name, "--name");
+      if (strcmp (w[1], "ls") == 0)
+        {
+          r = vdvs_mock_vmgroup_vm_ls (h, a->name, &rows, &err);
+          return listing (r, rows, &err, a->json, vm_cols, 2);
+        }
+      NEED (a->vm_list, "--vm-list");
+      if (strcmp (w[1], "add") == 0)
+        return done (vdvs_mock_vmgroup_vm_add (h, a->name, a->vm_list, &err),
+                     &err, "vmgroup vm add succeeded");
+      if (strcmp (w[1], "rm") == 0)
+        return done (vdvs_mock_vmgroup_vm_rm (h, a->name, a->vm_list, &err),
+                     &err, "vmgroup vm rm succeeded");
+      if (strcmp (w[1], "replace") == 0)
+        return done (vdvs_mock_vmgroup_vm_replace (h, a->name, a->vm_list,
+                                                   &err),
+                     &err, "vmgroup vm replace succeeded");
+    }
+  /* access set --allow-create VALUE: getopt leaves VALUE a word. */
+  if (n == 3 && strcmp (w[0], "access") == 0 && strcmp (w[1], "set") == 0
+      && a->allow_create && a->allow_value == NULL)
+    {
+      struct admin_args b = *a;
+      b.allow_value = w[2];
+      return cmd_vmgroup (h, w, 2, &b);
+    }
+  if (n == 2 && strcmp (w[0], "access") == 0)
+    {
+      NEED (a->name, "--name");
+      if (strcmp (w[1], "ls") == 0)
+        {
+          r = vdvs_mock_access_ls (h, a->name, &rows, &err);
+          return listing (r, rows, &err, a->json, access_cols, 4);
+        }
+      NEED (a->datastore, "--datastore");
+      if (strcmp (w[1], "add") == 0)
+        return done (vdvs_mock_access_add (h, a->name, a->datastore,
+                                           a->allow_create, a->maxsize,
+                                           a->totalsize, &err),
+                     &err, "vmgroup access add succeeded");
+      if (strcmp (w[1], "rm") == 0)
+        return done (vdvs_mock_access_rm (h, a->name, a->datastore, &err),
+                     &err, "vmgroup access rm succeeded");
+      if (strcmp (w[1], "set") == 0)
+        {
+          if (a->allow_create && a->allow_value == NULL)
+            return usage_fail ("argument --allow-create: expected one "
+                               "argument");
+          return done (vdvs_mock_access_set (h, a->name, a->datastore,
+                                             a->allow_value, a->maxsize,
+                                             a->totalsize, &err),
+                       &err, "vmgroup access set succeeded");
+        }
+    }
+  return usage_fail ("vmgroup: unknown or incomplete command");
+}
+
+bool
+vdvsctl_is_admin_command (int argc, char **argv)
+{
+  /* vdvsctl's and the admin commands' options that take a value. */
+  static const char *const with_value[] = {
+    "--root",
+    "--datastores",
+    "--auth-db",
+    "--vm-uuid",
+    "--vm-name",
+    "--volume",
+    "--options",
+    "--name",
+    "--default-datastore",
+    "--description",
+    "--vm-list",
+    "--datastore",
+    "--volume-maxsize",
+    "--volume-totalsize",
+    "--new-name",
+    "--to",
+  };
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--") == 0)
+        return false;
+      if (argv[i][0] != '-')
+        return strcmp (argv[i], "config") == 0
+               || strcmp (argv[i], "vmgroup") == 0;
+      if (strchr (argv[i], '=') != NULL)
+        continue;
+      for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+        if (strcmp (argv[i], with_value[k]) == 0)
+          {
+            i++;
+            break;
+          }
+    }
+  return false;
+}
+
+int
+vdvsctl_admin_main (int argc, char **argv)
+{
+  enum
+  {
+    O_ROOT = 1000,
+    O_DS,
+    O_AUTHDB,
+    O_JSON,
+    O_NAME,
+    O_DEFDS,
+    O_DESC,
+    O_VMS,
+    O_DATASTORE,
+    O_ALLOW,
+    O_MAX,
+    O_TOTAL,
+    O_LOCAL,
+    O_UNLINK,
+    O_CONFIRM,
+    O_NOBACKUP,
+    O_RMVOLS,
+    O_FORCE,
+    O_HELP,
+    O_NEWNAME,
+    O_TO,
+  };
+  static const struct option opts[] = {
+    { "root", required_argument, NULL, O_ROOT },
+    { "datastores", required_argument, NULL, O_DS },
+    { "auth-db", required_argument, NULL, O_AUTHDB },
+    { "json", no_argument, NULL, O_JSON },
+    { "name", required_argument, NULL, O_NAME },
+    { "default-datastore", required_argument, NULL, O_DEFDS },
+    { "description", required_argument, NULL, O_DESC },
+    { "vm-list", required_argument, NULL, O_VMS },
+    { "datastore", required_argument, NULL, O_DATASTORE },
+    { "allow-create", optional_argument, NULL, O_ALLOW },
+    { "new-name", required_argument, NULL, O_NEWNAME },
+    { "to", required_argument, NULL, O_TO },
+    { "volume-maxsize", required_argument, NULL, O_MAX },
+    { "volume-totalsize", required_argument, NULL, O_TOTAL },
+    { "local", no_argument, NULL, O_LOCAL },
+    { "unlink", no_argument, NULL, O_UNLINK },
+    { "confirm", no_argument, NULL, O_CONFIRM },
+    { "no-backup", no_argument, NULL, O_NOBACKUP },
+    { "remove-volumes", no_argument, NULL, O_RMVOLS },
+    { "force", no_argument, NULL, O_FORCE },
+    { "help", no_argument, NULL, O_HELP },
+    { NULL, 0, NULL, 0 },
+  };
+  struct admin_args a = { 0 };
+  vdvs_error_t err = NULL;
+  const char *cmd;
+  void *h = NULL;
+  int c, r;
+
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    {
+      const char *key = c == O_ROOT     ? "root"
+                        : c == O_DS     ? "datastores"
+                        : c == O_AUTHDB ? "auth-db"
+                                        : NULL;
+      if (key != NULL)
+        {
+          if (vdvs_backend_mock.config (key, optarg, &err) < 0)
+            {
+              fprintf (stderr, "vdvsctl: %s\n", err->msg);
+              vdvs_error_release (&err);
+              return EXIT_USAGE;
+            }
+          continue;
+        }
+      switch (c)
+        {
+        case O_JSON:
+          a.json = true;
+          break;
+        case O_NAME:
+          a.name = optarg;
+          break;
+        case O_DEFDS:
+          a.default_ds = optarg;
+          break;
+        case O_DESC:
+          a.description = optarg;
+          break;
+        case O_VMS:
+          a.vm_list = optarg;
+          break;
+        case O_DATASTORE:
+          a.datastore = a.datastore_flag_ds = optarg;
+          break;
+        case O_ALLOW:
+          a.allow_create = true;
+          a.allow_value = optarg;
+          break;
+        case O_NEWNAME:
+          a.new_name = optarg;
+          break;
+        case O_TO:
+          a.to = optarg;
+          break;
+        case O_MAX:
+          a.maxsize = optarg;
+          break;
+        case O_TOTAL:
+          a.totalsize = optarg;
+          break;
+        case O_LOCAL:
+          a.local = true;
+          break;
+        case O_UNLINK:
+          a.unlink = true;
+          break;
+        case O_CONFIRM:
+          a.confirm = true;
+          break;
+        case O_NOBACKUP:
+          a.no_backup = true;
+          break;
+        case O_RMVOLS:
+          a.remove_volumes = true;
+          break;
+        case O_FORCE:
+          a.force = true;
+          break;
+        case 'h':
+        case O_HELP:
+          fputs (admin_usage, stdout);
+          return 0;
+        default:
+          fputs (admin_usage, stderr);
+          return EXIT_USAGE;
+        }
+    }
+  if (optind >= argc)
+    return usage_fail ("a command is missing");
+  cmd = argv[optind];
+  if (strcmp (cmd, "config") == 0 && argc - optind != 2)
+    return usage_fail ("config: init, status or rm");
+  /* The admin is not a VM: it opens the datastore without registering
+   * itself in the inventory, and never starts vmdkfs. */
+  vdvs_backend_mock.config ("inventory", "no", NULL);
+  vdvs_backend_mock.config ("vmdkfs", "off", NULL);
+  if (vdvs_backend_mock.open (&h, &err) < 0)
+    {
+      printf ("ERROR:%s\n", err->msg);
+      vdvs_error_release (&err);
+      return EXIT_OP_FAILED;
+    }
+  if (strcmp (cmd, "config") == 0)
+    r = cmd_config (h, argv[optind + 1], &a);
+  else
+    r = cmd_vmgroup (h, (const char *const *) argv + optind + 1,
+                     (size_t) (argc - optind - 1), &a);
+  vdvs_backend_mock.close (h);
+  return r;
+}
