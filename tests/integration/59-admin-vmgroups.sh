@@ -33,7 +33,7 @@ a_create () { api_req VolumeDriver.Create "{\"Name\":\"$1\",\"Opts\":{\"size\":\
 a_remove () { api_ok VolumeDriver.Remove "{\"Name\":\"$1\"}" >/dev/null; }
 
 # --- no Config DB: everything allowed, nothing counted
-[ "$(ctl config status | head -1)" = "DB_Mode: NotConfigured (no local DB, no symlink to shared DB)" ] \
+[ "$(ctl config status | sed -n 1p)" = "DB_Mode: NotConfigured (no local DB, no symlink to shared DB)" ] \
   || fail "config status without a DB: $(ctl config status)"
 [ "$(b_create free@ds2 size=1gb)" = null ] || fail "create without a DB refused"
 out=$(ctl vmgroup create --name g1 --default-datastore _VM_DS) && fail "vmgroup create without a DB succeeded"
@@ -42,13 +42,13 @@ out=$(ctl vmgroup create --name g1 --default-datastore _VM_DS) && fail "vmgroup 
 ok "NotConfigured: creates allowed, vmgroup commands ask for config init (exit 2)"
 
 # --- the Config DB and a group of both VMs
-ctl config init --local | grep -qx "Creating new DB at $ROOT/.vmdkops/auth-db" || fail "config init"
-[ "$(ctl config status | head -1)" = "DB_Mode: SingleNode (local DB exists)" ] || fail "mode after init"
+ctl config init --local | grep -x "Creating new DB at $ROOT/.vmdkops/auth-db" >/dev/null || fail "config init"
+[ "$(ctl config status | sed -n 1p)" = "DB_Mode: SingleNode (local DB exists)" ] || fail "mode after init"
 ctl vmgroup create --name g1 --default-datastore _VM_DS --vm-list vmA,vmB --description "both VMs" \
-  | grep -qx "vmgroup 'g1' is created. Do not forget to run 'vmgroup vm add' to add vm to vmgroup." \
+  | grep -x "vmgroup 'g1' is created. Do not forget to run 'vmgroup vm add' to add vm to vmgroup." >/dev/null \
   || fail "vmgroup create"
 ctl vmgroup access add --name g1 --datastore ds2 --allow-create --volume-maxsize 100MB \
-  --volume-totalsize 150MB | grep -qx "vmgroup access add succeeded" || fail "access add ds2"
+  --volume-totalsize 150MB | grep -x "vmgroup access add succeeded" >/dev/null || fail "access add ds2"
 ctl vmgroup access add --name g1 --datastore ds3 >/dev/null || fail "access add ds3"
 [ "$(ctl vmgroup ls | awk '$2 == "g1" { print $NF }')" = vmA,vmB ] || fail "vmgroup ls: $(ctl vmgroup ls)"
 acc=$(ctl --json vmgroup access ls --name g1)
@@ -89,11 +89,11 @@ done
 ok "two VMs creating at once against one quota: one wins each time"
 
 # --- a VM in no vmgroup once _DEFAULT is gone; config rm
-ctl vmgroup vm rm --name g1 --vm-list vmB | grep -qx "vmgroup vm rm succeeded" || fail "vm rm"
-ctl vmgroup rm --name _DEFAULT | grep -qx "vmgroup rm succeeded" || fail "rm _DEFAULT"
+ctl vmgroup vm rm --name g1 --vm-list vmB | grep -x "vmgroup vm rm succeeded" >/dev/null || fail "vm rm"
+ctl vmgroup rm --name _DEFAULT | grep -x "vmgroup rm succeeded" >/dev/null || fail "rm _DEFAULT"
 [ "$(b_create lone size=10mb)" = "Error: VM vmB does not belong to any vmgroup" ] \
   || fail "VM in no vmgroup: $(b_create lone size=10mb)"
-ctl config rm --local --confirm | grep -q "^Moved $ROOT/.vmdkops/auth-db to backup file " || fail "config rm"
+ctl config rm --local --confirm | grep "^Moved $ROOT/.vmdkops/auth-db to backup file " >/dev/null || fail "config rm"
 [ "$(b_create lone size=10mb)" = null ] || fail "create after config rm refused"
 ok "no vmgroup without _DEFAULT; config rm --local returns to NotConfigured"
 
