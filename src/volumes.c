@@ -18,6 +18,7 @@
 #include "vdvs/log.h"
 #include "vdvs/mkfs.h"
 #include "vdvs/name.h"
+#include "vdvs/size.h"
 
 #include "mounts.h"
 #include "refstore.h"
@@ -187,36 +188,6 @@ vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
   return 0;
 }
 
-/* "100mb", "2GB", "1tb" in MiB as upstream writes sizes; -1 when it is not
- * one (the backend then answers with the upstream size error). */
-static int
-size_mb (const char *s, uint64_t *mb)
-{
-  size_t n = strlen (s);
-  uint64_t v = 0, mult;
-
-  if (n < 3)
-    return -1;
-  if (strcasecmp (s + n - 2, "mb") == 0)
-    mult = 1;
-  else if (strcasecmp (s + n - 2, "gb") == 0)
-    mult = 1024;
-  else if (strcasecmp (s + n - 2, "tb") == 0)
-    mult = 1024 * 1024;
-  else
-    return -1;
-  for (size_t i = 0; i < n - 2; i++)
-    {
-      if (s[i] < '0' || s[i] > '9' || v > (UINT64_C (1) << 50))
-        return -1;
-      v = v * 10 + (uint64_t) (s[i] - '0');
-    }
-  if (v > (UINT64_C (1) << 44) / mult)
-    return -1; /* no size anyone can have */
-  *mb = v * mult;
-  return 0;
-}
-
 /* A Create of an existing volume: when this VM's own earlier Create
  * stopped between attach and mkfs (no file system on it), finish it and
  * succeed.  Otherwise *err (the backend's "already exists") stands. */
@@ -307,7 +278,7 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
     {
       const char *size = vdvs_opts_get (&o, "size");
       uint64_t mb, min = vdvs_mkfs_min_mb (fstype);
-      if (size_mb (size ? size : "100mb", &mb) == 0 && mb < min)
+      if (vdvs_size_parse_mb (size ? size : "100mb", &mb) == 0 && mb < min)
         return vdvs_error_set (err, EINVAL,
                                "Volume size %s is too small for fstype %s: "
                                "mkfs.%s needs at least %llumb (use -o "

@@ -336,6 +336,31 @@ Test (volumes, xfs_below_its_minimum_size_is_refused_before_create)
   cr_assert (strncmp (fk.calls, "create(v)", 9) == 0, "%s", fk.calls);
 }
 
+/* The minimum check reads sizes with the upstream parser (vdvs/size.h):
+ * any case of the unit, leading zeros.  A size it cannot read is the
+ * backend's to refuse, with the upstream size error. */
+Test (volumes, xfs_minimum_check_reads_sizes_as_upstream)
+{
+  char path[PATH_MAX];
+  vdvs_error_t err = NULL;
+
+  if (vdvs_mkfs_find ("xfs", path, sizeof path, &err) < 0)
+    {
+      vdvs_error_release (&err);
+      cr_skip_test ("no mkfs.xfs");
+    }
+  init ();
+  cr_assert_lt (create ("v", "xfs", "0299mB", &err), 0);
+  cr_assert (strstr (err->msg, "Volume size 0299mB is too small") != NULL,
+             "%s", err->msg);
+  vdvs_error_release (&err);
+  cr_assert_str_eq (fk.calls, "");
+  fk.attach = ATTACH_NO_BUS;
+  cr_assert_lt (create ("v", "xfs", "100mbb", &err), 0);
+  vdvs_error_release (&err);
+  cr_assert (strncmp (fk.calls, "create(v)", 9) == 0, "%s", fk.calls);
+}
+
 /* An Unmount whose file system stays busy (an open file) answers the
  * error and keeps the disk attached: a hot-remove would drop its dirty
  * data.  Needs root for the mount (a tmpfs standing in for the disk). */
