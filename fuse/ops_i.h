@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-_Static_assert (sizeof (fuse_ino_t) >= sizeof (uintptr_t),
-                "fuse_ino_t must hold a pointer");
+_Static_assert(sizeof (fuse_ino_t) >= sizeof (uintptr_t),
+               "fuse_ino_t must hold a pointer");
 
 static inline struct vmdkfs *
 req_fs (fuse_req_t req)
@@ -77,10 +77,9 @@ void op_statfs (fuse_req_t req, fuse_ino_t ino);
 void op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                  struct fuse_file_info *fi);
-void op_readdirplus (fuse_req_t req, fuse_ino_t ino, size_t size,
-                     off_t offset, struct fuse_file_info *fi);
-void op_releasedir (fuse_req_t req, fuse_ino_t ino,
-                    struct fuse_file_info *fi);
+void op_readdirplus (fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+                     struct fuse_file_info *fi);
+void op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_fsyncdir (fuse_req_t req, fuse_ino_t ino, int datasync,
                   struct fuse_file_info *fi);
 

@@ -63,7 +63,7 @@ extern atomic_bool stopping;
 extern pthread_mutex_t stall_lock;
 extern int64_t stall_ms;       /* protected by stall_lock */
 extern char stall_volume[256]; /* "" = every request; protected by stall_lock */
-extern char stall_cmd[32];     /* "" = every command; protected by stall_lock */
+extern char stall_cmd[32]; /* "" = every command; protected by stall_lock */
 
 struct conn
 {
