@@ -1,7 +1,7 @@
 /* The I/O unit: one data request's life from allocation to reply.  The
  * FUSE ops and the delay queue hand ios to the engine through
  * vmdkfs_io_submit; the engines end them with vmdkfs_io_complete.  It calls
- * no other vmdkfs file, so ops.c -> delayq.c -> io.c stays one-way.
+ * no other vmdkfs file, so ops_file.c -> delayq.c -> io.c stays one-way.
  *
  * No locks of its own: an io has one owner at a time (see engine.h), and
  * the counters it bumps are atomics.

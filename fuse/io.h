@@ -1,5 +1,5 @@
 /* The I/O unit (io.c): allocate a data request, hand it to the engine,
- * and complete it with its FUSE reply.  Used by ops.c and delayq.c to
+ * and complete it with its FUSE reply.  Used by ops_file.c and delayq.c to
  * submit and by the engines to complete; it calls neither of them. */
 #ifndef VMDKFS_IO_H
 #define VMDKFS_IO_H

@@ -1,4 +1,5 @@
-/* vmdkfs internals shared by main.c, ops.c, io.c, delayq.c and control.c. */
+/* vmdkfs internals shared by main.c, the op files (ops_i.h), io.c, delayq.c
+ * and control.c. */
 #ifndef VMDKFS_H
 #define VMDKFS_H
 

@@ -1,5 +1,5 @@
 /* libFuzzer harness: create options (mock_options_validate) and sizes
- * (mock_size_parse_mb, mock_size_render).
+ * (vdvs_size_parse_mb, mock_size_render).
  *
  * Input: option lines "key=value" separated by '\n' (a line without '='
  * is a key with an empty value), turned into the vdvs_opts the core
@@ -8,7 +8,7 @@
  * Properties:
  *  - validation fails with a message, or every key is a known option and
  *    every value one the upstream rules accept (checked independently);
- *  - mock_size_parse_mb agrees with a reference parser (digits then
+ *  - vdvs_size_parse_mb agrees with a reference parser (digits then
  *    mb|gb|tb in any case, at most 2^44 MiB), and its result renders and
  *    parses back to the same value. */
 #include <ctype.h>
@@ -17,6 +17,7 @@
 
 #include "fuzz_common.h"
 #include "mock_i.h"
+#include "vdvs/size.h"
 
 /* The upstream rule, written independently. */
 static int
@@ -54,7 +55,7 @@ static void
 check_size (const char *s)
 {
   uint64_t a = 0, b = 0, c = 0;
-  int ra = mock_size_parse_mb (s, &a), rb = ref_size (s, &b);
+  int ra = vdvs_size_parse_mb (s, &a), rb = ref_size (s, &b);
   char buf[64];
 
   if (ra != rb || (ra == 0 && a != b))
@@ -66,7 +67,7 @@ check_size (const char *s)
   if (ra == 0)
     {
       snprintf (buf, sizeof buf, "%" PRIu64 "MB", a);
-      FUZZ_CHECK (mock_size_parse_mb (buf, &c) == 0 && c == a);
+      FUZZ_CHECK (vdvs_size_parse_mb (buf, &c) == 0 && c == a);
       mock_size_render (a << 20, buf, sizeof buf);
       FUZZ_CHECK (strlen (buf) > 0 && strlen (buf) < sizeof buf - 1);
       mock_size_render (a, buf, 4); /* a short buffer truncates */

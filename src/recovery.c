@@ -1,5 +1,5 @@
 /* Restart recovery (recovery.h): one thread, woken by a kick, reconciles
- * each volume with the engine's view under that volume's lock (volumes.c);
+ * each volume with the engine's view under that volume's lock (volumes_i.h);
  * rec.kick_lock guards only the wake-up flags. */
 #include "recovery.h"
 #include "volumes_i.h"

@@ -1,16 +1,7 @@
-/* Volumes as the guest sees them: see volumes.h.
- *
- * Locking:
- *   table_lock   protects the hash chains and the entries' pins; never held
- *                across I/O.
- *   vol->lock    serializes Create/Remove/Mount/Unmount and recovery of ONE
- *                volume and is held across their slow work (attach, mkfs,
- *                mount).  Get/List/Path never take it, so a slow Mount never
- *                delays them; they read the atomics and the cache below.
- *   vol->cache_lock protects vol->cache (last good backend info).
- * Order: table_lock is never held while taking vol->lock.
- * Entries are freed when idle: see struct volume for the pin rule.
- */
+/* The operations on volumes that volumes.h offers: Create, Remove, Mount,
+ * Unmount, Path, Get, List, and the start-up state.  Create, Remove, Mount
+ * and Unmount hold the volume's lock (name lock first for Create and
+ * Remove); Get, List and Path never take it (see volumes_i.h). */
 #include "volumes.h"
 #include "volumes_i.h"
 
@@ -22,38 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "vdvs/cleanup.h"
-#include "vdvs/clock.h"
-#include "vdvs/hash.h"
 #include "vdvs/log.h"
 #include "vdvs/mkfs.h"
 #include "vdvs/name.h"
+#include "vdvs/size.h"
 
-#include "device.h"
 #include "mounts.h"
 #include "refstore.h"
 
-#define TABLE_SIZE 4096
-
-static const struct vdvs_config *cfg; /* set by init, then read-only */
-static struct vdvs_bk *bk;            /* set by init, then read-only */
-static struct vdvs_device_roots roots;
-
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct volume *table[TABLE_SIZE]; /* protected by table_lock */
-
-/* Recovery's doorbell (vols_set_recovery_bell); NULL while none runs. */
-static void (*recovery_bell) (bool now);
-
-long
-mono_s (void)
-{
-  return (long) (vdvs_mono_ns () / 1000000000);
-}
+static struct vdvs_bk *bk; /* set by init, then read-only */
 
 /* Under vol->lock: a Mount or Unmount is changing this volume. */
 static void
@@ -61,236 +31,6 @@ touch (struct volume *v)
 {
   atomic_fetch_add (&v->generation, 1);
   atomic_store (&v->last_change, mono_s ());
-}
-
-static size_t
-bucket (const char *s)
-{
-  return (size_t) (vdvs_hash (s) % TABLE_SIZE);
-}
-
-static size_t table_entries; /* protected by table_lock */
-
-static struct volume *
-table_find_locked (const char *full)
-{
-  for (struct volume *v = table[bucket (full)]; v; v = v->next)
-    if (strcmp (v->full, full) == 0)
-      return v;
-  return NULL;
-}
-
-/* The entry of `full` if there is one, pinned (NULL: none). */
-static struct volume *
-table_find (const char *full)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  struct volume *v = table_find_locked (full);
-  if (v != NULL)
-    v->pins++;
-  return v;
-}
-
-/* The entry of `full`, made if there is none; pinned. */
-struct volume *
-table_get (const char *full)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  struct volume *v = table_find_locked (full);
-  if (v != NULL)
-    {
-      v->pins++;
-      return v;
-    }
-  v = calloc (1, sizeof *v);
-  if (v == NULL)
-    abort ();
-  snprintf (v->full, sizeof v->full, "%s", full);
-  pthread_mutex_init (&v->lock, NULL);
-  pthread_mutex_init (&v->cache_lock, NULL);
-  v->pins = 1;
-  v->next = table[bucket (full)];
-  table[bucket (full)] = v;
-  table_entries++;
-  return v;
-}
-
-/* Drop a pin (see struct volume); the caller holds neither table_lock nor
- * v->lock.  The last pin of an idle entry frees it. */
-void
-table_put (struct volume *v)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  struct volume **p;
-
-  if (--v->pins > 0)
-    return;
-  if (v->full[0] != '\x01'
-      && (!atomic_load (&v->gone) || v->mounted
-          || vdvs_refs_total (&v->refs) > 0))
-    return;
-  for (p = &table[bucket (v->full)]; *p != v; p = &(*p)->next)
-    ;
-  *p = v->next;
-  table_entries--;
-  vdvs_refs_clear (&v->refs);
-  vdvs_volume_info_clear (&v->cache);
-  pthread_mutex_destroy (&v->lock);
-  pthread_mutex_destroy (&v->cache_lock);
-  free (v);
-}
-
-void
-table_putp (struct volume **v)
-{
-  if (*v != NULL)
-    table_put (*v);
-}
-
-void
-vols_set_recovery_bell (void (*bell) (bool now))
-{
-  recovery_bell = bell;
-}
-
-size_t
-vols_snapshot (struct vol_snap **out)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  struct vol_snap *snap = NULL;
-  size_t n = 0, cap = 0;
-
-  for (size_t b = 0; b < TABLE_SIZE; b++)
-    for (struct volume *v = table[b]; v; v = v->next)
-      {
-        if (v->full[0] == '\x01')
-          continue; /* a name lock */
-        if (n == cap)
-          {
-            cap = cap ? cap * 2 : 64;
-            void *p = realloc (snap, cap * sizeof *snap);
-            if (p == NULL)
-              abort ();
-            snap = p;
-          }
-        v->pins++; /* until the caller's table_put */
-        snap[n].v = v;
-        snap[n].gen = atomic_load (&v->generation);
-        n++;
-      }
-  *out = snap;
-  return n;
-}
-
-size_t
-vdvs_volumes_table_entries (void)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  return table_entries;
-}
-
-void
-vdvs_vol_mountpoint (const char *full, char *out, size_t len)
-{
-  snprintf (out, len, "%s/%s", cfg->mount_root, full);
-}
-
-/* Publish the lock-protected state for lock-free readers. */
-void
-publish (struct volume *v)
-{
-  atomic_store (&v->refcount, vdvs_refs_total (&v->refs));
-  atomic_store (&v->is_mounted, v->mounted);
-}
-
-static bool
-str_eq (const char *a, const char *b)
-{
-  return a == b || (a != NULL && b != NULL && strcmp (a, b) == 0);
-}
-
-static bool
-info_equal (const struct vdvs_volume_info *a, const struct vdvs_volume_info *b)
-{
-  return str_eq (a->created_by, b->created_by) && str_eq (a->created, b->created)
-         && str_eq (a->status, b->status)
-         && str_eq (a->capacity_size, b->capacity_size)
-         && str_eq (a->capacity_allocated, b->capacity_allocated)
-         && str_eq (a->datastore, b->datastore)
-         && str_eq (a->attached_to_vm, b->attached_to_vm)
-         && str_eq (a->fstype, b->fstype)
-         && str_eq (a->diskformat, b->diskformat)
-         && str_eq (a->attach_as, b->attach_as) && str_eq (a->access, b->access)
-         && str_eq (a->clone_from, b->clone_from)
-         && str_eq (a->vsan_policy_name, b->vsan_policy_name)
-         && a->has_device == b->has_device
-         && memcmp (&a->device, &b->device, sizeof a->device) == 0;
-}
-
-static void
-info_dup (struct vdvs_volume_info *d, const struct vdvs_volume_info *i)
-{
-  /* Out of memory leaves the copy empty: the cache is a fallback only. */
-  vdvs_volume_info_copy (d, i);
-}
-
-/* Every Get refreshes the cache: a plain compare when nothing changed. */
-static void
-cache_info (struct volume *v, const struct vdvs_volume_info *i)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->cache_lock);
-  if (v->have_cache && info_equal (&v->cache, i))
-    return;
-  vdvs_volume_info_clear (&v->cache);
-  info_dup (&v->cache, i);
-  v->have_cache = true;
-}
-
-int
-full_name (const char *name, const char *datastore, char *full, size_t len,
-           vdvs_error_t *err)
-{
-  struct vdvs_name n;
-
-  if (vdvs_name_parse (name, &n, err) < 0)
-    return -1;
-  if (datastore == NULL || *datastore == '\0' || strchr (datastore, '/'))
-    return vdvs_error_set (err, EPROTO,
-                           "backend returned no valid datastore for `%s`",
-                           name);
-  snprintf (full, len, "%s@%s", n.volume, datastore);
-  return 0;
-}
-
-/* A volume we know under `name` (full, or short on any datastore);
- * pinned. */
-struct volume *
-find_known (const char *name)
-{
-  struct vdvs_name n;
-  struct volume *found = NULL;
-
-  if (vdvs_name_parse (name, &n, NULL) < 0)
-    return NULL;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&table_lock);
-  for (size_t b = 0; b < TABLE_SIZE; b++)
-    for (struct volume *v = table[b]; v; v = v->next)
-      {
-        const char *at = strrchr (v->full, '@');
-        if (at == NULL)
-          continue; /* a name lock, not a volume */
-        if ((size_t) (at - v->full) == strlen (n.volume)
-            && strncmp (v->full, n.volume, strlen (n.volume)) == 0
-            && (n.datastore[0] == '\0' || strcasecmp (at + 1, n.datastore) == 0))
-          {
-            /* Prefer the one in use when a short name is ambiguous. */
-            if (found == NULL || atomic_load (&v->refcount) > 0)
-              found = v;
-          }
-      }
-  if (found != NULL)
-    found->pins++;
-  return found;
 }
 
 /* Resolve Docker's name to our entry (pinned) through the backend; when
@@ -342,339 +82,6 @@ resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
     }
   *err = e;
   return NULL;
-}
-
-/* Create and Remove of one volume name are serialized (whatever datastore
- * spelling is used), so a Remove never lands in the middle of a Create's
- * create-attach-mkfs-detach.  The lock is an entry of the table under a key
- * no full name can have (names hold no control characters), pinned while
- * held or waited for, freed when no one does.
- * Order: name lock before the volume's own lock. */
-static struct volume *
-name_lock (const char *volume)
-{
-  char key[VDVS_FULL_NAME_MAX + 2];
-  struct volume *e;
-
-  snprintf (key, sizeof key, "\x01%s", volume);
-  e = table_get (key);
-  pthread_mutex_lock (&e->lock);
-  return e;
-}
-
-static void
-name_unlockp (struct volume **e)
-{
-  pthread_mutex_unlock (&(*e)->lock);
-  table_put (*e);
-}
-/* Hold the name lock of volume `vol` until the end of the enclosing scope. */
-#define HOLD_NAME_LOCK_FOR_CURRENT_SCOPE(vol)                                \
-  __attribute__ ((cleanup (name_unlockp))) struct volume *VDVS_CONCAT (      \
-      _name_lock_, __LINE__)                                                \
-      = name_lock (vol)
-
-int
-save_refs (struct volume *v, vdvs_error_t *err)
-{
-  publish (v);
-  return vdvs_refstore_save (cfg->state_dir, v->full, &v->refs, err);
-}
-
-static int
-mkdir_mountpoint (const char *mp, vdvs_error_t *err)
-{
-  struct stat st;
-
-  if (mkdir (cfg->mount_root, 0755) < 0 && errno != EEXIST)
-    return vdvs_error_set (err, errno, "cannot create `%s`: %s",
-                           cfg->mount_root, strerror (errno));
-  if (mkdir (mp, 0755) == 0)
-    return 0;
-  if (errno != EEXIST)
-    return vdvs_error_set (err, errno, "cannot create `%s`: %s", mp,
-                           strerror (errno));
-  if (lstat (mp, &st) < 0 || !S_ISDIR (st.st_mode))
-    return vdvs_error_set (err, EEXIST,
-                           "%s already exists and it's not a directory", mp);
-  return 0;
-}
-
-/* Disks unmounted while their file system was still in use (a lazy
- * unmount, or the device held elsewhere): they stay attached until the
- * device is free, and recovery retries the detach (release_ready). */
-struct pending
-{
-  struct pending *next;
-  char full[VDVS_FULL_NAME_MAX];
-  char device[PATH_MAX];
-};
-static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pending *pendings; /* protected by pending_lock */
-
-/* Have recovery look again after a while (an unmount or detach that must
- * wait until the device is free). */
-static void
-retry_later (void)
-{
-  if (recovery_bell != NULL)
-    recovery_bell (false);
-}
-
-static void
-pending_set (const char *full, const char *device)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&pending_lock);
-  struct pending *p;
-
-  for (p = pendings; p; p = p->next)
-    if (strcmp (p->full, full) == 0)
-      break;
-  if (p == NULL)
-    {
-      if ((p = calloc (1, sizeof *p)) == NULL)
-        abort ();
-      snprintf (p->full, sizeof p->full, "%s", full);
-      p->next = pendings;
-      pendings = p;
-    }
-  snprintf (p->device, sizeof p->device, "%s", device);
-}
-
-static void
-pending_clear (const char *full)
-{
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&pending_lock);
-  for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
-    if (strcmp ((*pp)->full, full) == 0)
-      {
-        struct pending *p = *pp;
-        *pp = p->next;
-        free (p);
-        return;
-      }
-}
-
-/* May the disk of `full`, which nobody mounts here, be detached now?
- * Not while an unmounted file system still holds its device; once the
- * device is free, forget it.  Recovery calls this before detaching an
- * unused volume, and looks again later when it says no. */
-bool
-release_ready (const char *full)
-{
-  char device[PATH_MAX] = "";
-
-  {
-    ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&pending_lock);
-    for (struct pending *p = pendings; p; p = p->next)
-      if (strcmp (p->full, full) == 0)
-        snprintf (device, sizeof device, "%s", p->device);
-  }
-  if (device[0] == '\0')
-    return true;
-  if (vdvs_device_free (device))
-    {
-      pending_clear (full);
-      return true;
-    }
-  vdvs_log (VDVS_LOG_WARN, "Device still in use after unmount, "
-            "keeping it attached", "name=%s device=%s", full, device);
-  retry_later ();
-  return false;
-}
-
-/* Is the disk that get says is attached (info->device) still held here,
- * by a file system unmounted lazily before a restart or mounted by
- * someone else?  Then it must not be detached yet. */
-bool
-device_held (const char *full, const struct vdvs_volume_info *info)
-{
-  char dev[PATH_MAX];
-  vdvs_error_t e = NULL;
-  struct stat st;
-
-  if (!info->has_device
-      || vdvs_device_path (&roots, &info->device, dev, sizeof dev, &e) < 0)
-    {
-      vdvs_error_release (&e);
-      return false;
-    }
-  if (stat (dev, &st) < 0 || !S_ISBLK (st.st_mode) || vdvs_device_free (dev))
-    return false;
-  vdvs_log (VDVS_LOG_WARN, "Device still in use, keeping it attached",
-            "name=%s device=%s", full, dev);
-  retry_later ();
-  return true;
-}
-
-static void
-detach_quietly (const char *full, const char *why)
-{
-  vdvs_error_t e = NULL;
-
-  if (vdvs_bk_detach (bk, full, &e) < 0)
-    {
-      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s after=\"%s\" "
-                "error=\"%s\"", full, why, e->msg);
-      vdvs_error_release (&e);
-    }
-}
-
-/* Attach `name` and wait for its device; on failure nothing is attached. */
-static int
-attach_and_find (const char *name, char *devpath, size_t len,
-                 vdvs_error_t *err)
-{
-  struct vdvs_device dev;
-
-  if (vdvs_bk_attach (bk, name, &dev, err) < 0)
-    {
-      /* A reply we cannot read still attached the disk. */
-      if ((*err)->status == EBADMSG)
-        detach_quietly (name, "unreadable attach reply");
-      return -1;
-    }
-  if (vdvs_device_path (&roots, &dev, devpath, len, err) < 0
-      || vdvs_device_wait (devpath, cfg->device_timeout_ms, err) < 0)
-    {
-      detach_quietly (name, "device not found");
-      return -1;
-    }
-  return 0;
-}
-
-/* Is the attached volume `full` one this VM created?  Asked while it is
- * attached here, so get's "attached to VM" is this VM's own name, on every
- * backend. */
-static bool
-created_here (const char *full, char *who, size_t len)
-{
-  cleanup_info struct vdvs_volume_info info = { 0 };
-  vdvs_error_t e = NULL;
-
-  snprintf (who, len, "?");
-  if (vdvs_bk_get (bk, full, &info, &e) < 0)
-    {
-      vdvs_error_release (&e);
-      return false;
-    }
-  snprintf (who, len, "%s", info.created_by ? info.created_by : "?");
-  return info.created_by != NULL && info.attached_to_vm != NULL
-         && strcmp (info.created_by, info.attached_to_vm) == 0;
-}
-
-/* The attached device of volume `full` found without a file
- * system: a Create of this VM stopped between attach and mkfs.  Finish it.
- * 1 formatted, 0 the device holds a file system (nothing to do), <0 with
- * err when it is blank but not this VM's, or mkfs failed. */
-static int
-resume_format (const char *full, const char *devpath, const char *fstype,
-               vdvs_error_t *err)
-{
-  char found[64], who[256];
-  struct vdvs_name n;
-  vdvs_error_t e = NULL;
-  int r = vdvs_fs_probe (devpath, found, sizeof found, &e);
-
-  if (r == 0)
-    {
-      /* Blank twice, a moment apart: not a disk caught coming up. */
-      struct timespec ts = { 0, 200 * 1000 * 1000 };
-      nanosleep (&ts, NULL);
-      r = vdvs_fs_probe (devpath, found, sizeof found, &e);
-    }
-  if (r != 0)
-    {
-      if (r < 0)
-        vdvs_log (VDVS_LOG_WARN, "Probe for a file system failed",
-                  "name=%s error=\"%s\"", full, e->msg);
-      vdvs_error_release (&e);
-      return 0;
-    }
-  if (!created_here (full, who, sizeof who))
-    return vdvs_error_set (err, EIO,
-                           "Volume %s has no filesystem and was created by "
-                           "VM %s, not this VM: not formatting it",
-                           full, who);
-  vdvs_name_parse (full, &n, NULL);
-  vdvs_log (VDVS_LOG_WARN, "Volume has no filesystem: finishing its create",
-            "name=%s fstype=%s", full, fstype);
-  if (vdvs_mkfs_run (fstype, devpath, n.volume, err) < 0)
-    return -1;
-  return 1;
-}
-
-/* Mount a volume whose lock is held: attach, wait, mount. */
-int
-mount_locked (struct volume *v, const struct vdvs_volume_info *info,
-              vdvs_error_t *err)
-{
-  char mp[PATH_MAX], devpath[PATH_MAX];
-  const char *fstype = info->fstype ? info->fstype : "ext4";
-  bool ro = info->access && strcmp (info->access, "read-only") == 0;
-
-  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
-  if (mkdir_mountpoint (mp, err) < 0
-      || attach_and_find (v->full, devpath, sizeof devpath, err) < 0)
-    return -1;
-  if (vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
-    {
-      vdvs_error_t e2 = NULL;
-      int r;
-      vdvs_log (VDVS_LOG_WARN, "Mount failed, looking for a file system",
-                "name=%s error=\"%s\"", v->full, (*err)->msg);
-      r = resume_format (v->full, devpath, fstype, &e2);
-      if (r != 0)
-        vdvs_error_release (err);
-      if (r < 0)
-        *err = e2;
-      if (r <= 0 || vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
-        {
-          if (release_ready (v->full))
-            detach_quietly (v->full, "failed mount");
-          return -1;
-        }
-    }
-  pending_clear (v->full);
-  v->mounted = true;
-  vdvs_log (VDVS_LOG_INFO, "Volume mounted", "name=%s device=%s mountpoint=%s "
-            "fstype=%s access=%s", v->full, devpath, mp, fstype,
-            ro ? "read-only" : "read-write");
-  return 0;
-}
-
-/* Unmount and detach a volume whose lock is held. */
-int
-unmount_locked (struct volume *v, vdvs_error_t *err)
-{
-  char mp[PATH_MAX], dev[PATH_MAX] = "";
-
-  vdvs_vol_mountpoint (v->full, mp, sizeof mp);
-  if (vdvs_is_mounted (mp, dev, sizeof dev) && vdvs_umount (mp, dev, err) < 0)
-    {
-      /* A hot-remove of a live file system drops its dirty data: keep
-       * the disk attached; recovery detaches it once it is free. */
-      if (!vdvs_is_mounted (mp, NULL, 0))
-        {
-          v->mounted = false;
-          publish (v);
-          pending_set (v->full, dev);
-        }
-      vdvs_log (VDVS_LOG_ERROR, "Unmount failed, volume stays attached",
-                "name=%s device=%s error=\"%s\"", v->full, dev, (*err)->msg);
-      retry_later ();
-      return -1;
-    }
-  v->mounted = false;
-  publish (v);
-  if (!release_ready (v->full))
-    return vdvs_error_set (err, EBUSY, "Volume %s is still in use after its "
-                           "unmount: it stays attached until it is released",
-                           v->full);
-  if (vdvs_bk_detach (bk, v->full, err) < 0)
-    return -1;
-  rmdir (mp);
-  return 0;
 }
 
 int
@@ -773,42 +180,11 @@ vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
       vdvs_log (VDVS_LOG_ERROR, "Unmount or detach failed",
                 "name=%s error=\"%s\"", v->full, (*err)->msg);
       /* Recovery retries the unmount and the detach. */
-      if (recovery_bell != NULL)
-        recovery_bell (true);
+      retry_now ();
       return -1;
     }
   vdvs_log (VDVS_LOG_INFO, "Volume unmounted", "name=%s id=%.12s refcount=0",
             v->full, id);
-  return 0;
-}
-
-/* "100mb", "2GB", "1tb" in MiB as upstream writes sizes; -1 when it is not
- * one (the backend then answers with the upstream size error). */
-static int
-size_mb (const char *s, uint64_t *mb)
-{
-  size_t n = strlen (s);
-  uint64_t v = 0, mult;
-
-  if (n < 3)
-    return -1;
-  if (strcasecmp (s + n - 2, "mb") == 0)
-    mult = 1;
-  else if (strcasecmp (s + n - 2, "gb") == 0)
-    mult = 1024;
-  else if (strcasecmp (s + n - 2, "tb") == 0)
-    mult = 1024 * 1024;
-  else
-    return -1;
-  for (size_t i = 0; i < n - 2; i++)
-    {
-      if (s[i] < '0' || s[i] > '9' || v > (UINT64_C (1) << 50))
-        return -1;
-      v = v * 10 + (uint64_t) (s[i] - '0');
-    }
-  if (v > (UINT64_C (1) << 44) / mult)
-    return -1; /* no size anyone can have */
-  *mb = v * mult;
   return 0;
 }
 
@@ -902,7 +278,7 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
     {
       const char *size = vdvs_opts_get (&o, "size");
       uint64_t mb, min = vdvs_mkfs_min_mb (fstype);
-      if (size_mb (size ? size : "100mb", &mb) == 0 && mb < min)
+      if (vdvs_size_parse_mb (size ? size : "100mb", &mb) == 0 && mb < min)
         return vdvs_error_set (err, EINVAL,
                                "Volume size %s is too small for fstype %s: "
                                "mkfs.%s needs at least %llumb (use -o "
@@ -1172,16 +548,11 @@ int
 vdvs_volumes_init (const struct vdvs_config *c, struct vdvs_bk *b,
                    vdvs_error_t *err)
 {
-  cfg = c;
   bk = b;
-  vdvs_bk_device_roots (bk, &roots);
-  if (cfg->sysfs_root[0])
-    snprintf (roots.sysfs_root, sizeof roots.sysfs_root, "%s", cfg->sysfs_root);
-  if (cfg->dev_root[0])
-    snprintf (roots.dev_root, sizeof roots.dev_root, "%s", cfg->dev_root);
-  if (vdvs_refstore_init (cfg->state_dir, err) < 0)
+  vols_attach_init (c, b);
+  if (vdvs_refstore_init (c->state_dir, err) < 0)
     return -1;
-  vdvs_refstore_load (cfg->state_dir, load_ref_cb, NULL);
-  vdvs_mounts_under (cfg->mount_root, mount_cb, NULL);
+  vdvs_refstore_load (c->state_dir, load_ref_cb, NULL);
+  vdvs_mounts_under (c->mount_root, mount_cb, NULL);
   return 0;
 }

@@ -1,6 +1,17 @@
-/* Private to volumes.c and recovery.c: the volume table's entry and the
- * steps of a volume's life that restart recovery replays.  Locking: see
- * volumes.c. */
+/* Private to the volume files (volumes.c, vol_table.c, vol_attach.c) and
+ * recovery.c: the volume table's entry and the steps of a volume's life
+ * that restart recovery replays.
+ *
+ * Locking:
+ *   table_lock   protects the hash chains and the entries' pins; never held
+ *                across I/O.
+ *   vol->lock    serializes Create/Remove/Mount/Unmount and recovery of ONE
+ *                volume and is held across their slow work (attach, mkfs,
+ *                mount).  Get/List/Path never take it, so a slow Mount never
+ *                delays them; they read the atomics and the cache below.
+ *   vol->cache_lock protects vol->cache (last good backend info).
+ * Order: table_lock is never held while taking vol->lock.
+ * Entries are freed when idle: see struct volume for the pin rule. */
 #ifndef VDVS_VOLUMES_I_H
 #define VDVS_VOLUMES_I_H
 
@@ -45,9 +56,13 @@ struct volume
   bool have_cache;               /* protected by cache_lock */
 };
 
+/* ---- vol_table.c: the table ---------------------------------------- */
+
 /* CLOCK_MONOTONIC seconds (struct volume's last_change). */
 long mono_s (void);
 
+/* The entry of `full` if there is one, pinned (NULL: none). */
+struct volume *table_find (const char *full);
 /* The entry of `full`, made if there is none; pinned.  table_put drops a
  * pin (the caller holds neither table_lock nor v->lock). */
 struct volume *table_get (const char *full);
@@ -74,9 +89,32 @@ int full_name (const char *name, const char *datastore, char *full,
  * NULL if none. */
 struct volume *find_known (const char *name);
 
+/* Create and Remove of one volume name are serialized (whatever datastore
+ * spelling is used) by a name lock: an entry of the table under a key no
+ * full name can have.  Order: name lock before the volume's own lock. */
+struct volume *name_lock (const char *volume);
+void name_unlockp (struct volume **e);
+/* Hold the name lock of volume `vol` until the end of the enclosing scope. */
+#define HOLD_NAME_LOCK_FOR_CURRENT_SCOPE(vol)                                \
+  __attribute__ ((cleanup (name_unlockp))) struct volume *VDVS_CONCAT (      \
+      _name_lock_, __LINE__)                                                \
+      = name_lock (vol)
+
+/* The last good backend info of v (a copy; out of memory leaves *d
+ * empty), and its refresh by a Get. */
+void info_dup (struct vdvs_volume_info *d, const struct vdvs_volume_info *i);
+void cache_info (struct volume *v, const struct vdvs_volume_info *i);
+
 /* Under v->lock. */
 /* Publish the lock-protected state for lock-free readers. */
 void publish (struct volume *v);
+
+/* ---- vol_attach.c: the steps under a volume's lock ------------------ */
+
+/* Called by vdvs_volumes_init: the config and backend the steps use. */
+void vols_attach_init (const struct vdvs_config *c, struct vdvs_bk *b);
+
+/* Under v->lock. */
 /* publish, then persist v's references. */
 int save_refs (struct volume *v, vdvs_error_t *err);
 /* Attach, wait for the device, mount (finishing a half-made create). */
@@ -91,10 +129,23 @@ bool release_ready (const char *full);
 /* Is the device get says `full` is attached as still held here? */
 bool device_held (const char *full, const struct vdvs_volume_info *info);
 
+/* Attach `name` and wait for its device; on failure nothing is attached. */
+int attach_and_find (const char *name, char *devpath, size_t len,
+                     vdvs_error_t *err);
+/* Detach `full`, logging a failure (`why`: what went wrong before). */
+void detach_quietly (const char *full, const char *why);
+/* The attached device of `full` found without a file system: finish this
+ * VM's half-made Create (mkfs).  1 formatted, 0 it holds a file system,
+ * <0 with err when it is blank but not this VM's, or mkfs failed. */
+int resume_format (const char *full, const char *devpath, const char *fstype,
+                   vdvs_error_t *err);
+
 /* Recovery's doorbell, rung when a failed unmount or a busy device needs
  * another pass (`now`: at once; else once the grace period is over).
- * Set by recovery.c (a call back up, so that volumes.c calls nothing in
- * recovery.c); until then nothing rings. */
+ * Set by recovery.c (a call back up, so that the volume files call nothing
+ * in recovery.c); until then nothing rings. */
 void vols_set_recovery_bell (void (*bell) (bool now));
+/* Ring it now: a failed unmount or detach for recovery to retry. */
+void retry_now (void);
 
 #endif

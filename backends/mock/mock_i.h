@@ -94,9 +94,7 @@ void mock_unlock (int fd);
 /* Write `len` bytes to `path` atomically (temp file, fsync, rename). */
 int mock_write_atomic (const char *path, const char *data, size_t len);
 
-/* size.c */
-/* Parse an upstream size ("10gb", "200MB", "2TB") into MiB. -1 if bad. */
-int mock_size_parse_mb (const char *s, uint64_t *mb);
+/* size.c (parsing is vdvs_size_parse_mb, vdvs/size.h) */
 /* Render bytes as upstream does: "512", "12KB", "100MB", "10GB". */
 void mock_size_render (uint64_t bytes, char *buf, size_t len);
 

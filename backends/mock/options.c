@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdvs/size.h"
+
 /* In the order of upstream's VALID_ALLOCATION_FORMATS (volume_kv.py),
  * which its "not supported" message lists. */
 const char *const mock_diskformats[3] = { "zeroedthick", "thin",
@@ -121,7 +123,7 @@ mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
     {
       if (clone)
         return vdvs_error_set (err, EINVAL, "Cannot define the size for a clone");
-      if (mock_size_parse_mb (v, &mb) < 0)
+      if (vdvs_size_parse_mb (v, &mb) < 0)
         return vdvs_error_set (err, EINVAL,
                                "Invalid format for size. \nValid sizes must be "
                                "of form X[mMgGtT]b where X is an integer. "

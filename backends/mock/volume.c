@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vdvs/size.h"
+
 static void
 now_asctime (char *buf, size_t len)
 {
@@ -44,7 +46,7 @@ create_locked (struct mock *m, const struct mock_vol *v,
 
   if (mock_vol_exists (v))
     return vdvs_error_set (err, EEXIST, "File %s already exists", v->esx_path);
-  if (size != NULL && mock_size_parse_mb (size, &mb) < 0)
+  if (size != NULL && vdvs_size_parse_mb (size, &mb) < 0)
     return vdvs_error_set (err, EINVAL, "Invalid format for size.");
   if (format == NULL)
     format = "thin";
