@@ -18,7 +18,7 @@ pkgs=(gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
       wine64 meson ninja-build dpkg-dev)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -58,7 +58,7 @@ aptopts=(-o Dir::Etc::SourceList="$work/main.srclist"
 say "fetching Debian's cjson source package"
 apt-get "${aptopts[@]}" update -qq
 (cd "$work/src" && apt-get "${aptopts[@]}" source -qq --download-only cjson >/dev/null)
-dsc=$(ls "$work"/src/cjson_*.dsc | head -n 1)
+dsc=$(find "$work/src" -maxdepth 1 -name "cjson_*.dsc" -print -quit)
 # apt checked every file's hash against the signed Release file; the
 # maintainer's own .dsc signature cannot be checked without debian-keyring,
 # which dpkg-source says on stderr (shown only if it fails).  It applies Debian's
