@@ -4,6 +4,8 @@
 #include "authdb.h"
 #include "mock_i.h"
 
+#include "vdvs/size.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +62,7 @@ mock_convert_to_mb (const char *s)
 
   if (n == 0)
     return 0;
-  if (mock_size_parse_mb (s, &mb) == 0)
+  if (vdvs_size_parse_mb (s, &mb) == 0)
     return mb;
   if (n > 2 && strcasecmp (s + n - 2, "pb") == 0)
     {
@@ -68,7 +70,7 @@ mock_convert_to_mb (const char *s)
       if (n - 2 + 3 > sizeof tb)
         return 0;
       snprintf (tb, sizeof tb, "%.*stb", (int) (n - 2), s);
-      if (mock_size_parse_mb (tb, &mb) == 0 && mb <= UINT64_MAX / 1024)
+      if (vdvs_size_parse_mb (tb, &mb) == 0 && mb <= UINT64_MAX / 1024)
         return mb * 1024;
     }
   return 0;
