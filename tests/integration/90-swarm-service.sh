@@ -6,7 +6,18 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/swarm-lib.bash"
 
+# Bad input: a clear error naming the value, nothing started.
+out=$("$CL" up --nodes 0 2>&1) && fail "up --nodes 0 accepted"
+[[ $out == *"--nodes '0': must be a number from 1 to 16"* ]] || fail "up --nodes 0: $out"
+out=$("$CL" exec node1 true 2>&1) && fail "exec without a cluster succeeded"
+[[ $out == *"no cluster is up in $CDIR"* ]] || fail "exec without a cluster: $out"
+[ "$("$CL" status --json | jq -c .)" = '{"up":false,"nodes":[]}' ] || fail "status without a cluster"
+[ ! -e "$CDIR" ] || fail "a refused command left $CDIR"
+ok "bad input refused with the value named, nothing started"
+
 cluster_up --nodes 3
+out=$("$CL" exec node9 true 2>&1) && fail "exec on node9 succeeded"
+[[ $out == *"unknown node 'node9' (nodes: node1 node2 node3)"* ]] || fail "exec node9: $out"
 [ "$(nd node1 node ls -q | wc -l)" = 3 ] || fail "swarm has not 3 nodes: $(nd node1 node ls)"
 st=$("$CL" status --json)
 [ "$(jq -r '[.nodes[] | select(.dockerd and .vdvsd and .swarm == "active")] | length' <<<"$st")" = 3 ] ||
