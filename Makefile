@@ -149,3 +149,13 @@ stress: build
 	VDVS_STRESS_ROUNDS=$${VDVS_STRESS_ROUNDS:-20} ./tests/run.sh --integration-only 56-concurrency
 	./tests/run.sh --integration-only 55-crash-matrix
 	./bench/churn.sh
+
+# A Docker swarm of emulated VMs on one emulated ESX host (docs/cluster.md):
+# `make cluster [NODES=3]`, then scripts/vdvs-cluster status|exec|down.
+.PHONY: cluster cluster-down
+NODES ?= 3
+cluster: build
+	./scripts/vdvs-cluster up --nodes $(NODES)
+
+cluster-down:
+	./scripts/vdvs-cluster down
