@@ -8,7 +8,8 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libcurl4-openssl-dev libcriterion-dev libblkid-dev libsqlite3-dev
       e2fsprogs xfsprogs util-linux curl jq fio
       clang clang-format libclang-rt-14-dev
-      docker.io busybox-static kmod procps psmisc openssh-server openssh-client)
+      docker.io busybox-static kmod procps psmisc openssh-server openssh-client
+      iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
