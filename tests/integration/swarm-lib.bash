@@ -44,7 +44,7 @@ wait_task () {
   local s=$1 not=${2:-} secs=${3:-120} line node
   for _ in $(seq $((secs * 2))); do
     line=$(nd node1 service ps "$s" --filter desired-state=running \
-             --format '{{.Node}} {{.CurrentState}}' 2>/dev/null | head -1)
+             --format '{{.Node}} {{.CurrentState}}' 2>/dev/null | sed -n 1p)
     node=${line%% *}
     if [[ $line == *" Running "* ]] && [ "$node" != "$not" ] &&
        [ -n "$(task_container "$node" "$s")" ]; then
@@ -59,7 +59,7 @@ wait_task () {
 
 # task_container NODE SERVICE: id of SERVICE's running container on NODE.
 task_container () {
-  nd "$1" ps -q --filter "label=com.docker.swarm.service.name=$2" 2>/dev/null | head -1
+  nd "$1" ps -q --filter "label=com.docker.swarm.service.name=$2" 2>/dev/null | sed -n 1p
 }
 
 # esx_attached VOLUME: the VM the ESX host has VOLUME attached to.
@@ -70,7 +70,7 @@ esx_attached () {
 
 # node_mounted NODE VOLUME: is VOLUME mounted in NODE's mount namespace?
 node_mounted () {
-  "$CL" exec "$1" cat /proc/self/mounts | grep -q " $CDIR/$1/mnt/$2@datastore1 "
+  "$CL" exec "$1" cat /proc/self/mounts | grep -F " $CDIR/$1/mnt/$2@datastore1 " >/dev/null
 }
 
 # cluster_down_clean: down, then nothing of the cluster may be left.
@@ -83,7 +83,7 @@ cluster_down_clean () {
   [ -z "$(ip -o link show | grep "$VDVS_CLUSTER_PREFIX-v")" ] || fail "veth left behind"
   local p
   # (the pattern must not match this grep's own command line)
-  p=$(grep -l "${CDIR%r}[r]/" /proc/[0-9]*/cmdline 2>/dev/null | head -3 || true)
+  p=$(grep -l "${CDIR%r}[r]/" /proc/[0-9]*/cmdline 2>/dev/null | sed -n 1,3p || true)
   [ -z "$p" ] || fail "processes left: $(for f in $p; do tr '\0' ' ' <"$f"; echo; done)"
   [ -z "$(grep -F "$CDIR" /proc/self/mounts)" ] || fail "mounts left: $(grep -F "$CDIR" /proc/self/mounts)"
   [ -z "$(losetup -n -O BACK-FILE 2>/dev/null | grep -F "$CDIR")" ] || fail "loop devices left"
