@@ -69,6 +69,9 @@ nd node1 service rm db >/dev/null
 for _ in $(seq 120); do [ "$(esx_attached db)" = detached ] && break; sleep 0.5; done
 [ "$(esx_attached db)" = detached ] || fail "db still attached to $(esx_attached db) after service rm"
 ! node_mounted "$to" db || fail "db still mounted in $to after service rm"
+# Swarm removes the stopped task containers after the unmount; until then
+# the engine holds db in use.
+for _ in $(seq 120); do [ -z "$(nd node1 ps -aq --filter volume=db)" ] && break; sleep 0.5; done
 nd node1 volume rm db >/dev/null || fail "volume rm db after the service went"
 ok "service removed: db detached, unmounted and removed"
 
