@@ -111,6 +111,23 @@ parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
   return 0;
 }
 
+/* "key":"value" in obj; nothing when value is NULL (an unknown field).
+ * Neither is copied: keys are literals and values outlive the reply's
+ * printing (the tree is printed, then deleted, by finish). */
+static void
+add_str (cJSON *obj, const char *key, const char *value)
+{
+  if (value != NULL)
+    cJSON_AddItemToObjectCS (obj, key, cJSON_CreateStringReference (value));
+}
+
+/* The same with a copy of value, for one that does not outlive the tree. */
+static void
+add_copy (cJSON *obj, const char *key, const char *value)
+{
+  cJSON_AddItemToObjectCS (obj, key, cJSON_CreateString (value));
+}
+
 static char *
 finish (cJSON *resp, vdvs_error_t *err)
 {
@@ -118,19 +135,11 @@ finish (cJSON *resp, vdvs_error_t *err)
 
   if (resp == NULL)
     resp = cJSON_CreateObject ();
-  cJSON_AddStringToObject (resp, "Err", *err ? (*err)->msg : "");
+  add_str (resp, "Err", *err ? (*err)->msg : "");
   out = cJSON_PrintUnformatted (resp);
   cJSON_Delete (resp);
   vdvs_error_release (err);
   return out;
-}
-
-/* "key":"value" in obj; nothing when value is NULL (an unknown field). */
-static void
-add_str (cJSON *obj, const char *key, const char *value)
-{
-  if (value != NULL)
-    cJSON_AddStringToObject (obj, key, value);
 }
 
 /* The upstream get reply as Docker's Status, plus our own state. */
@@ -166,7 +175,7 @@ status_json (const struct vdvs_vol_status *st)
     {
       char buf[300];
       snprintf (buf, sizeof buf, "down: %s", st->health.detail);
-      add_str (s, "datastore status", buf);
+      add_copy (s, "datastore status", buf);
     }
   if (st->stale)
     add_str (s, "backend", st->stale_reason);
@@ -187,7 +196,7 @@ get_json (const char *name, const struct vdvs_vol_status *st)
    * whole decode). */
   if (vdvs_asctime_to_rfc3339 (st->info.created, created, sizeof created)
       == 0)
-    add_str (v, "CreatedAt", created);
+    add_copy (v, "CreatedAt", created);
   cJSON_AddItemToObject (v, "Status", status_json (st));
   return r;
 }
@@ -208,8 +217,8 @@ list_json (vdvs_error_t *err)
     {
       cJSON *v = cJSON_CreateObject ();
       vdvs_vol_mountpoint (l.names[i], mp, sizeof mp);
-      add_str (v, "Name", l.names[i]);
-      add_str (v, "Mountpoint", mp);
+      add_copy (v, "Name", l.names[i]);
+      add_copy (v, "Mountpoint", mp);
       cJSON_AddItemToArray (arr, v);
     }
   return r;
@@ -254,20 +263,20 @@ api_list (vdvs_error_t *err)
   return out;
 }
 
-static cJSON *
+/* The whole Get reply, printed while the status it points into lives;
+ * NULL with *err set when the volume cannot be answered. */
+static char *
 api_get (const char *name, vdvs_error_t *err)
 {
-  struct vdvs_vol_status *st = malloc (sizeof *st);
-  cJSON *r = NULL;
+  struct vdvs_vol_status st; /* a few KiB: on the stack, not the heap */
+  char *out = NULL;
 
-  if (st == NULL)
-    abort ();
-  memset (&st->info, 0, sizeof st->info);
-  if (vdvs_vol_get (name, st, err) == 0)
-    r = get_json (name, st);
-  vdvs_volume_info_clear (&st->info);
-  free (st);
-  return r;
+  memset (&st.info, 0, sizeof st.info);
+  if (vdvs_vol_get (name, &st, err) == 0
+      && (out = finish (get_json (name, &st), err)) == NULL)
+    vdvs_error_set (err, ENOMEM, "out of memory");
+  vdvs_volume_info_clear (&st.info);
+  return out;
 }
 
 static char *
@@ -300,6 +309,7 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
   struct request rq = { 0 };
   vdvs_error_t err = NULL;
   cJSON *resp = NULL;
+  char *out = NULL;
   char mp[PATH_MAX];
   const char *ep;
 
@@ -350,7 +360,7 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
           if (mount && vdvs_vol_mount (rq.name, rq.id, mp, sizeof mp, &err) == 0)
             {
               resp = cJSON_CreateObject ();
-              cJSON_AddStringToObject (resp, "Mountpoint", mp);
+              add_str (resp, "Mountpoint", mp);
             }
           else if (!mount)
             vdvs_vol_unmount (rq.name, rq.id, &err);
@@ -362,24 +372,22 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
           && vdvs_vol_path (rq.name, mp, sizeof mp, &err) == 0)
         {
           resp = cJSON_CreateObject ();
-          cJSON_AddStringToObject (resp, "Mountpoint", mp);
+          add_str (resp, "Mountpoint", mp);
         }
     }
   else if (strcmp (ep, "Get") == 0)
     {
       if (parse (j, body, len, true, false, &rq, &err) == 0)
-        resp = api_get (rq.name, &err);
+        out = api_get (rq.name, &err);
     }
   else if (strcmp (ep, "List") == 0)
-    {
-      char *out = api_list (&err);
-      if (out != NULL)
-        return out;
-    }
+    out = api_list (&err);
   else
     vdvs_error_set (&err, ENOENT, "unknown endpoint `%s`", path);
 
   vdvs_opts_clear (&rq.opts);
+  if (out != NULL)
+    return out;
   if (err != NULL && resp != NULL)
     {
       cJSON_Delete (resp);

@@ -259,6 +259,10 @@ on_mhd_log (void *cls, const char *fmt, va_list ap)
   size_t n;
 
   (void) cls;
+  /* MHD reports its failed TCP socket options on every reply over a unix
+   * socket: format nothing unless it is shown. */
+  if (!vdvs_log_enabled (VDVS_LOG_DEBUG))
+    return;
   vsnprintf (buf, sizeof buf, fmt, ap);
   n = strlen (buf);
   while (n > 0 && buf[n - 1] == '\n')

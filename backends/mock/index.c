@@ -19,106 +19,26 @@
  * would wake the watcher), so a file rewritten in place shows once its
  * writer closes it.
  *
- * Coherence.  A reader (List, Get) first applies every event the kernel
- * has queued: poll(2) on the inotify fd with a zero timeout tells whether
- * any is queued; only then is the write lock taken to apply them.  The
- * events that no longer show in the fd are either applied or being
- * applied by whoever read them, under the write lock, which the reader's
- * read lock then waits for.  So a change that completed before the
- * request started (its event is queued when the syscall returns) is in
- * the answer, whether another VM or vdvsd itself made it.
- *
- * Locking: ix->lock (a read-write lock, writers first) protects everything
- * in the index.  Writers: the watch thread and readers that found events
- * pending, while they apply events or rescan.  Readers: List copying the
- * names, Get looking up and copying one record.  It is never held across
- * anything slower than the folder's metadata: Get reads the files with no
- * lock held.
+ * Keeping the sets coherent with the folders (inotify, rescans, the watch
+ * thread) and the locking rule are in index_watch.c; the types both use
+ * are in index_i.h.
  */
-#include "index.h"
+#include "index_i.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define WATCH_MASK                                                          \
-  (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE    \
-   | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-
-/* On the folders above a datastore's folder: the next component of the
- * path renamed, removed or replaced, or the folder itself. */
-#define ANCESTOR_MASK                                                       \
-  (IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF     \
-   | IN_MOVE_SELF | IN_ONLYDIR)
-
-/* At most this many folders above each datastore folder are watched. */
-#define MAX_ANCESTORS 4
-
-/* Every field under ix->lock (written with it held for writing). */
-struct entry
-{
-  struct entry *next; /* hash chain */
-  size_t pos;         /* index in ds_ix.dense */
-  size_t vlen;        /* length of the volume part of `full` */
-  uint64_t gen;       /* new value on every event for this volume */
-  struct vdvs_volume_info *rec; /* owned; NULL until read, or dropped */
-  char full[];        /* "vol@ds" */
-};
 
 /* Generations are unique in the process, so an entry removed and added
  * again never matches an old token. */
 static atomic_uint_fast64_t next_gen = 1;
-
-struct ds_ix
-{
-  char *name;  /* the datastore's real name */
-  char *dir;   /* <root>/<ds>/dockvols/<tenant-uuid> */
-  /* That folder while events are applied, else -1: holding it open would
-   * keep a removed folder's inode alive and hide its IN_DELETE_SELF. */
-  int dirfd;
-  int wd;      /* its inotify watch, or -1 */
-  /* The folders above `dir` that a rename could swap under it (up to the
-   * datastore root): awd[k] watches the folder k + 1 levels up, whose
-   * entry on our path is comp[k] (a pointer into dir).  Several
-   * datastores share the root's watch: the kernel gives one wd per inode
-   * and instance. */
-  size_t nanc;
-  int awd[MAX_ANCESTORS];
-  const char *comp[MAX_ANCESTORS];
-  size_t comp_len[MAX_ANCESTORS];
-  bool valid;  /* the set matches the folder (modulo queued events) */
-  struct entry **tab;
-  size_t tab_size; /* power of two */
-  struct entry **dense;
-  size_t n, cap;
-  uint64_t set_gen; /* bumped whenever the set of names changes */
-};
-
-struct mock_index
-{
-  pthread_rwlock_t lock;
-  /* Set (under the write lock) while a datastore is not valid, so readers
-   * refresh even with no event queued. */
-  atomic_bool dirty;
-  int ifd;     /* inotify, non-blocking */
-  int stopfd;  /* eventfd that stops the thread */
-  pthread_t thread;
-  bool have_thread;
-  size_t n_ds;
-  struct ds_ix *ds;
-  unsigned long rescans;
-};
 
 /* ---- the upstream descriptor rule ------------------------------------ */
 
@@ -218,8 +138,8 @@ free_entry (struct entry *e)
   free (e);
 }
 
-static void
-set_add (struct ds_ix *d, const char *vol)
+void
+mock_ix_set_add (struct ds_ix *d, const char *vol)
 {
   size_t vlen = strlen (vol), dl = strlen (d->name);
   struct entry *e, **p;
@@ -284,8 +204,8 @@ set_del (struct ds_ix *d, const char *vol, size_t vlen)
   d->set_gen++;
 }
 
-static void
-set_clear (struct ds_ix *d)
+void
+mock_ix_set_clear (struct ds_ix *d)
 {
   for (size_t i = 0; i < d->n; i++)
     free_entry (d->dense[i]);
@@ -312,10 +232,9 @@ owner_of (const char *name, size_t n)
   return 0;
 }
 
-/* One name changed in the folder: make the set agree with the file, and
- * drop the record of the volume it belongs to. */
-static void
-update_name (struct ds_ix *d, const char *name)
+/* See index_i.h. */
+void
+mock_ix_update_name (struct ds_ix *d, const char *name)
 {
   char vol[NAME_MAX + 1];
   size_t n = strlen (name), k;
@@ -331,389 +250,12 @@ update_name (struct ds_ix *d, const char *name)
   if (d->dirfd < 0)
     d->dirfd = open (d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (mock_index_is_descriptor (d->dirfd, name, vol, sizeof vol))
-    set_add (d, vol);
+    mock_ix_set_add (d, vol);
   else
     set_del (d, name, n - 5);
 }
 
-/* ---- watching and scanning ------------------------------------------- */
-
-static void
-unwatch (struct mock_index *ix, struct ds_ix *d)
-{
-  if (d->wd >= 0)
-    inotify_rm_watch (ix->ifd, d->wd);
-  d->wd = -1;
-  if (d->dirfd >= 0)
-    close (d->dirfd);
-  d->dirfd = -1;
-  d->valid = false;
-  d->set_gen++;
-}
-
-/* Whether any datastore still uses watch wd. */
-static bool
-wd_in_use (const struct mock_index *ix, int wd)
-{
-  for (size_t i = 0; i < ix->n_ds; i++)
-    {
-      if (ix->ds[i].wd == wd)
-        return true;
-      for (size_t k = 0; k < ix->ds[i].nanc; k++)
-        if (ix->ds[i].awd[k] == wd)
-          return true;
-    }
-  return false;
-}
-
-/* (Re)watch the folders above d->dir, the top one first, and drop the
- * watches of folders no longer on any datastore's path (the old inode of
- * one renamed away). */
-static void
-watch_ancestors (struct mock_index *ix, struct ds_ix *d)
-{
-  char path[PATH_MAX];
-  int old[MAX_ANCESTORS];
-
-  for (size_t k = d->nanc; k-- > 0;)
-    {
-      size_t len = (size_t) (d->comp[k] - d->dir) - 1; /* up to the '/' */
-
-      memcpy (path, d->dir, len);
-      path[len] = '\0';
-      old[k] = d->awd[k];
-      d->awd[k] = inotify_add_watch (ix->ifd, len ? path : "/", ANCESTOR_MASK);
-    }
-  for (size_t k = 0; k < d->nanc; k++)
-    if (old[k] >= 0 && old[k] != d->awd[k] && !wd_in_use (ix, old[k]))
-      inotify_rm_watch (ix->ifd, old[k]);
-}
-
-/* An event on a watched ancestor: the datastores whose path it changes
- * are no longer what their folder watch shows. */
-static void
-ancestor_event (struct mock_index *ix, const struct inotify_event *ev)
-{
-  bool self = ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
-                          | IN_UNMOUNT);
-  size_t nlen = ev->len ? strlen (ev->name) : 0;
-
-  for (size_t i = 0; i < ix->n_ds; i++)
-    {
-      struct ds_ix *d = &ix->ds[i];
-
-      for (size_t k = 0; k < d->nanc; k++)
-        {
-          if (d->awd[k] != ev->wd)
-            continue;
-          if (!self
-              && (nlen != d->comp_len[k]
-                  || memcmp (ev->name, d->comp[k], nlen) != 0))
-            continue;
-          if (ev->mask & IN_IGNORED)
-            d->awd[k] = -1; /* already gone from the kernel */
-          if (d->valid)
-            unwatch (ix, d);
-        }
-    }
-}
-
-/* Watch first, then scan: a change during the scan is also queued as an
- * event, and applying it again is harmless.  The folders above are
- * watched before the folder itself, for the same reason. */
-static void
-rescan (struct mock_index *ix, struct ds_ix *d)
-{
-  char vol[NAME_MAX + 1];
-  struct dirent *de;
-  DIR *dir;
-  int fd;
-
-  unwatch (ix, d);
-  set_clear (d);
-  if (ix->ifd >= 0)
-    {
-      watch_ancestors (ix, d);
-      d->wd = inotify_add_watch (ix->ifd, d->dir, WATCH_MASK);
-    }
-  if (d->wd < 0)
-    return;
-  d->dirfd = open (d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d->dirfd < 0 || (fd = dup (d->dirfd)) < 0)
-    {
-      unwatch (ix, d);
-      return;
-    }
-  if ((dir = fdopendir (fd)) == NULL)
-    {
-      close (fd);
-      unwatch (ix, d);
-      return;
-    }
-  ix->rescans++;
-  d->valid = true;
-  while ((de = readdir (dir)) != NULL)
-    if (mock_index_is_descriptor (d->dirfd, de->d_name, vol, sizeof vol))
-      set_add (d, vol);
-  closedir (dir);
-  close (d->dirfd);
-  d->dirfd = -1;
-}
-
-static struct ds_ix *
-ds_of_wd (struct mock_index *ix, int wd)
-{
-  for (size_t i = 0; i < ix->n_ds; i++)
-    if (ix->ds[i].wd == wd)
-      return &ix->ds[i];
-  return NULL;
-}
-
-/* Close the folder fds that applying events opened; true if any was
- * open.  Closing one can queue an event: a folder removed while we held
- * it reports IN_DELETE_SELF only when its last reference goes, i.e. in
- * this close(2). */
-static bool
-close_dirfds (struct mock_index *ix)
-{
-  bool any = false;
-
-  for (size_t i = 0; i < ix->n_ds; i++)
-    if (ix->ds[i].dirfd >= 0)
-      {
-        close (ix->ds[i].dirfd);
-        ix->ds[i].dirfd = -1;
-        any = true;
-      }
-  return any;
-}
-
-/* Under ix->lock: apply the events queued now, without blocking. */
-static void
-apply_queued (struct mock_index *ix)
-{
-  char buf[16384] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
-
-  for (;;)
-    {
-      ssize_t len = read (ix->ifd, buf, sizeof buf);
-      if (len < 0 && errno == EINTR)
-        continue;
-      if (len <= 0)
-        break;
-      for (char *p = buf; p < buf + len;)
-        {
-          const struct inotify_event *ev = (const struct inotify_event *) p;
-          struct ds_ix *d;
-
-          p += sizeof *ev + ev->len;
-          if (ev->mask & IN_Q_OVERFLOW)
-            {
-              for (size_t i = 0; i < ix->n_ds; i++)
-                ix->ds[i].valid = false;
-              continue;
-            }
-          ancestor_event (ix, ev);
-          if ((d = ds_of_wd (ix, ev->wd)) == NULL || !d->valid)
-            continue;
-          if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
-                          | IN_UNMOUNT))
-            {
-              /* The folder itself went away or moved: its content is no
-               * longer what the path shows. */
-              if (ev->mask & IN_IGNORED)
-                d->wd = -1; /* already gone from the kernel */
-              unwatch (ix, d);
-              continue;
-            }
-          if (ev->len > 0)
-            update_name (d, ev->name);
-        }
-    }
-}
-
-/* Under ix->lock: apply every queued event, including those our own
- * closes queue.  A reader that found the queue empty while we held the
- * lock waits for it, so a removal it saw complete, whose event our open
- * fd deferred into our close, must be applied before the lock goes. */
-static void
-apply_pending (struct mock_index *ix)
-{
-  if (ix->ifd < 0)
-    return;
-  do
-    apply_queued (ix);
-  while (close_dirfds (ix));
-}
-
-/* Under the write lock. */
-static void
-refresh (struct mock_index *ix)
-{
-  bool dirty = false, rescanned = false;
-
-  apply_pending (ix);
-  for (size_t i = 0; i < ix->n_ds; i++)
-    if (!ix->ds[i].valid)
-      {
-        rescan (ix, &ix->ds[i]);
-        rescanned = true;
-      }
-  if (rescanned)
-    apply_pending (ix); /* what the scan's own closes queued */
-  for (size_t i = 0; i < ix->n_ds; i++)
-    dirty = dirty || !ix->ds[i].valid;
-  atomic_store (&ix->dirty, dirty);
-}
-
-/* Apply what is queued, if anything; then take the read lock. */
-static void
-rdlock_fresh (struct mock_index *ix)
-{
-  struct pollfd p = { .fd = ix->ifd, .events = POLLIN };
-
-  if (atomic_load (&ix->dirty) || poll (&p, 1, 0) != 0)
-    {
-      pthread_rwlock_wrlock (&ix->lock);
-      refresh (ix);
-      pthread_rwlock_unlock (&ix->lock);
-    }
-  pthread_rwlock_rdlock (&ix->lock);
-}
-
-/* Keeps the kernel queue short between Lists (it holds 16384 events by
- * default; a burst of creates by another VM would overflow it and cost a
- * rescan). */
-static void *
-watch_thread (void *arg)
-{
-  struct mock_index *ix = arg;
-  struct pollfd p[2] = { { .fd = ix->ifd, .events = POLLIN },
-                         { .fd = ix->stopfd, .events = POLLIN } };
-
-  for (;;)
-    {
-      if (poll (p, 2, -1) < 0 && errno != EINTR)
-        break;
-      if (p[1].revents)
-        break;
-      if (p[0].revents)
-        {
-          pthread_rwlock_wrlock (&ix->lock);
-          refresh (ix);
-          pthread_rwlock_unlock (&ix->lock);
-        }
-    }
-  return NULL;
-}
-
-/* ---- the index ------------------------------------------------------- */
-
-/* The last `levels` components of d->dir, each with the folder above it
- * to watch (fewer if the path is shorter). */
-static void
-set_ancestors (struct ds_ix *d, size_t levels)
-{
-  const char *end = d->dir + strlen (d->dir);
-
-  while (end > d->dir + 1 && end[-1] == '/')
-    end--;
-  d->nanc = 0;
-  while (d->nanc < levels && d->nanc < MAX_ANCESTORS)
-    {
-      const char *c = end;
-
-      while (c > d->dir && c[-1] != '/')
-        c--;
-      if (c == d->dir || c == end)
-        break; /* no folder above, or an empty component */
-      d->comp[d->nanc] = c;
-      d->comp_len[d->nanc] = (size_t) (end - c);
-      d->awd[d->nanc] = -1;
-      d->nanc++;
-      end = c - 1;
-      while (end > d->dir && end[-1] == '/')
-        end--;
-    }
-}
-
-struct mock_index *
-mock_index_new (size_t n, const char *const *ds_names, const char *const *dirs,
-                size_t ancestors)
-{
-  struct mock_index *ix = calloc (1, sizeof *ix);
-
-  if (ix == NULL)
-    return NULL;
-  {
-    pthread_rwlockattr_t a;
-    pthread_rwlockattr_init (&a);
-    /* The watch thread must not starve behind a stream of Gets. */
-    pthread_rwlockattr_setkind_np (&a,
-                                   PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init (&ix->lock, &a);
-    pthread_rwlockattr_destroy (&a);
-  }
-  ix->stopfd = -1;
-  ix->ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  ix->ds = calloc (n ? n : 1, sizeof *ix->ds);
-  if (ix->ifd < 0 || ix->ds == NULL)
-    goto fail;
-  ix->n_ds = n;
-  for (size_t i = 0; i < n; i++)
-    {
-      ix->ds[i].wd = ix->ds[i].dirfd = -1;
-      ix->ds[i].name = strdup (ds_names[i]);
-      ix->ds[i].dir = strdup (dirs[i]);
-      if (ix->ds[i].name == NULL || ix->ds[i].dir == NULL)
-        goto fail;
-      set_ancestors (&ix->ds[i], ancestors);
-    }
-  pthread_rwlock_wrlock (&ix->lock);
-  refresh (ix);
-  pthread_rwlock_unlock (&ix->lock);
-  ix->stopfd = eventfd (0, EFD_CLOEXEC);
-  if (ix->stopfd < 0
-      || pthread_create (&ix->thread, NULL, watch_thread, ix) != 0)
-    goto fail;
-  ix->have_thread = true;
-  return ix;
-fail:
-  mock_index_free (ix);
-  return NULL;
-}
-
-void
-mock_index_free (struct mock_index *ix)
-{
-  if (ix == NULL)
-    return;
-  if (ix->have_thread)
-    {
-      uint64_t one = 1;
-      if (write (ix->stopfd, &one, sizeof one) != sizeof one)
-        abort ();
-      pthread_join (ix->thread, NULL);
-    }
-  for (size_t i = 0; i < ix->n_ds; i++)
-    {
-      struct ds_ix *d = &ix->ds[i];
-      if (d->dirfd >= 0)
-        close (d->dirfd);
-      set_clear (d);
-      free (d->tab);
-      free (d->dense);
-      free (d->name);
-      free (d->dir);
-    }
-  free (ix->ds);
-  if (ix->ifd >= 0)
-    close (ix->ifd);
-  if (ix->stopfd >= 0)
-    close (ix->stopfd);
-  pthread_rwlock_destroy (&ix->lock);
-  free (ix);
-}
+/* ---- lookups --------------------------------------------------------- */
 
 int
 mock_index_fill (struct mock_index *ix, struct vdvs_volume_list *out,
@@ -723,7 +265,7 @@ mock_index_fill (struct mock_index *ix, struct vdvs_volume_list *out,
   char **names;
   int r = 0;
 
-  rdlock_fresh (ix);
+  mock_ix_rdlock_fresh (ix);
   for (size_t i = 0; i < ix->n_ds; i++)
     {
       if (!ix->ds[i].valid)
@@ -758,7 +300,7 @@ mock_index_count (struct mock_index *ix)
 {
   long n = 0;
 
-  rdlock_fresh (ix);
+  mock_ix_rdlock_fresh (ix);
   for (size_t i = 0; i < ix->n_ds && n >= 0; i++)
     n = ix->ds[i].valid ? n + (long) ix->ds[i].n : -1;
   pthread_rwlock_unlock (&ix->lock);
@@ -804,7 +346,7 @@ mock_index_lookup (struct mock_index *ix, const char *ds, const char *vol,
   struct entry *e;
   int r;
 
-  rdlock_fresh (ix);
+  mock_ix_rdlock_fresh (ix);
   d = ds_named (ix, ds);
   if (d == NULL || !d->valid)
     r = MOCK_IX_UNKNOWN;
@@ -940,7 +482,7 @@ mock_index_version (const struct mock *m)
 
   if (ix == NULL)
     return 0;
-  rdlock_fresh (ix);
+  mock_ix_rdlock_fresh (ix);
   for (size_t i = 0; i < ix->n_ds && v != 0; i++)
     v = ix->ds[i].valid ? v + ix->ds[i].set_gen : 0;
   pthread_rwlock_unlock (&ix->lock);

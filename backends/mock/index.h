@@ -1,5 +1,5 @@
 /* The in-memory index of the volumes on the emulated datastores
- * (backends/mock/index.c).
+ * (backends/mock/index.c; kept coherent by index_watch.c).
  *
  * One index per handle: for each datastore, the set of volume descriptors
  * in <root>/<ds>/dockvols/<tenant-uuid>/, built by one scan at open and

@@ -131,11 +131,15 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
       if (found < 0)
         return vdvs_error_set (err, ENOMEM, "out of memory");
     }
-  if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
-    return -1;
   if (found == MOCK_IX_RECORD)
     {
-      if (stat (v.flat, &st) == 0)
+      /* A record was read from files whose paths fit: of those paths,
+       * only the extent's is needed here (mock_vol_paths spells it). */
+      char flat[PATH_MAX];
+      if (snprintf (flat, sizeof flat, "%s/%s/dockvols/%s/%s-flat.vmdk",
+                    m->cfg.root, ds, MOCK_TENANT_UUID, n.volume)
+              < (int) sizeof flat
+          && stat (flat, &st) == 0)
         goto allocated;
       /* No extent where the record says a volume is: whatever happened
        * (the folder unreachable by its path, a half-made volume), the
@@ -143,6 +147,8 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
       vdvs_volume_info_clear (out);
       found = MOCK_IX_UNKNOWN;
     }
+  if (mock_vol_paths (m, ds, n.volume, &v, err) < 0)
+    return -1;
   if (found == MOCK_IX_ABSENT)
     return mock_not_found (&v, err);
   if (read_info (&v, out, err) < 0)

@@ -515,6 +515,44 @@ Test (api, get_reply_shape)
   cJSON_Delete (j);
 }
 
+/* A volume vdvsd knows, while the datastore root cannot be resolved (a
+ * symlink loop: the backend fails, not "not found"): Get answers the last
+ * known state, says why and that the datastore is down. */
+Test (api, get_reply_from_last_known_state_when_backend_fails)
+{
+  char root[PATH_MAX + 8], away[PATH_MAX + 8], want[PATH_MAX * 2];
+  cJSON *j, *st;
+
+  make_volume ("kv", NULL);
+  /* An Unmount of an unknown ID makes the volume known (no-op). */
+  expect_ok ("/VolumeDriver.Unmount", "{\"Name\":\"kv\",\"ID\":\"c\"}");
+  expect_ok ("/VolumeDriver.Get", "{\"Name\":\"kv\"}");
+  snprintf (root, sizeof root, "%s/root", tmp);
+  snprintf (away, sizeof away, "%s/root.away", tmp);
+  cr_assert_eq (rename (root, away), 0);
+  cr_assert_eq (symlink ("root", root), 0);
+
+  j = call ("/VolumeDriver.Get", "{\"Name\":\"kv\"}");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  st = cJSON_GetObjectItemCaseSensitive (
+      cJSON_GetObjectItemCaseSensitive (j, "Volume"), "Status");
+  cr_assert_str_eq (str_of (st, "datastore"), "datastore1");
+  snprintf (want, sizeof want,
+            "down: datastore root `%s`: Too many levels of symbolic links",
+            root);
+  cr_assert_str_eq (str_of (st, "datastore status"), want);
+  snprintf (want, sizeof want,
+            "cannot open `%s/datastore1/dockvols/"
+            "11111111-1111-1111-1111-111111111111/kv.vmdk`: Too many levels "
+            "of symbolic links",
+            root);
+  cr_assert_str_eq (str_of (st, "backend"), want);
+  cJSON_Delete (j);
+
+  cr_assert_eq (unlink (root), 0);
+  cr_assert_eq (rename (away, root), 0);
+}
+
 Test (api, list_path_and_remove_of_existing_volumes)
 {
   cJSON *j, *vols, *v;

@@ -1,6 +1,7 @@
-/* The in-memory volume index (backends/mock/index.c): List answered from
- * memory and kept coherent by inotify with changes made by other processes
- * (other VMs), renames, deletes, a folder replaced or missing, bursts. */
+/* The in-memory volume index (backends/mock/index.c, index_watch.c): List
+ * answered from memory and kept coherent by inotify with changes made by
+ * other processes (other VMs), renames, deletes, a folder replaced or
+ * missing, bursts. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
