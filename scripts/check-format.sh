@@ -3,7 +3,8 @@
 # Lists every file clang-format would change and exits 1 if there is one;
 # changes nothing.  Fix a file with `clang-format -i FILE`.
 # Usage: scripts/check-format.sh [FILE...]   (default: every *.c and *.h
-# under src/ common/ include/ backends/ fuse/ tools/ that exist)
+# under src/ common/ include/ backends/ fuse/ tools/ tests/ fuzz/)
+# Prints one TAP line, so the unit runner counts it as a case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG_FORMAT=${CLANG_FORMAT:-clang-format}
@@ -15,7 +16,7 @@ if [ $# -gt 0 ]; then
   files=("$@")
 else
   dirs=()
-  for d in src common include backends fuse tools; do
+  for d in src common include backends fuse tools tests fuzz; do
     [ -d "$d" ] && dirs+=("$d")
   done
   mapfile -t files < <(find "${dirs[@]}" -type f \( -name '*.c' -o -name '*.h' \) | sort)
@@ -28,6 +29,7 @@ if [ ${#bad[@]} -gt 0 ]; then
   echo "check-format: ${#bad[@]} of ${#files[@]} files differ from .clang-format:" >&2
   printf '  %s\n' "${bad[@]}" >&2
   echo "check-format: fix with: clang-format -i FILE... (see HACKING.md)" >&2
+  echo "not ok 1 - format: ${#bad[@]} of ${#files[@]} C files differ from .clang-format"
   exit 1
 fi
-echo "check-format: ${#files[@]} files formatted"
+echo "ok 1 - format: ${#files[@]} C files follow .clang-format"
