@@ -12,9 +12,10 @@ command -v "$CLANG_FORMAT" >/dev/null || {
   echo "check-format: $CLANG_FORMAT not found; run scripts/deps.sh (Debian package clang-format)" >&2
   exit 2
 }
-if [ $# -gt 0 ]; then
-  files=("$@")
-else
+# Options (the unit runner passes --tap=...) are not files.
+files=()
+for a in "$@"; do [[ $a == -* ]] || files+=("$a"); done
+if [ ${#files[@]} -eq 0 ]; then
   dirs=()
   for d in src common include backends fuse tools tests fuzz; do
     [ -d "$d" ] && dirs+=("$d")
