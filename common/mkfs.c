@@ -18,7 +18,8 @@
 
 extern char **environ;
 
-static const char *const mkfs_dirs[] = { "/sbin", "/usr/sbin", "/bin", "/usr/bin" };
+static const char *const mkfs_dirs[] = { "/sbin", "/usr/sbin", "/bin",
+                                         "/usr/bin" };
 
 static bool
 valid_fstype (const char *fs)
@@ -64,7 +65,8 @@ vdvs_mkfs_find (const char *fstype, char *path, size_t len, vdvs_error_t *err)
         }
       closedir (d);
     }
-  qsort (names, n, sizeof names[0], (int (*) (const void *, const void *)) strcmp);
+  qsort (names, n, sizeof names[0],
+         (int (*) (const void *, const void *)) strcmp);
   /* snprintf returns what it would have written: stop once full, or
    * sizeof found - off wraps around. */
   for (size_t k = 0; k < n && off < sizeof found; k++)
@@ -151,16 +153,20 @@ vdvs_fs_probe (const char *device, char *type, size_t len, vdvs_error_t *err)
   if (blkid_probe_get_size (pr) <= 0)
     {
       blkid_free_probe (pr);
-      return vdvs_error_set (err, EIO, "Cannot probe %s for a file system: "
-                             "it has no size", device);
+      return vdvs_error_set (err, EIO,
+                             "Cannot probe %s for a file system: "
+                             "it has no size",
+                             device);
     }
   r = blkid_do_safeprobe (pr);
   if (r == 0 && blkid_probe_lookup_value (pr, "TYPE", &val, NULL) != 0
       && blkid_probe_lookup_value (pr, "PTTYPE", &val, NULL) != 0)
     val = NULL;
   if (r == 0 || r == -2)
-    snprintf (type, len, "%s", r == -2 ? "several signatures"
-                               : val ? val : "an unknown signature");
+    snprintf (type, len, "%s",
+              r == -2 ? "several signatures"
+              : val   ? val
+                      : "an unknown signature");
   blkid_free_probe (pr);
   if (r == 1)
     return 0;

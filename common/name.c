@@ -78,11 +78,10 @@ vdvs_name_parse (const char *name, struct vdvs_name *out, vdvs_error_t *err)
     return vdvs_error_set (err, EINVAL,
                            "'Datastore name is too long (max len is %d)'",
                            VDVS_MAX_DS_NAME_LEN);
-  if (at != NULL && (strchr (at + 1, '/') || strchr (at + 1, '\\')
-                     || strcmp (at + 1, ".") == 0
-                     || strcmp (at + 1, "..") == 0))
-    return vdvs_error_set (err, EINVAL,
-                           "Invalid datastore '%s'", at + 1);
+  if (at != NULL
+      && (strchr (at + 1, '/') || strchr (at + 1, '\\')
+          || strcmp (at + 1, ".") == 0 || strcmp (at + 1, "..") == 0))
+    return vdvs_error_set (err, EINVAL, "Invalid datastore '%s'", at + 1);
 
   memcpy (out->volume, name, vlen);
   out->volume[vlen] = '\0';

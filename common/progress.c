@@ -1,14 +1,13 @@
 /* Progress display: see progress.h. */
+#include "vdvs/progress.h"
 #include "vdvs/clock.h"
 #include "vdvs/log.h"
-#include "vdvs/progress.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
 
 #define LOG_STEP_PCT 10
 #define LOG_MIN_S 2.0
@@ -108,9 +107,9 @@ vdvs_progress_log (void *opaque, struct vdvs_progress *p)
       vdvs_progress_line (p, line, sizeof line);
       vdvs_log (p->state == VDVS_PROGRESS_FAILED ? VDVS_LOG_WARN
                                                  : VDVS_LOG_INFO,
-                line, "op=%s volume=%s percent=%u done=%" PRIu64
-                " total=%" PRIu64, p->op, p->volume, vdvs_progress_pct (p),
-                p->done, p->total);
+                line,
+                "op=%s volume=%s percent=%u done=%" PRIu64 " total=%" PRIu64,
+                p->op, p->volume, vdvs_progress_pct (p), p->done, p->total);
     }
   if (last)
     {

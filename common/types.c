@@ -91,8 +91,8 @@ vdvs_volume_info_copy (struct vdvs_volume_info *d,
   bool ok = true;
 
   memset (d, 0, sizeof *d);
-#define DUP(f)                                                               \
-  if (i->f != NULL && (d->f = strdup (i->f)) == NULL)                        \
+#define DUP(f)                                                                \
+  if (i->f != NULL && (d->f = strdup (i->f)) == NULL)                         \
     ok = false;
   DUP (created_by);
   DUP (created);

@@ -26,7 +26,7 @@ struct vmdkfs_control
 {
   struct vmdkfs *fs;
   int listen_fd;
-  int stop_pipe[2];            /* written once to stop the thread */
+  int stop_pipe[2]; /* written once to stop the thread */
   char *path;
   pthread_t thread;
 };
@@ -55,7 +55,8 @@ stats_text (struct vmdkfs *fs)
                 " read_bytes=%" PRIu64 " write_bytes=%" PRIu64
                 " fsyncs=%" PRIu64 " fallocates=%" PRIu64 " errors=%" PRIu64
                 " injected=%" PRIu64 " inflight=%u parked=%u rules=%u\n",
-                fs->engine_ops->name, (uint64_t) atomic_load (&fs->stats.reads),
+                fs->engine_ops->name,
+                (uint64_t) atomic_load (&fs->stats.reads),
                 (uint64_t) atomic_load (&fs->stats.writes),
                 (uint64_t) atomic_load (&fs->stats.read_bytes),
                 (uint64_t) atomic_load (&fs->stats.write_bytes),
@@ -71,17 +72,17 @@ stats_text (struct vmdkfs *fs)
 }
 
 static const char help_text[] =
-  "ping\n"
-  "stats\n"
-  "fault add [id=ID] path=GLOB|ds=DS errno=EIO|ENOSPC|... [op=read|write|rw|fsync|meta|all]"
-  " [rate=0.25|25%] [after=N] [trigger=on|off]\n"
-  "fault trigger ID on|off\n"
-  "fault delay [id=ID] path=GLOB|ds=DS ms=N [op=...]\n"
-  "fault stall [id=ID] path=GLOB|ds=DS [op=...]\n"
-  "fault release [ID]\n"
-  "fault readonly ds=DS on|off\n"
-  "fault clear [ID]\n"
-  "fault list\n";
+    "ping\n"
+    "stats\n"
+    "fault add [id=ID] path=GLOB|ds=DS errno=EIO|ENOSPC|... [op=read|write|rw|fsync|meta|all]"
+    " [rate=0.25|25%] [after=N] [trigger=on|off]\n"
+    "fault trigger ID on|off\n"
+    "fault delay [id=ID] path=GLOB|ds=DS ms=N [op=...]\n"
+    "fault stall [id=ID] path=GLOB|ds=DS [op=...]\n"
+    "fault release [ID]\n"
+    "fault readonly ds=DS on|off\n"
+    "fault clear [ID]\n"
+    "fault list\n";
 
 char *
 vmdkfs_control_exec (struct vmdkfs *fs, const char *line)
@@ -111,10 +112,12 @@ vmdkfs_control_exec (struct vmdkfs *fs, const char *line)
       const char *verb = line + 5 + strspn (line + 5, " \t");
       bool quiet = ret == 0 && strncmp (verb, "list", 4) == 0;
 
-      vdvs_log (quiet ? VDVS_LOG_DEBUG : ret == 0 ? VDVS_LOG_INFO : VDVS_LOG_WARN,
-                "Control request",
-                  "request=\"%.*s\" result=%s", (int) strcspn (line, "\r\n"),
-                  line, ret == 0 ? "ok" : vmdkfs_errno_name (-ret));
+      vdvs_log (quiet      ? VDVS_LOG_DEBUG
+                : ret == 0 ? VDVS_LOG_INFO
+                           : VDVS_LOG_WARN,
+                "Control request", "request=\"%.*s\" result=%s",
+                (int) strcspn (line, "\r\n"), line,
+                ret == 0 ? "ok" : vmdkfs_errno_name (-ret));
       out = reply_text (ret, body);
       free (body);
       return out;

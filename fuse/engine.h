@@ -33,31 +33,31 @@ enum vmdkfs_io_op
 
 struct vmdkfs_io
 {
-  fuse_req_t req;          /* answered once, by vmdkfs_io_complete */
+  fuse_req_t req; /* answered once, by vmdkfs_io_complete */
   enum vmdkfs_io_op op;
-  int fd;                  /* backing file, owned by the open file */
-  off_t off;               /* start of the request */
-  uint64_t len;            /* bytes asked for (fallocate: range length) */
-  uint64_t done;           /* bytes moved so far (short transfers) */
-  int mode;                /* fallocate mode */
-  unsigned attempts;       /* -EAGAIN requeues, bounded */
+  int fd;            /* backing file, owned by the open file */
+  off_t off;         /* start of the request */
+  uint64_t len;      /* bytes asked for (fallocate: range length) */
+  uint64_t done;     /* bytes moved so far (short transfers) */
+  int mode;          /* fallocate mode */
+  unsigned attempts; /* -EAGAIN requeues, bounded */
   /* Used by the delay queue while the io sits in it, and by the io_uring
    * engine's lane queues until it is in a ring. */
   struct vmdkfs_io *next;
-  uint64_t due_ns;         /* CLOCK_MONOTONIC; 0 while held */
+  uint64_t due_ns; /* CLOCK_MONOTONIC; 0 while held */
   char hold_id[64];
-  char *buf;               /* len bytes, 4 KiB aligned; NULL if no data */
-  int buf_slot;            /* buf is the engine's pool slot buf_slot, given
+  char *buf;    /* len bytes, 4 KiB aligned; NULL if no data */
+  int buf_slot; /* buf is the engine's pool slot buf_slot, given
                               back when the io is freed; -1: buf is part of
                               this allocation */
 };
 
 struct vmdkfs_engine_cfg
 {
-  unsigned depth;          /* room for this many requests in flight */
-  size_t buf_size;         /* the largest data buffer an io needs */
-  unsigned nbufs;          /* pooled buffers of buf_size (0: no pool) */
-  unsigned lanes;          /* io_uring rings and threads (0: by CPUs) */
+  unsigned depth;  /* room for this many requests in flight */
+  size_t buf_size; /* the largest data buffer an io needs */
+  unsigned nbufs;  /* pooled buffers of buf_size (0: no pool) */
+  unsigned lanes;  /* io_uring rings and threads (0: by CPUs) */
 };
 
 struct vmdkfs_engine;

@@ -54,8 +54,7 @@ vmdkfs_io_run_sync (struct vmdkfs_io *io)
 }
 
 static int
-sync_start (const struct vmdkfs_engine_cfg *cfg,
-            struct vmdkfs_engine **out)
+sync_start (const struct vmdkfs_engine_cfg *cfg, struct vmdkfs_engine **out)
 {
   struct vmdkfs_engine *e = calloc (1, sizeof *e);
 

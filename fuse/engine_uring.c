@@ -59,25 +59,25 @@ struct lane
 {
   struct vmdkfs_engine *e;
   pthread_t thread;
-  int efd;                           /* eventfd: wakes the lane thread */
+  int efd; /* eventfd: wakes the lane thread */
   /* Ios pushed by other threads, newest first; the lane thread takes the
    * whole list at once. */
   _Atomic (struct vmdkfs_io *) handoff;
   /* The lane thread is about to wait in the kernel: a pusher that turns
    * this off writes efd. */
   atomic_bool sleeping;
-  atomic_bool quit;                  /* set by uring_stop after the drain */
+  atomic_bool quit; /* set by uring_stop after the drain */
   /* Lane thread only from here on. */
-  struct io_uring ring;              /* this thread is its single issuer */
-  struct vmdkfs_io *pending;         /* taken ios without an SQE yet, FIFO */
+  struct io_uring ring;      /* this thread is its single issuer */
+  struct vmdkfs_io *pending; /* taken ios without an SQE yet, FIFO */
   struct vmdkfs_io **pending_tail;
-  bool efd_armed;                    /* a read of efd is in the ring */
-  uint64_t efd_count;                /* that read's buffer */
-  bool buffers_ok;                   /* the pool is registered here */
-  bool niced;                        /* runs at LANE_NICE */
-  unsigned depth;                    /* SQ entries, for ring_init */
-  int init_ret;                      /* start-up result, under e->lock */
-  bool init_done;                    /* under e->lock */
+  bool efd_armed;     /* a read of efd is in the ring */
+  uint64_t efd_count; /* that read's buffer */
+  bool buffers_ok;    /* the pool is registered here */
+  bool niced;         /* runs at LANE_NICE */
+  unsigned depth;     /* SQ entries, for ring_init */
+  int init_ret;       /* start-up result, under e->lock */
+  bool init_done;     /* under e->lock */
 };
 
 /* Registered buffers for large ios: one mapping cut into nbufs slots,
@@ -87,26 +87,26 @@ struct lane
  * page, which pread cannot. */
 struct pool
 {
-  char *base;                        /* NULL: no pool */
+  char *base; /* NULL: no pool */
   size_t map_len;
-  size_t slot_size;                  /* 4 KiB multiple */
-  struct iovec *iov;                 /* nbufs slots; only during start */
-  unsigned nbufs;                    /* 0 unless every lane registered */
+  size_t slot_size;  /* 4 KiB multiple */
+  struct iovec *iov; /* nbufs slots; only during start */
+  unsigned nbufs;    /* 0 unless every lane registered */
   pthread_mutex_t lock;
-  unsigned nfree;                    /* protected by lock */
-  int *free_slots;                   /* protected by lock: a stack */
+  unsigned nfree;  /* protected by lock */
+  int *free_slots; /* protected by lock: a stack */
 };
 
 struct vmdkfs_engine
 {
-  struct pool pool;                  /* set up at start, then only lent */
+  struct pool pool; /* set up at start, then only lent */
   struct lane lanes[MAX_LANES];
-  unsigned nlanes;                   /* lanes[0..nlanes) are running */
-  atomic_uint next_lane;             /* round robin over submitting threads */
-  atomic_uint inflight;              /* ios queued or in a ring, all lanes */
+  unsigned nlanes;       /* lanes[0..nlanes) are running */
+  atomic_uint next_lane; /* round robin over submitting threads */
+  atomic_uint inflight;  /* ios queued or in a ring, all lanes */
   atomic_bool stopping;
-  pthread_mutex_t lock;              /* protects the lanes' init results */
-  pthread_cond_t cond;               /* a lane started; inflight reached 0 */
+  pthread_mutex_t lock; /* protects the lanes' init results */
+  pthread_cond_t cond;  /* a lane started; inflight reached 0 */
   /* Probed opcodes; set by lane 0 before it reports, read-only after. */
   bool op_read, op_write, op_fsync, op_fallocate;
 };
@@ -177,7 +177,7 @@ queue_io (struct vmdkfs_engine *e, struct vmdkfs_io *io)
 {
   atomic_fetch_add (&e->inflight, 1);
   if (lane_self)
-    pending_append (lane_self, io);  /* a resubmit from a completion */
+    pending_append (lane_self, io); /* a resubmit from a completion */
   else
     handoff_push (lane_of_caller (e), io);
   return 0;
@@ -226,9 +226,8 @@ fill_sq (struct lane *l)
 
   if (!l->efd_armed && (sqe = io_uring_get_sqe (&l->ring)))
     {
-      io_uring_prep_read (sqe, l->efd, &l->efd_count, sizeof l->efd_count,
-                          0);
-      io_uring_sqe_set_data (sqe, l);   /* the lane itself marks it */
+      io_uring_prep_read (sqe, l->efd, &l->efd_count, sizeof l->efd_count, 0);
+      io_uring_sqe_set_data (sqe, l); /* the lane itself marks it */
       l->efd_armed = true;
     }
   while (l->pending && (sqe = io_uring_get_sqe (&l->ring)))
@@ -246,11 +245,15 @@ supported (struct vmdkfs_engine *e, enum vmdkfs_io_op op)
 {
   switch (op)
     {
-    case VMDKFS_IO_READ: return e->op_read;
-    case VMDKFS_IO_WRITE: return e->op_write;
+    case VMDKFS_IO_READ:
+      return e->op_read;
+    case VMDKFS_IO_WRITE:
+      return e->op_write;
     case VMDKFS_IO_FSYNC:
-    case VMDKFS_IO_FDATASYNC: return e->op_fsync;
-    case VMDKFS_IO_FALLOCATE: return e->op_fallocate;
+    case VMDKFS_IO_FDATASYNC:
+      return e->op_fsync;
+    case VMDKFS_IO_FALLOCATE:
+      return e->op_fallocate;
     }
   return false;
 }
@@ -281,7 +284,7 @@ handle_cqe (struct vmdkfs_engine *e, struct vmdkfs_io *io, int res)
           /* A read hitting end of file returns what it has; a write that
            * moves nothing would loop forever. */
           vmdkfs_io_complete (io, io->op == VMDKFS_IO_READ ? (int64_t) io->done
-                                                            : -EIO);
+                                                           : -EIO);
           return;
         }
       io->done += res;
@@ -339,7 +342,7 @@ reap (struct lane *l)
         {
           if (batch[i].data == l)
             {
-              l->efd_armed = false;   /* the eventfd fired: re-arm */
+              l->efd_armed = false; /* the eventfd fired: re-arm */
               continue;
             }
           lane_flush (l);
@@ -457,8 +460,8 @@ lane_main (void *arg)
   if (ret == 0 && l == &e->lanes[0] && (ret = probe_ops (e, &l->ring)) < 0)
     io_uring_queue_exit (&l->ring);
   if (ret == 0 && p->iov)
-    l->buffers_ok = io_uring_register_buffers (&l->ring, p->iov,
-                                               p->nbufs) == 0;
+    l->buffers_ok = io_uring_register_buffers (&l->ring, p->iov, p->nbufs)
+                    == 0;
   /* Without CAP_SYS_NICE (a container) the lane keeps the default. */
   l->niced = setpriority (PRIO_PROCESS, (id_t) gettid (), LANE_NICE) == 0;
   pthread_mutex_lock (&e->lock);
@@ -571,8 +574,10 @@ pool_enable (struct vmdkfs_engine *e)
   for (unsigned i = 0; i < e->nlanes; i++)
     ok = ok && e->lanes[i].buffers_ok;
   if (p->iov && !ok)
-    vdvs_log (VDVS_LOG_WARN, "io_uring buffers not registered, running "
-              "without", "buffers=%u size=%zu", p->nbufs, p->slot_size);
+    vdvs_log (VDVS_LOG_WARN,
+              "io_uring buffers not registered, running "
+              "without",
+              "buffers=%u size=%zu", p->nbufs, p->slot_size);
   free (p->iov);
   p->iov = NULL;
   p->nfree = ok ? p->nbufs : 0;
@@ -651,9 +656,10 @@ uring_start (const struct vmdkfs_engine_cfg *cfg, struct vmdkfs_engine **out)
   pool_enable (e);
   vdvs_log (VDVS_LOG_DEBUG, "io_uring probed",
             "lanes=%u nice=%d depth=%u buffers=%u read=%d write=%d fsync=%d "
-            "fallocate=%d", e->nlanes, e->lanes[0].niced ? LANE_NICE : 0,
-            cfg->depth, e->pool.nbufs,
-            e->op_read, e->op_write, e->op_fsync, e->op_fallocate);
+            "fallocate=%d",
+            e->nlanes, e->lanes[0].niced ? LANE_NICE : 0, cfg->depth,
+            e->pool.nbufs, e->op_read, e->op_write, e->op_fsync,
+            e->op_fallocate);
   *out = e;
   return 0;
 }
@@ -674,7 +680,7 @@ uring_stop (struct vmdkfs_engine *e)
 {
   atomic_store (&e->stopping, true);
   for (unsigned i = 0; i < e->nlanes; i++)
-    eventfd_write (e->lanes[i].efd, 1);   /* so each looks at inflight */
+    eventfd_write (e->lanes[i].efd, 1); /* so each looks at inflight */
   pthread_mutex_lock (&e->lock);
   while (atomic_load (&e->inflight) > 0)
     pthread_cond_wait (&e->cond, &e->lock);

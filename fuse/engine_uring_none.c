@@ -5,8 +5,7 @@
 #include <errno.h>
 
 static int
-none_start (const struct vmdkfs_engine_cfg *cfg,
-            struct vmdkfs_engine **out)
+none_start (const struct vmdkfs_engine_cfg *cfg, struct vmdkfs_engine **out)
 {
   (void) cfg;
   (void) out;

@@ -12,14 +12,18 @@ static const struct
   const char *name;
   int err;
 } errno_names[] = {
-  { "EIO", EIO },         { "ENOSPC", ENOSPC },   { "EROFS", EROFS },
-  { "EDQUOT", EDQUOT },   { "EPERM", EPERM },     { "EACCES", EACCES },
-  { "ENOMEM", ENOMEM },   { "EAGAIN", EAGAIN },   { "EINTR", EINTR },
-  { "ETIMEDOUT", ETIMEDOUT }, { "ENXIO", ENXIO }, { "ENODEV", ENODEV },
-  { "EBUSY", EBUSY },     { "EFBIG", EFBIG },     { "ESTALE", ESTALE },
-  { "ENOTCONN", ENOTCONN }, { "EINVAL", EINVAL }, { "ENOENT", ENOENT },
-  { "EEXIST", EEXIST },   { "E2BIG", E2BIG },     { "EPROTO", EPROTO },
-  { "ENAMETOOLONG", ENAMETOOLONG }, { "ENOSYS", ENOSYS },
+  { "EIO", EIO },       { "ENOSPC", ENOSPC },
+  { "EROFS", EROFS },   { "EDQUOT", EDQUOT },
+  { "EPERM", EPERM },   { "EACCES", EACCES },
+  { "ENOMEM", ENOMEM }, { "EAGAIN", EAGAIN },
+  { "EINTR", EINTR },   { "ETIMEDOUT", ETIMEDOUT },
+  { "ENXIO", ENXIO },   { "ENODEV", ENODEV },
+  { "EBUSY", EBUSY },   { "EFBIG", EFBIG },
+  { "ESTALE", ESTALE }, { "ENOTCONN", ENOTCONN },
+  { "EINVAL", EINVAL }, { "ENOENT", ENOENT },
+  { "EEXIST", EEXIST }, { "E2BIG", E2BIG },
+  { "EPROTO", EPROTO }, { "ENAMETOOLONG", ENAMETOOLONG },
+  { "ENOSYS", ENOSYS },
 };
 
 int

@@ -27,9 +27,9 @@
 
 /* Operation classes a rule can select with op=. */
 #define FAULT_OP_READ 0x1u
-#define FAULT_OP_WRITE 0x2u   /* write and fallocate */
-#define FAULT_OP_FSYNC 0x4u   /* fsync, fdatasync, flush */
-#define FAULT_OP_META 0x8u    /* namespace and attribute changes */
+#define FAULT_OP_WRITE 0x2u /* write and fallocate */
+#define FAULT_OP_FSYNC 0x4u /* fsync, fdatasync, flush */
+#define FAULT_OP_META 0x8u  /* namespace and attribute changes */
 #define FAULT_OP_ALL 0xfu
 
 #define FAULT_ID_MAX 64
@@ -48,25 +48,25 @@ struct fault_rule
   struct fault_rule *next;
   char id[FAULT_ID_MAX];
   enum fault_kind kind;
-  bool is_ds;                        /* pattern is a datastore name */
+  bool is_ds; /* pattern is a datastore name */
   char pattern[FAULT_PATTERN_MAX];
-  unsigned ops;                      /* FAULT_OP_* mask */
-  int err;                           /* positive errno, FAULT_ERROR */
-  double rate;                       /* 0 < rate <= 1 */
-  uint64_t after;                    /* first `after` matches pass */
-  int trigger;                       /* -1: none, 0: off, 1: on */
-  unsigned ms;                       /* FAULT_DELAY */
-  uint64_t matched;                  /* ops that matched path and op */
-  uint64_t injected;                 /* ops the rule acted on */
+  unsigned ops;      /* FAULT_OP_* mask */
+  int err;           /* positive errno, FAULT_ERROR */
+  double rate;       /* 0 < rate <= 1 */
+  uint64_t after;    /* first `after` matches pass */
+  int trigger;       /* -1: none, 0: off, 1: on */
+  unsigned ms;       /* FAULT_DELAY */
+  uint64_t matched;  /* ops that matched path and op */
+  uint64_t injected; /* ops the rule acted on */
 };
 
 /* What the daemon must do with one op. */
 struct fault_verdict
 {
-  int err;                           /* > 0: fail with this errno */
-  unsigned delay_ms;                 /* > 0: defer submission */
-  bool hold;                         /* park until released */
-  char id[FAULT_ID_MAX];             /* rule that decided (for logs) */
+  int err;               /* > 0: fail with this errno */
+  unsigned delay_ms;     /* > 0: defer submission */
+  bool hold;             /* park until released */
+  char id[FAULT_ID_MAX]; /* rule that decided (for logs) */
 };
 
 /* Called (without the table lock) when held ops must run again: id is the
@@ -76,11 +76,11 @@ typedef void (*fault_release_fn) (void *opaque, const char *id);
 struct fault_table
 {
   pthread_mutex_t lock;
-  struct fault_rule *rules;          /* protected by lock, in add order */
-  atomic_uint nrules;                /* lock-free "any rules?" fast path */
-  uint64_t rng;                      /* protected by lock */
-  unsigned next_id;                  /* protected by lock: auto ids */
-  fault_release_fn on_release;       /* set before threads start */
+  struct fault_rule *rules;    /* protected by lock, in add order */
+  atomic_uint nrules;          /* lock-free "any rules?" fast path */
+  uint64_t rng;                /* protected by lock */
+  unsigned next_id;            /* protected by lock: auto ids */
+  fault_release_fn on_release; /* set before threads start */
   void *release_opaque;
 };
 

@@ -53,8 +53,7 @@ word_value (const struct words *ws, int from, const char *key)
   return NULL;
 }
 
-static int
-reply_printf (char **reply, const char *fmt, ...)
+static int reply_printf (char **reply, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 static int
@@ -72,8 +71,7 @@ reply_printf (char **reply, const char *fmt, ...)
   return 0;
 }
 
-static int
-fail (char **reply, int err, const char *fmt, ...)
+static int fail (char **reply, int err, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 static int
@@ -148,10 +146,14 @@ kind_name (enum fault_kind k)
 {
   switch (k)
     {
-    case FAULT_ERROR: return "error";
-    case FAULT_DELAY: return "delay";
-    case FAULT_READONLY: return "readonly";
-    case FAULT_STALL: return "stall";
+    case FAULT_ERROR:
+      return "error";
+    case FAULT_DELAY:
+      return "delay";
+    case FAULT_READONLY:
+      return "readonly";
+    case FAULT_STALL:
+      return "stall";
     }
   return "?";
 }
@@ -183,8 +185,8 @@ known_key (const char *word, const char *const *keys)
 
 /* Common part of add/delay/stall/readonly: id and target.  Fills r. */
 static int
-parse_target (struct fault_table *t, const struct words *ws, struct fault_rule *r,
-              char **reply)
+parse_target (struct fault_table *t, const struct words *ws,
+              struct fault_rule *r, char **reply)
 {
   const char *id = word_value (ws, 1, "id");
   const char *path = word_value (ws, 1, "path");
@@ -222,13 +224,14 @@ parse_target (struct fault_table *t, const struct words *ws, struct fault_rule *
 
 /* Parse the kind-specific keys of an add/delay/stall line. */
 static int
-parse_rule (struct fault_table *t, const struct words *ws, enum fault_kind kind,
-            struct fault_rule *r, char **reply)
+parse_rule (struct fault_table *t, const struct words *ws,
+            enum fault_kind kind, struct fault_rule *r, char **reply)
 {
-  static const char *const error_keys[] = { "id", "path", "ds", "op", "errno",
-                                            "rate", "after", "trigger", NULL };
-  static const char *const delay_keys[] = { "id", "path", "ds", "op", "ms",
-                                            NULL };
+  static const char *const error_keys[] = { "id",    "path",    "ds",
+                                            "op",    "errno",   "rate",
+                                            "after", "trigger", NULL };
+  static const char *const delay_keys[] = { "id", "path", "ds",
+                                            "op", "ms",   NULL };
   static const char *const stall_keys[] = { "id", "path", "ds", "op", NULL };
   const char *const *keys = kind == FAULT_ERROR   ? error_keys
                             : kind == FAULT_DELAY ? delay_keys
@@ -244,8 +247,9 @@ parse_rule (struct fault_table *t, const struct words *ws, enum fault_kind kind,
   r->kind = kind;
   r->rate = 1.0;
   r->trigger = -1;
-  r->ops = kind == FAULT_STALL ? FAULT_OP_READ | FAULT_OP_WRITE | FAULT_OP_FSYNC
-                               : FAULT_OP_READ | FAULT_OP_WRITE;
+  r->ops = kind == FAULT_STALL
+               ? FAULT_OP_READ | FAULT_OP_WRITE | FAULT_OP_FSYNC
+               : FAULT_OP_READ | FAULT_OP_WRITE;
   ret = parse_target (t, ws, r, reply);
   if (ret < 0)
     return ret;
@@ -266,7 +270,8 @@ parse_rule (struct fault_table *t, const struct words *ws, enum fault_kind kind,
           if (*end == '%')
             r->rate /= 100.0;
           if (!(r->rate > 0.0 && r->rate <= 1.0))
-            return fail (reply, EINVAL, "rate must be in (0, 1] or (0%%, 100%%]");
+            return fail (reply, EINVAL,
+                         "rate must be in (0, 1] or (0%%, 100%%]");
         }
       if ((v = word_value (ws, 1, "after")))
         {
@@ -275,7 +280,8 @@ parse_rule (struct fault_table *t, const struct words *ws, enum fault_kind kind,
           if (errno || end == v || *end || v[0] == '-')
             return fail (reply, EINVAL, "bad after=%s", v);
         }
-      if ((v = word_value (ws, 1, "trigger")) && (r->trigger = parse_onoff (v)) < 0)
+      if ((v = word_value (ws, 1, "trigger"))
+          && (r->trigger = parse_onoff (v)) < 0)
         return fail (reply, EINVAL, "bad trigger=%s (on|off)", v);
     }
   else if (kind == FAULT_DELAY)
@@ -368,7 +374,8 @@ cmd_clear (struct fault_table *t, const struct words *ws, bool stall_only,
     n = fault_rules_remove (t, id ? pred_id : pred_all, id, &stall_removed);
   pthread_mutex_unlock (&t->lock);
   if (id && n == 0)
-    return fail (reply, ENOENT, "no %srule %s", stall_only ? "stall " : "", id);
+    return fail (reply, ENOENT, "no %srule %s", stall_only ? "stall " : "",
+                 id);
   if (stall_removed && t->on_release)
     t->on_release (t->release_opaque, id);
   reply_printf (reply, "removed=%d\n", n);
@@ -497,7 +504,9 @@ cmd_list (struct fault_table *t, char **reply)
       if (r->kind == FAULT_ERROR)
         fprintf (f, " errno=%s rate=%g after=%" PRIu64 " trigger=%s",
                  vmdkfs_errno_name (r->err), r->rate, r->after,
-                 r->trigger < 0 ? "none" : r->trigger ? "on" : "off");
+                 r->trigger < 0 ? "none"
+                 : r->trigger   ? "on"
+                                : "off");
       if (r->kind == FAULT_DELAY)
         fprintf (f, " ms=%u", r->ms);
       fprintf (f, " matched=%" PRIu64 " injected=%" PRIu64 "\n", r->matched,
@@ -528,8 +537,9 @@ fault_control (struct fault_table *t, const char *args, char **reply)
   if (split_words (copy, &ws) < 0)
     ret = fail (reply, EINVAL, "too many words");
   else if (ws.n == 0)
-    ret = fail (reply, EINVAL,
-                "usage: fault add|delay|stall|release|readonly|trigger|clear|list");
+    ret =
+        fail (reply, EINVAL,
+              "usage: fault add|delay|stall|release|readonly|trigger|clear|list");
   else if (strcmp (ws.w[0], "add") == 0)
     ret = cmd_add (t, &ws, FAULT_ERROR, reply);
   else if (strcmp (ws.w[0], "delay") == 0)

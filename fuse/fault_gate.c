@@ -77,7 +77,8 @@ meta_gate (struct vmdkfs *fs, int fd, const char *name, const char *op)
     return -v.err;
   if (v.delay_ms)
     {
-      struct timespec ts = { v.delay_ms / 1000, (v.delay_ms % 1000) * 1000000L };
+      struct timespec ts = { v.delay_ms / 1000,
+                             (v.delay_ms % 1000) * 1000000L };
       while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
         ;
     }

@@ -36,7 +36,8 @@ do_lookup (fuse_req_t req, fuse_ino_t parent, const char *name,
    * would open a deleted extent in place of the new one. */
   e->entry_timeout = 0;
 
-  fd = openat (get_inode (req, parent)->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  fd = openat (get_inode (req, parent)->fd, name,
+               O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return errno;
   if (fstatat (fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)

@@ -30,11 +30,16 @@ vmdkfs_io_op_name (enum vmdkfs_io_op op)
 {
   switch (op)
     {
-    case VMDKFS_IO_READ: return "read";
-    case VMDKFS_IO_WRITE: return "write";
-    case VMDKFS_IO_FSYNC: return "fsync";
-    case VMDKFS_IO_FDATASYNC: return "fdatasync";
-    case VMDKFS_IO_FALLOCATE: return "fallocate";
+    case VMDKFS_IO_READ:
+      return "read";
+    case VMDKFS_IO_WRITE:
+      return "write";
+    case VMDKFS_IO_FSYNC:
+      return "fsync";
+    case VMDKFS_IO_FDATASYNC:
+      return "fdatasync";
+    case VMDKFS_IO_FALLOCATE:
+      return "fallocate";
     }
   return "?";
 }

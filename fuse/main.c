@@ -52,71 +52,72 @@ struct options
 static void
 usage (FILE *f, const char *prog)
 {
-  fprintf (f,
-"Usage: %s [OPTIONS] SOURCE [MOUNTPOINT]\n"
-"\n"
-"Serve the datastore backing directory SOURCE at MOUNTPOINT (default\n"
-DEFAULT_MOUNTPOINT ") through FUSE.  File data is read and written\n"
-"by an io_uring engine (or pread/pwrite); faults are injected at run time\n"
-"through a control socket.  A dead (ENOTCONN) mount left on MOUNTPOINT by\n"
-"a killed vmdkfs is detached first.  SIGTERM or SIGINT unmount and exit.\n"
-"\n"
-"Options:\n"
-"  --engine=auto|uring|sync  I/O engine (default auto: io_uring, or sync when\n"
-"                            io_uring_queue_init fails: sysctl, seccomp)\n"
-"  --control=PATH            control socket, mode 0600 (default\n"
-"                            " VMDKFS_CTL_DEFAULT_PATH ")\n"
-"  --no-control              no control socket\n"
-"  --pidfile=PATH            write the pid once the mount is up\n"
-"  -f, --foreground          stay in the foreground (the default)\n"
-"  --background              detach once mounted\n"
-"  --log-level=LEVEL         error|warn|info|debug (default info); key=value\n"
-"                            lines on stderr\n"
-"  --cache=auto|writeback|direct\n"
-"                            page-cache policy: auto = kernel page cache for\n"
-"                            buffered opens, none for O_DIRECT (default);\n"
-"                            writeback = FUSE writeback cache; direct =\n"
-"                            direct_io on every open\n"
-"  --timeout=SECONDS         attribute cache timeout (default 1);\n"
-"                            names are never cached\n"
-"  --threads=N               FUSE worker threads (default 4 with the io_uring\n"
-"                            engine, whose workers never wait for I/O; 16 with\n"
-"                            the sync engine, whose workers do)\n"
-"  --queue-depth=N           io_uring submission queue entries (default 256)\n"
-"  --lanes=N                 io_uring rings, a thread each, 1-4 (default one\n"
-"                            per two CPUs)\n"
-"  --buffers=N               io_uring: max-write buffers registered with the\n"
-"                            kernel for reads and writes of 64 KiB or more\n"
-"                            (default 32, 0 for none)\n"
-"  --max-write=BYTES         largest FUSE read/write (default 1048576)\n"
-"  --backing-buffered        never open backing files O_DIRECT.  By default\n"
-"                            an O_DIRECT open (a loop device with direct I/O)\n"
-"                            opens the backing file O_DIRECT too, and requests\n"
-"                            not 4 KiB aligned use a second, buffered fd:\n"
-"                            faster sequential writes than buffered backing\n"
-"                            I/O, and no double caching\n"
-"  -o OPTS                   extra FUSE mount options\n"
-"  -h, --help                this text\n"
-"  -V, --version             print the version\n"
-"\n"
-"Control protocol (one line per connection, reply \"ok\" + body or\n"
-"\"err ERRNO message\"; `vdvsctl fault ...` is the command-line client):\n"
-"  ping | stats | help\n"
-"  fault add [id=ID] path=GLOB|ds=DS errno=EIO|ENOSPC|... [op=OPS]\n"
-"            [rate=0.25|25%%] [after=N] [trigger=on|off]\n"
-"  fault trigger ID on|off\n"
-"  fault delay [id=ID] path=GLOB|ds=DS ms=N [op=OPS]\n"
-"  fault stall [id=ID] path=GLOB|ds=DS [op=OPS]\n"
-"  fault release [ID]          run held requests, remove the stall rule(s)\n"
-"  fault readonly ds=DS on|off modifying ops under DS fail with EROFS\n"
-"  fault clear [ID]            remove one rule or all\n"
-"  fault list                  rules with matched= and injected= counts\n"
-"PATH globs are relative to SOURCE (fnmatch, `*' stays in one component),\n"
-"e.g. path=datastore1/dockvols/*/vol1-flat.vmdk; ds=datastore1 is the\n"
-"whole datastore.  OPS: read, write (write+fallocate), rw (default),\n"
-"fsync, meta (namespace and attribute changes), all; comma-separated.\n"
-"after=N lets the first N matching ops pass; rate is a probability.\n",
-           prog);
+  fprintf (
+      f,
+      "Usage: %s [OPTIONS] SOURCE [MOUNTPOINT]\n"
+      "\n"
+      "Serve the datastore backing directory SOURCE at MOUNTPOINT (default\n" DEFAULT_MOUNTPOINT
+      ") through FUSE.  File data is read and written\n"
+      "by an io_uring engine (or pread/pwrite); faults are injected at run time\n"
+      "through a control socket.  A dead (ENOTCONN) mount left on MOUNTPOINT by\n"
+      "a killed vmdkfs is detached first.  SIGTERM or SIGINT unmount and exit.\n"
+      "\n"
+      "Options:\n"
+      "  --engine=auto|uring|sync  I/O engine (default auto: io_uring, or sync when\n"
+      "                            io_uring_queue_init fails: sysctl, seccomp)\n"
+      "  --control=PATH            control socket, mode 0600 (default\n"
+      "                            " VMDKFS_CTL_DEFAULT_PATH ")\n"
+      "  --no-control              no control socket\n"
+      "  --pidfile=PATH            write the pid once the mount is up\n"
+      "  -f, --foreground          stay in the foreground (the default)\n"
+      "  --background              detach once mounted\n"
+      "  --log-level=LEVEL         error|warn|info|debug (default info); key=value\n"
+      "                            lines on stderr\n"
+      "  --cache=auto|writeback|direct\n"
+      "                            page-cache policy: auto = kernel page cache for\n"
+      "                            buffered opens, none for O_DIRECT (default);\n"
+      "                            writeback = FUSE writeback cache; direct =\n"
+      "                            direct_io on every open\n"
+      "  --timeout=SECONDS         attribute cache timeout (default 1);\n"
+      "                            names are never cached\n"
+      "  --threads=N               FUSE worker threads (default 4 with the io_uring\n"
+      "                            engine, whose workers never wait for I/O; 16 with\n"
+      "                            the sync engine, whose workers do)\n"
+      "  --queue-depth=N           io_uring submission queue entries (default 256)\n"
+      "  --lanes=N                 io_uring rings, a thread each, 1-4 (default one\n"
+      "                            per two CPUs)\n"
+      "  --buffers=N               io_uring: max-write buffers registered with the\n"
+      "                            kernel for reads and writes of 64 KiB or more\n"
+      "                            (default 32, 0 for none)\n"
+      "  --max-write=BYTES         largest FUSE read/write (default 1048576)\n"
+      "  --backing-buffered        never open backing files O_DIRECT.  By default\n"
+      "                            an O_DIRECT open (a loop device with direct I/O)\n"
+      "                            opens the backing file O_DIRECT too, and requests\n"
+      "                            not 4 KiB aligned use a second, buffered fd:\n"
+      "                            faster sequential writes than buffered backing\n"
+      "                            I/O, and no double caching\n"
+      "  -o OPTS                   extra FUSE mount options\n"
+      "  -h, --help                this text\n"
+      "  -V, --version             print the version\n"
+      "\n"
+      "Control protocol (one line per connection, reply \"ok\" + body or\n"
+      "\"err ERRNO message\"; `vdvsctl fault ...` is the command-line client):\n"
+      "  ping | stats | help\n"
+      "  fault add [id=ID] path=GLOB|ds=DS errno=EIO|ENOSPC|... [op=OPS]\n"
+      "            [rate=0.25|25%%] [after=N] [trigger=on|off]\n"
+      "  fault trigger ID on|off\n"
+      "  fault delay [id=ID] path=GLOB|ds=DS ms=N [op=OPS]\n"
+      "  fault stall [id=ID] path=GLOB|ds=DS [op=OPS]\n"
+      "  fault release [ID]          run held requests, remove the stall rule(s)\n"
+      "  fault readonly ds=DS on|off modifying ops under DS fail with EROFS\n"
+      "  fault clear [ID]            remove one rule or all\n"
+      "  fault list                  rules with matched= and injected= counts\n"
+      "PATH globs are relative to SOURCE (fnmatch, `*' stays in one component),\n"
+      "e.g. path=datastore1/dockvols/*/vol1-flat.vmdk; ds=datastore1 is the\n"
+      "whole datastore.  OPS: read, write (write+fallocate), rw (default),\n"
+      "fsync, meta (namespace and attribute changes), all; comma-separated.\n"
+      "after=N lets the first N matching ops pass; rate is a probability.\n",
+      prog);
 }
 
 /* An unsigned in [min, max] into *out; else -1 with the valid range in
@@ -144,9 +145,20 @@ parse_options (int argc, char **argv, struct options *o)
 {
   enum
   {
-    OPT_ENGINE = 256, OPT_CONTROL, OPT_NO_CONTROL, OPT_PIDFILE, OPT_LOG,
-    OPT_CACHE, OPT_TIMEOUT, OPT_THREADS, OPT_DEPTH, OPT_LANES, OPT_BUFFERS, OPT_MAX_WRITE,
-    OPT_BACKING_BUFFERED, OPT_BACKGROUND,
+    OPT_ENGINE = 256,
+    OPT_CONTROL,
+    OPT_NO_CONTROL,
+    OPT_PIDFILE,
+    OPT_LOG,
+    OPT_CACHE,
+    OPT_TIMEOUT,
+    OPT_THREADS,
+    OPT_DEPTH,
+    OPT_LANES,
+    OPT_BUFFERS,
+    OPT_MAX_WRITE,
+    OPT_BACKING_BUFFERED,
+    OPT_BACKGROUND,
   };
   static const struct option longopts[] = {
     { "engine", required_argument, NULL, OPT_ENGINE },
@@ -178,7 +190,7 @@ parse_options (int argc, char **argv, struct options *o)
   o->log_level = VDVS_LOG_INFO;
   o->cache = VMDKFS_CACHE_AUTO;
   o->timeout = 1.0;
-  o->threads = 0;                    /* by engine, see start_engine() */
+  o->threads = 0; /* by engine, see start_engine() */
   o->depth = 256;
   /* Room for the max-write requests a loop device keeps in flight;
    * beyond the pool, ios allocate their own buffer. */
@@ -242,28 +254,25 @@ parse_options (int argc, char **argv, struct options *o)
           }
         break;
       case OPT_THREADS:
-        if (parse_uint (optarg, 1, 1024, &o->threads, valid,
-                        sizeof valid) < 0)
+        if (parse_uint (optarg, 1, 1024, &o->threads, valid, sizeof valid) < 0)
           goto bad;
         break;
       case OPT_DEPTH:
-        if (parse_uint (optarg, 8, 32768, &o->depth, valid,
-                        sizeof valid) < 0)
+        if (parse_uint (optarg, 8, 32768, &o->depth, valid, sizeof valid) < 0)
           goto bad;
         break;
       case OPT_LANES:
-        if (parse_uint (optarg, 1, 4, &o->lanes, valid,
-                        sizeof valid) < 0)
+        if (parse_uint (optarg, 1, 4, &o->lanes, valid, sizeof valid) < 0)
           goto bad;
         break;
       case OPT_BUFFERS:
-        if (parse_uint (optarg, 0, 4096, &o->buffers, valid,
-                        sizeof valid) < 0)
+        if (parse_uint (optarg, 0, 4096, &o->buffers, valid, sizeof valid) < 0)
           goto bad;
         break;
       case OPT_MAX_WRITE:
         if (parse_uint (optarg, 4096, 1024 * 1024, &o->max_write, valid,
-                        sizeof valid) < 0)
+                        sizeof valid)
+            < 0)
           goto bad;
         break;
       case OPT_BACKING_BUFFERED:
@@ -318,7 +327,8 @@ vmdkfs_mounted_at (const char *mnt)
 
       if (sep && sscanf (line, "%*s %*s %*s %*s %4095s", point) == 1
           && sscanf (sep + 3, "%63s", fstype) == 1)
-        found = strcmp (point, mnt) == 0 && strcmp (fstype, "fuse.vmdkfs") == 0;
+        found = strcmp (point, mnt) == 0
+                && strcmp (fstype, "fuse.vmdkfs") == 0;
     }
   free (line);
   fclose (f);
@@ -394,7 +404,9 @@ static int
 start_engine (struct vmdkfs *fs, const struct options *o)
 {
   struct vmdkfs_engine_cfg cfg = {
-    .depth = o->depth, .buf_size = o->max_write, .nbufs = o->buffers,
+    .depth = o->depth,
+    .buf_size = o->max_write,
+    .nbufs = o->buffers,
     .lanes = o->lanes,
   };
   int ret;
@@ -577,7 +589,8 @@ main (int argc, char **argv)
   fuse_loop_cfg_set_max_threads (loop_cfg, o.threads);
   fuse_loop_cfg_set_idle_threads (loop_cfg, o.threads);
   ret = fuse_session_loop_mt (fs.se, loop_cfg);
-  status = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0 : 1;
+  status = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP ? 0
+                                                                        : 1;
   vdvs_log (VDVS_LOG_INFO, "vmdkfs stopping", "result=%d", ret);
   fuse_loop_cfg_destroy (loop_cfg);
 

@@ -220,7 +220,8 @@ start_io (struct vmdkfs *fs, struct vmdkfs_file *f, struct vmdkfs_io *io,
 
   /* O_DIRECT needs aligned offsets and lengths (the buffer always is);
    * 4 KiB covers every logical block size the backing disk may have. */
-  if (f->fd_buffered >= 0 && (io->op == VMDKFS_IO_READ || io->op == VMDKFS_IO_WRITE)
+  if (f->fd_buffered >= 0
+      && (io->op == VMDKFS_IO_READ || io->op == VMDKFS_IO_WRITE)
       && ((uint64_t) io->off | io->len) & 4095)
     io->fd = f->fd_buffered;
 
@@ -256,8 +257,8 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 void
-op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
-              struct fuse_file_info *fi)
+op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+              off_t off, struct fuse_file_info *fi)
 {
   struct vmdkfs_file *f = get_file (fi);
   size_t len = fuse_buf_size (in);

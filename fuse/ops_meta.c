@@ -35,7 +35,8 @@ op_forget (fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 }
 
 void
-op_forget_multi (fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+op_forget_multi (fuse_req_t req, size_t count,
+                 struct fuse_forget_data *forgets)
 {
   for (size_t i = 0; i < count; i++)
     forget_one (req, forgets[i].ino, forgets[i].nlookup);
@@ -76,7 +77,8 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 
   if (valid & FUSE_SET_ATTR_MODE)
     {
-      ret = ffd >= 0 ? fchmod (ffd, attr->st_mode) : chmod (proc, attr->st_mode);
+      ret = ffd >= 0 ? fchmod (ffd, attr->st_mode)
+                     : chmod (proc, attr->st_mode);
       if (ret < 0)
         return (void) fuse_reply_err (req, errno);
     }
@@ -85,7 +87,8 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
       uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t) -1;
       gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t) -1;
 
-      if (fchownat (ifd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+      if (fchownat (ifd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)
+          < 0)
         return (void) fuse_reply_err (req, errno);
     }
   if (valid & FUSE_SET_ATTR_SIZE)
@@ -192,9 +195,11 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
   e.entry_timeout = 0; /* as in do_lookup */
   snprintf (proc, sizeof proc, "/proc/self/fd/%d", inode->fd);
   if (linkat (AT_FDCWD, proc, get_inode (req, parent)->fd, name,
-              AT_SYMLINK_FOLLOW) < 0)
+              AT_SYMLINK_FOLLOW)
+      < 0)
     return (void) fuse_reply_err (req, errno);
-  if (fstatat (inode->fd, "", &e.attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+  if (fstatat (inode->fd, "", &e.attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)
+      < 0)
     return (void) fuse_reply_err (req, errno);
   pthread_mutex_lock (&fs->inode_lock);
   inode->nlookup++;
@@ -256,7 +261,7 @@ op_statfs (fuse_req_t req, fuse_ino_t ino)
 struct vmdkfs_dir
 {
   DIR *dp;
-  struct dirent *entry;        /* read but not yet returned */
+  struct dirent *entry; /* read but not yet returned */
   off_t offset;
 };
 
@@ -268,7 +273,8 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
   if (!d)
     return (void) fuse_reply_err (req, ENOMEM);
-  fd = openat (get_inode (req, ino)->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  fd = openat (get_inode (req, ino)->fd, ".",
+               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || !(d->dp = fdopendir (fd)))
     {
       err = errno;
@@ -284,7 +290,8 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static bool
 is_dot (const char *name)
 {
-  return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+  return name[0] == '.'
+         && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
 static void

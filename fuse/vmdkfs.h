@@ -17,11 +17,11 @@
  * while the kernel holds lookups on it. */
 struct vmdkfs_inode
 {
-  struct vmdkfs_inode *hnext;  /* protected by vmdkfs.inode_lock */
-  int fd;                      /* O_PATH, immutable */
-  ino_t ino;                   /* immutable */
-  dev_t dev;                   /* immutable */
-  uint64_t nlookup;            /* protected by vmdkfs.inode_lock */
+  struct vmdkfs_inode *hnext; /* protected by vmdkfs.inode_lock */
+  int fd;                     /* O_PATH, immutable */
+  ino_t ino;                  /* immutable */
+  dev_t dev;                  /* immutable */
+  uint64_t nlookup;           /* protected by vmdkfs.inode_lock */
 };
 
 /* An open file: the backing fd and the path relative to SOURCE at open
@@ -30,7 +30,7 @@ struct vmdkfs_inode
 struct vmdkfs_file
 {
   int fd;
-  int fd_buffered;   /* same file without O_DIRECT, for unaligned I/O;
+  int fd_buffered; /* same file without O_DIRECT, for unaligned I/O;
                         -1 when fd is not O_DIRECT */
   char relpath[];
 };
@@ -47,9 +47,9 @@ struct vmdkfs_delayq
 {
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  struct vmdkfs_io *head;      /* protected by lock, unordered */
-  unsigned count;              /* protected by lock */
-  bool stop;                   /* protected by lock */
+  struct vmdkfs_io *head; /* protected by lock, unordered */
+  unsigned count;         /* protected by lock */
+  bool stop;              /* protected by lock */
   pthread_t thread;
   struct vmdkfs *fs;
 };
@@ -65,19 +65,19 @@ struct vmdkfs_stats
 struct vmdkfs
 {
   /* Set before the session starts, read-only after. */
-  char *source;                /* realpath of SOURCE */
+  char *source; /* realpath of SOURCE */
   size_t source_len;
   char *mountpoint;
-  double timeout;              /* attr/entry cache seconds */
+  double timeout; /* attr/entry cache seconds */
   enum vmdkfs_cache cache;
-  bool backing_direct;         /* O_DIRECT opens stay O_DIRECT below */
+  bool backing_direct; /* O_DIRECT opens stay O_DIRECT below */
   unsigned max_write;
   const struct vmdkfs_engine_ops *engine_ops;
   struct vmdkfs_engine *engine;
   struct fuse_session *se;
 
   pthread_mutex_t inode_lock;
-  struct vmdkfs_inode root;    /* never freed */
+  struct vmdkfs_inode root;                           /* never freed */
   struct vmdkfs_inode *buckets[VMDKFS_INODE_BUCKETS]; /* inode_lock */
 
   struct fault_table faults;

@@ -30,11 +30,10 @@
 #include "volumes.h"
 
 static const char *const endpoints[] = {
-  "/VolumeDriver.Create",  "/VolumeDriver.Remove", "/VolumeDriver.Mount",
-  "/VolumeDriver.Unmount", "/VolumeDriver.Path",   "/VolumeDriver.Get",
-  "/VolumeDriver.List",    "/VolumeDriver.Capabilities",
-  "/Plugin.Activate",      "/VolumeDriver.",       "/VolumeDriver.Foo",
-  "/",
+  "/VolumeDriver.Create",  "/VolumeDriver.Remove",       "/VolumeDriver.Mount",
+  "/VolumeDriver.Unmount", "/VolumeDriver.Path",         "/VolumeDriver.Get",
+  "/VolumeDriver.List",    "/VolumeDriver.Capabilities", "/Plugin.Activate",
+  "/VolumeDriver.",        "/VolumeDriver.Foo",          "/",
 };
 #define N_ENDPOINTS (sizeof endpoints / sizeof endpoints[0])
 
@@ -51,9 +50,13 @@ static const struct
   const char *opts[4][2];
 } seeds[] = {
   { "vol1", "vol1@datastore1", { { "size", "1mb" } } },
-  { "vol2@ds2", "vol2@ds2", { { "size", "2mb" }, { "access", "read-only" }, { "fstype", "ext4" } } },
+  { "vol2@ds2",
+    "vol2@ds2",
+    { { "size", "2mb" }, { "access", "read-only" }, { "fstype", "ext4" } } },
   { ".dot", ".dot@datastore1", { { "size", "1mb" } } },
-  { "\xc3\xbcml\xc3\xa4ut@DS2", "\xc3\xbcml\xc3\xa4ut@ds2", { { "size", "1mb" } } },
+  { "\xc3\xbcml\xc3\xa4ut@DS2",
+    "\xc3\xbcml\xc3\xa4ut@ds2",
+    { { "size", "1mb" } } },
 };
 #define N_SEEDS (sizeof seeds / sizeof seeds[0])
 
@@ -208,10 +211,15 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     const char *k;
     char v[sizeof buf];
   } kv[] = {
-    { "root", "" },      { "datastores", "datastore1,ds2,Ds3" },
-    { "vm-name", "fuzzvm" }, { "vm-uuid", "42000000-0000-0000-0000-0000000000f1" },
-    { "sysfs-root", "" }, { "dev-root", "" },     { "vmdkfs", "off" },
-    { "vmdkfs-mount", "" }, { "vmdkfs-ctl", "" },
+    { "root", "" },
+    { "datastores", "datastore1,ds2,Ds3" },
+    { "vm-name", "fuzzvm" },
+    { "vm-uuid", "42000000-0000-0000-0000-0000000000f1" },
+    { "sysfs-root", "" },
+    { "dev-root", "" },
+    { "vmdkfs", "off" },
+    { "vmdkfs-mount", "" },
+    { "vmdkfs-ctl", "" },
   };
   snprintf (kv[0].v, sizeof kv[0].v, "%s", root);
   snprintf (kv[4].v, sizeof kv[4].v, "%s/sys", top);

@@ -19,16 +19,16 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
 /* A property the code under test must hold: a violation is a finding. */
-#define FUZZ_CHECK(cond)                                                   \
-  do                                                                       \
-    {                                                                      \
-      if (!(cond))                                                         \
-        {                                                                  \
-          fprintf (stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond,       \
-                   __FILE__, __LINE__);                                    \
-          abort ();                                                        \
-        }                                                                  \
-    }                                                                      \
+#define FUZZ_CHECK(cond)                                                      \
+  do                                                                          \
+    {                                                                         \
+      if (!(cond))                                                            \
+        {                                                                     \
+          fprintf (stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond,          \
+                   __FILE__, __LINE__);                                       \
+          abort ();                                                           \
+        }                                                                     \
+    }                                                                         \
   while (0)
 
 /* Logs go nowhere: the code under test logs every refusal. */

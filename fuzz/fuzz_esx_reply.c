@@ -30,7 +30,8 @@ reparse (const char *text)
 static bool
 dev_eq (const struct vdvs_device *a, const struct vdvs_device *b)
 {
-  return strcmp (a->unit, b->unit) == 0 && strcmp (a->pci_slot, b->pci_slot) == 0
+  return strcmp (a->unit, b->unit) == 0
+         && strcmp (a->pci_slot, b->pci_slot) == 0
          && strcmp (a->pci_bus, b->pci_bus) == 0;
 }
 
@@ -41,15 +42,19 @@ dev_utf8 (const struct vdvs_device *d)
          && fuzz_utf8_valid (d->pci_bus);
 }
 
-#define INFO_FIELDS(X)                                                     \
-  X (created_by) X (created) X (status) X (capacity_size)                  \
-  X (capacity_allocated) X (datastore) X (attached_to_vm) X (fstype)       \
+/* clang-format off */
+#define INFO_FIELDS(X)                                                        \
+  X (created_by) X (created) X (status) X (capacity_size)                     \
+  X (capacity_allocated) X (datastore) X (attached_to_vm) X (fstype)          \
   X (diskformat) X (attach_as) X (access) X (clone_from) X (vsan_policy_name)
+/* clang-format on */
 
 static bool
 info_utf8 (const struct vdvs_volume_info *i)
 {
-#define U(f) if (i->f && !fuzz_utf8_valid (i->f)) return false;
+#define U(f)                                                                  \
+  if (i->f && !fuzz_utf8_valid (i->f))                                        \
+    return false;
   INFO_FIELDS (U)
 #undef U
   return !i->has_device || dev_utf8 (&i->device);
@@ -58,7 +63,9 @@ info_utf8 (const struct vdvs_volume_info *i)
 static bool
 info_eq (const struct vdvs_volume_info *a, const struct vdvs_volume_info *b)
 {
-#define E(f) if (!fuzz_streq (a->f, b->f)) return false;
+#define E(f)                                                                  \
+  if (!fuzz_streq (a->f, b->f))                                               \
+    return false;
   INFO_FIELDS (E)
 #undef E
   return a->has_device == b->has_device

@@ -38,7 +38,8 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   snprintf (m.cfg.root, sizeof m.cfg.root, "%s/root", top);
   snprintf (m.cfg.datastores, sizeof m.cfg.datastores,
             "datastore1,ds2,DS2b,vsanDatastore,d\xc3\xa4tastore");
-  if (vdvs_mkdir_p (m.cfg.root, 0755) < 0 || mock_datastores_init (&m, &err) < 0)
+  if (vdvs_mkdir_p (m.cfg.root, 0755) < 0
+      || mock_datastores_init (&m, &err) < 0)
     {
       fprintf (stderr, "fuzz_name: set-up: %s\n", err ? err->msg : "mkdir");
       abort ();
@@ -91,11 +92,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   FUZZ_CHECK (strcmp (buf, name) == 0
               || (n.datastore[0] == '\0' && strncmp (buf, name, blen) == 0
                   && strcmp (name + blen, "@") == 0));
-  FUZZ_CHECK (n.volume[0] != '\0' && chars (n.volume) <= VDVS_MAX_VOL_NAME_LEN);
+  FUZZ_CHECK (n.volume[0] != '\0'
+              && chars (n.volume) <= VDVS_MAX_VOL_NAME_LEN);
   FUZZ_CHECK (chars (n.datastore) <= VDVS_MAX_DS_NAME_LEN);
   FUZZ_CHECK (strpbrk (n.volume, "/\\") == NULL);
   FUZZ_CHECK (strpbrk (n.datastore, "/\\") == NULL);
-  FUZZ_CHECK (strcmp (n.datastore, ".") != 0 && strcmp (n.datastore, "..") != 0);
+  FUZZ_CHECK (strcmp (n.datastore, ".") != 0
+              && strcmp (n.datastore, "..") != 0);
   for (const char *p = name; *p; p++)
     FUZZ_CHECK ((unsigned char) *p >= 0x20 && *p != 0x7f);
 

@@ -59,8 +59,9 @@ check_size (const char *s)
   char buf[64];
 
   if (ra != rb || (ra == 0 && a != b))
-    fprintf (stderr, "size `%s`: parse %d/%" PRIu64 ", reference %d/%" PRIu64 "\n",
-             s, ra, a, rb, b);
+    fprintf (stderr,
+             "size `%s`: parse %d/%" PRIu64 ", reference %d/%" PRIu64 "\n", s,
+             ra, a, rb, b);
   /* Sizes the product accepts must be ones the reference accepts; the
    * product may refuse a few more (v * mult bound is per unit). */
   FUZZ_CHECK (ra != 0 || (rb == 0 && a == b));
@@ -86,11 +87,14 @@ one_of (const char *v, const char *const *set, size_t n)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  static const char *const keys[] = { "size", "vsan-policy-name", "diskformat",
-                                      "attach-as", "access", "fstype",
+  static const char *const keys[] = { "size",       "vsan-policy-name",
+                                      "diskformat", "attach-as",
+                                      "access",     "fstype",
                                       "clone-from" };
-  static const char *const formats[] = { "thin", "zeroedthick", "eagerzeroedthick" };
-  static const char *const attach[] = { "independent_persistent", "persistent" };
+  static const char *const formats[] = { "thin", "zeroedthick",
+                                         "eagerzeroedthick" };
+  static const char *const attach[] = { "independent_persistent",
+                                        "persistent" };
   static const char *const access_[] = { "read-write", "read-only" };
   struct mock m;
   struct vdvs_opts o = { 0 };
@@ -101,7 +105,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   int r;
 
   check_size (text);
-  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+  for (line = strtok_r (text, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save))
     {
       char *eq = strchr (line, '=');
       if (eq)

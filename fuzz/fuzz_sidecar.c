@@ -54,7 +54,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   FUZZ_CHECK (r == 0);
   if (!sidecar_eq (&s, &s2))
     {
-      fprintf (stderr, "round trip differs; formatted: %.*s\n", (int) len, out);
+      fprintf (stderr, "round trip differs; formatted: %.*s\n", (int) len,
+               out);
       abort ();
     }
   mock_sidecar_clear (&s);

@@ -88,13 +88,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     setsockopt (sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     setsockopt (sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
   }
-  if (n > 0 && esx_wire_write_all (sv[0], s, n, esx_deadline_in (5000), &err) < 0)
+  if (n > 0
+      && esx_wire_write_all (sv[0], s, n, esx_deadline_in (5000), &err) < 0)
     {
       fprintf (stderr, "fuzz_wire: cannot stage %zu bytes: %s\n", n, err->msg);
       abort ();
     }
   close (sv[0]);
-  r = esx_wire_recv (sv[1], max, &json, &json_len, esx_deadline_in (5000), &err);
+  r = esx_wire_recv (sv[1], max, &json, &json_len, esx_deadline_in (5000),
+                     &err);
   close (sv[1]);
   FUZZ_CHECK ((r == 0) == (err == NULL));
   if (r == 0)

@@ -59,7 +59,8 @@ parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
                            "request contains a NUL character (\\u0000) in a "
                            "string; names, IDs and options cannot hold one");
   if (len == 0)
-    return vdvs_error_set (err, EINVAL, "request body is empty; expected a "
+    return vdvs_error_set (err, EINVAL,
+                           "request body is empty; expected a "
                            "JSON object");
   if (j == NULL)
     return vdvs_error_set (err, EINVAL,
@@ -70,8 +71,7 @@ parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
   if (need_name)
     {
       if (!cJSON_IsString (name))
-        return vdvs_error_set (err, EINVAL,
-                               "request has no string `Name`");
+        return vdvs_error_set (err, EINVAL, "request has no string `Name`");
       /* cJSON stops at an escaped NUL: a name that did is hostile. */
       if (name->valuestring[0] == '\0')
         return vdvs_error_set (err, EINVAL,
@@ -98,16 +98,17 @@ parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
     return vdvs_error_set (err, EINVAL, "too many options: %d (at most %d)",
                            cJSON_GetArraySize (opts), MAX_OPTS);
   cJSON_ArrayForEach (o, opts)
-  {
-    if (!cJSON_IsString (o))
-      return vdvs_error_set (err, EINVAL,
-                             "option `%s` must have a string value", o->string);
-    if (vdvs_opts_get (&rq->opts, o->string) != NULL)
-      return vdvs_error_set (err, EINVAL, "option `%s` given twice",
-                             o->string);
-    if (vdvs_opts_set (&rq->opts, o->string, o->valuestring) < 0)
-      return vdvs_error_set (err, ENOMEM, "out of memory");
-  }
+    {
+      if (!cJSON_IsString (o))
+        return vdvs_error_set (err, EINVAL,
+                               "option `%s` must have a string value",
+                               o->string);
+      if (vdvs_opts_get (&rq->opts, o->string) != NULL)
+        return vdvs_error_set (err, EINVAL, "option `%s` given twice",
+                               o->string);
+      if (vdvs_opts_set (&rq->opts, o->string, o->valuestring) < 0)
+        return vdvs_error_set (err, ENOMEM, "out of memory");
+    }
   return 0;
 }
 
@@ -194,8 +195,7 @@ get_json (const char *name, const struct vdvs_vol_status *st)
   add_str (v, "Mountpoint", st->mountpoint);
   /* Omit rather than send an unparsable time (it fails the engine's
    * whole decode). */
-  if (vdvs_asctime_to_rfc3339 (st->info.created, created, sizeof created)
-      == 0)
+  if (vdvs_asctime_to_rfc3339 (st->info.created, created, sizeof created) == 0)
     add_copy (v, "CreatedAt", created);
   cJSON_AddItemToObject (v, "Status", status_json (st));
   return r;
@@ -329,7 +329,8 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
       vdvs_error_set (&err, EINVAL,
                       "request body contains a NUL byte (at offset %zu); "
                       "JSON text cannot hold one",
-                      (size_t) ((const char *) memchr (body, '\0', len) - body));
+                      (size_t) ((const char *) memchr (body, '\0', len)
+                                - body));
       return finish (NULL, &err);
     }
   if (strcmp (ep, "Capabilities") == 0)
@@ -357,7 +358,8 @@ vdvs_api_handle (const char *path, const char *body, size_t len)
       bool mount = ep[0] == 'M';
       if (parse (j, body, len, true, true, &rq, &err) == 0)
         {
-          if (mount && vdvs_vol_mount (rq.name, rq.id, mp, sizeof mp, &err) == 0)
+          if (mount
+              && vdvs_vol_mount (rq.name, rq.id, mp, sizeof mp, &err) == 0)
             {
               resp = cJSON_CreateObject ();
               add_str (resp, "Mountpoint", mp);

@@ -61,7 +61,8 @@ vdvs_bk_config (struct vdvs_bk *b, const char *key, const char *value,
                 vdvs_error_t *err)
 {
   if (b->ops.config == NULL)
-    return vdvs_error_set (err, EINVAL, "backend `%s` takes no options (got `%s`)",
+    return vdvs_error_set (err, EINVAL,
+                           "backend `%s` takes no options (got `%s`)",
                            b->ops.name, key);
   return b->ops.config (key, value, err);
 }

@@ -43,6 +43,6 @@ int vdvs_bk_clone (struct vdvs_bk *b, const char *name, const char *source,
 void vdvs_bk_health (struct vdvs_bk *b, struct vdvs_backend_health *out);
 void vdvs_bk_device_roots (struct vdvs_bk *b, struct vdvs_device_roots *out);
 void vdvs_bk_set_progress (struct vdvs_bk *b, vdvs_progress_fn fn,
-                          void *opaque);
+                           void *opaque);
 
 #endif

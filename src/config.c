@@ -196,61 +196,70 @@ apply_file (struct vdvs_config *c, bool explicit, vdvs_error_t *err)
     const char *key;
     size_t off, len;
   } strs[] = {
-#define S(k, f) { k, offsetof (struct vdvs_config, f), sizeof ((struct vdvs_config *) 0)->f }
-    S ("Driver", driver), S ("Backend", backend), S ("Socket", socket_path),
-    S ("MountRoot", mount_root), S ("StateDir", state_dir),
-    S ("DockerSocket", docker_socket), S ("SysfsRoot", sysfs_root),
-    S ("DevRoot", dev_root), S ("LogPath", log_file), S ("LogFile", log_file),
+#define S(k, f)                                                               \
+  { k, offsetof (struct vdvs_config, f), sizeof ((struct vdvs_config *) 0)->f }
+    S ("Driver", driver),
+    S ("Backend", backend),
+    S ("Socket", socket_path),
+    S ("MountRoot", mount_root),
+    S ("StateDir", state_dir),
+    S ("DockerSocket", docker_socket),
+    S ("SysfsRoot", sysfs_root),
+    S ("DevRoot", dev_root),
+    S ("LogPath", log_file),
+    S ("LogFile", log_file),
     S ("MountOptions", mount_options),
 #undef S
   };
   cJSON_ArrayForEach (v, j)
-  {
-    bool known = false;
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-      if (strcmp (v->string, strs[i].key) == 0)
+    {
+      bool known = false;
+      for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (strcmp (v->string, strs[i].key) == 0)
+          {
+            known = true;
+            if (!cJSON_IsString (v))
+              return vdvs_error_set (err, EINVAL,
+                                     "config `%s`: `%s` must be a string",
+                                     c->config_file, v->string);
+            if (set_str ((char *) c + strs[i].off, strs[i].len, v->string,
+                         v->valuestring, err)
+                < 0)
+              return -1;
+          }
+      if (known)
+        continue;
+      if (strcmp (v->string, "LogLevel") == 0 && cJSON_IsString (v))
         {
-          known = true;
-          if (!cJSON_IsString (v))
-            return vdvs_error_set (err, EINVAL, "config `%s`: `%s` must be a string",
-                                   c->config_file, v->string);
-          if (set_str ((char *) c + strs[i].off, strs[i].len, v->string,
-                       v->valuestring, err) < 0)
+          if (set_level (c, v->valuestring, err) < 0)
             return -1;
         }
-    if (known)
-      continue;
-    if (strcmp (v->string, "LogLevel") == 0 && cJSON_IsString (v))
-      {
-        if (set_level (c, v->valuestring, err) < 0)
-          return -1;
-      }
-    else if (strcmp (v->string, "DeviceTimeout") == 0 && cJSON_IsNumber (v))
-      c->device_timeout_ms = (int) (v->valuedouble * 1000);
-    else if (strcmp (v->string, "MaxConnections") == 0 && cJSON_IsNumber (v))
-      c->max_connections = v->valueint;
-    else if (strcmp (v->string, "BackendOptions") == 0 && cJSON_IsObject (v))
-      {
-        const cJSON *o;
-        cJSON_ArrayForEach (o, v)
+      else if (strcmp (v->string, "DeviceTimeout") == 0 && cJSON_IsNumber (v))
+        c->device_timeout_ms = (int) (v->valuedouble * 1000);
+      else if (strcmp (v->string, "MaxConnections") == 0 && cJSON_IsNumber (v))
+        c->max_connections = v->valueint;
+      else if (strcmp (v->string, "BackendOptions") == 0 && cJSON_IsObject (v))
         {
-          char kv[PATH_MAX + 128];
-          if (!cJSON_IsString (o))
-            return vdvs_error_set (err, EINVAL,
-                                   "config `%s`: BackendOptions.%s must be a "
-                                   "string",
-                                   c->config_file, o->string);
-          snprintf (kv, sizeof kv, "%s=%s", o->string, o->valuestring);
-          if (add_backend_opt (c, kv, err) < 0)
-            return -1;
+          const cJSON *o;
+          cJSON_ArrayForEach (o, v)
+            {
+              char kv[PATH_MAX + 128];
+              if (!cJSON_IsString (o))
+                return vdvs_error_set (err, EINVAL,
+                                       "config `%s`: BackendOptions.%s must be a "
+                                       "string",
+                                       c->config_file, o->string);
+              snprintf (kv, sizeof kv, "%s=%s", o->string, o->valuestring);
+              if (add_backend_opt (c, kv, err) < 0)
+                return -1;
+            }
         }
-      }
-    else
-      return vdvs_error_set (err, EINVAL,
-                             "config `%s`: unknown or mistyped key `%s` (see "
-                             "vdvsd --help)",
-                             c->config_file, v->string);
-  }
+      else
+        return vdvs_error_set (err, EINVAL,
+                               "config `%s`: unknown or mistyped key `%s` (see "
+                               "vdvsd --help)",
+                               c->config_file, v->string);
+    }
   return 0;
 }
 
@@ -302,7 +311,8 @@ drop_backend_opts (struct vdvs_config *c, size_t first, size_t end,
         {
           drop = backend[0] && strcmp (backend, c->backend) != 0;
           for (size_t j = later; !drop && j < c->n_backend_opts; j++)
-            drop = strcmp (c->backend_opts[i].key, c->backend_opts[j].key) == 0;
+            drop = strcmp (c->backend_opts[i].key, c->backend_opts[j].key)
+                   == 0;
         }
       if (drop)
         {
@@ -320,7 +330,8 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
                   vdvs_error_t *err)
 {
   /* The backend each layer named ("" = none) and where its options end. */
-  char file_backend[sizeof c->backend] = "", env_backend[sizeof c->backend] = "";
+  char file_backend[sizeof c->backend] = "",
+                           env_backend[sizeof c->backend] = "";
   size_t n_file, n_env;
   int opt;
   bool explicit_config = false;
@@ -460,8 +471,10 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
         return -1;
     }
   if (optind < argc)
-    return vdvs_error_set (err, EINVAL, "unexpected argument `%s`; see "
-                           "vdvsd --help", argv[optind]);
+    return vdvs_error_set (err, EINVAL,
+                           "unexpected argument `%s`; see "
+                           "vdvsd --help",
+                           argv[optind]);
   /* Flags > environment > file, per key; a layer's options are for the
    * backend that layer names, so switching backend drops them. */
   drop_backend_opts (c, n_file, n_env, env_backend, n_env);

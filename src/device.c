@@ -41,9 +41,10 @@ vdvs_device_path (const struct vdvs_device_roots *roots,
   if (d == NULL)
     {
       int e = errno;
-      vdvs_log (VDVS_LOG_WARN, "Get device path failed", "unit=%s pci_bus=%s "
-                "dir=%s error=\"%s\"", dev->unit, dev->pci_bus, dir,
-                strerror (e));
+      vdvs_log (VDVS_LOG_WARN, "Get device path failed",
+                "unit=%s pci_bus=%s "
+                "dir=%s error=\"%s\"",
+                dev->unit, dev->pci_bus, dir, strerror (e));
       return vdvs_error_set (err, ENODEV, "Device not found");
     }
   /* The lowest-numbered bus behind the bridge, independent of readdir
@@ -55,9 +56,10 @@ vdvs_device_path (const struct vdvs_device_roots *roots,
   closedir (d);
   if (first[0] == '\0')
     {
-      vdvs_log (VDVS_LOG_WARN, "Get device path failed: no bus behind the "
-                "bridge", "unit=%s pci_bus=%s dir=%s", dev->unit, dev->pci_bus,
-                dir);
+      vdvs_log (VDVS_LOG_WARN,
+                "Get device path failed: no bus behind the "
+                "bridge",
+                "unit=%s pci_bus=%s dir=%s", dev->unit, dev->pci_bus, dir);
       return vdvs_error_set (err, ENODEV, "Device not found");
     }
   snprintf (out, len, "%s/disk/by-path/pci-%s:00.0-scsi-0:0:%s:0",
@@ -105,8 +107,8 @@ vdvs_device_wait (const char *path, int timeout_ms, vdvs_error_t *err)
           if (fd >= 0)
             close (fd);
           return vdvs_error_set (err, ETIMEDOUT,
-                                 "Device %s did not appear within %d ms",
-                                 path, timeout_ms);
+                                 "Device %s did not appear within %d ms", path,
+                                 timeout_ms);
         }
       if (fd < 0 || wd < 0)
         {

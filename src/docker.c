@@ -39,10 +39,10 @@ vdvs_docker_mounts (const char *socket_path,
                     void *opaque, vdvs_error_t *err)
 {
   /* API 1.24 is the oldest the engine still serves and has Mounts. */
-  static const char url[]
-      = "http://localhost/v1.24/containers/"
-        "json?filters=%7B%22status%22%3A%5B%22running%22%2C%22paused%22%2C%22"
-        "restarting%22%5D%7D";
+  static const char url[] =
+      "http://localhost/v1.24/containers/"
+      "json?filters=%7B%22status%22%3A%5B%22running%22%2C%22paused%22%2C%22"
+      "restarting%22%5D%7D";
   struct body b = { 0 };
   CURL *c = curl_easy_init ();
   CURLcode rc;
@@ -77,19 +77,20 @@ vdvs_docker_mounts (const char *socket_path,
                              "a JSON array");
     }
   cJSON_ArrayForEach (ct, j)
-  {
-    cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive (ct, "Mounts"))
     {
-      const cJSON *type = cJSON_GetObjectItemCaseSensitive (m, "Type");
-      const cJSON *name = cJSON_GetObjectItemCaseSensitive (m, "Name");
-      const cJSON *src = cJSON_GetObjectItemCaseSensitive (m, "Source");
-      const cJSON *drv = cJSON_GetObjectItemCaseSensitive (m, "Driver");
-      if (cJSON_IsString (type) && strcmp (type->valuestring, "volume") == 0)
-        fn (cJSON_IsString (name) ? name->valuestring : "",
-            cJSON_IsString (src) ? src->valuestring : "",
-            cJSON_IsString (drv) ? drv->valuestring : "", opaque);
+      cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive (ct, "Mounts"))
+        {
+          const cJSON *type = cJSON_GetObjectItemCaseSensitive (m, "Type");
+          const cJSON *name = cJSON_GetObjectItemCaseSensitive (m, "Name");
+          const cJSON *src = cJSON_GetObjectItemCaseSensitive (m, "Source");
+          const cJSON *drv = cJSON_GetObjectItemCaseSensitive (m, "Driver");
+          if (cJSON_IsString (type)
+              && strcmp (type->valuestring, "volume") == 0)
+            fn (cJSON_IsString (name) ? name->valuestring : "",
+                cJSON_IsString (src) ? src->valuestring : "",
+                cJSON_IsString (drv) ? drv->valuestring : "", opaque);
+        }
     }
-  }
   cJSON_Delete (j);
   return 0;
 }

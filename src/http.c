@@ -117,8 +117,9 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
   (void) version;
   if (r == NULL)
     {
-      const char *cl = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+      const char *cl =
+          MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_CONTENT_LENGTH);
       r = calloc (1, sizeof *r);
       if (r == NULL)
         return MHD_NO;
@@ -162,8 +163,8 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
     }
   if (r->too_large)
     {
-      vdvs_log (VDVS_LOG_WARN, "Request refused: body too large", "path=%s bytes=%zu",
-                url, r->seen);
+      vdvs_log (VDVS_LOG_WARN, "Request refused: body too large",
+                "path=%s bytes=%zu", url, r->seen);
       return reply (conn, MHD_HTTP_OK,
                     err_json ("request body of %zu bytes is too large (max %d "
                               "bytes)",
@@ -232,8 +233,9 @@ accept_main (void *arg)
       if (stop)
         break;
       c = accept4 (h->listen_fd, (struct sockaddr *) &sa, &len, SOCK_CLOEXEC);
-      if (c < 0 || MHD_add_connection (h->mhd, c, (struct sockaddr *) &sa, len)
-                       != MHD_YES)
+      if (c < 0
+          || MHD_add_connection (h->mhd, c, (struct sockaddr *) &sa, len)
+                 != MHD_YES)
         {
           /* Not MHD's: no close notification will count it down.  (MHD
            * closes a socket it refuses.) */
@@ -272,8 +274,8 @@ on_mhd_log (void *cls, const char *fmt, va_list ap)
 
 int
 vdvs_http_start (const char *socket_path, int max_connections,
-                 vdvs_http_handler handler,
-                 struct vdvs_http **out, vdvs_error_t *err)
+                 vdvs_http_handler handler, struct vdvs_http **out,
+                 vdvs_error_t *err)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   struct vdvs_http *h;
@@ -351,14 +353,13 @@ vdvs_http_start (const char *socket_path, int max_connections,
       /* poll, not select: connection fds past FD_SETSIZE must work. */
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD
           | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-      h,
+      0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
       /* Above ours (accept_main): MHD's own would drop connections. */
       MHD_OPTION_CONNECTION_LIMIT, (unsigned) max_connections + 16,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-      MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned) CONN_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t) CONN_MEMORY, MHD_OPTION_THREAD_STACK_SIZE, (size_t) CONN_STACK,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONN_TIMEOUT,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONN_MEMORY,
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t) CONN_STACK,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
   if (h->mhd != NULL
       && pthread_create (&h->acceptor, NULL, accept_main, h) != 0)

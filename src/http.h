@@ -18,8 +18,8 @@ struct vdvs_http;
 /* Bind `socket_path` (stale socket replaced, mode 0600) and serve at most
  * `max_connections` connections at once (more wait in the backlog). */
 int vdvs_http_start (const char *socket_path, int max_connections,
-                     vdvs_http_handler handler,
-                     struct vdvs_http **out, vdvs_error_t *err);
+                     vdvs_http_handler handler, struct vdvs_http **out,
+                     vdvs_error_t *err);
 /* Stop serving and remove the socket. */
 void vdvs_http_stop (struct vdvs_http *h);
 

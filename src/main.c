@@ -1,4 +1,5 @@
 /* vdvsd: the vdvs Docker volume plugin daemon. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include "vdvs/error.h"
@@ -100,7 +100,8 @@ main (int argc, char **argv)
     int fd = -1;
     if (cfg.log_file[0]
         && (fd = open (cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                       0640)) < 0)
+                       0640))
+               < 0)
       {
         fprintf (stderr, "vdvsd: cannot open log file `%s`: %s\n",
                  cfg.log_file, strerror (errno));
@@ -136,8 +137,9 @@ main (int argc, char **argv)
       || vdvs_bk_load (&bk, cfg.backend, &err) < 0)
     return fail (&err, &cfg);
   for (size_t i = 0; i < cfg.n_backend_opts; i++)
-    if (vdvs_bk_config (&bk, cfg.backend_opts[i].key, cfg.backend_opts[i].value,
-                        &err) < 0)
+    if (vdvs_bk_config (&bk, cfg.backend_opts[i].key,
+                        cfg.backend_opts[i].value, &err)
+        < 0)
       return fail (&err, &cfg);
   if (vdvs_bk_open (&bk, &err) < 0)
     return fail (&err, &cfg);
@@ -162,7 +164,8 @@ main (int argc, char **argv)
   if (sweeping && pthread_timedjoin_np (sweeper, NULL, &until) == 0)
     sweeping = false;
   if (vdvs_http_start (cfg.socket_path, cfg.max_connections, vdvs_api_handle,
-                       &http, &err) < 0)
+                       &http, &err)
+      < 0)
     {
       if (sweeping)
         pthread_join (sweeper, NULL);

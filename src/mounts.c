@@ -135,11 +135,11 @@ static const struct
   const char *name;
   unsigned long flag;
 } mount_opts[] = {
-  { "nosuid", MS_NOSUID },       { "nodev", MS_NODEV },
-  { "noexec", MS_NOEXEC },       { "noatime", MS_NOATIME },
-  { "nodiratime", MS_NODIRATIME }, { "relatime", MS_RELATIME },
+  { "nosuid", MS_NOSUID },           { "nodev", MS_NODEV },
+  { "noexec", MS_NOEXEC },           { "noatime", MS_NOATIME },
+  { "nodiratime", MS_NODIRATIME },   { "relatime", MS_RELATIME },
   { "strictatime", MS_STRICTATIME }, { "lazytime", MS_LAZYTIME },
-  { "sync", MS_SYNCHRONOUS },    { "dirsync", MS_DIRSYNC },
+  { "sync", MS_SYNCHRONOUS },        { "dirsync", MS_DIRSYNC },
 };
 
 int
@@ -224,7 +224,8 @@ vdvs_device_free (const char *device)
 {
   /* A block device a file system (or anyone else) holds refuses O_EXCL
    * with EBUSY; a source that is not a device node is never "free". */
-  int fd = device[0] == '/' ? open (device, O_RDONLY | O_EXCL | O_CLOEXEC) : -1;
+  int fd = device[0] == '/' ? open (device, O_RDONLY | O_EXCL | O_CLOEXEC)
+                            : -1;
 
   if (fd < 0)
     return false;

@@ -48,7 +48,7 @@ struct users
   {
     char full[VDVS_FULL_NAME_MAX];
     unsigned count;
-  } *v;
+  } * v;
 };
 
 static void
@@ -133,7 +133,8 @@ reconcile (struct volume *v, uint64_t gen, int users)
   if (users >= 0 && total > (unsigned) users
       && mono_s () - atomic_load (&v->last_change) < RECOVERY_GRACE_S)
     {
-      vdvs_log (VDVS_LOG_INFO, "Recovery: volume mounted moments ago, "
+      vdvs_log (VDVS_LOG_INFO,
+                "Recovery: volume mounted moments ago, "
                 "leaving it to its container for now",
                 "name=%s refcount=%u users=%d", v->full, total, users);
       return false;
@@ -154,8 +155,10 @@ reconcile (struct volume *v, uint64_t gen, int users)
   if (users == 0 || (users < 0 && total == 0))
     {
       if (total > 0)
-        vdvs_log (VDVS_LOG_INFO, "Recovery: no container uses volume, "
-                  "dropping references", "name=%s refcount=%u", v->full, total);
+        vdvs_log (VDVS_LOG_INFO,
+                  "Recovery: no container uses volume, "
+                  "dropping references",
+                  "name=%s refcount=%u", v->full, total);
       vdvs_refs_clear (&v->refs);
       save_refs (v, &e);
       vdvs_error_release (&e);
@@ -210,7 +213,8 @@ sweep_attachments (bool keep_referenced)
 
   if (vdvs_bk_list (bk, &l, &e) < 0)
     {
-      vdvs_log (VDVS_LOG_WARN, "Recovery: list failed", "error=\"%s\"", e->msg);
+      vdvs_log (VDVS_LOG_WARN, "Recovery: list failed", "error=\"%s\"",
+                e->msg);
       vdvs_error_release (&e);
       return;
     }
@@ -239,8 +243,8 @@ sweep_attachments (bool keep_referenced)
           vdvs_error_release (&e);
         }
       else
-        vdvs_log (VDVS_LOG_INFO, "Recovery: detached unused volume",
-                  "name=%s", v->full);
+        vdvs_log (VDVS_LOG_INFO, "Recovery: detached unused volume", "name=%s",
+                  v->full);
     }
 }
 
@@ -268,7 +272,8 @@ recover_once (int attempts)
           known = true;
         else
           {
-            vdvs_log (VDVS_LOG_WARN, "Recovery: Docker not answering, retrying",
+            vdvs_log (VDVS_LOG_WARN,
+                      "Recovery: Docker not answering, retrying",
                       "attempt=%d error=\"%s\"", i + 1, e->msg);
             vdvs_error_release (&e);
             free (u.v);
@@ -299,8 +304,9 @@ recover_once (int attempts)
     }
   /* Left volumes alone, or could not ask the engine (it may be restoring,
    * which takes as long as stopping its old containers): look again. */
-  if ((again && known) || (!known && cfg->docker_socket[0]
-                           && access (cfg->docker_socket, F_OK) == 0))
+  if ((again && known)
+      || (!known && cfg->docker_socket[0]
+          && access (cfg->docker_socket, F_OK) == 0))
     {
       pthread_mutex_lock (&rec.kick_lock);
       rec.recheck = true;

@@ -252,15 +252,15 @@ vdvs_refstore_load (const char *dir,
       if (r.v == NULL)
         abort ();
       cJSON_ArrayForEach (it, m)
-      {
-        if (cJSON_IsNumber (it) && it->valuedouble >= 1
-            && it->valuedouble < 1e6
-            && strlen (it->string) <= VDVS_MOUNT_ID_MAX)
-          {
-            strcpy (r.v[r.n].id, it->string);
-            r.v[r.n++].count = (unsigned) it->valueint;
-          }
-      }
+        {
+          if (cJSON_IsNumber (it) && it->valuedouble >= 1
+              && it->valuedouble < 1e6
+              && strlen (it->string) <= VDVS_MOUNT_ID_MAX)
+            {
+              strcpy (r.v[r.n].id, it->string);
+              r.v[r.n++].count = (unsigned) it->valueint;
+            }
+        }
       rec = cJSON_GetObjectItemCaseSensitive (j, "recovered");
       if (cJSON_IsNumber (rec) && rec->valuedouble >= 0
           && rec->valuedouble < 1e6)

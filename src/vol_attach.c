@@ -36,7 +36,8 @@ vols_attach_init (const struct vdvs_config *c, struct vdvs_bk *b)
   bk = b;
   vdvs_bk_device_roots (bk, &roots);
   if (cfg->sysfs_root[0])
-    snprintf (roots.sysfs_root, sizeof roots.sysfs_root, "%s", cfg->sysfs_root);
+    snprintf (roots.sysfs_root, sizeof roots.sysfs_root, "%s",
+              cfg->sysfs_root);
   if (cfg->dev_root[0])
     snprintf (roots.dev_root, sizeof roots.dev_root, "%s", cfg->dev_root);
 }
@@ -163,8 +164,10 @@ release_ready (const char *full)
       pending_clear (full);
       return true;
     }
-  vdvs_log (VDVS_LOG_WARN, "Device still in use after unmount, "
-            "keeping it attached", "name=%s device=%s", full, device);
+  vdvs_log (VDVS_LOG_WARN,
+            "Device still in use after unmount, "
+            "keeping it attached",
+            "name=%s device=%s", full, device);
   retry_later ();
   return false;
 }
@@ -200,8 +203,10 @@ detach_quietly (const char *full, const char *why)
 
   if (vdvs_bk_detach (bk, full, &e) < 0)
     {
-      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s after=\"%s\" "
-                "error=\"%s\"", full, why, e->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Detach failed",
+                "name=%s after=\"%s\" "
+                "error=\"%s\"",
+                full, why, e->msg);
       vdvs_error_release (&e);
     }
 }
@@ -314,7 +319,8 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
         vdvs_error_release (err);
       if (r < 0)
         *err = e2;
-      if (r <= 0 || vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
+      if (r <= 0
+          || vdvs_mount (devpath, mp, fstype, ro, cfg->mount_flags, err) < 0)
         {
           if (release_ready (v->full))
             detach_quietly (v->full, "failed mount");
@@ -323,9 +329,10 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
     }
   pending_clear (v->full);
   v->mounted = true;
-  vdvs_log (VDVS_LOG_INFO, "Volume mounted", "name=%s device=%s mountpoint=%s "
-            "fstype=%s access=%s", v->full, devpath, mp, fstype,
-            ro ? "read-only" : "read-write");
+  vdvs_log (VDVS_LOG_INFO, "Volume mounted",
+            "name=%s device=%s mountpoint=%s "
+            "fstype=%s access=%s",
+            v->full, devpath, mp, fstype, ro ? "read-only" : "read-write");
   return 0;
 }
 
@@ -354,7 +361,8 @@ unmount_locked (struct volume *v, vdvs_error_t *err)
   v->mounted = false;
   publish (v);
   if (!release_ready (v->full))
-    return vdvs_error_set (err, EBUSY, "Volume %s is still in use after its "
+    return vdvs_error_set (err, EBUSY,
+                           "Volume %s is still in use after its "
                            "unmount: it stays attached until it is released",
                            v->full);
   if (vdvs_bk_detach (bk, v->full, err) < 0)

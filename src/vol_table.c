@@ -165,15 +165,16 @@ str_eq (const char *a, const char *b)
 static bool
 info_equal (const struct vdvs_volume_info *a, const struct vdvs_volume_info *b)
 {
-  return str_eq (a->created_by, b->created_by) && str_eq (a->created, b->created)
-         && str_eq (a->status, b->status)
+  return str_eq (a->created_by, b->created_by)
+         && str_eq (a->created, b->created) && str_eq (a->status, b->status)
          && str_eq (a->capacity_size, b->capacity_size)
          && str_eq (a->capacity_allocated, b->capacity_allocated)
          && str_eq (a->datastore, b->datastore)
          && str_eq (a->attached_to_vm, b->attached_to_vm)
          && str_eq (a->fstype, b->fstype)
          && str_eq (a->diskformat, b->diskformat)
-         && str_eq (a->attach_as, b->attach_as) && str_eq (a->access, b->access)
+         && str_eq (a->attach_as, b->attach_as)
+         && str_eq (a->access, b->access)
          && str_eq (a->clone_from, b->clone_from)
          && str_eq (a->vsan_policy_name, b->vsan_policy_name)
          && a->has_device == b->has_device
@@ -234,7 +235,8 @@ find_known (const char *name)
           continue; /* a name lock, not a volume */
         if ((size_t) (at - v->full) == strlen (n.volume)
             && strncmp (v->full, n.volume, strlen (n.volume)) == 0
-            && (n.datastore[0] == '\0' || strcasecmp (at + 1, n.datastore) == 0))
+            && (n.datastore[0] == '\0'
+                || strcasecmp (at + 1, n.datastore) == 0))
           {
             /* Prefer the one in use when a short name is ambiguous. */
             if (found == NULL || atomic_load (&v->refcount) > 0)

@@ -52,9 +52,10 @@ resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
           /* No metadata (upstream answers `null` for a corrupt sidecar):
            * a full name needs none to be found; its fstype and access are
            * the defaults, ext4 and read-write, as upstream. */
-          vdvs_log (VDVS_LOG_WARN, "Backend get returned no metadata, "
-                    "using defaults", "name=%s fstype=ext4 access=read-write",
-                    name);
+          vdvs_log (VDVS_LOG_WARN,
+                    "Backend get returned no metadata, "
+                    "using defaults",
+                    "name=%s fstype=ext4 access=read-write", name);
           vdvs_volume_info_clear (info);
           memset (info, 0, sizeof *info);
           if ((info->datastore = strdup (n.datastore)) == NULL)
@@ -112,8 +113,8 @@ vdvs_vol_mount (const char *name, const char *id, char *mountpoint, size_t len,
                                v->full);
       if (mount_locked (v, &info, err) < 0)
         {
-          vdvs_log (VDVS_LOG_ERROR, "Mount failed", "name=%s id=%.12s error=\"%s\"",
-                    v->full, id, (*err)->msg);
+          vdvs_log (VDVS_LOG_ERROR, "Mount failed",
+                    "name=%s id=%.12s error=\"%s\"", v->full, id, (*err)->msg);
           return -1;
         }
     }
@@ -125,7 +126,8 @@ vdvs_vol_mount (const char *name, const char *id, char *mountpoint, size_t len,
     return vdvs_error_set (err, ENOMEM, "out of memory");
   if (save_refs (v, err) < 0)
     vdvs_log (VDVS_LOG_ERROR, "Refcount not persisted", "name=%s error=\"%s\"",
-              v->full, (*err)->msg), vdvs_error_release (err);
+              v->full, (*err)->msg),
+        vdvs_error_release (err);
   vdvs_log (VDVS_LOG_INFO, "Mount done", "name=%s id=%.12s refcount=%u",
             v->full, id, vdvs_refs_total (&v->refs));
   snprintf (mountpoint, len, "%s", mp);
@@ -168,7 +170,8 @@ vdvs_vol_unmount (const char *name, const char *id, vdvs_error_t *err)
     }
   if (save_refs (v, err) < 0)
     vdvs_log (VDVS_LOG_ERROR, "Refcount not persisted", "name=%s error=\"%s\"",
-              v->full, (*err)->msg), vdvs_error_release (err);
+              v->full, (*err)->msg),
+        vdvs_error_release (err);
   if (total > 0)
     {
       vdvs_log (VDVS_LOG_INFO, "Still in use, skipping unmount request.",
@@ -231,8 +234,8 @@ resume_create (const char *name, vdvs_error_t *err)
     }
   if (vdvs_bk_detach (bk, full, &e) < 0)
     {
-      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s error=\"%s\"",
-                full, e->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Detach failed", "name=%s error=\"%s\"", full,
+                e->msg);
       if (r > 0)
         {
           vdvs_error_release (err);
@@ -327,8 +330,8 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
   pthread_mutex_unlock (&v->lock);
   if (r < 0)
     return -1; /* created and formatted, but left attached: say so */
-  vdvs_log (VDVS_LOG_INFO, "Volume created and formatted",
-            "name=%s fstype=%s", full, fstype);
+  vdvs_log (VDVS_LOG_INFO, "Volume created and formatted", "name=%s fstype=%s",
+            full, fstype);
   return 0;
 
 rollback:

@@ -31,7 +31,7 @@ struct vdvs_vol_status
   char mountpoint[4096];
   unsigned refcount;
   bool mounted;
-  bool stale;              /* backend unreachable: answered from cache */
+  bool stale; /* backend unreachable: answered from cache */
   char stale_reason[512];
   struct vdvs_backend_health health;
 };

@@ -83,8 +83,8 @@ struct vol_snap
 size_t vols_snapshot (struct vol_snap **out);
 
 /* "vol@datastore" of `name` on `datastore`, as the backend placed it. */
-int full_name (const char *name, const char *datastore, char *full,
-               size_t len, vdvs_error_t *err);
+int full_name (const char *name, const char *datastore, char *full, size_t len,
+               vdvs_error_t *err);
 /* A volume we know under `name` (full, or short on any datastore), pinned;
  * NULL if none. */
 struct volume *find_known (const char *name);
@@ -95,10 +95,9 @@ struct volume *find_known (const char *name);
 struct volume *name_lock (const char *volume);
 void name_unlockp (struct volume **e);
 /* Hold the name lock of volume `vol` until the end of the enclosing scope. */
-#define HOLD_NAME_LOCK_FOR_CURRENT_SCOPE(vol)                                \
-  __attribute__ ((cleanup (name_unlockp))) struct volume *VDVS_CONCAT (      \
-      _name_lock_, __LINE__)                                                \
-      = name_lock (vol)
+#define HOLD_NAME_LOCK_FOR_CURRENT_SCOPE(vol)                                 \
+  __attribute__ ((cleanup (name_unlockp))) struct volume *                    \
+  VDVS_CONCAT (_name_lock_, __LINE__) = name_lock (vol)
 
 /* The last good backend info of v (a copy; out of memory leaves *d
  * empty), and its refresh by a Get. */

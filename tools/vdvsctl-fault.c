@@ -13,25 +13,26 @@
 static void
 fault_usage (FILE *f)
 {
-  fprintf (f,
-"Usage: vdvsctl fault [--control PATH] COMMAND [ARGS...]\n"
-"\n"
-"Talk to vmdkfs's control socket (default $VDVS_VMDKFS_CTL or\n"
-VMDKFS_CTL_DEFAULT_PATH ").  Commands:\n"
-"  add [id=ID] path=GLOB|ds=DS errno=EIO|ENOSPC|... [op=read|write|rw|fsync|meta|all]\n"
-"      [rate=0.25|25%%] [after=N] [trigger=on|off]\n"
-"                          fail matching ops with errno\n"
-"  trigger ID on|off       arm or disarm a rule added with trigger=\n"
-"  delay [id=ID] path=GLOB|ds=DS ms=N [op=...]   add latency\n"
-"  stall [id=ID] path=GLOB|ds=DS [op=...]        hold ops until released\n"
-"  release [ID]            run held ops and drop the stall rule(s)\n"
-"  readonly ds=DS on|off   modifying ops under DS fail with EROFS\n"
-"  clear [ID]              remove one rule, or all\n"
-"  list                    rules with matched/injected counts\n"
-"  stats                   vmdkfs I/O counters and engine\n"
-"  ping                    check that vmdkfs answers\n"
-"PATH globs are relative to the datastore root, e.g.\n"
-"  vdvsctl fault add path='datastore1/dockvols/*/vol1-flat.vmdk' op=read errno=EIO\n");
+  fprintf (
+      f,
+      "Usage: vdvsctl fault [--control PATH] COMMAND [ARGS...]\n"
+      "\n"
+      "Talk to vmdkfs's control socket (default $VDVS_VMDKFS_CTL or\n" VMDKFS_CTL_DEFAULT_PATH
+      ").  Commands:\n"
+      "  add [id=ID] path=GLOB|ds=DS errno=EIO|ENOSPC|... [op=read|write|rw|fsync|meta|all]\n"
+      "      [rate=0.25|25%%] [after=N] [trigger=on|off]\n"
+      "                          fail matching ops with errno\n"
+      "  trigger ID on|off       arm or disarm a rule added with trigger=\n"
+      "  delay [id=ID] path=GLOB|ds=DS ms=N [op=...]   add latency\n"
+      "  stall [id=ID] path=GLOB|ds=DS [op=...]        hold ops until released\n"
+      "  release [ID]            run held ops and drop the stall rule(s)\n"
+      "  readonly ds=DS on|off   modifying ops under DS fail with EROFS\n"
+      "  clear [ID]              remove one rule, or all\n"
+      "  list                    rules with matched/injected counts\n"
+      "  stats                   vmdkfs I/O counters and engine\n"
+      "  ping                    check that vmdkfs answers\n"
+      "PATH globs are relative to the datastore root, e.g.\n"
+      "  vdvsctl fault add path='datastore1/dockvols/*/vol1-flat.vmdk' op=read errno=EIO\n");
 }
 
 int
@@ -82,7 +83,8 @@ vdvsctl_fault_main (int argc, char **argv)
     }
   /* stats and ping are top-level requests; everything else is a fault
    * verb. */
-  if (strcmp (argv[optind], "stats") != 0 && strcmp (argv[optind], "ping") != 0)
+  if (strcmp (argv[optind], "stats") != 0
+      && strcmp (argv[optind], "ping") != 0)
     fputs ("fault", f);
   for (int i = optind; i < argc; i++)
     {

@@ -22,8 +22,7 @@ vdvsctl_progress (void *opaque, struct vdvs_progress *p)
     memset (&pr->pace, 0, sizeof pr->pace);
   if (pr->mode == VDVSCTL_PROGRESS_LINES)
     {
-      if (vdvs_pace_due (&pr->pace, p, vdvs_progress_now (), LINE_STEP_PCT,
-                         0))
+      if (vdvs_pace_due (&pr->pace, p, vdvs_progress_now (), LINE_STEP_PCT, 0))
         {
           vdvs_progress_line (p, line, sizeof line);
           fprintf (pr->out, "%s\n", line);

@@ -54,7 +54,8 @@ static const char usage[] =
     "  create VOLUME[@DS] [KEY=VALUE...]\n"
     "                             a volume as `docker volume create` makes\n"
     "                             it (the same options; formatted, fstype\n"
-    "                             ext4 by default); created-by " ADMIN_IDENTITY "\n"
+    "                             ext4 by default); created-by " ADMIN_IDENTITY
+    "\n"
     "  clone SOURCE[@DS] VOLUME[@DS] [KEY=VALUE...]\n"
     "                             a copy of SOURCE (diskformat, access,\n"
     "                             attach-as may be given)\n"
@@ -69,8 +70,8 @@ static const char usage[] =
     "  --root DIR                 backing root (default /var/lib/vdvs)\n"
     "  --datastores A[,B]         datastores (default datastore1)\n"
     "  --auth-db PATH             Config DB (<root>/.vmdkops/auth-db)\n"
-    "  --vm-name NAME             created-by of create/clone (default "
-    ADMIN_IDENTITY ")\n"
+    "  --vm-name NAME             created-by of create/clone (default " ADMIN_IDENTITY
+    ")\n"
     "  --json                     JSON output for scripts (no progress)\n\n"
     "create and clone show their progress on stderr: a bar on a terminal,\n"
     "a line every 10% otherwise.\n";
@@ -98,12 +99,13 @@ print_json (cJSON *o)
 
 #define NCOLS 11
 static const char *const col_head[NCOLS] = {
-  "VOLUME", "DATASTORE", "CREATED", "CREATED-BY", "ATTACHED-TO", "POLICY",
-  "CAPACITY", "USED", "DISK-FORMAT", "FILESYSTEM", "ACCESS",
+  "VOLUME",      "DATASTORE",  "CREATED",  "CREATED-BY",
+  "ATTACHED-TO", "POLICY",     "CAPACITY", "USED",
+  "DISK-FORMAT", "FILESYSTEM", "ACCESS",
 };
 static const char *const col_key[NCOLS] = {
-  "volume", "datastore", "created", "created-by", "attached-to", "policy",
-  "capacity", "used", "diskformat", "fstype", "access",
+  "volume",   "datastore", "created",    "created-by", "attached-to", "policy",
+  "capacity", "used",      "diskformat", "fstype",     "access",
 };
 
 /* Missing values as upstream's admin CLI shows them: "detached" for the
@@ -137,8 +139,9 @@ info_json (const char *name, const struct vdvs_volume_info *i)
   columns (name, i, v);
   for (size_t k = 0; k < NCOLS; k++)
     cJSON_AddStringToObject (o, col_key[k], v[k]);
-#define S(k, x) \
-  if (x) cJSON_AddStringToObject (o, k, x)
+#define S(k, x)                                                               \
+  if (x)                                                                      \
+  cJSON_AddStringToObject (o, k, x)
   S ("status", i->status);
   S ("attach-as", i->attach_as);
   S ("clone-from", i->clone_from);
@@ -161,14 +164,14 @@ print_fields (const char *name, const struct vdvs_volume_info *i)
   cJSON *o = info_json (name, i), *it;
 
   cJSON_ArrayForEach (it, o)
-  {
-    if (cJSON_IsString (it))
-      printf ("%s:%*s%s\n", it->string, (int) (13 - strlen (it->string)), "",
-              it->valuestring);
-  }
+    {
+      if (cJSON_IsString (it))
+        printf ("%s:%*s%s\n", it->string, (int) (13 - strlen (it->string)), "",
+                it->valuestring);
+    }
   if (i->has_device)
-    printf ("%-13s unit %s, pci slot %s, bus %s\n", "device:",
-            i->device.unit, i->device.pci_slot, i->device.pci_bus);
+    printf ("%-13s unit %s, pci slot %s, bus %s\n", "device:", i->device.unit,
+            i->device.pci_slot, i->device.pci_bus);
   cJSON_Delete (o);
 }
 
@@ -312,7 +315,7 @@ cmd_make (void *h, const char *volume, const char *source,
   struct vdvs_name nm;
   char mkfs[PATH_MAX], extent[PATH_MAX];
   struct vdvsctl_progress pr = {
-    .mode = json_out             ? VDVSCTL_PROGRESS_NONE
+    .mode = json_out                 ? VDVSCTL_PROGRESS_NONE
             : isatty (STDERR_FILENO) ? VDVSCTL_PROGRESS_BAR
                                      : VDVSCTL_PROGRESS_LINES,
     .out = stderr,
@@ -447,8 +450,8 @@ main (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  static const char *const commands[] = { "ls", "inspect", "set", "create",
-                                          "clone", "vm" };
+  static const char *const commands[] = { "ls",     "inspect", "set",
+                                          "create", "clone",   "vm" };
   vdvs_error_t err = NULL;
   const char *volume = NULL, *options = NULL, *cmd;
   bool vm_name_given = false, vm_uuid_given = false, known = false;
@@ -466,9 +469,12 @@ main (int argc, char **argv)
    * that `fault` takes the rest of the line as it is. */
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
-      const char *key = c == 'r' ? "root" : c == 'd' ? "datastores"
-                      : c == 'a' ? "auth-db" : c == 'u' ? "vm-uuid"
-                      : c == 'n' ? "vm-name" : NULL;
+      const char *key = c == 'r'   ? "root"
+                        : c == 'd' ? "datastores"
+                        : c == 'a' ? "auth-db"
+                        : c == 'u' ? "vm-uuid"
+                        : c == 'n' ? "vm-name"
+                                   : NULL;
       if (key != NULL)
         {
           if (vdvs_backend_mock.config (key, optarg, &err) < 0)
@@ -541,8 +547,8 @@ main (int argc, char **argv)
    * does it enter the host's VM inventory. */
   vdvs_backend_mock.config ("vmdkfs", "off", NULL);
   vdvs_backend_mock.config ("inventory", "no", NULL);
-  if (!vm_name_given && (strcmp (cmd, "create") == 0
-                         || strcmp (cmd, "clone") == 0))
+  if (!vm_name_given
+      && (strcmp (cmd, "create") == 0 || strcmp (cmd, "clone") == 0))
     vdvs_backend_mock.config ("vm-name", ADMIN_IDENTITY, NULL);
   if (vdvs_backend_mock.open (&h, &err) < 0)
     return die (&err);

@@ -371,10 +371,10 @@ python_int (const cJSON *v, long *out, vdvs_error_t *err)
                          "Server returned an error: TypeError(\"int() "
                          "argument must be a string, a bytes-like object or "
                          "a number, not '%s'\",)",
-                         cJSON_IsNull (v)     ? "NoneType"
-                         : cJSON_IsBool (v)   ? "bool"
-                         : cJSON_IsArray (v)  ? "list"
-                                              : "dict");
+                         cJSON_IsNull (v)    ? "NoneType"
+                         : cJSON_IsBool (v)  ? "bool"
+                         : cJSON_IsArray (v) ? "list"
+                                             : "dict");
 }
 
 int
@@ -406,7 +406,8 @@ esx_request_decode (const char *json, size_t len, struct esx_request *out,
   cmd = cJSON_GetObjectItemCaseSensitive (root, "cmd");
   if (cmd == NULL)
     {
-      vdvs_error_set (err, EINVAL, "Server returned an error: KeyError('cmd',)");
+      vdvs_error_set (err, EINVAL,
+                      "Server returned an error: KeyError('cmd',)");
       goto out;
     }
   details = cJSON_GetObjectItemCaseSensitive (root, "details");
@@ -419,7 +420,8 @@ esx_request_decode (const char *json, size_t len, struct esx_request *out,
   name = cJSON_GetObjectItemCaseSensitive (details, "Name");
   if (name == NULL)
     {
-      vdvs_error_set (err, EINVAL, "Server returned an error: KeyError('Name',)");
+      vdvs_error_set (err, EINVAL,
+                      "Server returned an error: KeyError('Name',)");
       goto out;
     }
   out->cmd = value_string (cmd);

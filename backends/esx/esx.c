@@ -19,12 +19,12 @@
 #include "transport.h"
 #include "wire.h"
 
-#define ESX_FAQ_HINT                                                         \
-  " Cannot communicate with ESX, please refer to the FAQ "                   \
+#define ESX_FAQ_HINT                                                          \
+  " Cannot communicate with ESX, please refer to the FAQ "                    \
   "https://github.com/vmware/vsphere-storage-for-docker/wiki#faq"
 /* After a change request went out and its reply did not come back. */
-#define ESX_SENT_ONCE_NOTE                                                   \
-  "; the request reached the ESX service and was not sent again: check "    \
+#define ESX_SENT_ONCE_NOTE                                                    \
+  "; the request reached the ESX service and was not sent again: check "      \
   "whether it took effect"
 
 struct esx_config
@@ -207,8 +207,7 @@ set_health (struct esx_handle *h, bool up, const char *detail)
 {
   pthread_mutex_lock (&h->health_lock);
   h->health.up = up;
-  snprintf (h->health.detail, sizeof h->health.detail, "%s",
-            up ? "" : detail);
+  snprintf (h->health.detail, sizeof h->health.detail, "%s", up ? "" : detail);
   pthread_mutex_unlock (&h->health_lock);
 }
 
@@ -346,9 +345,8 @@ esx_call (struct esx_handle *h, const char *cmd, const char *name,
       vdvs_error_release (&terr);
       return r;
     }
-  vdvs_log (VDVS_LOG_DEBUG, "ESX request done",
-            "cmd=%s name=%s ms=%lld", cmd, name,
-            (long long) (esx_now_ms () - start));
+  vdvs_log (VDVS_LOG_DEBUG, "ESX request done", "cmd=%s name=%s ms=%lld", cmd,
+            name, (long long) (esx_now_ms () - start));
   return 0;
 }
 

@@ -20,7 +20,8 @@
 
 #include "wire.h"
 
-#define ESX_FAQ_URL "https://github.com/vmware/vsphere-storage-for-docker/wiki#faq"
+#define ESX_FAQ_URL                                                           \
+  "https://github.com/vmware/vsphere-storage-for-docker/wiki#faq"
 
 static int
 parse_u32 (const char *s, uint32_t *out)
@@ -243,11 +244,13 @@ connect_error (const struct esx_addr *a, int e, vdvs_error_t *err)
 
   esx_addr_format (a, url, sizeof url);
   if (e == ETIMEDOUT)
-    return vdvs_error_set (err, e, "Timed out connecting to the ESX service "
-                                   "at %s", url);
+    return vdvs_error_set (err, e,
+                           "Timed out connecting to the ESX service "
+                           "at %s",
+                           url);
   return vdvs_error_set (err, e,
-                         "Failed to connect to the ESX service at %s: %s",
-                         url, strerror (e));
+                         "Failed to connect to the ESX service at %s: %s", url,
+                         strerror (e));
 }
 
 int
@@ -306,7 +309,9 @@ esx_connect (const struct esx_addr *a, bool privileged_port, int64_t deadline,
           if (deadline >= 0)
             {
               int64_t left = deadline - esx_now_ms ();
-              timeout = left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
+              timeout = left <= 0          ? 0
+                        : left > INT32_MAX ? INT32_MAX
+                                           : (int) left;
             }
           r = poll (&p, 1, timeout);
           if (r < 0 && errno == EINTR)

@@ -35,9 +35,9 @@ enum esx_transport
 struct esx_addr
 {
   enum esx_transport transport;
-  uint32_t cid;                             /* vsock */
-  uint32_t port;                            /* vsock, tcp */
-  uint32_t ip;                              /* tcp, network order */
+  uint32_t cid;  /* vsock */
+  uint32_t port; /* vsock, tcp */
+  uint32_t ip;   /* tcp, network order */
   char path[sizeof ((struct sockaddr_un *) 0)->sun_path]; /* unix */
 };
 

@@ -255,15 +255,15 @@ esx_wire_recv (int fd, size_t max, char **json, size_t *json_len,
     size_t cap = length < 65536 ? (size_t) length + 1 : 65536, have = 0;
     buf = malloc (cap);
     if (buf == NULL)
-      return vdvs_error_set (err, ENOMEM,
-                             "Failed to allocate memory len : %u", length);
+      return vdvs_error_set (err, ENOMEM, "Failed to allocate memory len : %u",
+                             length);
     while (have < length)
       {
         size_t want = (size_t) length - have;
         if (have + 1 >= cap)
           {
             size_t ncap = cap * 2 > (size_t) length + 1 ? (size_t) length + 1
-                                                         : cap * 2;
+                                                        : cap * 2;
             char *nb = realloc (buf, ncap);
             if (nb == NULL)
               {

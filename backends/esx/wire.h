@@ -43,8 +43,8 @@ int esx_wire_frame (const char *json, size_t json_len, uint8_t **frame,
 /* Check an 8-byte header; on success *length is the announced payload size
  * (NUL included).  max == 0 means no upper bound (the client accepts any
  * reply size); over max is ERANGE, bad magic or zero length EBADMSG. */
-int esx_wire_header_parse (const uint8_t hdr[ESX_WIRE_HEADER_SIZE],
-                           size_t max, uint32_t *length, vdvs_error_t *err);
+int esx_wire_header_parse (const uint8_t hdr[ESX_WIRE_HEADER_SIZE], size_t max,
+                           uint32_t *length, vdvs_error_t *err);
 
 /* Check a received payload: it must be NUL-terminated exactly at its end
  * (upstream: strlen(buf) + 1 == length).  EBADMSG otherwise. */

@@ -41,7 +41,8 @@ vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
             char *slash;
 
             mock_vm_unit_path (m, e->d_name, c, u, path, sizeof path);
-            if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key) < 0
+            if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key)
+                    < 0
                 || (slash = strchr (key, '/')) == NULL)
               continue;
             *slash = '\0';
@@ -52,11 +53,13 @@ vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
             mock_sidecar_clear (&sc);
             vdvs_error_release (&ignore);
           }
-      is_it = strcmp (e->d_name, vm) == 0 || (name[0] && strcmp (name, vm) == 0);
+      is_it = strcmp (e->d_name, vm) == 0
+              || (name[0] && strcmp (name, vm) == 0);
       if (is_it && matches++ == 0)
         snprintf (uuid, len, "%s", e->d_name);
-      if (name[0] && strlen (known) + strlen (name) + strlen (e->d_name) + 8
-                         < sizeof known)
+      if (name[0]
+          && strlen (known) + strlen (name) + strlen (e->d_name) + 8
+                 < sizeof known)
         {
           strcat (known, known[0] ? ", " : "");
           strcat (known, name);
@@ -70,12 +73,13 @@ vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
   if (matches > 1)
     return vdvs_error_set (err, EEXIST,
                            "More than one VM is named '%s': give its UUID "
-                           "(VMs with disks attached: %s)", vm, known);
+                           "(VMs with disks attached: %s)",
+                           vm, known);
   if (matches == 0)
     return vdvs_error_set (err, ENOENT,
                            "No VM named '%s' has a disk attached here (VMs "
-                           "with disks attached: %s)", vm,
-                           known[0] ? known : "none");
+                           "with disks attached: %s)",
+                           vm, known[0] ? known : "none");
   return 0;
 }
 

@@ -62,7 +62,8 @@ read_unit_extent (const char *path, char *loopdev, size_t llen, char *key,
 }
 
 int
-mock_read_unit (const char *path, char *loopdev, size_t llen, char *key, size_t klen)
+mock_read_unit (const char *path, char *loopdev, size_t llen, char *key,
+                size_t klen)
 {
   return read_unit_extent (path, loopdev, llen, key, klen, NULL, 0);
 }
@@ -81,7 +82,7 @@ loop_tag (const struct mock_vol *v, char *tag, size_t len)
   snprintf (tag, len, "vdvs:%s@%s", v->vol, v->ds);
 }
 
-#define UNIT_BIT(c, u) (UINT64_C (1) << ((c) * MOCK_PVSCSI_UNITS + (u)))
+#define UNIT_BIT(c, u) (UINT64_C (1) << ((c) *MOCK_PVSCSI_UNITS + (u)))
 
 /* Claim unit (ctl, unit) for `key`: its record appears whole (written,
  * synced, then link(2)ed into place) or not at all (-EEXIST: taken). */
@@ -158,7 +159,8 @@ units_of (const struct mock *m, const struct mock_vol *v)
     for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
       {
         unit_path (m, c, u, path, sizeof path);
-        if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key) == 0
+        if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key)
+                == 0
             && strcmp (key, want) == 0)
           mine |= UNIT_BIT (c, u);
       }
@@ -178,8 +180,9 @@ release_device (struct mock *m, const struct mock_vol *v, int ctl, int unit,
 
   unit_path (m, ctl, unit, path, sizeof path);
   unit_key (v, want, sizeof want);
-  if (read_unit_extent (path, loopdev, sizeof loopdev, key, sizeof key,
-                        extent, sizeof extent) < 0
+  if (read_unit_extent (path, loopdev, sizeof loopdev, key, sizeof key, extent,
+                        sizeof extent)
+          < 0
       || strcmp (key, want) != 0)
     return 0; /* no record, or another volume's unit: not ours to touch */
   mock_pvscsi_device (ctl, unit, &d);
@@ -226,8 +229,7 @@ drop_attachment (struct mock *m, const struct mock_vol *v,
 {
   for (int c = 0; c < MOCK_PVSCSI_CONTROLLERS; c++)
     for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
-      if ((mine & UNIT_BIT (c, u))
-          && release_device (m, v, c, u, err) < 0)
+      if ((mine & UNIT_BIT (c, u)) && release_device (m, v, c, u, err) < 0)
         return vdvs_error_wrap (err, "Failed to detach %s", v->esx_path);
   if (sc != NULL && (sc->attached || strcmp (sc->status, "detached") != 0))
     {
@@ -245,8 +247,8 @@ drop_attachment (struct mock *m, const struct mock_vol *v,
 }
 
 static int
-attach_locked (struct mock *m, const struct mock_vol *v, struct vdvs_device *dev,
-               vdvs_error_t *err)
+attach_locked (struct mock *m, const struct mock_vol *v,
+               struct vdvs_device *dev, vdvs_error_t *err)
 {
   struct mock_sidecar sc;
   char path[PATH_MAX], loopdev[64] = "", extent[PATH_MAX], tag[64];

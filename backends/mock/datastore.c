@@ -24,7 +24,8 @@ mock_write_atomic (const char *path, const char *data, size_t len)
   /* The temp name starts with '.' and never ends in .vmdk, so listing and
    * lookups ignore it; it lives in the same folder so rename is atomic. */
   if (snprintf (tmp, sizeof tmp, "%.*s.%s.tmp%d", (int) (slash - path + 1),
-                path, slash + 1, (int) gettid ()) >= (int) sizeof tmp)
+                path, slash + 1, (int) gettid ())
+      >= (int) sizeof tmp)
     return -ENAMETOOLONG;
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -118,13 +119,16 @@ mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                            "(at most %d bytes of UTF-8)",
                            vol, NAME_MAX - 22);
   if (snprintf (v->dir, sizeof v->dir, "%s/%s/dockvols/%s", m->cfg.root, ds,
-                MOCK_TENANT_UUID) >= (int) sizeof v->dir
+                MOCK_TENANT_UUID)
+          >= (int) sizeof v->dir
       || snprintf (v->descriptor, sizeof v->descriptor, "%s/%s.vmdk", v->dir,
-                   vol) >= (int) sizeof v->descriptor
+                   vol)
+             >= (int) sizeof v->descriptor
       || snprintf (v->flat, sizeof v->flat, "%s/%s", v->dir, v->flat_name)
              >= (int) sizeof v->flat
       || snprintf (v->sidecar, sizeof v->sidecar, "%s/%s", v->dir,
-                   v->sidecar_name) >= (int) sizeof v->sidecar)
+                   v->sidecar_name)
+             >= (int) sizeof v->sidecar)
     return vdvs_error_set (err, ENAMETOOLONG, "path of volume `%s` too long",
                            vol);
   snprintf (v->esx_path, sizeof v->esx_path,
@@ -153,12 +157,12 @@ py_repr (char *buf, size_t len, size_t *off, const char *s)
 {
   char q = strchr (s, '\'') && !strchr (s, '"') ? '"' : '\'';
 
-#define PUT(...)                                                             \
-  do                                                                         \
-    {                                                                        \
-      if (*off < len)                                                        \
-        *off += (size_t) snprintf (buf + *off, len - *off, __VA_ARGS__);     \
-    }                                                                        \
+#define PUT(...)                                                              \
+  do                                                                          \
+    {                                                                         \
+      if (*off < len)                                                         \
+        *off += (size_t) snprintf (buf + *off, len - *off, __VA_ARGS__);      \
+    }                                                                         \
   while (0)
   PUT ("%c", q);
   for (; *s; s++)

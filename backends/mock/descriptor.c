@@ -42,13 +42,12 @@ mock_descriptor_format (const struct mock_descriptor *d, const char *uuid,
   cyl = d->sectors / (255 * 63);
   if (cyl > 65535)
     cyl = 65535;
-  fprintf (f,
-           "# Disk DescriptorFile\n"
-           "version=1\n"
-           "encoding=\"UTF-8\"\n"
-           "CID=fffffffe\n"
-           "parentCID=ffffffff\n"
-           "createType=");
+  fprintf (f, "# Disk DescriptorFile\n"
+              "version=1\n"
+              "encoding=\"UTF-8\"\n"
+              "CID=fffffffe\n"
+              "parentCID=ffffffff\n"
+              "createType=");
   /* Quoted like the names: the reader unescapes it. */
   put_quoted (f, d->create_type[0] ? d->create_type : "vmfs");
   fprintf (f,
@@ -167,7 +166,8 @@ mock_descriptor_parse (const char *text, size_t len, struct mock_descriptor *d,
         {
           const char *cq = line + 11;
           if (get_quoted (&cq, d->create_type, sizeof d->create_type) < 0)
-            return vdvs_error_set (err, EINVAL, "bad createType in descriptor");
+            return vdvs_error_set (err, EINVAL,
+                                   "bad createType in descriptor");
         }
       else if (strncmp (line, "ddb.sidecars = ", 15) == 0)
         {
@@ -178,7 +178,8 @@ mock_descriptor_parse (const char *text, size_t len, struct mock_descriptor *d,
               || (comma = strchr (pair, ',')) == NULL
               || strchr (comma + 1, '/') != NULL
               || strlen (comma + 1) >= sizeof d->sidecar)
-            return vdvs_error_set (err, EINVAL, "bad ddb.sidecars in descriptor");
+            return vdvs_error_set (err, EINVAL,
+                                   "bad ddb.sidecars in descriptor");
           strcpy (d->sidecar, comma + 1);
         }
       else if (strcmp (line, "ddb.thinProvisioned = \"1\"") == 0)
@@ -245,7 +246,8 @@ mock_descriptor_read (const struct mock_vol *v, struct mock_descriptor *d,
     return vdvs_error_set (err, errno, "cannot read `%s`: %s", v->descriptor,
                            strerror (errno));
   if (mock_descriptor_parse (buf, (size_t) n, d, err) < 0)
-    return vdvs_error_wrap (err, "Volume %s has a corrupt descriptor (file: %s)",
+    return vdvs_error_wrap (err,
+                            "Volume %s has a corrupt descriptor (file: %s)",
                             v->vol, v->esx_path);
   return 0;
 }

@@ -48,8 +48,8 @@ write_behind (int fd, uint64_t off, uint64_t len)
 static int
 zero_fill (const struct mock *m, int fd, struct vdvs_progress *p)
 {
-  void *zeros = mmap (NULL, CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+  void *zeros = mmap (NULL, CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                      0);
   int e = 0;
 
   if (zeros == MAP_FAILED)
@@ -79,15 +79,16 @@ zero_fill (const struct mock *m, int fd, struct vdvs_progress *p)
  * fallocate, eagerzeroedthick = fallocate and write zeros to every block
  * (with progress: this is the long part of a create). */
 int
-mock_extent_make (const struct mock *m, const struct mock_vol *v, uint64_t bytes,
-                  const char *format, vdvs_error_t *err)
+mock_extent_make (const struct mock *m, const struct mock_vol *v,
+                  uint64_t bytes, const char *format, vdvs_error_t *err)
 {
   int fd = open (v->flat, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   int e = 0;
   bool started = false;
   char full[VDVS_FULL_NAME_MAX];
-  struct vdvs_progress p = { .op = "create", .volume = full,
-                             .what = "eagerzeroedthick", .total = bytes };
+  struct vdvs_progress p = {
+    .op = "create", .volume = full, .what = "eagerzeroedthick", .total = bytes
+  };
 
   if (fd < 0)
     return vdvs_error_set (err, errno, "Failed to create volume: %s",
@@ -179,7 +180,8 @@ mock_extent_copy (const struct mock *m, const struct mock_vol *src,
     {
       e = errno;
       close (in);
-      return vdvs_error_set (err, e, "Failed to clone volume: %s", strerror (e));
+      return vdvs_error_set (err, e, "Failed to clone volume: %s",
+                             strerror (e));
     }
   snprintf (full, sizeof full, "%s@%s", v->vol, v->ds);
   snprintf (what, sizeof what, "copy from %s@%s", src->vol, src->ds);

@@ -1,8 +1,8 @@
 /* The read-only ops: list, get and list_version; from the index
  * (index.h) where it answers, else from the files.  No volume lock: every
  * file is replaced atomically, so a reader sees the old or the new one. */
-#include "mock_i.h"
 #include "index.h"
+#include "mock_i.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,8 +29,8 @@ mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
                 MOCK_TENANT_UUID);
       if ((d = opendir (dir)) == NULL)
         {
-          vdvs_log (VDVS_LOG_WARN, "Datastore unreadable", "datastore=%s error=\"%s\"",
-                    m->ds[i], strerror (errno));
+          vdvs_log (VDVS_LOG_WARN, "Datastore unreadable",
+                    "datastore=%s error=\"%s\"", m->ds[i], strerror (errno));
           continue;
         }
       while ((de = readdir (d)) != NULL)
@@ -90,8 +90,8 @@ read_info (const struct mock_vol *v, struct vdvs_volume_info *out,
         }
     }
   out->fstype = xstrdup_or_null (vdvs_opts_get (&sc.vol_opts, "fstype"));
-  out->vsan_policy_name
-      = xstrdup_or_null (vdvs_opts_get (&sc.vol_opts, "vsan-policy-name"));
+  out->vsan_policy_name = xstrdup_or_null (
+      vdvs_opts_get (&sc.vol_opts, "vsan-policy-name"));
   o = vdvs_opts_get (&sc.vol_opts, "diskformat");
   out->diskformat = strdup (o ? o : "thin");
   o = vdvs_opts_get (&sc.vol_opts, "attach-as");

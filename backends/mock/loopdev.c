@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* LOOP_CONFIGURE (5.8) sets the file, the flags and the block size in one
@@ -245,7 +245,8 @@ mock_publish_device (const struct mock *m, const struct vdvs_device *d,
     return vdvs_error_set (err, EINVAL, "bad controller slot `%s`",
                            d->pci_slot);
   /* <sysfs>/bus/pci/devices/0000:00:<bridge>/pci_bus/0000:<secondary> */
-  snprintf (path, sizeof path, "%s/bus/pci/devices/0000:00:%s/pci_bus/0000:%02x",
+  snprintf (path, sizeof path,
+            "%s/bus/pci/devices/0000:00:%s/pci_bus/0000:%02x",
             m->cfg.sysfs_root, d->pci_bus, mock_pvscsi_secondary_bus (ctl));
   if ((r = vdvs_mkdir_p (path, 0755)) < 0)
     return vdvs_error_set (err, -r, "cannot create `%s`: %s", path,

@@ -1,8 +1,8 @@
 /* The mock backend: the emulated ESX datastore (upstream vmdk_ops, reference
  * §2.3, §5) on local files.  Here: the vtable, the config, open/close; one
  * handle is one VM's view, immutable after open (mock_i.h). */
-#include "mock_i.h"
 #include "index.h"
+#include "mock_i.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,31 +23,31 @@ static struct mock_config config = {
   .inventory = "yes",
 };
 
-#define CONFIG_KEYS(X)                         \
-  X ("root", root)                             \
-  X ("datastores", datastores)                 \
-  X ("vm-name", vm_name)                       \
-  X ("vm-uuid", vm_uuid)                       \
-  X ("sysfs-root", sysfs_root)                 \
-  X ("dev-root", dev_root)                     \
-  X ("vmdkfs", vmdkfs)                         \
-  X ("vmdkfs-mount", vmdkfs_mount)             \
-  X ("vmdkfs-ctl", vmdkfs_ctl)                 \
-  X ("vmdkfs-opts", vmdkfs_opts)               \
-  X ("auth-db", auth_db)                       \
+#define CONFIG_KEYS(X)                                                        \
+  X ("root", root)                                                            \
+  X ("datastores", datastores)                                                \
+  X ("vm-name", vm_name)                                                      \
+  X ("vm-uuid", vm_uuid)                                                      \
+  X ("sysfs-root", sysfs_root)                                                \
+  X ("dev-root", dev_root)                                                    \
+  X ("vmdkfs", vmdkfs)                                                        \
+  X ("vmdkfs-mount", vmdkfs_mount)                                            \
+  X ("vmdkfs-ctl", vmdkfs_ctl)                                                \
+  X ("vmdkfs-opts", vmdkfs_opts)                                              \
+  X ("auth-db", auth_db)                                                      \
   X ("inventory", inventory)
 
 static int
 mock_config_key (const char *key, const char *value, vdvs_error_t *err)
 {
-#define SET(k, field)                                                        \
-  if (strcmp (key, k) == 0)                                                  \
-    {                                                                        \
-      if (strlen (value) >= sizeof config.field)                             \
-        return vdvs_error_set (err, EINVAL, "mock: value of `%s` too long",  \
-                               key);                                         \
-      strcpy (config.field, value);                                          \
-      return 0;                                                              \
+#define SET(k, field)                                                         \
+  if (strcmp (key, k) == 0)                                                   \
+    {                                                                         \
+      if (strlen (value) >= sizeof config.field)                              \
+        return vdvs_error_set (err, EINVAL, "mock: value of `%s` too long",   \
+                               key);                                          \
+      strcpy (config.field, value);                                           \
+      return 0;                                                               \
     }
   CONFIG_KEYS (SET)
 #undef SET

@@ -64,7 +64,7 @@ struct mock_vol
   char descriptor[PATH_MAX]; /* <dir>/<vol>.vmdk */
   char flat[PATH_MAX];       /* <dir>/<vol>-flat.vmdk */
   char sidecar[PATH_MAX];    /* <dir>/<vol>-<hash>.vmfd */
-  char esx_path[PATH_MAX];   /* /vmfs/volumes/<ds>/dockvols/_DEFAULT/<vol>.vmdk */
+  char esx_path[PATH_MAX]; /* /vmfs/volumes/<ds>/dockvols/_DEFAULT/<vol>.vmdk */
   char flat_name[NAME_MAX + 1];
   char sidecar_name[NAME_MAX + 1];
 };
@@ -108,10 +108,10 @@ extern const char *const mock_diskformats[3];
 /* descriptor.c: the VMDK text descriptor. */
 struct mock_descriptor
 {
-  uint64_t sectors;                /* capacity in 512-byte sectors */
-  char extent[NAME_MAX + 1];       /* data extent file name */
-  char sidecar[NAME_MAX + 1];      /* from ddb.sidecars, "" if none */
-  char create_type[32];            /* "vmfs" */
+  uint64_t sectors;           /* capacity in 512-byte sectors */
+  char extent[NAME_MAX + 1];  /* data extent file name */
+  char sidecar[NAME_MAX + 1]; /* from ddb.sidecars, "" if none */
+  char create_type[32];       /* "vmfs" */
   bool thin;
 };
 int mock_descriptor_format (const struct mock_descriptor *d, const char *uuid,
@@ -128,17 +128,18 @@ int mock_descriptor_read (const struct mock_vol *v, struct mock_descriptor *d,
 /* sidecar.c: the JSON key/value sidecar (padded to 4 KiB). */
 struct mock_sidecar
 {
-  char status[16];      /* "attached" | "detached" */
+  char status[16]; /* "attached" | "detached" */
   struct vdvs_opts vol_opts;
-  char created[64];     /* asctime UTC */
+  char created[64]; /* asctime UTC */
   char created_by[128];
-  bool attached;        /* attachedVM* keys present */
+  bool attached; /* attachedVM* keys present */
   char attached_uuid[64];
   char attached_name[128];
   struct vdvs_device device;
 };
 void mock_sidecar_clear (struct mock_sidecar *s);
-int mock_sidecar_format (const struct mock_sidecar *s, char **out, size_t *len);
+int mock_sidecar_format (const struct mock_sidecar *s, char **out,
+                         size_t *len);
 int mock_sidecar_parse (const char *text, size_t len, struct mock_sidecar *s,
                         vdvs_error_t *err);
 int mock_sidecar_read (const char *path, struct mock_sidecar *s,
@@ -204,13 +205,13 @@ void mock_inventory_register (const struct mock *m);
 /* auth.c: a VM's request authorized (reference admin-tenancy.md §3). */
 struct mock_auth
 {
-  void *db;                   /* the Config DB; NULL: NotConfigured */
-  char tenant_id[64];         /* the VM's vmgroup */
+  void *db;           /* the Config DB; NULL: NotConfigured */
+  char tenant_id[64]; /* the VM's vmgroup */
   char tenant_name[256];
   char default_url[PATH_MAX]; /* its default datastore, "_VM_DS://" */
   char url[PATH_MAX];         /* "/vmfs/volumes/<ds>" of the target */
   char vol[VDVS_MAX_VOL_NAME_LEN * 4 + 1];
-  bool reserved;              /* our volumes row, taken back on failure */
+  bool reserved; /* our volumes row, taken back on failure */
 };
 /* The VM's vmgroup and default datastore (errors: DB access, "VM .. does
  * not belong to any vmgroup", "Default datastore is not set ..").  On
@@ -219,8 +220,8 @@ int mock_auth_begin (struct mock *m, struct mock_auth *a, vdvs_error_t *err);
 /* mock_resolve with a short name sent to the vmgroup's default datastore;
  * *explicit_ds says whether the name carried "@ds". */
 int mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
-                       const char *name, struct mock_vol *v,
-                       bool *explicit_ds, vdvs_error_t *err);
+                       const char *name, struct mock_vol *v, bool *explicit_ds,
+                       vdvs_error_t *err);
 /* Create of `mb` MiB (0: the size did not convert): privilege, size and
  * quota checks; with `account`, the volumes row written in the same
  * transaction. */

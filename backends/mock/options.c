@@ -16,8 +16,8 @@ const char *const mock_diskformats[3] = { "zeroedthick", "thin",
                                           "eagerzeroedthick" };
 
 static const char *const valid_keys[] = {
-  "size", "vsan-policy-name", "diskformat", "attach-as", "access", "fstype",
-  "clone-from",
+  "size",   "vsan-policy-name", "diskformat", "attach-as",
+  "access", "fstype",           "clone-from",
 };
 
 static bool
@@ -122,7 +122,8 @@ mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
   if ((v = vdvs_opts_get (o, "size")) != NULL)
     {
       if (clone)
-        return vdvs_error_set (err, EINVAL, "Cannot define the size for a clone");
+        return vdvs_error_set (err, EINVAL,
+                               "Cannot define the size for a clone");
       if (vdvs_size_parse_mb (v, &mb) < 0)
         return vdvs_error_set (err, EINVAL,
                                "Invalid format for size. \nValid sizes must be "
@@ -135,9 +136,8 @@ mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
   if (vdvs_opts_get (o, "vsan-policy-name") != NULL)
     return vdvs_error_set (err, EINVAL,
                            "Cannot use a VSAN policy on a non-VSAN datastore");
-  if ((v = vdvs_opts_get (o, "diskformat")) != NULL
-      && strcmp (v, "thin") != 0 && strcmp (v, "zeroedthick") != 0
-      && strcmp (v, "eagerzeroedthick") != 0)
+  if ((v = vdvs_opts_get (o, "diskformat")) != NULL && strcmp (v, "thin") != 0
+      && strcmp (v, "zeroedthick") != 0 && strcmp (v, "eagerzeroedthick") != 0)
     return vdvs_error_set (err, EINVAL,
                            "Disk Allocation Format '%s' is not supported. "
                            "Valid options are: ['zeroedthick', 'thin', "

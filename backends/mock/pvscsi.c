@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned controller_slot[MOCK_PVSCSI_CONTROLLERS]
-    = { 160, 192, 224, 256 };
+static const unsigned controller_slot[MOCK_PVSCSI_CONTROLLERS] = { 160, 192,
+                                                                   224, 256 };
 static const int secondary_bus[MOCK_PVSCSI_CONTROLLERS] = { 3, 11, 19, 27 };
 /* pciBridge<N>.pciSlotNumber of the emulated VM, indexed by bridge N. */
 static const int bridge_slot[8] = { 17, 0, 0, 0, 21, 22, 23, 24 };
@@ -40,7 +40,8 @@ mock_pvscsi_device (int ctl, int unit, struct vdvs_device *dev)
   snprintf (dev->unit, sizeof dev->unit, "%d", unit);
   snprintf (dev->pci_slot, sizeof dev->pci_slot, "%u", controller_slot[ctl]);
   if (mock_pvscsi_bus_string (controller_slot[ctl], dev->pci_bus,
-                              sizeof dev->pci_bus) < 0)
+                              sizeof dev->pci_bus)
+      < 0)
     snprintf (dev->pci_bus, sizeof dev->pci_bus, "%x.0", 0x15 + ctl);
 }
 

@@ -39,7 +39,8 @@ mock_sidecar_format (const struct mock_sidecar *s, char **out, size_t *len)
     }
   cJSON_AddStringToObject (root, "status", s->status);
   for (size_t i = 0; i < s->vol_opts.n; i++)
-    cJSON_AddStringToObject (opts, s->vol_opts.v[i].key, s->vol_opts.v[i].value);
+    cJSON_AddStringToObject (opts, s->vol_opts.v[i].key,
+                             s->vol_opts.v[i].value);
   cJSON_AddItemToObject (root, "volOpts", opts);
   cJSON_AddStringToObject (root, "created", s->created);
   cJSON_AddStringToObject (root, "created-by", s->created_by);
@@ -49,8 +50,10 @@ mock_sidecar_format (const struct mock_sidecar *s, char **out, size_t *len)
       cJSON_AddStringToObject (root, "attachedVMUuid", s->attached_uuid);
       cJSON_AddStringToObject (root, "attachedVMName", s->attached_name);
       cJSON_AddStringToObject (dev, "Unit", s->device.unit);
-      cJSON_AddStringToObject (dev, "ControllerPciSlotNumber", s->device.pci_slot);
-      cJSON_AddStringToObject (dev, "ControllerPciBusNumber", s->device.pci_bus);
+      cJSON_AddStringToObject (dev, "ControllerPciSlotNumber",
+                               s->device.pci_slot);
+      cJSON_AddStringToObject (dev, "ControllerPciBusNumber",
+                               s->device.pci_bus);
       cJSON_AddItemToObject (root, "attachedVMDevice", dev);
     }
   json = cJSON_PrintUnformatted (root);
@@ -75,8 +78,8 @@ mock_sidecar_format (const struct mock_sidecar *s, char **out, size_t *len)
 }
 
 static int
-copy_str (const cJSON *o, const char *key, char *dst, size_t len, bool required,
-          vdvs_error_t *err)
+copy_str (const cJSON *o, const char *key, char *dst, size_t len,
+          bool required, vdvs_error_t *err)
 {
   const cJSON *j = cJSON_GetObjectItemCaseSensitive (o, key);
   if (j == NULL && !required)
@@ -103,11 +106,14 @@ mock_sidecar_parse (const char *text, size_t len, struct mock_sidecar *s,
       return vdvs_error_set (err, EINVAL, "not a JSON object");
     }
   if (copy_str (root, "status", s->status, sizeof s->status, true, err) < 0
-      || copy_str (root, "created", s->created, sizeof s->created, true, err) < 0
+      || copy_str (root, "created", s->created, sizeof s->created, true, err)
+             < 0
       || copy_str (root, "created-by", s->created_by, sizeof s->created_by,
-                   true, err) < 0)
+                   true, err)
+             < 0)
     goto fail;
-  if (strcmp (s->status, "attached") != 0 && strcmp (s->status, "detached") != 0)
+  if (strcmp (s->status, "attached") != 0
+      && strcmp (s->status, "detached") != 0)
     {
       vdvs_error_set (err, EINVAL, "bad status `%s`", s->status);
       goto fail;
@@ -119,34 +125,40 @@ mock_sidecar_parse (const char *text, size_t len, struct mock_sidecar *s,
       goto fail;
     }
   cJSON_ArrayForEach (o, opts)
-  {
-    if (!cJSON_IsString (o))
-      {
-        vdvs_error_set (err, EINVAL, "volOpts `%s` is not a string", o->string);
-        goto fail;
-      }
-    if (vdvs_opts_set (&s->vol_opts, o->string, o->valuestring) < 0)
-      {
-        vdvs_error_set (err, ENOMEM, "out of memory");
-        goto fail;
-      }
-  }
+    {
+      if (!cJSON_IsString (o))
+        {
+          vdvs_error_set (err, EINVAL, "volOpts `%s` is not a string",
+                          o->string);
+          goto fail;
+        }
+      if (vdvs_opts_set (&s->vol_opts, o->string, o->valuestring) < 0)
+        {
+          vdvs_error_set (err, ENOMEM, "out of memory");
+          goto fail;
+        }
+    }
   if (cJSON_GetObjectItemCaseSensitive (root, "attachedVMUuid") != NULL)
     {
       s->attached = true;
       if (copy_str (root, "attachedVMUuid", s->attached_uuid,
-                    sizeof s->attached_uuid, true, err) < 0
+                    sizeof s->attached_uuid, true, err)
+              < 0
           || copy_str (root, "attachedVMName", s->attached_name,
-                       sizeof s->attached_name, false, err) < 0)
+                       sizeof s->attached_name, false, err)
+                 < 0)
         goto fail;
       dev = cJSON_GetObjectItemCaseSensitive (root, "attachedVMDevice");
       if (dev != NULL
           && (copy_str (dev, "Unit", s->device.unit, sizeof s->device.unit,
-                        true, err) < 0
+                        true, err)
+                  < 0
               || copy_str (dev, "ControllerPciSlotNumber", s->device.pci_slot,
-                           sizeof s->device.pci_slot, true, err) < 0
+                           sizeof s->device.pci_slot, true, err)
+                     < 0
               || copy_str (dev, "ControllerPciBusNumber", s->device.pci_bus,
-                           sizeof s->device.pci_bus, true, err) < 0))
+                           sizeof s->device.pci_bus, true, err)
+                     < 0))
         goto fail;
     }
   cJSON_Delete (root);

@@ -15,5 +15,6 @@ mock_size_render (uint64_t bytes, char *buf, size_t len)
   else if (bytes < UINT64_C (1024) * 1024 * 1024)
     snprintf (buf, len, "%" PRIu64 "MB", bytes / (1024 * 1024));
   else
-    snprintf (buf, len, "%" PRIu64 "GB", bytes / (UINT64_C (1024) * 1024 * 1024));
+    snprintf (buf, len, "%" PRIu64 "GB",
+              bytes / (UINT64_C (1024) * 1024 * 1024));
 }

@@ -17,15 +17,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -42,7 +42,7 @@
 
 struct mock_vmdkfs
 {
-  pid_t started;   /* pid we spawned, 0 if it was already running */
+  pid_t started; /* pid we spawned, 0 if it was already running */
   char pidfile[PATH_MAX];
   pthread_mutex_t lock;
   /* pidfd of the process serving the control socket, -1 when not known
@@ -90,7 +90,8 @@ find_binary (const char *want, char *out, size_t len)
   snprintf (buf, sizeof buf, "%s:/usr/local/sbin:/usr/sbin",
             path ? path : "/usr/local/bin:/usr/bin");
   char *save = NULL;
-  for (char *d = strtok_r (buf, ":", &save); d; d = strtok_r (NULL, ":", &save))
+  for (char *d = strtok_r (buf, ":", &save); d;
+       d = strtok_r (NULL, ":", &save))
     {
       snprintf (out, len, "%s/vmdkfs", d);
       if (executable (out))
@@ -184,7 +185,8 @@ mock_vmdkfs_start (struct mock *m, vdvs_error_t *err)
   if (!find_binary (m->cfg.vmdkfs, bin, sizeof bin))
     {
       if (strcmp (m->cfg.vmdkfs, "auto") != 0)
-        return vdvs_error_set (err, ENOENT, "mock: vmdkfs binary `%s` not found",
+        return vdvs_error_set (err, ENOENT,
+                               "mock: vmdkfs binary `%s` not found",
                                m->cfg.vmdkfs);
       vdvs_log (VDVS_LOG_WARN, "vmdkfs not found, extents used directly",
                 "vmdkfs=auto");

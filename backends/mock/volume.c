@@ -1,8 +1,8 @@
 /* Volumes made and unmade: create, clone and remove, with upstream's
  * messages.  Each runs under the volume's lock (a clone under both, in
  * bucket order); a volume exists iff its descriptor does. */
-#include "mock_i.h"
 #include "authdb.h"
+#include "mock_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +75,8 @@ create_locked (struct mock *m, const struct mock_vol *v,
   /* The descriptor is written last: a volume exists iff it does. */
   if (mock_sidecar_write (v->sidecar, &sc, err) < 0
       || mock_descriptor_write (v, mb * 1024 * 1024,
-                                strcmp (format, "thin") == 0, err) < 0)
+                                strcmp (format, "thin") == 0, err)
+             < 0)
     {
       mock_sidecar_clear (&sc);
       remove_files (v);
@@ -142,22 +143,25 @@ clone_locked (struct mock *m, const struct mock_vol *v,
     {
       mock_sidecar_clear (&sc);
       remove_files (v);
-      return vdvs_error_set (err, r > 0 ? r : ENOMEM, "Failed to clone volume: %s",
+      return vdvs_error_set (err, r > 0 ? r : ENOMEM,
+                             "Failed to clone volume: %s",
                              strerror (r > 0 ? r : ENOMEM));
     }
   format = vdvs_opts_get (&sc.vol_opts, "diskformat");
   if (mock_sidecar_write (v->sidecar, &sc, err) < 0
       || mock_descriptor_write (v, d.sectors * 512,
                                 format == NULL || strcmp (format, "thin") == 0,
-                                err) < 0)
+                                err)
+             < 0)
     {
       mock_sidecar_clear (&sc);
       remove_files (v);
       return vdvs_error_wrap (err, "Failed to clone volume");
     }
   mock_sidecar_clear (&sc);
-  vdvs_log (VDVS_LOG_INFO, "Volume cloned", "volume=%s datastore=%s source=%s@%s",
-            v->vol, v->ds, src->vol, src->ds);
+  vdvs_log (VDVS_LOG_INFO, "Volume cloned",
+            "volume=%s datastore=%s source=%s@%s", v->vol, v->ds, src->vol,
+            src->ds);
   return 0;
 }
 
@@ -273,7 +277,8 @@ mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
   /* A clone is never counted in the volumes table (as upstream). */
   if (mock_auth_create (m, &a, &v, explicit_ds,
                         requested_mb (clone_from ? &src : NULL, opts),
-                        clone_from == NULL, err) < 0)
+                        clone_from == NULL, err)
+      < 0)
     {
       mock_auth_end (&a, false);
       return -1;
@@ -332,8 +337,9 @@ mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
       if (sc.attached || strcmp (sc.status, "attached") == 0)
         r = vdvs_error_set (err, EBUSY,
                             "Failed to remove volume %s, in use by VM = %s.",
-                            v.vol, sc.attached_name[0] ? sc.attached_name
-                                                       : sc.attached_uuid);
+                            v.vol,
+                            sc.attached_name[0] ? sc.attached_name
+                                                : sc.attached_uuid);
       mock_sidecar_clear (&sc);
     }
   else

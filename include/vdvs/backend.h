@@ -95,8 +95,8 @@ struct vdvs_backend
   uint64_t (*list_version) (void *handle);
 };
 
-#define VDVS_BACKEND_INIT                                  \
-  .struct_size = sizeof (struct vdvs_backend),             \
+#define VDVS_BACKEND_INIT                                                     \
+  .struct_size = sizeof (struct vdvs_backend),                                \
   .api_version = VDVS_BACKEND_API_VERSION
 
 #endif /* VDVS_BACKEND_H */

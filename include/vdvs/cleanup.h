@@ -61,9 +61,8 @@ cleanup_unlockp (pthread_mutex_t **m)
 #define VDVS_CONCAT_(a, b) a##b
 #define VDVS_CONCAT(a, b) VDVS_CONCAT_ (a, b)
 /* Hold `m` until the end of the enclosing scope. */
-#define ACQUIRE_LOCK_FOR_CURRENT_SCOPE(m)                                    \
-  __attribute__ ((cleanup (cleanup_unlockp))) pthread_mutex_t *VDVS_CONCAT ( \
-      _lock_, __LINE__)                                                     \
-      = (pthread_mutex_lock (m), (m))
+#define ACQUIRE_LOCK_FOR_CURRENT_SCOPE(m)                                     \
+  __attribute__ ((cleanup (cleanup_unlockp))) pthread_mutex_t *               \
+  VDVS_CONCAT (_lock_, __LINE__) = (pthread_mutex_lock (m), (m))
 
 #endif

@@ -17,8 +17,8 @@ enum vdvs_log_level
 /* `msg` is a human sentence, `fmt` the key=value part (may be NULL).
  * Example: vdvs_log (VDVS_LOG_INFO, "Volume mounted", "name=%s refcount=%d",
  * name, n). Thread-safe. */
-void vdvs_log (enum vdvs_log_level level, const char *msg, const char *fmt, ...)
-    VDVS_PRINTF (3, 4);
+void vdvs_log (enum vdvs_log_level level, const char *msg, const char *fmt,
+               ...) VDVS_PRINTF (3, 4);
 
 /* Set-up, for programs. Parse "error|warn|info|debug" (case-insensitive). 0 or -1. */
 int vdvs_log_level_parse (const char *s, enum vdvs_log_level *out);

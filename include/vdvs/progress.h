@@ -39,9 +39,9 @@ typedef void (*vdvs_progress_fn) (void *opaque, struct vdvs_progress *p);
 /* Per-operation pacing state of one receiver; zero-initialise. */
 struct vdvs_pace
 {
-  bool shown;          /* anything shown yet */
-  unsigned last_step;  /* percent / step of the last line shown */
-  double last_s;       /* monotonic seconds of the last line shown */
+  bool shown;         /* anything shown yet */
+  unsigned last_step; /* percent / step of the last line shown */
+  double last_s;      /* monotonic seconds of the last line shown */
 };
 
 /* 0..100, rounded down; 100 when total is 0. */

@@ -28,9 +28,9 @@ void vdvs_opts_clear (struct vdvs_opts *o);
  * three are strings on the wire. */
 struct vdvs_device
 {
-  char unit[16];       /* SCSI target, "0".."15" except "7" */
-  char pci_slot[16];   /* ControllerPciSlotNumber, e.g. "224" */
-  char pci_bus[16];    /* ControllerPciBusNumber, e.g. "17.0" */
+  char unit[16];     /* SCSI target, "0".."15" except "7" */
+  char pci_slot[16]; /* ControllerPciSlotNumber, e.g. "224" */
+  char pci_bus[16];  /* ControllerPciBusNumber, e.g. "17.0" */
 };
 
 /* The `get` reply (upstream §2.3.6). Every member is a malloc'd string or
@@ -38,13 +38,13 @@ struct vdvs_device
  * vdvs_volume_info_clear. */
 struct vdvs_volume_info
 {
-  char *created_by;     /* "created by VM" */
-  char *created;        /* asctime UTC: "Wed Mar  1 20:06:02 2017" */
-  char *status;         /* "attached" | "detached" */
-  char *capacity_size;  /* "capacity": {"size": "10GB", */
+  char *created_by;         /* "created by VM" */
+  char *created;            /* asctime UTC: "Wed Mar  1 20:06:02 2017" */
+  char *status;             /* "attached" | "detached" */
+  char *capacity_size;      /* "capacity": {"size": "10GB", */
   char *capacity_allocated; /*           "allocated": "13MB"} */
-  char *datastore;      /* real datastore name */
-  char *attached_to_vm; /* "attached to VM", NULL when detached */
+  char *datastore;          /* real datastore name */
+  char *attached_to_vm;     /* "attached to VM", NULL when detached */
   bool has_device;
   struct vdvs_device device; /* "attachedVMDevice" when has_device */
   char *fstype;

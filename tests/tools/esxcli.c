@@ -129,8 +129,9 @@ run_command (int argc, char **argv)
   if (b->config ("esx", url, &err) < 0)
     return print_error (&err);
 
-  if (strcmp (cmd, "create") && strcmp (cmd, "remove") && strcmp (cmd, "attach")
-      && strcmp (cmd, "detach") && strcmp (cmd, "list") && strcmp (cmd, "get"))
+  if (strcmp (cmd, "create") && strcmp (cmd, "remove")
+      && strcmp (cmd, "attach") && strcmp (cmd, "detach")
+      && strcmp (cmd, "list") && strcmp (cmd, "get"))
     {
       r = raw_request (url, cmd, name, &opts);
       vdvs_opts_clear (&opts);
@@ -243,8 +244,8 @@ run_raw (int argc, char **argv)
       int timed_out = err->status == ETIMEDOUT;
       vdvs_error_release (&err);
       close (fd);
-      printf ("%s\n", timed_out ? "no reply (timed out)"
-                                : "closed without reply");
+      printf ("%s\n",
+              timed_out ? "no reply (timed out)" : "closed without reply");
       return 3;
     }
   printf ("%s\n", reply);
@@ -364,7 +365,8 @@ run_par (int argc, char **argv)
       pthread_join (threads[k], NULL);
       printf ("%s %s ms=%lld %s\n", calls[k].cmd, calls[k].name,
               (long long) calls[k].ms, calls[k].out ? calls[k].out : "?");
-      failed |= calls[k].out == NULL || strncmp (calls[k].out, "Error:", 6) == 0;
+      failed |= calls[k].out == NULL
+                || strncmp (calls[k].out, "Error:", 6) == 0;
       free (calls[k].out);
     }
   b->close (h);

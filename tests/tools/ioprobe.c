@@ -33,19 +33,32 @@ ename (int err)
 
   switch (err)
     {
-    case EIO: return "EIO";
-    case ENOSPC: return "ENOSPC";
-    case EROFS: return "EROFS";
-    case ENOTCONN: return "ENOTCONN";
-    case ECONNABORTED: return "ECONNABORTED";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EINVAL: return "EINVAL";
-    case EAGAIN: return "EAGAIN";
-    case EDQUOT: return "EDQUOT";
-    case ENODEV: return "ENODEV";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EIO:
+      return "EIO";
+    case ENOSPC:
+      return "ENOSPC";
+    case EROFS:
+      return "EROFS";
+    case ENOTCONN:
+      return "ENOTCONN";
+    case ECONNABORTED:
+      return "ECONNABORTED";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case EINVAL:
+      return "EINVAL";
+    case EAGAIN:
+      return "EAGAIN";
+    case EDQUOT:
+      return "EDQUOT";
+    case ENODEV:
+      return "ENODEV";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
     }
   snprintf (buf, sizeof buf, "%d", err);
   return buf;
@@ -121,7 +134,8 @@ main (int argc, char **argv)
     }
   if (strcmp (op, "write") == 0 && argc >= 5)
     {
-      int byte = argc >= 6 && strcmp (argv[5], "direct") ? atoi (argv[5]) : 0xab;
+      int byte = argc >= 6 && strcmp (argv[5], "direct") ? atoi (argv[5])
+                                                         : 0xab;
 
       fd = open_or_report (path, O_WRONLY | flags);
       buf = aligned_buf (len, byte);
@@ -134,7 +148,8 @@ main (int argc, char **argv)
       return report (fsync (fd) < 0 ? -errno : 0);
     }
   if ((strcmp (op, "punch") == 0 || strcmp (op, "zero") == 0
-       || strcmp (op, "alloc") == 0) && argc >= 5)
+       || strcmp (op, "alloc") == 0)
+      && argc >= 5)
     {
       int mode = 0;
 

@@ -53,8 +53,8 @@ connect_pipe (void)
 {
   for (int tries = 0; tries < 50; tries++)
     {
-      HANDLE h = CreateFileA (pipe_name, GENERIC_READ | GENERIC_WRITE, 0,
-                              NULL, OPEN_EXISTING, 0, NULL);
+      HANDLE h = CreateFileA (pipe_name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                              OPEN_EXISTING, 0, NULL);
       if (h != INVALID_HANDLE_VALUE)
         return h;
       if (GetLastError () == ERROR_PIPE_BUSY)
@@ -93,8 +93,8 @@ read_reply (HANDLE h, struct reply *r)
   /* The head, a byte at a time so nothing of the next reply is taken. */
   while (end == NULL)
     {
-      if (len + 1 >= sizeof r->head || !ReadFile (h, r->head + len, 1, &got, NULL)
-          || got == 0)
+      if (len + 1 >= sizeof r->head
+          || !ReadFile (h, r->head + len, 1, &got, NULL) || got == 0)
         return -1;
       len++;
       r->head[len] = '\0';
@@ -128,7 +128,8 @@ post (HANDLE h, const char *path, const char *body, struct reply *r)
                     "POST %s HTTP/1.1\r\nHost: plugin\r\nContent-Length: "
                     "%zu\r\n\r\n",
                     path, strlen (body));
-  if (send_all (h, head, (size_t) n) < 0 || send_all (h, body, strlen (body)) < 0)
+  if (send_all (h, head, (size_t) n) < 0
+      || send_all (h, body, strlen (body)) < 0)
     return -1;
   return read_reply (h, r);
 }
@@ -138,7 +139,8 @@ t_activate (void)
 {
   HANDLE h = connect_pipe ();
   struct reply r;
-  int ok = h != INVALID_HANDLE_VALUE && post (h, "/Plugin.Activate", "{}", &r) == 0;
+  int ok = h != INVALID_HANDLE_VALUE
+           && post (h, "/Plugin.Activate", "{}", &r) == 0;
 
   check (ok && r.status == 200
              && strcmp (r.body, "{\"Implements\":[\"VolumeDriver\"]}") == 0
@@ -159,12 +161,13 @@ t_keepalive (void)
            && post (h, "/VolumeDriver.Capabilities", "{}", &b) == 0;
   check (ok && a.status == 200 && b.status == 200
              && strstr (b.body, "\"Scope\":\"global\"") != NULL,
-         "keep-alive: two requests on one connection",
-         "ok %d body [%s]", ok, ok ? b.body : "");
+         "keep-alive: two requests on one connection", "ok %d body [%s]", ok,
+         ok ? b.body : "");
   /* Two requests in one write (pipelined): two replies, in order. */
   {
-    const char two[] = "POST /Test.Echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-                       "POST /Plugin.Activate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+    const char two[] =
+        "POST /Test.Echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+        "POST /Plugin.Activate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
     int ok2 = send_all (h, two, sizeof two - 1) == 0 && read_reply (h, &c) == 0
               && read_reply (h, &d) == 0;
     check (ok2 && strstr (c.body, "\"Len\":3") != NULL
@@ -178,7 +181,8 @@ static void
 t_http10 (void)
 {
   HANDLE h = connect_pipe ();
-  const char req[] = "POST /Plugin.Activate HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}";
+  const char req[] =
+      "POST /Plugin.Activate HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}";
   struct reply r;
   int ok = send_all (h, req, sizeof req - 1) == 0 && read_reply (h, &r) == 0;
 
@@ -190,8 +194,7 @@ t_http10 (void)
   CloseHandle (h);
 }
 
-static unsigned __stdcall
-barrier_main (void *arg)
+static unsigned __stdcall barrier_main (void *arg)
 {
   int *ok = arg;
   HANDLE h = connect_pipe ();
@@ -247,7 +250,8 @@ t_body_limits (void)
        && post (h, "/Plugin.Activate", "{}", &s) == 0;
   check (ok && r.status == 200
              && strstr (r.body, "\"Err\":\"request body of 1048577 bytes is "
-                                "too large (max 1048576 bytes)\"") != NULL
+                                "too large (max 1048576 bytes)\"")
+                    != NULL
              && s.status == 200,
          "body over the limit refused, connection kept", "body [%s]",
          ok ? r.body : "");
@@ -316,7 +320,8 @@ t_hostile (void)
     send_all (h, "POST /Plugin.Act", 16);
     CloseHandle (h);
     h = connect_pipe ();
-    send_all (h, "POST /Test.Echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nab", 51);
+    send_all (h, "POST /Test.Echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nab",
+              51);
     CloseHandle (h);
   }
   t_activate ();
@@ -354,7 +359,8 @@ t_shutdown (void)
   HANDLE idle = connect_pipe (), half = connect_pipe (), h = connect_pipe ();
   struct reply r, s;
   int ok = post (idle, "/Plugin.Activate", "{}", &r) == 0
-           && send_all (half, "POST /Test.Echo HTTP/1.1\r\nContent-Le", 36) == 0
+           && send_all (half, "POST /Test.Echo HTTP/1.1\r\nContent-Le", 36)
+                  == 0
            && post (h, "/Test.Shutdown", "{}", &s) == 0 && s.status == 200;
 
   check (ok, "shutdown request", "no reply");
@@ -375,7 +381,8 @@ t_limit (int n)
   struct reply r;
   DWORD avail = 0;
   int ok = n >= 1 && n <= 64;
-  const char req[] = "POST /Plugin.Activate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+  const char req[] =
+      "POST /Plugin.Activate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
 
   for (int i = 0; ok && i < n; i++)
     ok = (hold[i] = connect_pipe ()) != INVALID_HANDLE_VALUE
@@ -384,7 +391,8 @@ t_limit (int n)
   if (!ok)
     return;
   extra = connect_pipe ();
-  ok = extra != INVALID_HANDLE_VALUE && send_all (extra, req, sizeof req - 1) == 0;
+  ok = extra != INVALID_HANDLE_VALUE
+       && send_all (extra, req, sizeof req - 1) == 0;
   for (int waited = 0; ok && waited < 1500 && avail == 0; waited += 100)
     {
       Sleep (100);

@@ -22,8 +22,8 @@ static HANDLE stop_event;
  * once, which only a server running connections concurrently achieves. */
 static CRITICAL_SECTION barrier_lock;
 static CONDITION_VARIABLE barrier_cv;
-static int barrier_in;          /* under barrier_lock */
-static unsigned barrier_round;  /* under barrier_lock */
+static int barrier_in;         /* under barrier_lock */
+static unsigned barrier_round; /* under barrier_lock */
 
 static char *
 json_err (const char *msg)
@@ -134,8 +134,10 @@ main (int argc, char **argv)
         max_conn = atoi (argv[++i]);
       else
         {
-          fprintf (stderr, "usage: %s [--pipe NAME] [--spec PATH] "
-                           "[--max-connections N]\n", argv[0]);
+          fprintf (stderr,
+                   "usage: %s [--pipe NAME] [--spec PATH] "
+                   "[--max-connections N]\n",
+                   argv[0]);
           return 2;
         }
     }
@@ -147,8 +149,8 @@ main (int argc, char **argv)
   if (vdvs_pipe_start (pipe_name, max_conn, handle, &p, &err) < 0
       || vdvs_spec_write (spec, "vsphere", VDVS_SPEC_ADDR, &err) < 0)
     {
-      vdvs_log (VDVS_LOG_ERROR, "Cannot serve the plugin API",
-                "error=\"%s\"", err->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Cannot serve the plugin API", "error=\"%s\"",
+                err->msg);
       vdvs_error_release (&err);
       vdvs_pipe_stop (p);
       return 1;
@@ -159,8 +161,8 @@ main (int argc, char **argv)
   /* The spec file goes first: Docker must not find a dead address. */
   if (vdvs_spec_remove (spec, &err) < 0)
     {
-      vdvs_log (VDVS_LOG_ERROR, "Cannot remove the spec file",
-                "error=\"%s\"", err->msg);
+      vdvs_log (VDVS_LOG_ERROR, "Cannot remove the spec file", "error=\"%s\"",
+                err->msg);
       vdvs_error_release (&err);
     }
   vdvs_pipe_stop (p);

@@ -64,9 +64,9 @@ serve_admin (int fd)
       for (int i = 0; i < sim.nlisteners; i++)
         {
           size_t k = strlen (out);
-          snprintf (out + k, sizeof out - k, "%s %s %s %s",
-                    i ? ";" : "", sim.listeners[i].vm_name,
-                    sim.listeners[i].vm_uuid, sim.listeners[i].url);
+          snprintf (out + k, sizeof out - k, "%s %s %s %s", i ? ";" : "",
+                    sim.listeners[i].vm_name, sim.listeners[i].vm_uuid,
+                    sim.listeners[i].url);
         }
       admin_reply (fd, "%s", out);
     }
@@ -122,8 +122,9 @@ serve_admin (int fd)
       admin_reply (fd, "ok");
     }
   else
-    admin_reply (fd, "error unknown command '%s' (ping, vms, power-off VM, "
-                     "stall SECONDS [VOLUME [COMMAND]])",
+    admin_reply (fd,
+                 "error unknown command '%s' (ping, vms, power-off VM, "
+                 "stall SECONDS [VOLUME [COMMAND]])",
                  line);
 }
 

@@ -139,7 +139,8 @@ uuid_from_name (const char *name, char *out, size_t size)
     }
   snprintf (out, size, "%08x-%04x-%04x-%04x-%012llx", (unsigned) (h1 >> 32),
             (unsigned) (h1 >> 16) & 0xffff, (unsigned) h1 & 0xffff,
-            (unsigned) (h2 >> 48), (unsigned long long) h2 & 0xffffffffffffull);
+            (unsigned) (h2 >> 48),
+            (unsigned long long) h2 & 0xffffffffffffull);
 }
 
 static int

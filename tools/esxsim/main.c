@@ -196,8 +196,9 @@ main (int argc, char **argv)
       for (int j = 0; j < i; j++)
         if (strcmp (sim.listeners[j].vm_uuid, l->vm_uuid) == 0)
           {
-            fprintf (stderr, "esxsim: %s and %s have the same VM uuid %s; "
-                             "one identity per listener\n",
+            fprintf (stderr,
+                     "esxsim: %s and %s have the same VM uuid %s; "
+                     "one identity per listener\n",
                      sim.listeners[j].url, l->url, l->vm_uuid);
             goto out;
           }
@@ -209,8 +210,8 @@ main (int argc, char **argv)
           fprintf (stderr, "esxsim: %s\n", err->msg);
           goto out;
         }
-      vdvs_log (VDVS_LOG_INFO, "Listening", "url=%s vm=%s vm_uuid=%s",
-                l->url, l->vm_name, l->vm_uuid);
+      vdvs_log (VDVS_LOG_INFO, "Listening", "url=%s vm=%s vm_uuid=%s", l->url,
+                l->vm_name, l->vm_uuid);
     }
   if (sim.admin_path[0] != '\0')
     {

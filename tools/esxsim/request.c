@@ -43,8 +43,8 @@ peer_allowed (const struct conn *c)
       if (cred.uid != 0)
         {
           vdvs_log (VDVS_LOG_WARN, "Connection from non root",
-                    "uid=%u pid=%d vm=%s", (unsigned) cred.uid,
-                    (int) cred.pid, c->l->vm_name);
+                    "uid=%u pid=%d vm=%s", (unsigned) cred.uid, (int) cred.pid,
+                    c->l->vm_name);
           return false;
         }
       return true;
@@ -245,8 +245,9 @@ serve_request (struct conn *c)
           sleep_ms (stall);
         }
       reply = execute (l, &req);
-      vdvs_log (VDVS_LOG_INFO, "Request", "vm=%s cmd=%s name=\"%s\" ms=%lld "
-                                          "reply=%s",
+      vdvs_log (VDVS_LOG_INFO, "Request",
+                "vm=%s cmd=%s name=\"%s\" ms=%lld "
+                "reply=%s",
                 l->vm_name, req.cmd, req.name,
                 (long long) (esx_now_ms () - t0), reply ? reply : "?");
       esx_request_clear (&req);

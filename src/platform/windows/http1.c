@@ -64,12 +64,18 @@ status_text (unsigned status)
 {
   switch (status)
     {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    default:
+      return "Error";
     }
 }
 
@@ -87,8 +93,8 @@ reply (struct conn *c, const struct request *r, unsigned status, char *json)
   n = snprintf (head, sizeof head,
                 "HTTP/1.%d %u %s\r\nContent-Type: " CONTENT_TYPE
                 "\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-                r->http10 ? 0 : 1, status, status_text (status),
-                strlen (json), r->keep_alive ? "keep-alive" : "close");
+                r->http10 ? 0 : 1, status, status_text (status), strlen (json),
+                r->keep_alive ? "keep-alive" : "close");
   rc = c->io->write (c->io->ctx, head, (size_t) n);
   if (rc == 0)
     rc = c->io->write (c->io->ctx, json, strlen (json));
@@ -223,13 +229,15 @@ parse_head (struct conn *c, size_t end, struct request *r)
           const char *colon = memchr (l, ':', n);
           const char *v;
           size_t vn, name;
-          if (colon == NULL || colon == l || memchr (l, ' ', (size_t) (colon - l))
+          if (colon == NULL || colon == l
+              || memchr (l, ' ', (size_t) (colon - l))
               || memchr (l, '\t', (size_t) (colon - l)))
             {
               quote (q, l, n);
               refuse (c, r, 400,
                       err_json ("malformed HTTP header line \"%s\": "
-                                "expected \"Name: value\"", q));
+                                "expected \"Name: value\"",
+                                q));
               return -1;
             }
           name = (size_t) (colon - l);
@@ -250,7 +258,8 @@ parse_head (struct conn *c, size_t end, struct request *r)
                   quote (q, v, vn);
                   refuse (c, r, 400,
                           err_json ("bad Content-Length \"%s\": expected one "
-                                    "decimal byte count", q));
+                                    "decimal byte count",
+                                    q));
                   return -1;
                 }
               r->have_length = true;
@@ -261,7 +270,8 @@ parse_head (struct conn *c, size_t end, struct request *r)
               quote (q, v, vn);
               refuse (c, r, 501,
                       err_json ("Transfer-Encoding \"%s\" is not supported: "
-                                "send the body with Content-Length", q));
+                                "send the body with Content-Length",
+                                q));
               return -1;
             }
           else if (ieq (l, name, "connection"))
@@ -364,7 +374,8 @@ serve_one (struct conn *c, vdvs_http_handler handler)
       if (strcmp (r.method, "POST") != 0)
         rc = reply (c, &r, 405,
                     err_json ("method %s not allowed: the plugin API is POST "
-                              "only", r.method));
+                              "only",
+                              r.method));
       else
         rc = reply (c, &r, 200, handler (r.path, body, (size_t) r.length));
       free (body);

@@ -55,8 +55,9 @@ win_strerror (DWORD e, char *buf, size_t n)
   DWORD len = FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM
                                   | FORMAT_MESSAGE_IGNORE_INSERTS,
                               NULL, e, 0, buf, (DWORD) n, NULL);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'
-                     || buf[len - 1] == '.'))
+  while (
+      len > 0
+      && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == '.'))
     buf[--len] = '\0';
   if (len == 0)
     snprintf (buf, n, "Windows error %lu", (unsigned long) e);
@@ -127,8 +128,7 @@ conn_write (void *ctx, const char *buf, size_t n)
   return 0;
 }
 
-static unsigned __stdcall
-conn_main (void *arg)
+static unsigned __stdcall conn_main (void *arg)
 {
   struct pconn *c = arg;
   struct vdvs_http1_io io = { c, conn_read, conn_write };
@@ -147,13 +147,13 @@ conn_main (void *arg)
 static HANDLE
 make_instance (struct vdvs_pipe *p, BOOL first)
 {
-  return CreateNamedPipeW (
-      p->name,
-      PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED
-          | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT
-          | PIPE_REJECT_REMOTE_CLIENTS,
-      PIPE_UNLIMITED_INSTANCES, BUF_SIZE, BUF_SIZE, 0, &p->sa);
+  return CreateNamedPipeW (p->name,
+                           PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED
+                               | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
+                           PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT
+                               | PIPE_REJECT_REMOTE_CLIENTS,
+                           PIPE_UNLIMITED_INSTANCES, BUF_SIZE, BUF_SIZE, 0,
+                           &p->sa);
 }
 
 /* Wait for a client on instance h: TRUE when one is connected. */
@@ -182,8 +182,7 @@ await_client (struct vdvs_pipe *p, HANDLE h, HANDLE ev)
     }
 }
 
-static unsigned __stdcall
-accept_main (void *arg)
+static unsigned __stdcall accept_main (void *arg)
 {
   struct vdvs_pipe *p = arg;
   HANDLE h = p->first, ev = CreateEventW (NULL, TRUE, FALSE, NULL);
@@ -291,10 +290,12 @@ vdvs_pipe_start (const char *name, int max_connections,
     {
       pipe_free (p);
       return vdvs_error_set (err, EINVAL,
-                             "pipe name `%s`: expected \\\\.\\pipe\\NAME", name);
+                             "pipe name `%s`: expected \\\\.\\pipe\\NAME",
+                             name);
     }
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (
-          PIPE_SDDL, SDDL_REVISION_1, &p->sd, NULL))
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (PIPE_SDDL,
+                                                             SDDL_REVISION_1,
+                                                             &p->sd, NULL))
     {
       e = GetLastError ();
       pipe_free (p);

@@ -14,8 +14,9 @@ win_strerror (DWORD e, char *buf, size_t n)
   DWORD len = FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM
                                   | FORMAT_MESSAGE_IGNORE_INSERTS,
                               NULL, e, 0, buf, (DWORD) n, NULL);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'
-                     || buf[len - 1] == '.'))
+  while (
+      len > 0
+      && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == '.'))
     buf[--len] = '\0';
   if (len == 0)
     snprintf (buf, n, "Windows error %lu", (unsigned long) e);
@@ -83,8 +84,9 @@ vdvs_spec_write (const char *path, const char *name, const char *addr,
     {
       DWORD e = GetLastError ();
       DeleteFileA (tmp);
-      return vdvs_error_set (err, EIO, "cannot write plugin spec file `%s`: %s",
-                             path, win_strerror (e, msg, sizeof msg));
+      return vdvs_error_set (err, EIO,
+                             "cannot write plugin spec file `%s`: %s", path,
+                             win_strerror (e, msg, sizeof msg));
     }
   return 0;
 }
@@ -97,7 +99,7 @@ vdvs_spec_remove (const char *path, vdvs_error_t *err)
   if (!DeleteFileA (path) && GetLastError () != ERROR_FILE_NOT_FOUND
       && GetLastError () != ERROR_PATH_NOT_FOUND)
     return vdvs_error_set (err, EIO, "cannot remove plugin spec file `%s`: %s",
-                           path, win_strerror (GetLastError (), msg,
-                                               sizeof msg));
+                           path,
+                           win_strerror (GetLastError (), msg, sizeof msg));
   return 0;
 }

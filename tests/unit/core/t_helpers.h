@@ -4,8 +4,8 @@
 #define VDVS_T_HELPERS_H
 
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>

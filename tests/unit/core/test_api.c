@@ -1,8 +1,8 @@
 /* The Docker volume plugin API (src/api.c) over the mock backend on a
  * temporary root, vmdkfs off: request parsing, reply shapes and the error
  * texts that need no loop device. */
-#include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -138,15 +138,16 @@ Test (api, unknown_endpoints)
 {
   expect_err ("/VolumeDriver.Frobnicate", "{}",
               "unknown endpoint `/VolumeDriver.Frobnicate`");
-  expect_err ("/Plugin.Deactivate", "{}", "unknown endpoint `/Plugin.Deactivate`");
+  expect_err ("/Plugin.Deactivate", "{}",
+              "unknown endpoint `/Plugin.Deactivate`");
   expect_err ("/", "", "unknown endpoint `/`");
 }
 
 Test (api, malformed_bodies_on_every_named_endpoint)
 {
   static const char *const eps[] = {
-    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Mount",
-    "/VolumeDriver.Unmount", "/VolumeDriver.Path", "/VolumeDriver.Get",
+    "/VolumeDriver.Create",  "/VolumeDriver.Remove", "/VolumeDriver.Mount",
+    "/VolumeDriver.Unmount", "/VolumeDriver.Path",   "/VolumeDriver.Get",
   };
   char msg[128];
 
@@ -156,7 +157,8 @@ Test (api, malformed_bodies_on_every_named_endpoint)
       snprintf (msg, sizeof msg, "request body is not valid JSON (%zu bytes)",
                 strlen ("{\"Name\":"));
       expect_err (eps[i], "{\"Name\":", msg);
-      expect_err (eps[i], "not json", "request body is not valid JSON (8 bytes)");
+      expect_err (eps[i], "not json",
+                  "request body is not valid JSON (8 bytes)");
       expect_err (eps[i], "[\"v\"]", "request body must be a JSON object");
       expect_err (eps[i], "\"v\"", "request body must be a JSON object");
       expect_err (eps[i], "null", "request body must be a JSON object");
@@ -184,8 +186,8 @@ static void make_volume (const char *name, const char *size);
 Test (api, raw_nul_byte_in_the_body_is_refused)
 {
   static const char *const eps[] = {
-    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Mount",
-    "/VolumeDriver.Unmount", "/VolumeDriver.Path", "/VolumeDriver.Get",
+    "/VolumeDriver.Create",  "/VolumeDriver.Remove", "/VolumeDriver.Mount",
+    "/VolumeDriver.Unmount", "/VolumeDriver.Path",   "/VolumeDriver.Get",
     "/VolumeDriver.List",
   };
   static const char body[] = "{\"Name\":\"a\0b\",\"ID\":\"x\"}";
@@ -265,8 +267,10 @@ Test (api, create_refuses_a_name_too_long_on_the_default_datastore,
             "together (in UTF-8)",
             vol, strlen (vol) + 1 + strlen (LONG_DS));
   expect_err ("/VolumeDriver.Create", body, msg);
-  snprintf (body, sizeof body, "%s/root/" LONG_DS "/dockvols/"
-            "11111111-1111-1111-1111-111111111111", tmp);
+  snprintf (body, sizeof body,
+            "%s/root/" LONG_DS "/dockvols/"
+            "11111111-1111-1111-1111-111111111111",
+            tmp);
   d = opendir (body);
   cr_assert_not_null (d);
   while ((de = readdir (d)) != NULL)
@@ -296,7 +300,8 @@ Test (api, mount_needs_a_valid_id)
   expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\"}", msg);
   expect_err ("/VolumeDriver.Unmount", "{\"Name\":\"v\"}", msg);
   expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\",\"ID\":7}", msg);
-  expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\",\"ID\":\"../../x\"}", msg);
+  expect_err ("/VolumeDriver.Mount", "{\"Name\":\"v\",\"ID\":\"../../x\"}",
+              msg);
   memset (id, 'a', 129);
   id[129] = '\0';
   snprintf (body, sizeof body, "{\"Name\":\"v\",\"ID\":\"%s\"}", id);
@@ -398,12 +403,15 @@ Test (api, create_option_errors_are_upstream_texts)
 
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
-      snprintf (body, sizeof body, "{\"Name\":\"v\",\"Opts\":%s}", cases[i][0]);
+      snprintf (body, sizeof body, "{\"Name\":\"v\",\"Opts\":%s}",
+                cases[i][0]);
       expect_err ("/VolumeDriver.Create", body, cases[i][1]);
     }
   /* Nothing was left on the datastore. */
-  snprintf (dir, sizeof dir, "%s/root/datastore1/dockvols/"
-            "11111111-1111-1111-1111-111111111111", tmp);
+  snprintf (dir, sizeof dir,
+            "%s/root/datastore1/dockvols/"
+            "11111111-1111-1111-1111-111111111111",
+            tmp);
   d = opendir (dir);
   cr_assert_not_null (d);
   while ((de = readdir (d)) != NULL)
@@ -413,7 +421,8 @@ Test (api, create_option_errors_are_upstream_texts)
 
 Test (api, create_with_a_missing_mkfs)
 {
-  const char *prefix = "Not found mkfs for xfs_ext\nSupported filesystems found: ";
+  const char *prefix =
+      "Not found mkfs for xfs_ext\nSupported filesystems found: ";
   cJSON *j = call ("/VolumeDriver.Create",
                    "{\"Name\":\"v\",\"Opts\":{\"fstype\":\"xfs_ext\"}}");
   const char *e = str_of (j, "Err");
@@ -487,8 +496,11 @@ Test (api, get_reply_shape)
   cr_assert_str_eq (str_of (vol, "Name"), "MyVolume");
   snprintf (mp, sizeof mp, "%s/mnt/MyVolume@datastore1", tmp);
   cr_assert_str_eq (str_of (vol, "Mountpoint"), mp);
-  cr_assert_eq (regcomp (&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
-                              "[0-9]{2}Z$", REG_EXTENDED | REG_NOSUB), 0);
+  cr_assert_eq (regcomp (&re,
+                         "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+                         "[0-9]{2}Z$",
+                         REG_EXTENDED | REG_NOSUB),
+                0);
   cr_assert_eq (regexec (&re, str_of (vol, "CreatedAt"), 0, NULL, 0), 0,
                 "CreatedAt `%s`", str_of (vol, "CreatedAt"));
   regfree (&re);
@@ -566,14 +578,14 @@ Test (api, list_path_and_remove_of_existing_volumes)
   vols = cJSON_GetObjectItemCaseSensitive (j, "Volumes");
   cr_assert_eq (cJSON_GetArraySize (vols), 2);
   cJSON_ArrayForEach (v, vols)
-  {
-    const char *n = str_of (v, "Name");
-    cr_assert (strcmp (n, "a@datastore1") == 0 || strcmp (n, "b@ds2") == 0,
-               "%s", n);
-    snprintf (mp, sizeof mp, "%s/mnt/%s", tmp, n);
-    cr_assert_str_eq (str_of (v, "Mountpoint"), mp);
-    seen++;
-  }
+    {
+      const char *n = str_of (v, "Name");
+      cr_assert (strcmp (n, "a@datastore1") == 0 || strcmp (n, "b@ds2") == 0,
+                 "%s", n);
+      snprintf (mp, sizeof mp, "%s/mnt/%s", tmp, n);
+      cr_assert_str_eq (str_of (v, "Mountpoint"), mp);
+      seen++;
+    }
   cr_assert_eq (seen, 2);
   cJSON_Delete (j);
 
@@ -586,7 +598,8 @@ Test (api, list_path_and_remove_of_existing_volumes)
   expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"a\"}");
   expect_ok ("/VolumeDriver.Remove", "{\"Name\":\"b@DS2\"}");
   j = call ("/VolumeDriver.List", NULL);
-  cr_assert_eq (cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (j, "Volumes")),
+  cr_assert_eq (cJSON_GetArraySize (
+                    cJSON_GetObjectItemCaseSensitive (j, "Volumes")),
                 0);
   cJSON_Delete (j);
   expect_err ("/VolumeDriver.Get", "{\"Name\":\"a\"}",
@@ -616,9 +629,9 @@ Test (api, clone_from_an_existing_volume)
   cr_assert_str_eq (str_of (st, "clone-from"), "src");
   cr_assert_str_eq (str_of (st, "access"), "read-only");
   cr_assert_str_eq (str_of (st, "fstype"), "ext4");
-  cr_assert_str_eq (
-      str_of (cJSON_GetObjectItemCaseSensitive (st, "capacity"), "size"),
-      "20MB");
+  cr_assert_str_eq (str_of (cJSON_GetObjectItemCaseSensitive (st, "capacity"),
+                            "size"),
+                    "20MB");
   cJSON_Delete (j);
 }
 
@@ -640,8 +653,10 @@ volume_file (const char *vol, const char *suffix, char *out, size_t len)
   DIR *d;
   size_t vl = strlen (vol), sl = strlen (suffix);
 
-  snprintf (dir, sizeof dir, "%s/root/datastore1/dockvols/"
-            "11111111-1111-1111-1111-111111111111", tmp);
+  snprintf (dir, sizeof dir,
+            "%s/root/datastore1/dockvols/"
+            "11111111-1111-1111-1111-111111111111",
+            tmp);
   d = opendir (dir);
   cr_assert_not_null (d);
   out[0] = '\0';
@@ -649,7 +664,8 @@ volume_file (const char *vol, const char *suffix, char *out, size_t len)
     {
       size_t n = strlen (de->d_name);
       if (n >= vl + sl && strncmp (de->d_name, vol, vl) == 0
-          && de->d_name[vl] == '-' && strcmp (de->d_name + n - sl, suffix) == 0)
+          && de->d_name[vl] == '-'
+          && strcmp (de->d_name + n - sl, suffix) == 0)
         snprintf (out, len, "%s/%s", dir, de->d_name);
     }
   closedir (d);
@@ -803,8 +819,8 @@ static void *
 churn_thread (void *arg)
 {
   static const char *const eps[] = {
-    "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Get",
-    "/VolumeDriver.Path", "/VolumeDriver.Unmount", "/VolumeDriver.Remove",
+    "/VolumeDriver.Create", "/VolumeDriver.Remove",  "/VolumeDriver.Get",
+    "/VolumeDriver.Path",   "/VolumeDriver.Unmount", "/VolumeDriver.Remove",
   };
   long t = (long) arg;
   char body[256];
@@ -859,10 +875,11 @@ Test (api, create_of_an_existing_volume_is_refused)
     t_write_file (path, text, strlen (text));
     free (text);
   }
-  snprintf (want, sizeof want, "File /vmfs/volumes/datastore1/dockvols/"
+  snprintf (want, sizeof want,
+            "File /vmfs/volumes/datastore1/dockvols/"
             "_DEFAULT/v.vmdk already exists");
-  expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\",\"Opts\":{\"size\":\"2gb\"}}",
-              want);
+  expect_err ("/VolumeDriver.Create",
+              "{\"Name\":\"v\",\"Opts\":{\"size\":\"2gb\"}}", want);
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"v\"}", want);
 }
 
@@ -878,8 +895,8 @@ Test (api, list_follows_every_change)
   b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
   cr_assert_str_eq (a, b);
   free (b);
-  cr_assert_eq (vdvs_bk_create (&bk, "two", &(struct vdvs_opts){ 0 }, &err), 0, "%s",
-                err ? err->msg : "");
+  cr_assert_eq (vdvs_bk_create (&bk, "two", &(struct vdvs_opts){ 0 }, &err), 0,
+                "%s", err ? err->msg : "");
   b = vdvs_api_handle ("/VolumeDriver.List", "{}", 2);
   cr_assert (strstr (b, "\"Name\":\"two@datastore1\"") != NULL, "%s", b);
   free (b);

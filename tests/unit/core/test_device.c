@@ -27,8 +27,7 @@ mkdirs (const char *rel)
         mkdir (path, 0755);
         *p = '/';
       }
-  cr_assert_eq (mkdir (path, 0755), 0, "mkdir %s: %s", path,
-                strerror (errno));
+  cr_assert_eq (mkdir (path, 0755), 0, "mkdir %s: %s", path, strerror (errno));
 }
 
 static void
@@ -112,9 +111,15 @@ Test (device, hostile_attach_replies_are_refused)
 {
   static const char *const cases[][2] = {
     /* unit, bus */
-    { "0", "../x" },       { "0", "../../../etc" }, { "0", "15.0/../16.0" },
-    { "0", "a/b" },        { "0", "" },             { "", "15.0" },
-    { "1a", "15.0" },      { "-1", "15.0" },        { "0/../1", "15.0" },
+    { "0", "../x" },
+    { "0", "../../../etc" },
+    { "0", "15.0/../16.0" },
+    { "0", "a/b" },
+    { "0", "" },
+    { "", "15.0" },
+    { "1a", "15.0" },
+    { "-1", "15.0" },
+    { "0/../1", "15.0" },
     { "0 ", "15.0" },
   };
   struct vdvs_device d;
@@ -146,8 +151,8 @@ now_ms (void)
 static const char *
 find_block_device (char *buf, size_t len)
 {
-  static const char *const candidates[] = { "/dev/loop0", "/dev/loop1",
-                                            "/dev/sda", "/dev/vda",
+  static const char *const candidates[] = { "/dev/loop0",   "/dev/loop1",
+                                            "/dev/sda",     "/dev/vda",
                                             "/dev/nvme0n1", "/dev/xvda" };
   struct stat st;
 
@@ -166,8 +171,8 @@ Test (device, wait_times_out_on_a_non_block_device)
   vdvs_error_t err = NULL;
   long t0, dt;
 
-  snprintf (link, sizeof link, "%s/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:0:0",
-            tmp);
+  snprintf (link, sizeof link,
+            "%s/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:0:0", tmp);
   cr_assert_eq (symlink ("/dev/null", link), 0);
   t0 = now_ms ();
   cr_assert_eq (vdvs_device_wait (link, 150, &err), -ETIMEDOUT);
@@ -200,8 +205,8 @@ Test (device, wait_returns_at_once_for_a_block_device)
 
   if (find_block_device (blk, sizeof blk) == NULL)
     cr_skip_test ("no block device on this machine");
-  snprintf (link, sizeof link, "%s/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:1:0",
-            tmp);
+  snprintf (link, sizeof link,
+            "%s/dev/disk/by-path/pci-0000:03:00.0-scsi-0:0:1:0", tmp);
   cr_assert_eq (symlink (blk, link), 0);
   t0 = now_ms ();
   cr_assert_eq (vdvs_device_wait (link, 5000, &err), 0);

@@ -26,8 +26,8 @@ MHD_resume_connection (struct MHD_Connection *conn)
   struct timespec ts = { 0, 200 * 1000 };
 
   if (real == NULL)
-    real = (void (*) (struct MHD_Connection *)) dlsym (RTLD_NEXT,
-                                                       "MHD_resume_connection");
+    real = (void (*) (
+        struct MHD_Connection *)) dlsym (RTLD_NEXT, "MHD_resume_connection");
   real (conn);
   nanosleep (&ts, NULL);
 }
@@ -71,10 +71,11 @@ one_request (int fd, const char *ep)
 {
   char req[256], buf[4096];
   size_t have = 0;
-  int n = snprintf (req, sizeof req,
-                    "POST /VolumeDriver.%s HTTP/1.1\r\nHost: p\r\n"
-                    "Content-Length: 31\r\n\r\n{\"Name\":\"v@ds\",\"ID\":\"abcdef\"}  ",
-                    ep);
+  int n =
+      snprintf (req, sizeof req,
+                "POST /VolumeDriver.%s HTTP/1.1\r\nHost: p\r\n"
+                "Content-Length: 31\r\n\r\n{\"Name\":\"v@ds\",\"ID\":\"abcdef\"}  ",
+                ep);
 
   if (write (fd, req, (size_t) n) != n)
     return false;
@@ -137,8 +138,8 @@ Test (http, threaded_requests_survive_their_resume, .timeout = 60)
 
   t_mkdtemp (tmp, sizeof tmp, "http");
   snprintf (sock, sizeof sock, "%s/p.sock", tmp);
-  cr_assert_eq (vdvs_http_start (sock, 256, handler, &h, &err), 0,
-                "%s", err ? err->msg : "");
+  cr_assert_eq (vdvs_http_start (sock, 256, handler, &h, &err), 0, "%s",
+                err ? err->msg : "");
   for (long i = 0; i < 12; i++)
     cr_assert_eq (pthread_create (&t[i], NULL, client, (void *) i), 0);
   for (int i = 0; i < 12; i++)

@@ -57,12 +57,14 @@ check_supported_list (const char *list)
 
 Test (mkfs, missing_fstype_lists_the_supported_ones)
 {
-  const char *prefix = "Not found mkfs for xfs_ext\nSupported filesystems found: ";
+  const char *prefix =
+      "Not found mkfs for xfs_ext\nSupported filesystems found: ";
   char path[PATH_MAX];
   vdvs_error_t err = NULL;
 
   cr_assert_eq (vdvs_mkfs_find ("xfs_ext", path, sizeof path, &err), -ENOENT);
-  cr_assert_eq (strncmp (err->msg, prefix, strlen (prefix)), 0, "%s", err->msg);
+  cr_assert_eq (strncmp (err->msg, prefix, strlen (prefix)), 0, "%s",
+                err->msg);
   cr_assert (strstr (err->msg + strlen (prefix), "ext4") != NULL, "%s",
              err->msg);
   check_supported_list (err->msg + strlen (prefix));
@@ -71,8 +73,12 @@ Test (mkfs, missing_fstype_lists_the_supported_ones)
 
 Test (mkfs, hostile_fstype_is_never_a_path)
 {
-  static const char *const bad[] = { "../../bin/true", "ext4/../ext4",
-                                     "EXT4", "ext4 -O", "", "a-b",
+  static const char *const bad[] = { "../../bin/true",
+                                     "ext4/../ext4",
+                                     "EXT4",
+                                     "ext4 -O",
+                                     "",
+                                     "a-b",
                                      "0123456789012345678901234567890123" };
   char path[PATH_MAX];
 
@@ -83,7 +89,8 @@ Test (mkfs, hostile_fstype_is_never_a_path)
       cr_assert_eq (vdvs_mkfs_find (bad[i], path, sizeof path, &err), -ENOENT,
                     "`%s` found", bad[i]);
       snprintf (want, sizeof want, "Not found mkfs for %s\n", bad[i]);
-      cr_assert_eq (strncmp (err->msg, want, strlen (want)), 0, "%s", err->msg);
+      cr_assert_eq (strncmp (err->msg, want, strlen (want)), 0, "%s",
+                    err->msg);
       vdvs_error_release (&err);
     }
 }
@@ -171,12 +178,15 @@ Test (mkfs, run_failure_carries_the_output)
   t_mkdtemp (dir, sizeof dir, "mkfs");
   snprintf (img, sizeof img, "%s/small.img", dir);
   t_write_file (img, zeros, sizeof zeros);
-  snprintf (prefix, sizeof prefix, "Failed to create filesystem on %s: "
-            "exit status nonzero. Output = ", img);
+  snprintf (prefix, sizeof prefix,
+            "Failed to create filesystem on %s: "
+            "exit status nonzero. Output = ",
+            img);
   cr_assert_lt (vdvs_mkfs_run ("ext4", img, "v", &err), 0);
   t_rmrf (dir);
   cr_assert_eq (err->status, EIO);
-  cr_assert_eq (strncmp (err->msg, prefix, strlen (prefix)), 0, "%s", err->msg);
+  cr_assert_eq (strncmp (err->msg, prefix, strlen (prefix)), 0, "%s",
+                err->msg);
   cr_assert_gt (strlen (err->msg), strlen (prefix), "mkfs said nothing?");
   cr_assert_neq (err->msg[strlen (err->msg) - 1], '\n');
   vdvs_error_release (&err);
@@ -276,8 +286,10 @@ Test (mkfs, run_never_formats_over_a_file_system)
           vdvs_error_release (&err); /* no mkfs.btrfs here */
           continue;
         }
-      snprintf (want, sizeof want, "Refusing to create a filesystem on %s: "
-                "it already holds ext4", img);
+      snprintf (want, sizeof want,
+                "Refusing to create a filesystem on %s: "
+                "it already holds ext4",
+                img);
       cr_assert_str_eq (err->msg, want);
       cr_assert_eq (err->status, EEXIST);
       vdvs_error_release (&err);
@@ -305,10 +317,12 @@ Test (mkfs, label_is_cut_to_the_file_system_limit)
   vdvs_mkfs_label ("xfs", "abcdefghijk\xc3\xa9z", out, sizeof out);
   cr_assert_str_eq (out, "abcdefghijk");
   /* Four 4-byte characters fill ext4's 16 bytes exactly; a fifth goes. */
-  vdvs_mkfs_label ("ext4", "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3"
-                   "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3", out, sizeof out);
+  vdvs_mkfs_label ("ext4",
+                   "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3"
+                   "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3",
+                   out, sizeof out);
   cr_assert_str_eq (out, "\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3\xf0\x9f\x90\xb3"
-                    "\xf0\x9f\x90\xb3");
+                         "\xf0\x9f\x90\xb3");
   vdvs_mkfs_label ("ext4", "abcdefghijklmno\xc3\xa9", out, sizeof out);
   cr_assert_str_eq (out, "abcdefghijklmno");
 }
@@ -327,7 +341,8 @@ Test (mkfs, xfs_takes_a_long_name_and_has_a_minimum_size)
       cr_skip_test ("no mkfs.xfs");
     }
   make_image (dir, sizeof dir, img, sizeof img, 300);
-  cr_assert_eq (vdvs_mkfs_run ("xfs", img, "a-volume-name-longer-than-12", &err),
+  cr_assert_eq (vdvs_mkfs_run ("xfs", img, "a-volume-name-longer-than-12",
+                               &err),
                 0, "%s", err ? err->msg : "");
   snprintf (cmd, sizeof cmd, "blkid -p -o value -s LABEL %s", img);
   p = popen (cmd, "r");

@@ -68,14 +68,20 @@ Test (mount_flags, unknown_options_are_named)
             valid);
   parse_bad ("nosiud,nodev", msg);
   /* Read-only is the volume's access option, not a mount option here. */
-  snprintf (msg, sizeof msg, "mount option `ro` in `nodev,ro` is not "
-            "supported; %s", valid);
+  snprintf (msg, sizeof msg,
+            "mount option `ro` in `nodev,ro` is not "
+            "supported; %s",
+            valid);
   parse_bad ("nodev,ro", msg);
-  snprintf (msg, sizeof msg, "mount option `` in `nodev,,nosuid` is not "
-            "supported; %s", valid);
+  snprintf (msg, sizeof msg,
+            "mount option `` in `nodev,,nosuid` is not "
+            "supported; %s",
+            valid);
   parse_bad ("nodev,,nosuid", msg);
-  snprintf (msg, sizeof msg, "mount option `NOSUID` in `NOSUID` is not "
-            "supported; %s", valid);
+  snprintf (msg, sizeof msg,
+            "mount option `NOSUID` in `NOSUID` is not "
+            "supported; %s",
+            valid);
   parse_bad ("NOSUID", msg);
   parse_bad ("nodev,", "mount options `nodev,` end with a comma");
 }

@@ -124,7 +124,8 @@ Test (name, illegal_characters)
 {
   expect_err ("volume/abc", "'Volume name contains illegal characters: /'");
   expect_err ("../x", "'Volume name contains illegal characters: /'");
-  expect_err ("/etc@datastore1", "'Volume name contains illegal characters: /'");
+  expect_err ("/etc@datastore1",
+              "'Volume name contains illegal characters: /'");
   /* repr() of a backslash doubles it. */
   expect_err ("a\\b", "'Volume name contains illegal characters: \\\\'");
 }
@@ -203,7 +204,8 @@ Test (name, mountable_limit_is_255_bytes)
 
   cr_assert_eq (vdvs_name_check_mountable ("v", "datastore1", &err), 0);
   cr_assert_eq (vdvs_name_check_mountable (v250, "ds12", &err), 0); /* 255 */
-  cr_assert_eq (vdvs_name_check_mountable (v250, "ds123", &err), -ENAMETOOLONG);
+  cr_assert_eq (vdvs_name_check_mountable (v250, "ds123", &err),
+                -ENAMETOOLONG);
   cr_assert_eq (err->status, ENAMETOOLONG);
   cr_assert (strstr (err->msg, "256 bytes, over the 255-byte limit") != NULL,
              "%s", err->msg);

@@ -11,9 +11,11 @@
 static struct vdvs_progress
 prog (enum vdvs_progress_state s, uint64_t done, uint64_t total)
 {
-  struct vdvs_progress p = { .state = s, .op = "create",
+  struct vdvs_progress p = { .state = s,
+                             .op = "create",
                              .volume = "vol@datastore1",
-                             .what = "eagerzeroedthick", .done = done,
+                             .what = "eagerzeroedthick",
+                             .done = done,
                              .total = total };
   return p;
 }

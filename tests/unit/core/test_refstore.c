@@ -225,8 +225,7 @@ Test (refstore, round_trip, .init = setup, .fini = teardown)
   vdvs_refs_clear (&r2);
 }
 
-Test (refstore, saved_file_is_json_with_name, .init = setup,
-      .fini = teardown)
+Test (refstore, saved_file_is_json_with_name, .init = setup, .fini = teardown)
 {
   struct vdvs_refs r = { 0 };
   vdvs_error_t err = NULL;
@@ -299,7 +298,11 @@ Test (refstore, corrupt_files_are_ignored, .init = setup, .fini = teardown)
   vdvs_error_t err = NULL;
   char path[PATH_MAX + 32];
   static const char *const bad[] = {
-    "garbage", "", "[1,2]", "{\"mounts\":[1]}", "{\"name\":\"x\"}",
+    "garbage",
+    "",
+    "[1,2]",
+    "{\"mounts\":[1]}",
+    "{\"name\":\"x\"}",
     "{\"mounts\":{\"a\":1}", /* truncated by a crash */
   };
 
@@ -339,8 +342,7 @@ Test (refstore, out_of_range_counts_are_dropped, .init = setup,
   loaded_clear (&l);
 }
 
-Test (refstore, leftover_temp_file_is_removed, .init = setup,
-      .fini = teardown)
+Test (refstore, leftover_temp_file_is_removed, .init = setup, .fini = teardown)
 {
   struct loaded l = { 0 };
   vdvs_error_t err = NULL;

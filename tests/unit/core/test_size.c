@@ -37,9 +37,9 @@ Test (size, units_case_insensitive)
 Test (size, malformed)
 {
   static const char *const bad[] = {
-    "100mbb", "100gbEE", "2", "mb", "sizes", "-1gb", "+1gb", "1.5gb",
-    "10 gb", " 10gb", "10gb ", "10kb", "10pb", "10b", "", "gb", "0x10mb",
-    "１０gb", /* full-width digits */
+    "100mbb", "100gbEE", "2",      "mb",     "sizes", "-1gb", "+1gb",
+    "1.5gb",  "10 gb",   " 10gb",  "10gb ",  "10kb",  "10pb", "10b",
+    "",       "gb",      "0x10mb", "１０gb", /* full-width digits */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_bad (bad[i]);

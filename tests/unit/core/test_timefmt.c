@@ -13,7 +13,8 @@ expect (const char *asc, const char *rfc)
   char out[64];
 
   memset (out, 'x', sizeof out);
-  cr_assert_eq (vdvs_asctime_to_rfc3339 (asc, out, sizeof out), 0, "`%s`", asc);
+  cr_assert_eq (vdvs_asctime_to_rfc3339 (asc, out, sizeof out), 0, "`%s`",
+                asc);
   cr_assert_str_eq (out, rfc);
 }
 
@@ -73,7 +74,8 @@ Test (timefmt, short_buffer_fails)
 {
   char out[10];
   cr_assert_eq (vdvs_asctime_to_rfc3339 ("Wed Mar  1 20:06:02 2017", out,
-                                         sizeof out), -1);
+                                         sizeof out),
+                -1);
 }
 
 /* Many instants (leap days, century years included) round-trip, and

@@ -17,8 +17,8 @@ expect_keys (const struct vdvs_opts *o, const char *const *keys, size_t n)
 Test (opts, set_keeps_keys_sorted)
 {
   struct vdvs_opts o = { 0 };
-  const char *const want[] = { "access", "clone-from", "diskformat",
-                               "fstype", "size" };
+  const char *const want[] = { "access", "clone-from", "diskformat", "fstype",
+                               "size" };
 
   cr_assert_eq (vdvs_opts_set (&o, "size", "10gb"), 0);
   cr_assert_eq (vdvs_opts_set (&o, "fstype", "ext4"), 0);

@@ -16,9 +16,9 @@
 
 enum attach_mode
 {
-  ATTACH_OK,          /* a well-formed reply; no such device in sysfs */
-  ATTACH_NO_BUS,      /* no ControllerPciBusNumber (older VIBs) */
-  ATTACH_UNREADABLE,  /* a reply the backend could not parse */
+  ATTACH_OK,         /* a well-formed reply; no such device in sysfs */
+  ATTACH_NO_BUS,     /* no ControllerPciBusNumber (older VIBs) */
+  ATTACH_UNREADABLE, /* a reply the backend could not parse */
 };
 
 /* The script and what the core did. */
@@ -30,7 +30,7 @@ static struct
   const char *created_by; /* get's "created by VM" */
   bool attached_here;     /* attach makes get say "attached to VM" us */
   enum attach_mode attach;
-  char calls[1024];       /* "create get attach ..." */
+  char calls[1024]; /* "create get attach ..." */
 } fk;
 
 static char tmp[PATH_MAX];
@@ -52,8 +52,10 @@ fk_create (void *h, const char *name, const struct vdvs_opts *o,
   (void) h, (void) o;
   record ("create", name);
   if (fk.create_status == EEXIST)
-    return vdvs_error_set (err, EEXIST, "File /vmfs/volumes/ds1/dockvols/"
-                           "_DEFAULT/%s.vmdk already exists", name);
+    return vdvs_error_set (err, EEXIST,
+                           "File /vmfs/volumes/ds1/dockvols/"
+                           "_DEFAULT/%s.vmdk already exists",
+                           name);
   return 0;
 }
 
@@ -118,14 +120,9 @@ fk_get (void *h, const char *name, struct vdvs_volume_info *out,
 }
 
 static const struct vdvs_backend fake = {
-  VDVS_BACKEND_INIT,
-  .name = "fake",
-  .create = fk_create,
-  .remove = fk_remove,
-  .attach = fk_attach,
-  .detach = fk_detach,
-  .list = fk_list,
-  .get = fk_get,
+  VDVS_BACKEND_INIT,   .name = "fake",      .create = fk_create,
+  .remove = fk_remove, .attach = fk_attach, .detach = fk_detach,
+  .list = fk_list,     .get = fk_get,
 };
 
 static void

@@ -2,14 +2,14 @@
  * unix (or tcp) socket: requests on the wire, reply mapping, changes sent
  * at most once and waited for without a time limit, bounded and retried
  * reads, and calls that do not wait for each other. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,10 +22,10 @@
 /* What the fake service does with connection number i. */
 enum action
 {
-  REPLY,      /* read the request, send replies[i] */
-  DROP,       /* read the request, close without a reply */
-  HANG,       /* read the request, never answer */
-  SLOW,       /* read the request, wait delay_ms, send replies[i] */
+  REPLY, /* read the request, send replies[i] */
+  DROP,  /* read the request, close without a reply */
+  HANG,  /* read the request, never answer */
+  SLOW,  /* read the request, wait delay_ms, send replies[i] */
 };
 
 #define MAX_CONN 16
@@ -138,7 +138,6 @@ fake_start_tcp (void)
             (int) ntohs (sin.sin_port));
   pthread_create (&fake.thread, NULL, fake_serve, NULL);
 }
-
 
 static void
 cleanup (void)

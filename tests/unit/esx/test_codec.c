@@ -76,8 +76,7 @@ Test (request, go_escaping)
 {
   /* <, >, & are HTML-escaped, U+2028/2029 escaped, other non-ASCII raw,
    * DEL raw, invalid UTF-8 becomes \ufffd. */
-  check_request ("get", "a<b>&c\"d\\e\n\r\t\x01\x08\x0c\x7f",
-                 NULL,
+  check_request ("get", "a<b>&c\"d\\e\n\r\t\x01\x08\x0c\x7f", NULL,
                  "{\"cmd\":\"get\",\"details\":{\"Name\":\"a\\u003cb\\u003e"
                  "\\u0026c\\\"d\\\\e\\n\\r\\t\\u0001\\u0008\\u000c\x7f\"},"
                  "\"version\":\"2\"}");
@@ -125,9 +124,12 @@ Test (request, decode_version_rules)
   struct esx_request r;
   vdvs_error_t err = NULL;
   const char *absent = "{\"cmd\":\"get\",\"details\":{\"Name\":\"v\"}}";
-  const char *num = "{\"version\":3,\"cmd\":\"get\",\"details\":{\"Name\":\"v\"}}";
-  const char *str = "{\"cmd\":\"get\",\"details\":{\"Name\":\"v\"},\"version\":\" 1 \"}";
-  const char *bad = "{\"cmd\":\"get\",\"details\":{\"Name\":\"v\"},\"version\":\"x\"}";
+  const char *num =
+      "{\"version\":3,\"cmd\":\"get\",\"details\":{\"Name\":\"v\"}}";
+  const char *str =
+      "{\"cmd\":\"get\",\"details\":{\"Name\":\"v\"},\"version\":\" 1 \"}";
+  const char *bad =
+      "{\"cmd\":\"get\",\"details\":{\"Name\":\"v\"},\"version\":\"x\"}";
 
   cr_assert_eq (esx_request_decode (absent, strlen (absent), &r, NULL), 0);
   cr_assert_eq (r.version, 2);
@@ -159,7 +161,8 @@ Test (request, decode_errors)
   vdvs_error_release (&err);
   cr_assert_lt (esx_request_decode (nodetails, strlen (nodetails), &r, &err),
                 0);
-  cr_assert_str_eq (err->msg, "Server returned an error: KeyError('details',)");
+  cr_assert_str_eq (err->msg,
+                    "Server returned an error: KeyError('details',)");
   vdvs_error_release (&err);
 }
 
@@ -185,23 +188,23 @@ Test (request, version_mismatch_text)
 
 /* ---- replies ------------------------------------------------------ */
 
-static const char attach_reply[]
-    = "{\"Unit\": \"0\", \"ControllerPciSlotNumber\": \"224\", "
-      "\"ControllerPciBusNumber\": \"17.0\"}";
+static const char attach_reply[] =
+    "{\"Unit\": \"0\", \"ControllerPciSlotNumber\": \"224\", "
+    "\"ControllerPciBusNumber\": \"17.0\"}";
 
-static const char get_reply[]
-    = "{\"created by VM\": \"photon-VM0.3\", \"created\": \"Sat Mar  4 "
-      "09:26:00 2017\", \"status\": \"attached\", \"capacity\": {\"size\": "
-      "\"100MB\", \"allocated\": \"13MB\"}, \"datastore\": \"sharedVmfs-0\", "
-      "\"attached to VM\": \"photon-VM0.3\", \"attachedVMDevice\": {\"Unit\": "
-      "\"0\", \"ControllerPciSlotNumber\": \"160\", \"ControllerPciBusNumber\": "
-      "\"15.0\"}, \"fstype\": \"ext4\", \"diskformat\": \"thin\", "
-      "\"attach-as\": \"independent_persistent\", \"access\": \"read-write\", "
-      "\"clone-from\": \"None\", \"vsan-policy-name\": \"myPolicy\"}";
+static const char get_reply[] =
+    "{\"created by VM\": \"photon-VM0.3\", \"created\": \"Sat Mar  4 "
+    "09:26:00 2017\", \"status\": \"attached\", \"capacity\": {\"size\": "
+    "\"100MB\", \"allocated\": \"13MB\"}, \"datastore\": \"sharedVmfs-0\", "
+    "\"attached to VM\": \"photon-VM0.3\", \"attachedVMDevice\": {\"Unit\": "
+    "\"0\", \"ControllerPciSlotNumber\": \"160\", \"ControllerPciBusNumber\": "
+    "\"15.0\"}, \"fstype\": \"ext4\", \"diskformat\": \"thin\", "
+    "\"attach-as\": \"independent_persistent\", \"access\": \"read-write\", "
+    "\"clone-from\": \"None\", \"vsan-policy-name\": \"myPolicy\"}";
 
-static const char list_reply[]
-    = "[{\"Name\": \"vol1@datastore1\", \"Attributes\": {}}, {\"Name\": "
-      "\"db@vsanDatastore\", \"Attributes\": {}}]";
+static const char list_reply[] =
+    "[{\"Name\": \"vol1@datastore1\", \"Attributes\": {}}, {\"Name\": "
+    "\"db@vsanDatastore\", \"Attributes\": {}}]";
 
 Test (reply, attach_encode_and_decode)
 {
@@ -261,12 +264,13 @@ Test (reply, get_detached_omits_keys)
   info.access = strdup ("read-write");
   info.clone_from = strdup ("None");
   s = esx_reply_info (&info);
-  cr_assert_str_eq (s, "{\"created by VM\": \"vm1\", \"created\": \"Wed Mar  "
-                       "1 20:06:02 2017\", \"status\": \"detached\", "
-                       "\"capacity\": {\"size\": \"100MB\", \"allocated\": "
-                       "\"0\"}, \"datastore\": \"datastore1\", \"diskformat\": "
-                       "\"thin\", \"attach-as\": \"independent_persistent\", "
-                       "\"access\": \"read-write\", \"clone-from\": \"None\"}");
+  cr_assert_str_eq (s,
+                    "{\"created by VM\": \"vm1\", \"created\": \"Wed Mar  "
+                    "1 20:06:02 2017\", \"status\": \"detached\", "
+                    "\"capacity\": {\"size\": \"100MB\", \"allocated\": "
+                    "\"0\"}, \"datastore\": \"datastore1\", \"diskformat\": "
+                    "\"thin\", \"attach-as\": \"independent_persistent\", "
+                    "\"access\": \"read-write\", \"clone-from\": \"None\"}");
   free (s);
   vdvs_volume_info_clear (&info);
 }
@@ -277,7 +281,8 @@ Test (reply, list_round_trip)
   cJSON *j;
   char *s;
 
-  cr_assert_eq (esx_reply_parse (list_reply, strlen (list_reply), &j, NULL), 0);
+  cr_assert_eq (esx_reply_parse (list_reply, strlen (list_reply), &j, NULL),
+                0);
   cr_assert_eq (esx_reply_to_list (j, &l, NULL), 0);
   cr_assert_eq (l.n, 2);
   cr_assert_str_eq (l.names[0], "vol1@datastore1");

@@ -1,7 +1,7 @@
 /* ESX transports: URL parsing, unix and TCP on 127.0.0.1, the privileged
  * source port, and the vsock error path.  Never connects to a vsock CID. */
-#include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -44,10 +44,17 @@ Test (addr, parse_forms)
 
 Test (addr, parse_errors)
 {
-  const char *bad[] = { "http://x", "vsock://x:1", "vsock://2:", "vsock://2:-1",
-                        "unix://relative", "tcp://localhost:1019",
-                        "tcp://127.0.0.1", "tcp://127.0.0.1:0",
-                        "tcp://127.0.0.1:70000", "", NULL };
+  const char *bad[] = { "http://x",
+                        "vsock://x:1",
+                        "vsock://2:",
+                        "vsock://2:-1",
+                        "unix://relative",
+                        "tcp://localhost:1019",
+                        "tcp://127.0.0.1",
+                        "tcp://127.0.0.1:0",
+                        "tcp://127.0.0.1:70000",
+                        "",
+                        NULL };
   for (int i = 0; bad[i]; i++)
     {
       struct esx_addr a;
@@ -194,9 +201,8 @@ Test (tcp, skips_ports_in_use)
   for (int i = 0; i < 8; i++)
     {
       struct sockaddr_in in = { .sin_family = AF_INET,
-                                .sin_port = htons (p + 1 + i > 1023
-                                                       ? 100 + i
-                                                       : p + 1 + i) };
+                                .sin_port = htons (
+                                    p + 1 + i > 1023 ? 100 + i : p + 1 + i) };
       blockers[i] = socket (AF_INET, SOCK_STREAM, 0);
       bind (blockers[i], (struct sockaddr *) &in, sizeof in);
     }

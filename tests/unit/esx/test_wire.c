@@ -162,66 +162,72 @@ Test (wire, large_reply_any_size)
 
 Test (wire, bad_magic)
 {
-  static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0xde, 5, 0, 0, 0,
-                               'n', 'u', 'l', 'l', 0 };
+  static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0xde, 5,   0, 0,
+                               0,    'n',  'u',  'l',  'l', 0 };
   feed (f, sizeof f);
-  expect_recv_error (0, EBADMSG, "Wrong magic: got 0xdeadbeef expected "
-                                 "0xbadbeef");
+  expect_recv_error (0, EBADMSG,
+                     "Wrong magic: got 0xdeadbeef expected "
+                     "0xbadbeef");
 }
 
 Test (wire, bad_magic_big_endian)
 {
   static const uint8_t f[] = { 0x0b, 0xad, 0xbe, 0xef, 0, 0, 0, 5 };
   feed (f, sizeof f);
-  expect_recv_error (0, EBADMSG, "Wrong magic: got 0xefbead0b expected "
-                                 "0xbadbeef");
+  expect_recv_error (0, EBADMSG,
+                     "Wrong magic: got 0xefbead0b expected "
+                     "0xbadbeef");
 }
 
 Test (wire, empty_connection)
 {
   feed ("", 0);
-  expect_recv_error (0, EBADMSG, "Failed to receive magic data: received 0 "
-                                 "expected 4 bytes (connection closed by "
-                                 "peer)");
+  expect_recv_error (0, EBADMSG,
+                     "Failed to receive magic data: received 0 "
+                     "expected 4 bytes (connection closed by "
+                     "peer)");
 }
 
 Test (wire, short_magic)
 {
   static const uint8_t f[] = { 0xef, 0xbe };
   feed (f, sizeof f);
-  expect_recv_error (0, EBADMSG, "Failed to receive magic data: received 2 "
-                                 "expected 4 bytes (connection closed by "
-                                 "peer)");
+  expect_recv_error (0, EBADMSG,
+                     "Failed to receive magic data: received 2 "
+                     "expected 4 bytes (connection closed by "
+                     "peer)");
 }
 
 Test (wire, short_length)
 {
   static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0x0b, 5, 0 };
   feed (f, sizeof f);
-  expect_recv_error (0, EBADMSG, "Failed to receive data len : ret 2 "
-                                 "(connection closed by peer)");
+  expect_recv_error (0, EBADMSG,
+                     "Failed to receive data len : ret 2 "
+                     "(connection closed by peer)");
 }
 
 Test (wire, short_body)
 {
   static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0x0b, 5, 0, 0, 0, 'n', 'u' };
   feed (f, sizeof f);
-  expect_recv_error (0, EBADMSG, "Failed to receive message data: received 2 "
-                                 "expected 5 (connection closed by peer)");
+  expect_recv_error (0, EBADMSG,
+                     "Failed to receive message data: received 2 "
+                     "expected 5 (connection closed by peer)");
 }
 
 Test (wire, missing_nul)
 {
-  static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0x0b, 4, 0, 0, 0,
-                               'n', 'u', 'l', 'l' };
+  static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0x0b, 4,   0,
+                               0,    0,    'n',  'u',  'l', 'l' };
   feed (f, sizeof f);
   expect_recv_error (0, EBADMSG, "Protocol error: len mismatch");
 }
 
 Test (wire, nul_inside)
 {
-  static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0x0b, 6, 0, 0, 0,
-                               'n', 'u', 0, 'l', 'l', 0 };
+  static const uint8_t f[] = { 0xef, 0xbe, 0xad, 0x0b, 6,   0,   0,
+                               0,    'n',  'u',  0,    'l', 'l', 0 };
   feed (f, sizeof f);
   expect_recv_error (0, EBADMSG, "Protocol error: len mismatch");
 }
@@ -288,7 +294,8 @@ Test (wire, header_parse)
   static const uint8_t ok[] = { 0xef, 0xbe, 0xad, 0x0b, 0x36, 0, 0, 0 };
   uint32_t len;
 
-  cr_assert_eq (esx_wire_header_parse (ok, ESX_WIRE_SERVER_MAX, &len, NULL), 0);
+  cr_assert_eq (esx_wire_header_parse (ok, ESX_WIRE_SERVER_MAX, &len, NULL),
+                0);
   cr_assert_eq (len, 54);
   cr_assert_eq (esx_wire_payload_check ("null", 5, NULL), 0);
   cr_assert_lt (esx_wire_payload_check ("null", 4, NULL), 0);

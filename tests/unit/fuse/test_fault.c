@@ -57,14 +57,18 @@ verdict_err (const char *path, unsigned op)
 
 Test (fault, add_path_read_eio)
 {
-  char *r = ctl ("add id=e1 path=datastore1/dockvols/*/vol1-flat.vmdk op=read errno=EIO", 0);
+  char *r =
+      ctl ("add id=e1 path=datastore1/dockvols/*/vol1-flat.vmdk op=read errno=EIO",
+           0);
   cr_assert_str_eq (r, "id=e1\n");
   free (r);
   cr_assert_eq (verdict_err (FLAT, FAULT_OP_READ), EIO);
   cr_assert_eq (verdict_err (FLAT, FAULT_OP_WRITE), 0);
   cr_assert_eq (verdict_err (OTHER, FAULT_OP_READ), 0);
   /* `*' stays inside one path component. */
-  cr_assert_eq (verdict_err ("datastore1/dockvols/a/b/vol1-flat.vmdk", FAULT_OP_READ), 0);
+  cr_assert_eq (verdict_err ("datastore1/dockvols/a/b/vol1-flat.vmdk",
+                             FAULT_OP_READ),
+                0);
 }
 
 Test (fault, ds_matches_whole_datastore_only)
@@ -175,8 +179,9 @@ Test (fault, list_shows_counts)
   verdict_err (FLAT, FAULT_OP_READ);
   verdict_err (FLAT, FAULT_OP_READ);
   r = ctl ("list", 0);
-  cr_assert_str_eq (r, "id=e kind=error path=" FLAT " op=read errno=EIO rate=1 "
-                       "after=1 trigger=none matched=2 injected=1\n");
+  cr_assert_str_eq (r,
+                    "id=e kind=error path=" FLAT " op=read errno=EIO rate=1 "
+                    "after=1 trigger=none matched=2 injected=1\n");
   free (r);
 }
 

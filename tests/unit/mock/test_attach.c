@@ -170,8 +170,8 @@ Test (attach, attach_publishes_the_disk_and_detach_removes_it)
 
 Test (attach, unit_numbers_skip_seven)
 {
-  static const char *const want[] = { "0", "1", "2", "3", "4", "5",
-                                      "6", "8", "9" };
+  static const char *const want[] = { "0", "1", "2", "3", "4",
+                                      "5", "6", "8", "9" };
   struct vdvs_device dev;
   char name[16], link[PATH_MAX * 2];
 
@@ -259,12 +259,14 @@ Test (attach, two_vms_share_one_datastore)
   t_attach_ok (ma, "v", &dev);
 
   cr_assert_eq (vdvs_backend_mock.attach (mb, "v", &devb, &err), -EBUSY);
-  cr_assert_str_eq (err->msg, "Failed to add disk 'scsi1:0'. disk /vmfs/volumes/"
-                              "datastore1/dockvols/_DEFAULT/v.vmdk already "
-                              "attached to VM=vmA");
+  cr_assert_str_eq (err->msg,
+                    "Failed to add disk 'scsi1:0'. disk /vmfs/volumes/"
+                    "datastore1/dockvols/_DEFAULT/v.vmdk already "
+                    "attached to VM=vmA");
   vdvs_error_release (&err);
   cr_assert_eq (vdvs_backend_mock.remove (mb, "v", &none, &err), -EBUSY);
-  cr_assert_str_eq (err->msg, "Failed to remove volume v, in use by VM = vmA.");
+  cr_assert_str_eq (err->msg,
+                    "Failed to remove volume v, in use by VM = vmA.");
   vdvs_error_release (&err);
   /* B's detach is a no-op: the disk stays with A. */
   t_detach_ok (mb, "v");
@@ -320,7 +322,8 @@ Test (attach, remove_of_an_attached_volume_is_refused)
   t_create_ok (ma, "v", "size", "1mb", NULL);
   t_attach_ok (ma, "v", &dev);
   cr_assert_eq (vdvs_backend_mock.remove (ma, "v", &none, &err), -EBUSY);
-  cr_assert_str_eq (err->msg, "Failed to remove volume v, in use by VM = vmA.");
+  cr_assert_str_eq (err->msg,
+                    "Failed to remove volume v, in use by VM = vmA.");
   vdvs_error_release (&err);
   t_detach_ok (ma, "v");
   cr_assert_eq (vdvs_backend_mock.remove (ma, "v", &none, &err), 0);

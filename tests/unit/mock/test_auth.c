@@ -5,8 +5,8 @@
 #include <criterion/criterion.h>
 #include <sys/wait.h>
 
-#include "t_mock.h"
 #include "authdb.h"
+#include "t_mock.h"
 
 static char tmp[PATH_MAX];
 static struct mock *ma, *mb;
@@ -48,24 +48,24 @@ teardown (void)
 
 TestSuite (auth, .init = setup, .fini = teardown);
 
-#define OK(call)                                                           \
-  do                                                                       \
-    {                                                                      \
-      vdvs_error_t e_ = NULL;                                              \
-      cr_assert_eq ((call), 0, #call ": %s", e_ ? e_->msg : "");           \
-    }                                                                      \
+#define OK(call)                                                              \
+  do                                                                          \
+    {                                                                         \
+      vdvs_error_t e_ = NULL;                                                 \
+      cr_assert_eq ((call), 0, #call ": %s", e_ ? e_->msg : "");              \
+    }                                                                         \
   while (0)
 
 /* `call` (which fills e_) fails with exactly `text`. */
-#define FAILS(call, text)                                                  \
-  do                                                                       \
-    {                                                                      \
-      vdvs_error_t e_ = NULL;                                              \
-      cr_assert_lt ((call), 0, #call " succeeded");                        \
-      cr_assert_not_null (e_);                                             \
-      cr_assert_str_eq (e_->msg, (text));                                  \
-      vdvs_error_release (&e_);                                            \
-    }                                                                      \
+#define FAILS(call, text)                                                     \
+  do                                                                          \
+    {                                                                         \
+      vdvs_error_t e_ = NULL;                                                 \
+      cr_assert_lt ((call), 0, #call " succeeded");                           \
+      cr_assert_not_null (e_);                                                \
+      cr_assert_str_eq (e_->msg, (text));                                     \
+      vdvs_error_release (&e_);                                               \
+    }                                                                         \
   while (0)
 
 static void
@@ -92,8 +92,7 @@ groups (void)
   init_db ();
   OK (vdvs_mock_vmgroup_create (ma, "g1", "_VM_DS", "", "vmA", &e_));
   OK (vdvs_mock_access_add (ma, "g1", "ds2", false, NULL, NULL, &e_));
-  OK (vdvs_mock_access_add (ma, "g1", "_ALL_DS", true, "100MB", "150mb",
-                            &e_));
+  OK (vdvs_mock_access_add (ma, "g1", "_ALL_DS", true, "100MB", "150mb", &e_));
 }
 
 Test (auth, no_db_allows_all_and_counts_nothing)
@@ -180,7 +179,8 @@ Test (auth, no_row_and_no_group)
   }
   /* Without _DEFAULT, a VM in no vmgroup is refused by name. */
   OK (vdvs_mock_vmgroup_rm (ma, "_DEFAULT", false, false, &e_));
-  FAILS (t_create (mb, "y", &e_, NULL), "VM vmB does not belong to any vmgroup");
+  FAILS (t_create (mb, "y", &e_, NULL),
+         "VM vmB does not belong to any vmgroup");
   FAILS (rm (mb, "s@ds2", &e_), "VM vmB does not belong to any vmgroup");
 }
 
@@ -304,7 +304,10 @@ Test (auth, racing_creates_never_exceed_the_quota, .timeout = 60)
           if (t_create (m, name, &err, "size", "100MB", NULL) == 0)
             _exit (0);
           _exit (strcmp (err->msg, "The total volume size exceeds the "
-                                   "usage quota") == 0 ? 1 : 2);
+                                   "usage quota")
+                         == 0
+                     ? 1
+                     : 2);
         }
     }
   for (int i = 0; i < 8; i++)

@@ -174,7 +174,8 @@ static void
 bind_loop (const char *dev, const char *file)
 {
   struct loop_config cfg;
-  int lfd = open (dev, O_RDWR | O_CLOEXEC), ffd = open (file, O_RDWR | O_CLOEXEC);
+  int lfd = open (dev, O_RDWR | O_CLOEXEC),
+      ffd = open (file, O_RDWR | O_CLOEXEC);
 
   cr_assert_geq (lfd, 0);
   cr_assert_geq (ffd, 0);

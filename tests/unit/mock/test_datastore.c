@@ -61,10 +61,12 @@ Test (datastore, init_makes_the_layout)
   cr_assert_str_eq (m.ds[1], "fast_ds");
   for (size_t i = 0; i < m.n_ds; i++)
     {
-      snprintf (path, sizeof path, "%s/root/%s/dockvols/" TENANT, tmp, m.ds[i]);
+      snprintf (path, sizeof path, "%s/root/%s/dockvols/" TENANT, tmp,
+                m.ds[i]);
       cr_assert_eq (stat (path, &st), 0, "%s", path);
       cr_assert (S_ISDIR (st.st_mode));
-      snprintf (path, sizeof path, "%s/root/%s/dockvols/_DEFAULT", tmp, m.ds[i]);
+      snprintf (path, sizeof path, "%s/root/%s/dockvols/_DEFAULT", tmp,
+                m.ds[i]);
       n = readlink (path, link, sizeof link - 1);
       cr_assert_gt (n, 0);
       link[n] = '\0';
@@ -91,8 +93,10 @@ Test (datastore, bad_datastore_lists)
   memset (name, 'd', 101);
   name[101] = '\0';
   snprintf (list, sizeof list, "%s", name);
-  snprintf (want, sizeof want, "invalid datastore name `%s`: at most 100 "
-            "characters, no '/', '@' or leading '.'", name);
+  snprintf (want, sizeof want,
+            "invalid datastore name `%s`: at most 100 "
+            "characters, no '/', '@' or leading '.'",
+            name);
   init_bad (list, want);
   list[0] = '\0';
   for (int i = 0; i < 17; i++)
@@ -131,11 +135,11 @@ Test (datastore, resolve_short_name_to_the_default)
   cr_assert_str_eq (v.ds, "datastore1");
   snprintf (want, sizeof want, "%s/root/datastore1/dockvols/" TENANT, tmp);
   cr_assert_str_eq (v.dir, want);
-  snprintf (want, sizeof want, "%s/root/datastore1/dockvols/" TENANT
-            "/MyVolume.vmdk", tmp);
+  snprintf (want, sizeof want,
+            "%s/root/datastore1/dockvols/" TENANT "/MyVolume.vmdk", tmp);
   cr_assert_str_eq (v.descriptor, want);
-  snprintf (want, sizeof want, "%s/root/datastore1/dockvols/" TENANT
-            "/MyVolume-flat.vmdk", tmp);
+  snprintf (want, sizeof want,
+            "%s/root/datastore1/dockvols/" TENANT "/MyVolume-flat.vmdk", tmp);
   cr_assert_str_eq (v.flat, want);
   cr_assert_str_eq (v.flat_name, "MyVolume-flat.vmdk");
   snprintf (want, sizeof want, "MyVolume-%016llx.vmfd",
@@ -153,7 +157,8 @@ Test (datastore, resolve_corrects_the_case_of_datastores)
   init_ok ("datastore1,Fast_DS");
   resolve_ok ("v@fast_ds", &v);
   cr_assert_str_eq (v.ds, "Fast_DS");
-  cr_assert_str_eq (v.esx_path, "/vmfs/volumes/Fast_DS/dockvols/_DEFAULT/v.vmdk");
+  cr_assert_str_eq (v.esx_path,
+                    "/vmfs/volumes/Fast_DS/dockvols/_DEFAULT/v.vmdk");
   resolve_ok ("v@FAST_DS", &v);
   cr_assert_str_eq (v.ds, "Fast_DS");
   resolve_ok ("a@b@DATASTORE1", &v);

@@ -7,7 +7,8 @@
 
 #include "mock_i.h"
 
-static const char *const uuid = "60 00 C2 01 02 03 04 05-06 07 08 09 0a 0b 0c 0d";
+static const char *const uuid =
+    "60 00 C2 01 02 03 04 05-06 07 08 09 0a 0b 0c 0d";
 
 static char *
 format (const char *extent, const char *sidecar, uint64_t sectors, bool thin)
@@ -57,10 +58,13 @@ Test (descriptor, format_looks_like_vmfs)
              text);
   cr_assert (strstr (text, "\nddb.adapterType = \"busLogic\"\n") != NULL);
   cr_assert (strstr (text, "\nddb.sidecars = \"docker-volume-vsphere,"
-                           "v-0123456789abcdef.vmfd\"\n") != NULL, "%s", text);
+                           "v-0123456789abcdef.vmfd\"\n")
+                 != NULL,
+             "%s", text);
   cr_assert (strstr (text, "\nddb.thinProvisioned = \"1\"\n") != NULL);
   cr_assert (strstr (text, "\nddb.uuid = \"60 00 C2 01 02 03 04 05-06 07 08 "
-                           "09 0a 0b 0c 0d\"\n") != NULL);
+                           "09 0a 0b 0c 0d\"\n")
+             != NULL);
   /* 204800 / (255 * 63) = 12 cylinders. */
   cr_assert (strstr (text, "\nddb.geometry.cylinders = \"12\"\n") != NULL);
   free (text);
@@ -128,8 +132,9 @@ Test (descriptor, corrupt_inputs)
 
   expect_bad ("", 0, "not a VMDK descriptor (missing header)");
   expect_bad ("# Disk", 6, "not a VMDK descriptor (missing header)");
-  expect_bad ("\x7f" "ELF....................", 24,
-              "not a VMDK descriptor (missing header)");
+  expect_bad ("\x7f"
+              "ELF....................",
+              24, "not a VMDK descriptor (missing header)");
   /* The header must be at the very start. */
   expect_bad ("\n" HDR "RW 8 VMFS \"v-flat.vmdk\"\n", strlen (HDR) + 25,
               "not a VMDK descriptor (missing header)");
@@ -164,7 +169,8 @@ Test (descriptor, corrupt_inputs)
               strlen (HDR "RW 8 VMFS \"v-flat.vmdk\"\nddb.sidecars = "
                           "\"no-comma\"\n"),
               "bad ddb.sidecars in descriptor");
-  expect_bad (HDR "RW 8 VMFS \"v-flat.vmdk\"\nddb.sidecars = \"k,../x.vmfd\"\n",
+  expect_bad (HDR
+              "RW 8 VMFS \"v-flat.vmdk\"\nddb.sidecars = \"k,../x.vmfd\"\n",
               strlen (HDR "RW 8 VMFS \"v-flat.vmdk\"\nddb.sidecars = "
                           "\"k,../x.vmfd\"\n"),
               "bad ddb.sidecars in descriptor");
@@ -197,7 +203,8 @@ Test (descriptor, overlong_line_and_name)
 
 Test (descriptor, first_extent_wins_and_no_trailing_newline)
 {
-  const char *text = HDR "RW 8 VMFS \"a-flat.vmdk\"\nRW 16 VMFS \"b-flat.vmdk\"";
+  const char *text = HDR
+      "RW 8 VMFS \"a-flat.vmdk\"\nRW 16 VMFS \"b-flat.vmdk\"";
   struct mock_descriptor d;
   vdvs_error_t err = NULL;
 

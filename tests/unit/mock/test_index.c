@@ -3,10 +3,10 @@
  * other processes (other VMs), renames, deletes, a folder replaced or
  * missing, bursts. */
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <string.h>
-#include <fcntl.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,10 +140,10 @@ Test (index, follows_renames_deletes_without_rescans)
 
   touch_file (d1, "a.vmdk", 100);
   touch_file (d2, "b.vmdk", 100);
-  touch_file (d1, "a-flat.vmdk", 100);      /* extent: not a volume */
-  touch_file (d1, "a-000001.vmdk", 100);    /* snapshot: not a volume */
-  touch_file (d1, "huge.vmdk", 6000);       /* over 5000 bytes */
-  touch_file (d1, ".a.vmdk.tmp42", 100);    /* the atomic writer's temp */
+  touch_file (d1, "a-flat.vmdk", 100);   /* extent: not a volume */
+  touch_file (d1, "a-000001.vmdk", 100); /* snapshot: not a volume */
+  touch_file (d1, "huge.vmdk", 6000);    /* over 5000 bytes */
+  touch_file (d1, ".a.vmdk.tmp42", 100); /* the atomic writer's temp */
   cr_assert_eq (mock_index_count (ix), 3);
 
   /* Atomic replace, rename to another name, rename out of the folder. */
@@ -483,7 +483,8 @@ Test (index, stale_record_is_not_stored)
   fake.status = (char *) "stale";
   /* The event is applied by the lookup inside store's caller or by the
    * watch thread; either way the token no longer matches. */
-  cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i, &(uint64_t){ 0 }),
+  cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i,
+                                   &(uint64_t){ 0 }),
                 MOCK_IX_PRESENT);
   mock_index_store (ix, "datastore1", "v", token, &fake);
   cr_assert_eq (mock_index_lookup (ix, "datastore1", "v", &i, &token),

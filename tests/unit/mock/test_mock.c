@@ -28,14 +28,14 @@ teardown (void)
 TestSuite (mock, .init = setup, .fini = teardown);
 
 /* A backend call failed with a negative value and status `e`. */
-#define expect_fail(call, e, err)                                          \
-  do                                                                       \
-    {                                                                      \
-      cr_assert_lt ((call), 0, #call " succeeded");                        \
-      cr_assert_not_null ((err));                                          \
-      cr_assert_eq ((err)->status, (e), "status %d: %s", (err)->status,    \
-                    (err)->msg);                                           \
-    }                                                                      \
+#define expect_fail(call, e, err)                                             \
+  do                                                                          \
+    {                                                                         \
+      cr_assert_lt ((call), 0, #call " succeeded");                           \
+      cr_assert_not_null ((err));                                             \
+      cr_assert_eq ((err)->status, (e), "status %d: %s", (err)->status,       \
+                    (err)->msg);                                              \
+    }                                                                         \
   while (0)
 
 static uint64_t
@@ -185,8 +185,8 @@ Test (mock, create_looks_for_the_volume_before_the_options)
   vdvs_error_release (&err);
   expect_fail (t_create (ma, "v", &err, "bogus", "1", NULL), EEXIST, err);
   vdvs_error_release (&err);
-  expect_fail (t_create (ma, "v", &err, "clone-from", "nothing", "size",
-                         "1gb", NULL),
+  expect_fail (t_create (ma, "v", &err, "clone-from", "nothing", "size", "1gb",
+                         NULL),
                EEXIST, err);
   vdvs_error_release (&err);
   /* A new name still gets the validation error. */
@@ -233,15 +233,17 @@ Test (mock, create_on_a_second_datastore)
 Test (mock, refused_creates_leave_nothing)
 {
   static const char *const bad[][2] = {
-    { "size", "100mbb" }, { "sizes", "1gb" }, { "diskformat", "thick" },
-    { "access", "write-only" }, { "vsan-policy-name", "gold" },
+    { "size", "100mbb" },           { "sizes", "1gb" },
+    { "diskformat", "thick" },      { "access", "write-only" },
+    { "vsan-policy-name", "gold" },
   };
   struct mock_vol v = t_vol (ma, "v");
   vdvs_error_t err = NULL;
 
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
     {
-      expect_fail (t_create (ma, "v", &err, bad[k][0], bad[k][1], NULL), EINVAL, err);
+      expect_fail (t_create (ma, "v", &err, bad[k][0], bad[k][1], NULL),
+                   EINVAL, err);
       vdvs_error_release (&err);
     }
   expect_fail (t_create (ma, "v@nowhere", &err, NULL), EINVAL, err);
@@ -290,16 +292,19 @@ Test (mock, get_with_corrupt_metadata)
   t_write_file (v.sidecar, "{}", 2);
   memset (&i, 0, sizeof i);
   cr_assert_lt (vdvs_backend_mock.get (ma, "v", &i, &err), 0);
-  snprintf (want, sizeof want, "Volume v has corrupt metadata: corrupt sidecar "
-            "`%s`: key `status` missing or invalid", v.sidecar);
+  snprintf (want, sizeof want,
+            "Volume v has corrupt metadata: corrupt sidecar "
+            "`%s`: key `status` missing or invalid",
+            v.sidecar);
   cr_assert_str_eq (err->msg, want);
   vdvs_error_release (&err);
 
   t_write_file (v.descriptor, "not a descriptor", 16);
   cr_assert_lt (vdvs_backend_mock.get (ma, "v", &i, &err), 0);
-  cr_assert_str_eq (err->msg, "Volume v has a corrupt descriptor (file: "
-                              "/vmfs/volumes/datastore1/dockvols/_DEFAULT/"
-                              "v.vmdk): not a VMDK descriptor (missing header)");
+  cr_assert_str_eq (err->msg,
+                    "Volume v has a corrupt descriptor (file: "
+                    "/vmfs/volumes/datastore1/dockvols/_DEFAULT/"
+                    "v.vmdk): not a VMDK descriptor (missing header)");
   vdvs_error_release (&err);
 }
 
@@ -327,11 +332,12 @@ expect_list (struct mock *m, const char *const *want, size_t n)
 Test (mock, list_only_volume_descriptors)
 {
   static const char *const want[] = { ".hidden@datastore1",
-                                      "Volume Space@datastore1", "a@datastore1",
-                                      "c@ds2", "x.y@datastore1" };
+                                      "Volume Space@datastore1",
+                                      "a@datastore1", "c@ds2",
+                                      "x.y@datastore1" };
   static const char *const debris[] = {
     "x-delta.vmdk", "x-ctk.vmdk", "x-digest.vmdk", "y-000001.vmdk",
-    "notes.txt", "vmdk", ".vmdk",
+    "notes.txt",    "vmdk",       ".vmdk",
   };
   char path[PATH_MAX * 2], big[6000];
   struct mock_vol v;
@@ -388,7 +394,7 @@ Test (mock, clone_copies_data_and_metadata)
 
   get_ok (ma, "dst@ds2", &i);
   cr_assert_str_eq (i.clone_from, "src");
-  cr_assert_str_eq (i.fstype, "ext4"); /* the source's, kept */
+  cr_assert_str_eq (i.fstype, "ext4");       /* the source's, kept */
   cr_assert_str_eq (i.access, "read-write"); /* overwritten */
   cr_assert_str_eq (i.capacity_size, "10MB");
   cr_assert_str_eq (i.status, "detached");
@@ -422,18 +428,22 @@ Test (mock, clone_errors)
 {
   vdvs_error_t err = NULL;
 
-  expect_fail (t_create (ma, "dst", &err, "clone-from", "IDontExist", NULL), ENOENT, err);
+  expect_fail (t_create (ma, "dst", &err, "clone-from", "IDontExist", NULL),
+               ENOENT, err);
   cr_assert_str_eq (err->msg, "Could not find volume for cloning IDontExist");
   vdvs_error_release (&err);
-  expect_fail (t_create (ma, "dst", &err, "clone-from", "x@nowhere", NULL), ENOENT, err);
+  expect_fail (t_create (ma, "dst", &err, "clone-from", "x@nowhere", NULL),
+               ENOENT, err);
   cr_assert_str_eq (err->msg, "Could not find volume for cloning x@nowhere");
   vdvs_error_release (&err);
   t_create_ok (ma, "src", NULL);
   expect_fail (t_create (ma, "dst", &err, "clone-from", "src", "size", "1gb",
-                          NULL), EINVAL, err);
+                         NULL),
+               EINVAL, err);
   cr_assert_str_eq (err->msg, "Cannot define the size for a clone");
   vdvs_error_release (&err);
-  expect_fail (t_create (ma, "src", &err, "clone-from", "src", NULL), EEXIST, err);
+  expect_fail (t_create (ma, "src", &err, "clone-from", "src", NULL), EEXIST,
+               err);
   vdvs_error_release (&err);
   cr_assert_not (t_exists (t_vol (ma, "dst").descriptor));
 }
@@ -506,7 +516,8 @@ Test (mock, another_vms_disk_cannot_be_attached_or_removed)
                               "already attached to VM=vmA");
   vdvs_error_release (&err);
   expect_fail (vdvs_backend_mock.remove (mb, "v", &none, &err), EBUSY, err);
-  cr_assert_str_eq (err->msg, "Failed to remove volume v, in use by VM = vmA.");
+  cr_assert_str_eq (err->msg,
+                    "Failed to remove volume v, in use by VM = vmA.");
   vdvs_error_release (&err);
   /* Detaching someone else's disk answers success and changes nothing. */
   cr_assert_eq (vdvs_backend_mock.detach (mb, "v", &err), 0);
@@ -533,7 +544,8 @@ Test (mock, attached_by_uuid_only_names_the_uuid)
   t_create_ok (ma, "v", NULL);
   mark_attached (ma, "v", "u-123", "");
   expect_fail (vdvs_backend_mock.remove (ma, "v", &none, &err), EBUSY, err);
-  cr_assert_str_eq (err->msg, "Failed to remove volume v, in use by VM = u-123.");
+  cr_assert_str_eq (err->msg,
+                    "Failed to remove volume v, in use by VM = u-123.");
   vdvs_error_release (&err);
 }
 
@@ -584,7 +596,7 @@ Test (mock, config_errors)
   cr_assert_str_eq (err->msg, "mock: unknown option `colour`; valid: root, "
                               "datastores, vm-name, vm-uuid, sysfs-root, "
                               "dev-root, vmdkfs, vmdkfs-mount, vmdkfs-ctl, "
-                    "vmdkfs-opts, auth-db, inventory");
+                              "vmdkfs-opts, auth-db, inventory");
   vdvs_error_release (&err);
   memset (big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';

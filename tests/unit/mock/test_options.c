@@ -7,13 +7,13 @@
 
 #include "mock_i.h"
 
-#define VALID_LIST                                                          \
-  "Valid options and defaults: [('size', '100mb'), ('vsan-policy-name', "   \
-  "'[VSAN default]'), ('diskformat', 'thin'), ('attach-as', "               \
-  "'independent_persistent'), ('access', 'read-write'), ('fstype', "        \
+#define VALID_LIST                                                            \
+  "Valid options and defaults: [('size', '100mb'), ('vsan-policy-name', "     \
+  "'[VSAN default]'), ('diskformat', 'thin'), ('attach-as', "                 \
+  "'independent_persistent'), ('access', 'read-write'), ('fstype', "          \
   "'ext4'), ('clone-from', 'None')]"
-#define SIZE_MSG                                                            \
-  "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "      \
+#define SIZE_MSG                                                              \
+  "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "        \
   "where X is an integer. Default = 100mb"
 
 /* Options from "k", "v", ..., NULL. */
@@ -64,8 +64,8 @@ Test (options, empty_and_every_valid_key)
 
 Test (options, valid_sizes)
 {
-  static const char *const ok[] = { "2gb", "200tb", "200MB", "10gb", "2TB",
-                                    "100mb" };
+  static const char *const ok[] = { "2gb",  "200tb", "200MB",
+                                    "10gb", "2TB",   "100mb" };
   struct vdvs_opts o;
 
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -77,8 +77,8 @@ Test (options, valid_sizes)
 
 Test (options, bad_sizes)
 {
-  static const char *const bad[] = { "100mbb", "100gbEE", "2", "mb", "-1gb",
-                                     "1.5gb", "" };
+  static const char *const bad[] = { "100mbb", "100gbEE", "2", "mb",
+                                     "-1gb",   "1.5gb",   "" };
   struct vdvs_opts o;
 
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

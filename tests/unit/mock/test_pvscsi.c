@@ -79,8 +79,9 @@ Test (pvscsi, secondary_buses)
 
 Test (pvscsi, controller_of_foreign_specs)
 {
-  static const char *const bad[] = { "", "abc", "161", "160x",
-                                     "1184", "-160", "99999999999999999999" };
+  static const char *const bad[] = {
+    "", "abc", "161", "160x", "1184", "-160", "99999999999999999999"
+  };
   struct vdvs_device d;
 
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -92,24 +92,27 @@ Test (sidecar, upstream_keys_and_padding)
   cr_assert_not_null (j);
   cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (j, "status")->valuestring,
                     "attached");
-  cr_assert_str_eq (
-      cJSON_GetObjectItemCaseSensitive (j, "created-by")->valuestring,
-      "photon-VM0.3");
-  cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (j, "created")->valuestring,
+  cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (j, "created-by")
+                        ->valuestring,
+                    "photon-VM0.3");
+  cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (j, "created")
+                        ->valuestring,
                     "Wed Mar  1 20:06:02 2017");
   cr_assert (cJSON_IsObject (cJSON_GetObjectItemCaseSensitive (j, "volOpts")));
-  cr_assert_str_eq (
-      cJSON_GetObjectItemCaseSensitive (j, "attachedVMUuid")->valuestring,
-      "564d0000-1111-2222-3333-444455556666");
+  cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (j, "attachedVMUuid")
+                        ->valuestring,
+                    "564d0000-1111-2222-3333-444455556666");
   dev = cJSON_GetObjectItemCaseSensitive (j, "attachedVMDevice");
   cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (dev, "Unit")->valuestring,
                     "8");
-  cr_assert_str_eq (
-      cJSON_GetObjectItemCaseSensitive (dev, "ControllerPciSlotNumber")
-          ->valuestring, "224");
-  cr_assert_str_eq (
-      cJSON_GetObjectItemCaseSensitive (dev, "ControllerPciBusNumber")
-          ->valuestring, "17.0");
+  cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (dev,
+                                                      "ControllerPciSlotNumber")
+                        ->valuestring,
+                    "224");
+  cr_assert_str_eq (cJSON_GetObjectItemCaseSensitive (dev,
+                                                      "ControllerPciBusNumber")
+                        ->valuestring,
+                    "17.0");
   cJSON_Delete (j);
   /* The JSON object, then spaces up to the final newline. */
   {
@@ -184,7 +187,8 @@ Test (sidecar, corrupt_inputs)
   expect_bad ("[]", "not a JSON object");
   expect_bad ("{\"status\":\"detached\"", "not a JSON object");
   expect_bad ("{" BASE "}", "key `created-by` missing or invalid");
-  expect_bad ("{" BASE ",\"created-by\":7}", "key `created-by` missing or invalid");
+  expect_bad ("{" BASE ",\"created-by\":7}",
+              "key `created-by` missing or invalid");
   expect_bad ("{\"created\":\"x\",\"created-by\":\"vm\"}",
               "key `status` missing or invalid");
   expect_bad ("{\"status\":\"frozen\",\"created\":\"x\",\"created-by\":\"vm\"}",
@@ -215,7 +219,8 @@ Test (sidecar, overlong_values_are_refused)
 
 Test (sidecar, minimal_and_attached_without_device)
 {
-  const char *json = "{" BASE ",\"created-by\":\"vm\",\"attachedVMUuid\":\"u1\"}";
+  const char *json = "{" BASE
+                     ",\"created-by\":\"vm\",\"attachedVMUuid\":\"u1\"}";
   struct mock_sidecar s;
   vdvs_error_t err = NULL;
 
@@ -249,7 +254,8 @@ Test (sidecar, write_and_read_files)
 
   t_write_file (path, "{\"status\":", 10);
   cr_assert_lt (mock_sidecar_read (path, &back, &err), 0);
-  snprintf (want, sizeof want, "corrupt sidecar `%s`: not a JSON object", path);
+  snprintf (want, sizeof want, "corrupt sidecar `%s`: not a JSON object",
+            path);
   cr_assert_str_eq (err->msg, want);
   vdvs_error_release (&err);
 

@@ -36,7 +36,8 @@ Test (opts, words_one_each)
   vdvs_error_t err = NULL;
 
   cr_assert_eq (parse (false, &o, &err, "access=read-only",
-                       "diskformat=zeroedthick,thin"), 0);
+                       "diskformat=zeroedthick,thin"),
+                0);
   cr_assert_eq (o.n, 2);
   cr_assert_str_eq (vdvs_opts_get (&o, "access"), "read-only");
   /* Without split a comma is part of the value, as with docker -o; the
@@ -54,8 +55,9 @@ Test (opts, upstream_options_list)
   struct vdvs_opts o;
   vdvs_error_t err = NULL;
 
-  cr_assert_eq (parse (true, &o, &err, " access = read-only , attach-as=persistent,",
-                       NULL), 0, "%s", err ? err->msg : "");
+  cr_assert_eq (parse (true, &o, &err,
+                       " access = read-only , attach-as=persistent,", NULL),
+                0, "%s", err ? err->msg : "");
   cr_assert_eq (o.n, 2);
   cr_assert_str_eq (vdvs_opts_get (&o, "access"), "read-only");
   cr_assert_str_eq (vdvs_opts_get (&o, "attach-as"), "persistent");
@@ -67,7 +69,8 @@ Test (opts, upstream_options_list)
 
 Test (opts, errors_name_the_word)
 {
-  expect_err (false, "access", NULL, "Bad option `access`: expected KEY=VALUE");
+  expect_err (false, "access", NULL,
+              "Bad option `access`: expected KEY=VALUE");
   expect_err (false, "=read-only", NULL,
               "Bad option `=read-only`: expected KEY=VALUE");
   expect_err (false, "access=read-only", "access=read-write",

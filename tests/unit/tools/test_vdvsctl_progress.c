@@ -16,8 +16,10 @@ run (enum vdvsctl_progress_mode mode, bool fail)
   char *buf = NULL;
   size_t len = 0;
   struct vdvsctl_progress pr = { .mode = mode };
-  struct vdvs_progress p = { .op = "clone", .volume = "b@ds",
-                             .what = "copy from a@ds", .total = 100 * MiB };
+  struct vdvs_progress p = { .op = "clone",
+                             .volume = "b@ds",
+                             .what = "copy from a@ds",
+                             .total = 100 * MiB };
 
   pr.out = open_memstream (&buf, &len);
   cr_assert_not_null (pr.out);
@@ -45,8 +47,8 @@ Test (progress, lines_every_ten_percent_ending_at_100)
     {
       char want[128];
       snprintf (want, sizeof want,
-                "clone b@ds: copy from a@ds %d%% (%d MiB of 100 MiB)",
-                n * 10, n * 10);
+                "clone b@ds: copy from a@ds %d%% (%d MiB of 100 MiB)", n * 10,
+                n * 10);
       cr_assert_str_eq (line, want);
     }
   cr_assert_eq (n, 11, "0%%, 10%% ... 100%%, each once");
