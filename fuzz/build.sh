@@ -36,14 +36,14 @@ esx=(backends/esx/wire.c backends/esx/codec.c)
 
 # Every harness links common/, whose mkfs.c probes devices with libblkid.
 declare -A srcs libs
-srcs[fuzz_api]="${common[*]} ${mock[*]} backends/registry.c ${core[*]}";   libs[fuzz_api]="-lblkid -lcjson -lcurl -lmicrohttpd -lpthread"
+srcs[fuzz_api]="${common[*]} ${mock[*]} backends/registry.c ${core[*]}";   libs[fuzz_api]="-lblkid -lcjson -lcurl -lmicrohttpd -lpthread -lsqlite3"
 srcs[fuzz_wire]="${common[*]} ${esx[*]}";               libs[fuzz_wire]="-lblkid -lcjson -lm -lpthread"
 srcs[fuzz_esx_request]="${common[*]} ${esx[*]}";        libs[fuzz_esx_request]="-lblkid -lcjson -lm -lpthread"
 srcs[fuzz_esx_reply]="${common[*]} ${esx[*]}";          libs[fuzz_esx_reply]="-lblkid -lcjson -lm -lpthread"
-srcs[fuzz_name]="${common[*]} ${mock[*]}";              libs[fuzz_name]="-lblkid -lcjson -lpthread"
-srcs[fuzz_options]="${common[*]} ${mock[*]}";           libs[fuzz_options]="-lblkid -lcjson -lpthread"
-srcs[fuzz_descriptor]="${common[*]} ${mock[*]}";        libs[fuzz_descriptor]="-lblkid -lcjson -lpthread"
-srcs[fuzz_sidecar]="${common[*]} ${mock[*]}";           libs[fuzz_sidecar]="-lblkid -lcjson -lpthread"
+srcs[fuzz_name]="${common[*]} ${mock[*]}";              libs[fuzz_name]="-lblkid -lcjson -lpthread -lsqlite3"
+srcs[fuzz_options]="${common[*]} ${mock[*]}";           libs[fuzz_options]="-lblkid -lcjson -lpthread -lsqlite3"
+srcs[fuzz_descriptor]="${common[*]} ${mock[*]}";        libs[fuzz_descriptor]="-lblkid -lcjson -lpthread -lsqlite3"
+srcs[fuzz_sidecar]="${common[*]} ${mock[*]}";           libs[fuzz_sidecar]="-lblkid -lcjson -lpthread -lsqlite3"
 
 all=$(cd "$TOP/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 want=("$@"); [ ${#want[@]} -gt 0 ] || want=($all)

@@ -150,7 +150,7 @@ static enum mock_db_mode
 mode_of (const char *path, sqlite3 **dbp)
 {
   struct stat st;
-  sqlite3 *db;
+  sqlite3 *db = NULL;
 
   if (dbp)
     *dbp = NULL;
@@ -178,7 +178,7 @@ int
 mock_authdb_open (struct mock *m, void **dbp, vdvs_error_t *err)
 {
   char path[PATH_MAX];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
 
   vdvs_mock_authdb_path (m, path, sizeof path);
   switch (mode_of (path, &db))
@@ -566,6 +566,7 @@ admin_begin (struct mock *m, sqlite3 **db, vdvs_error_t *err)
 {
   void *h = NULL;
 
+  *db = NULL;
   if (mock_authdb_open (m, &h, err) < 0)
     return -1;
   if (h == NULL)
@@ -780,7 +781,7 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
   struct vm_list l = { 0 };
   char url[PATH_MAX], id[64], g[64];
   bool is_default = strcmp (name, MOCK_DEFAULT_TENANT) == 0;
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (admin_begin (m, &db, err) < 0)
@@ -830,7 +831,7 @@ vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
 {
   struct mock *m = handle;
   char id[64], any[8];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (admin_begin (m, &db, err) < 0)
@@ -986,7 +987,7 @@ vdvs_mock_vmgroup_vm_add (void *handle, const char *name, const char *vm_list,
 {
   struct vm_list l = { 0 };
   char id[64];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (vm_cmd_begin (handle, name, vm_list, "VM list cannot be empty", &l, &db,
@@ -1005,7 +1006,7 @@ vdvs_mock_vmgroup_vm_rm (void *handle, const char *name, const char *vm_list,
 {
   struct vm_list l = { 0 };
   char id[64], t[64];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r = 0;
 
   if (vm_cmd_begin (handle, name, vm_list, "VM list cannot be empty", &l, &db,
@@ -1061,7 +1062,7 @@ vdvs_mock_vmgroup_vm_ls (void *handle, const char *name, cJSON **rows,
                          vdvs_error_t *err)
 {
   char id[64], live[128];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   sqlite3_stmt *st;
   cJSON *arr;
 
@@ -1105,7 +1106,7 @@ vdvs_mock_access_add (void *handle, const char *name, const char *ds,
   char id[64], url[PATH_MAX], any[8];
   uint64_t max_mb = max ? mock_convert_to_mb (max) : 0;
   uint64_t total_mb = total ? mock_convert_to_mb (total) : 0;
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (admin_begin (m, &db, err) < 0)
@@ -1139,7 +1140,7 @@ vdvs_mock_access_rm (void *handle, const char *name, const char *ds,
 {
   struct mock *m = handle;
   char id[64], url[PATH_MAX], def[PATH_MAX], any[8];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (admin_begin (m, &db, err) < 0)
@@ -1175,7 +1176,7 @@ vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
                      vdvs_error_t *err)
 {
   char id[64];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   sqlite3_stmt *st;
   cJSON *arr;
 
@@ -1219,7 +1220,7 @@ vdvs_mock_vmgroup_vm_replace (void *handle, const char *name,
 {
   struct vm_list l = { 0 };
   char id[64];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   sqlite3_stmt *st;
   int r = 0;
 
@@ -1269,7 +1270,7 @@ vdvs_mock_vmgroup_update (void *handle, const char *name, const char *new_name,
 {
   struct mock *m = handle;
   char id[64], url[PATH_MAX], any[8];
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (admin_begin (m, &db, err) < 0)
@@ -1340,7 +1341,7 @@ vdvs_mock_access_set (void *handle, const char *name, const char *ds,
   uint64_t total_mb = total ? mock_convert_to_mb (total) : 0;
   int64_t allow = -1, cur_max = 0, cur_total = 0;
   sqlite3_stmt *st;
-  sqlite3 *db;
+  sqlite3 *db = NULL;
   int r;
 
   if (admin_begin (m, &db, err) < 0)
