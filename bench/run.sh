@@ -2,11 +2,11 @@
 # make bench: every benchmark, each printing ratios against a baseline
 # measured in the same run.  Not a test: nothing here has a threshold.
 #   bench/run.sh            all, in this order
-#   bench/run.sh NAME...    only those (datapath api scale workflow parallel)
+#   bench/run.sh NAME...    only those (datapath api scale workflow parallel cluster)
 # Absolute numbers are noisy on a small shared VM: read the ratios.
 set -euo pipefail
 cd "$(dirname "$0")"
-all=(datapath api scale workflow parallel)
+all=(datapath api scale workflow parallel cluster)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${all[@]}")
 rc=0
