@@ -283,7 +283,9 @@ mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
       mock_auth_end (&a, false);
       return -1;
     }
-  r = create_authorized (m, &v, clone_from ? &src : NULL, opts, err);
+  r = mock_tenant_dir (m, v.ds, a.tenant_id, a.tenant_name, err);
+  if (r == 0)
+    r = create_authorized (m, &v, clone_from ? &src : NULL, opts, err);
   mock_auth_end (&a, r == 0);
   return r;
 }
