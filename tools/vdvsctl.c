@@ -569,6 +569,7 @@ main (int argc, char **argv)
     { "options", required_argument, NULL, 'O' },
     { "json", no_argument, NULL, 'j' },
     { "vmgroup", required_argument, NULL, 'g' },
+    { "vsan-datastores", required_argument, NULL, 's' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -596,6 +597,7 @@ main (int argc, char **argv)
                         : c == 'a' ? "auth-db"
                         : c == 'u' ? "vm-uuid"
                         : c == 'n' ? "vm-name"
+                        : c == 's' ? "vsan-datastores"
                                    : NULL;
       if (key != NULL)
         {

@@ -1488,8 +1488,9 @@ vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
 
           /* The uuid folders; the name aliases are links to them. */
           snprintf (sub, sizeof sub, "%s/%s", dir, e->d_name);
-          if (e->d_name[0] == '.' || lstat (sub, &st) < 0
-              || !S_ISDIR (st.st_mode) || (vd = opendir (sub)) == NULL)
+          if (e->d_name[0] == '.' || strcmp (e->d_name, "policies") == 0
+              || lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode)
+              || (vd = opendir (sub)) == NULL)
             continue;
           vmgroup_name (m, db, e->d_name, group, sizeof group);
           while ((ve = readdir (vd)) != NULL)

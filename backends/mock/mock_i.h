@@ -39,6 +39,7 @@ struct mock_config
   char vmdkfs_opts[1024];      /* extra vmdkfs options, space-separated */
   char auth_db[PATH_MAX];      /* Config DB; "": <root>/.vmdkops/auth-db */
   char inventory[8];           /* "no": an admin tool, not a VM */
+  char vsan[1024];             /* vSAN datastores, comma-separated */
 };
 
 /* A handle: one VM's view of the datastore root.  Immutable after open()
@@ -112,9 +113,15 @@ int mock_write_atomic (const char *path, const char *data, size_t len);
 /* Render bytes as upstream does: "512", "12KB", "100MB", "10GB". */
 void mock_size_render (uint64_t bytes, char *buf, size_t len);
 
-/* options.c: validate create options with the upstream messages. */
-int mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
-                           vdvs_error_t *err);
+/* options.c: validate create options with the upstream messages; ds is
+ * the target datastore (NULL: not a vSAN one). */
+int mock_options_validate (const struct mock *m, const char *ds,
+                           const struct vdvs_opts *o, vdvs_error_t *err);
+/* policy.c: is ds a vSAN datastore; may a create on ds use `policy`
+ * (NULL: none asked) -- the upstream texts otherwise. */
+bool mock_is_vsan (const struct mock *m, const char *ds);
+int mock_policy_check (const struct mock *m, const char *ds,
+                       const char *policy, vdvs_error_t *err);
 /* Options `vdvsctl set` may change (access, attach-as), same messages. */
 int mock_options_validate_set (const struct vdvs_opts *o, vdvs_error_t *err);
 extern const char *const mock_diskformats[3];

@@ -223,7 +223,7 @@ create_authorized (struct mock *m, const struct mock_vol *v,
    * options: a retried create with bad options still says "exists". */
   if (mock_vol_exists (v))
     return vdvs_error_set (err, EEXIST, "File %s already exists", v->esx_path);
-  if (mock_options_validate (m, opts, err) < 0)
+  if (mock_options_validate (m, v->ds, opts, err) < 0)
     return -1;
   if (src != NULL)
     {

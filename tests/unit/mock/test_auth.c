@@ -494,3 +494,55 @@ Test (auth, get_attach_detach_authorized_and_no_vmgroup)
   /* Detach goes ahead on what the VM has attached: nothing here. */
   OK (vdvs_backend_mock.detach (mb, "a@datastore1", &e_));
 }
+
+Test (auth, vsan_policies)
+{
+  struct mock *mv;
+  cJSON *rows = NULL;
+  struct vdvs_volume_info i = { 0 };
+
+  FAILS (vdvs_mock_policy_create (ma, "gold", "x", &e_),
+         "Error: VSAN datastore does not exist");
+  FAILS (t_create (ma, "p@ds3", &e_, "vsan-policy-name", "gold", NULL),
+         "Cannot use a VSAN policy on a non-VSAN datastore");
+  t_mock_config ("vsan-datastores", "ds3");
+  mv = open_vm ("vmA", T_UUID_A);
+  FAILS (t_create (mv, "p@ds3", &e_, "vsan-policy-name", "gold", NULL),
+         "Policy gold does not exist.");
+  OK (vdvs_mock_policy_create (mv, "gold", "((\"a\" i1))", &e_));
+  OK (vdvs_mock_policy_create (mv, "silver", "y", &e_));
+  FAILS (vdvs_mock_policy_create (mv, "gold", "x", &e_),
+         "Error: Policy already exists");
+  FAILS (t_create (mv, "p@ds3", &e_, "vsan-policy-name", "bronze", NULL),
+         "Policy bronze does not exist. Available policies are: ['gold', "
+         "'silver']");
+  FAILS (t_create (mv, "p@ds2", &e_, "vsan-policy-name", "gold", NULL),
+         "Cannot use a VSAN policy on a non-VSAN datastore");
+  t_create_ok (mv, "p@ds3", "vsan-policy-name", "gold", NULL);
+  OK (vdvs_backend_mock.get (mv, "p@ds3", &i, &e_));
+  cr_assert_str_eq (i.vsan_policy_name, "gold");
+  vdvs_volume_info_clear (&i);
+  OK (vdvs_mock_policy_ls (mv, &rows, &e_));
+  cr_assert_eq (cJSON_GetArraySize (rows), 2);
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Policy Content")),
+                    "((\"a\" i1))");
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Active")),
+                    "In use by 1 volumes");
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 1),
+                                             "Active")),
+                    "Unused");
+  cJSON_Delete (rows);
+  FAILS (vdvs_mock_policy_rm (mv, "gold", &e_),
+         "Cannot remove. Policy is in use by {'volume': 'p.vmdk', 'policy': "
+         "'gold', 'path': "
+         "'/vmfs/volumes/ds3/dockvols/11111111-1111-1111-1111-111111111111'}");
+  FAILS (vdvs_mock_policy_rm (mv, "nope", &e_), "Policy nope does not exist");
+  OK (rm (mv, "p@ds3", &e_));
+  OK (vdvs_mock_policy_rm (mv, "gold", &e_));
+  vdvs_backend_mock.close (mv);
+}
