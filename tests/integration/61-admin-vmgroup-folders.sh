@@ -57,7 +57,7 @@ ok "two vmgroups each create db, in dockvols/<uuid> with the name alias"
 [ "$(b_list)" = "db@datastore1" ] || fail "vmB's list: $(b_list)"
 [ "$(b get only_a)" = "Error: Volume only_a not found (file: /vmfs/volumes/datastore1/dockvols/g2/only_a.vmdk)" ] \
   || fail "vmB's get of vmA's volume: $(b get only_a)"
-[ "$(b get db | jq -r '.created_by')" = vmB ] || fail "vmB's get of its db: $(b get db)"
+[ "$(b get db | jq -r '."created by VM"')" = vmB ] || fail "vmB's get of its db: $(b get db)"
 api_err VolumeDriver.Get '{"Name":"old"}' "not found"
 ok "each VM lists and gets only its vmgroup's volumes"
 
