@@ -122,3 +122,34 @@ out=$(ctl "${V[@]}" policy rm --name gold) && fail "policy rm of a policy in use
 api_ok VolumeDriver.Remove '{"Name":"pv@ds2"}' >/dev/null
 [ "$(ctl "${V[@]}" policy rm --name gold)" = "Successfully removed policy: gold" ] || fail "policy rm"
 ok "vSAN: policy create/ls/rm, -o vsan-policy-name only on vSAN, shown by Get and vdvsctl ls"
+
+# --- what Docker shows: only the plugin VM's vmgroup, and the policy
+if [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1; then
+  DSOCK=/run/docker/plugins/vsphere.sock
+  if [ -S "$DSOCK" ] && curl -s --max-time 2 --unix-socket "$DSOCK" -d '' http://p/Plugin.Activate >/dev/null 2>&1; then
+    echo "# docker part skipped: another plugin serves $DSOCK"
+  else
+    stop_vdvsd
+    SOCK=$DSOCK
+    on_exit '"$DOCKER" volume rm -f "dk$$@datastore1" "pk$$@ds2" >/dev/null 2>&1 || true'
+    start_vdvsd -o "vm-uuid=$UUID_A" -o vsan-datastores=ds2 --socket "$DSOCK" --docker-socket /var/run/docker.sock
+    ctl config init --local >/dev/null
+    ctl vmgroup create --name d1 --default-datastore _VM_DS --vm-list vmA >/dev/null
+    ctl vmgroup create --name d2 --default-datastore _VM_DS --vm-list vmB >/dev/null
+    ctl vmgroup access add --name d1 --datastore ds2 --allow-create >/dev/null
+    "$DOCKER" volume create --driver vsphere --name "dk$$" -o size=10mb >/dev/null || fail "docker volume create"
+    [ "$(b create "dkb$$" size=10mb)" = null ] || fail "vmB's create"
+    vols=$("$DOCKER" volume ls --filter driver=vsphere --format '{{.Name}}')
+    grep -x "dk$$@datastore1" <<<"$vols" >/dev/null || fail "docker volume ls lacks vmA's volume: $vols"
+    ! grep "dkb$$" <<<"$vols" >/dev/null || fail "docker volume ls shows vmB's volume: $vols"
+    ctl "${V[@]}" policy create --name gold --content x >/dev/null || fail "policy create"
+    "$DOCKER" volume create --driver vsphere --name "pk$$@ds2" -o size=10mb -o vsan-policy-name=gold >/dev/null \
+      || fail "docker volume create with a policy"
+    [ "$("$DOCKER" volume inspect --format '{{index .Status "vsan-policy-name"}}' "pk$$@ds2")" = gold ] \
+      || fail "docker volume inspect: $("$DOCKER" volume inspect "pk$$@ds2")"
+    "$DOCKER" volume rm "dk$$@datastore1" "pk$$@ds2" >/dev/null || fail "docker volume rm"
+    ok "docker volume ls shows only the VM's vmgroup; inspect shows the vSAN policy"
+  fi
+else
+  echo "# docker part skipped: no Docker engine"
+fi
