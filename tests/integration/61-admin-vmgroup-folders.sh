@@ -137,7 +137,7 @@ if [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1; then
     ctl vmgroup create --name d1 --default-datastore _VM_DS --vm-list vmA >/dev/null
     ctl vmgroup create --name d2 --default-datastore _VM_DS --vm-list vmB >/dev/null
     ctl vmgroup access add --name d1 --datastore ds2 --allow-create >/dev/null
-    "$DOCKER" volume create --driver vsphere --name "dk$$" -o size=10mb >/dev/null || fail "docker volume create"
+    "$DOCKER" volume create --driver vsphere --name "dk$$@datastore1" -o size=10mb >/dev/null || fail "docker volume create"
     [ "$(b create "dkb$$" size=10mb)" = null ] || fail "vmB's create"
     vols=$("$DOCKER" volume ls --filter driver=vsphere --format '{{.Name}}')
     grep -x "dk$$@datastore1" <<<"$vols" >/dev/null || fail "docker volume ls lacks vmA's volume: $vols"
