@@ -41,13 +41,16 @@ static const char admin_usage[] =
     "                 [--volume-maxsize S] [--volume-totalsize S]\n"
     "  vmgroup access rm --name N --datastore DS\n"
     "  vmgroup access ls --name N\n"
+    "  policy create --name N --content C   (needs --vsan-datastores DS)\n"
+    "  policy rm --name N\n"
+    "  policy ls\n"
     "Sizes: <int>MB|GB|TB|PB.  VMs are named as their vdvsd or esxsim\n"
     "listener calls them (vm-name), once it has started on this root.\n";
 
 struct admin_args
 {
   const char *name, *default_ds, *description, *vm_list, *datastore;
-  const char *maxsize, *totalsize, *new_name, *to;
+  const char *maxsize, *totalsize, *new_name, *to, *content;
   const char *allow_value; /* access set --allow-create VALUE */
   bool allow_create, local, unlink, confirm, no_backup, remove_volumes, force,
       json;
@@ -389,6 +392,8 @@ vdvsctl_is_admin_command (int argc, char **argv)
     "--volume-totalsize",
     "--new-name",
     "--to",
+    "--content",
+    "--vsan-datastores",
   };
 
   for (int i = 1; i < argc; i++)
@@ -397,7 +402,8 @@ vdvsctl_is_admin_command (int argc, char **argv)
         return false;
       if (argv[i][0] != '-')
         return strcmp (argv[i], "config") == 0
-               || strcmp (argv[i], "vmgroup") == 0;
+               || strcmp (argv[i], "vmgroup") == 0
+               || strcmp (argv[i], "policy") == 0;
       if (strchr (argv[i], '=') != NULL)
         continue;
       for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
@@ -408,6 +414,41 @@ vdvsctl_is_admin_command (int argc, char **argv)
           }
     }
   return false;
+}
+
+/* policy create|rm|ls, upstream's texts (policy.c). */
+static int
+cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
+{
+  static const char *const cols[] = { "Policy Name", "Policy Content",
+                                      "Active" };
+  vdvs_error_t err = NULL;
+  char msg[512];
+  int r;
+
+  if (n == 1 && strcmp (w[0], "ls") == 0)
+    {
+      cJSON *rows = NULL;
+      r = vdvs_mock_policy_ls (h, &rows, &err);
+      return listing (r, rows, &err, a->json, cols, 3);
+    }
+  if (n == 1 && strcmp (w[0], "create") == 0)
+    {
+      if (a->name == NULL || a->content == NULL)
+        return usage_fail ("policy create: --name and --content are needed");
+      r = vdvs_mock_policy_create (h, a->name, a->content, &err);
+      snprintf (msg, sizeof msg, "Successfully created policy: %s", a->name);
+      return done (r, &err, msg);
+    }
+  if (n == 1 && strcmp (w[0], "rm") == 0)
+    {
+      if (a->name == NULL)
+        return usage_fail ("policy rm: --name is needed");
+      r = vdvs_mock_policy_rm (h, a->name, &err);
+      snprintf (msg, sizeof msg, "Successfully removed policy: %s", a->name);
+      return done (r, &err, msg);
+    }
+  return usage_fail ("policy: create, rm or ls");
 }
 
 int
@@ -436,6 +477,8 @@ vdvsctl_admin_main (int argc, char **argv)
     O_HELP,
     O_NEWNAME,
     O_TO,
+    O_CONTENT,
+    O_VSAN,
   };
   static const struct option opts[] = {
     { "root", required_argument, NULL, O_ROOT },
@@ -450,6 +493,8 @@ vdvsctl_admin_main (int argc, char **argv)
     { "allow-create", optional_argument, NULL, O_ALLOW },
     { "new-name", required_argument, NULL, O_NEWNAME },
     { "to", required_argument, NULL, O_TO },
+    { "content", required_argument, NULL, O_CONTENT },
+    { "vsan-datastores", required_argument, NULL, O_VSAN },
     { "volume-maxsize", required_argument, NULL, O_MAX },
     { "volume-totalsize", required_argument, NULL, O_TOTAL },
     { "local", no_argument, NULL, O_LOCAL },
@@ -473,6 +518,7 @@ vdvsctl_admin_main (int argc, char **argv)
       const char *key = c == O_ROOT     ? "root"
                         : c == O_DS     ? "datastores"
                         : c == O_AUTHDB ? "auth-db"
+                        : c == O_VSAN   ? "vsan-datastores"
                                         : NULL;
       if (key != NULL)
         {
@@ -513,6 +559,9 @@ vdvsctl_admin_main (int argc, char **argv)
           break;
         case O_TO:
           a.to = optarg;
+          break;
+        case O_CONTENT:
+          a.content = optarg;
           break;
         case O_MAX:
           a.maxsize = optarg;
@@ -564,6 +613,9 @@ vdvsctl_admin_main (int argc, char **argv)
     }
   if (strcmp (cmd, "config") == 0)
     r = cmd_config (h, argv[optind + 1], &a);
+  else if (strcmp (cmd, "policy") == 0)
+    r = cmd_policy (h, (const char *const *) argv + optind + 1,
+                    (size_t) (argc - optind - 1), &a);
   else
     r = cmd_vmgroup (h, (const char *const *) argv + optind + 1,
                      (size_t) (argc - optind - 1), &a);

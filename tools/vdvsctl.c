@@ -1,7 +1,7 @@
 /* vdvsctl: admin view of the emulated datastore (the counterpart of the
  * upstream vmdkops_admin), fault injection in vmdkfs, VM power-off.
  *
- *   vdvsctl [--root DIR] [--datastores A,B] [--json] ls
+ *   vdvsctl [--root DIR] [--datastores A,B] [--json] ls [--vmgroup NAME]
  *   vdvsctl [...] inspect VOLUME[@DS]
  *   vdvsctl [...] set VOLUME[@DS] access=read-only|read-write [attach-as=..]
  *   vdvsctl [...] set --volume=VOLUME[@DS] --options="access=read-only"
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "vdvs/name.h"
 #include "vdvs/types.h"
 
+#include "authdb.h"
 #include "mock.h"
 #include "vdvsctl.h"
 
@@ -43,8 +45,11 @@ static const char usage[] =
     "Admin tool of the vdvs emulated datastore.\n\n"
     "  ls                         volumes: volume, datastore, created,\n"
     "                             created-by, attached-to, policy, capacity,\n"
-    "                             used, disk format, filesystem, access\n"
-    "  inspect VOLUME[@DS]        every field of one volume\n"
+    "                             used, disk format, filesystem, access;\n"
+    "                             with a Config DB every vmgroup's, and\n"
+    "                             vmgroup (--vmgroup NAME: that one's)\n"
+    "  inspect VOLUME[@DS]        every field of one volume (with a Config\n"
+    "                             DB, in any vmgroup; --vmgroup NAME)\n"
     "  set VOLUME[@DS] KEY=VALUE...\n"
     "  set --volume=VOLUME[@DS] --options=\"KEY=VALUE[,KEY=VALUE]\"\n"
     "                             change access (read-write|read-only) or\n"
@@ -175,40 +180,83 @@ print_fields (const char *name, const struct vdvs_volume_info *i)
   cJSON_Delete (o);
 }
 
+/* inspect's --vmgroup (NULL: not given). */
+static const char *show_vmgroup;
+
 static int
 cmp_str (const void *a, const void *b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* With a Config DB: every vmgroup's volumes (admin `volume ls`), with a
+ * VMGROUP column; `only` keeps one vmgroup's.  Without one: the default
+ * folder, as the VMs see it. */
 static int
-cmd_ls (void *h)
+cmd_ls (void *h, const char *only)
 {
   struct vdvs_volume_list l = { 0 };
   struct vdvs_volume_info *infos;
-  bool *ok;
-  size_t width[NCOLS];
+  cJSON *rows = NULL;
+  const char **uuid = NULL, **group = NULL;
+  bool *ok, groups = only != NULL
+                     || vdvs_mock_authdb_mode (h) != MOCK_DB_NOT_CONFIGURED;
+  size_t width[NCOLS + 1];
   vdvs_error_t err = NULL;
 
-  if (vdvs_backend_mock.list (h, &l, &err) < 0)
-    return die (&err);
-  qsort (l.names, l.n, sizeof *l.names, cmp_str);
+  if (groups)
+    {
+      cJSON *it;
+      if (vdvs_mock_volume_ls_all (h, &rows, &err) < 0)
+        return die (&err);
+      uuid = calloc ((size_t) cJSON_GetArraySize (rows) + 1, sizeof *uuid);
+      group = calloc ((size_t) cJSON_GetArraySize (rows) + 1, sizeof *group);
+      cJSON_ArrayForEach (it, rows)
+        {
+          const char *g = cJSON_GetStringValue (
+              cJSON_GetObjectItem (it, "vmgroup"));
+          if (uuid == NULL || group == NULL
+              || (only != NULL && strcmp (g, only) != 0))
+            continue;
+          if (vdvs_volume_list_add (&l,
+                                    cJSON_GetStringValue (
+                                        cJSON_GetObjectItem (it, "volume")))
+              < 0)
+            break;
+          uuid[l.n - 1] = cJSON_GetStringValue (
+              cJSON_GetObjectItem (it, "uuid"));
+          group[l.n - 1] = g;
+        }
+    }
+  else
+    {
+      if (vdvs_backend_mock.list (h, &l, &err) < 0)
+        return die (&err);
+      qsort (l.names, l.n, sizeof *l.names, cmp_str);
+    }
   infos = calloc (l.n + 1, sizeof *infos);
   ok = calloc (l.n + 1, sizeof *ok);
-  if (infos == NULL || ok == NULL)
+  if (infos == NULL || ok == NULL
+      || (groups && (uuid == NULL || group == NULL)))
     {
       free (infos);
       free (ok);
+      free (uuid);
+      free (group);
+      cJSON_Delete (rows);
       vdvs_volume_list_clear (&l);
       fprintf (stderr, "vdvsctl: out of memory\n");
       return 1;
     }
   for (size_t k = 0; k < NCOLS; k++)
     width[k] = strlen (col_head[k]);
+  width[NCOLS] = strlen ("VMGROUP");
   for (size_t i = 0; i < l.n; i++)
     {
       const char *v[NCOLS];
-      if (vdvs_backend_mock.get (h, l.names[i], &infos[i], &err) < 0)
+      if ((groups ? vdvs_mock_get_in (h, l.names[i], uuid[i], &infos[i], &err)
+                  : vdvs_backend_mock.get (h, l.names[i], &infos[i], &err))
+          < 0)
         {
           /* One corrupt volume must not hide the others. */
           fprintf (stderr, "vdvsctl: %s: %s\n", l.names[i], err->msg);
@@ -220,13 +268,20 @@ cmd_ls (void *h)
       for (size_t k = 0; k < NCOLS; k++)
         if (strlen (v[k]) > width[k])
           width[k] = strlen (v[k]);
+      if (groups && strlen (group[i]) > width[NCOLS])
+        width[NCOLS] = strlen (group[i]);
     }
   if (json_out)
     {
       cJSON *arr = cJSON_CreateArray ();
       for (size_t i = 0; i < l.n; i++)
         if (ok[i])
-          cJSON_AddItemToArray (arr, info_json (l.names[i], &infos[i]));
+          {
+            cJSON *o = info_json (l.names[i], &infos[i]);
+            if (groups)
+              cJSON_AddStringToObject (o, "vmgroup", group[i]);
+            cJSON_AddItemToArray (arr, o);
+          }
       print_json (arr);
       cJSON_Delete (arr);
     }
@@ -234,22 +289,80 @@ cmd_ls (void *h)
     for (size_t i = 0; i <= l.n; i++)
       {
         const char *v[NCOLS];
+        size_t last = groups ? NCOLS : NCOLS - 1;
         if (i == 0)
           memcpy (v, col_head, sizeof v);
         else if (!ok[i - 1])
           continue;
         else
           columns (l.names[i - 1], &infos[i - 1], v);
-        for (size_t k = 0; k < NCOLS; k++)
-          printf ("%-*s%s", k + 1 < NCOLS ? (int) width[k] : 0, v[k],
-                  k + 1 < NCOLS ? "  " : "\n");
+        for (size_t k = 0; k <= last; k++)
+          printf ("%-*s%s", k < last ? (int) width[k] : 0,
+                  k < NCOLS ? v[k]
+                  : i       ? group[i - 1]
+                            : "VMGROUP",
+                  k < last ? "  " : "\n");
       }
   for (size_t i = 0; i < l.n; i++)
     vdvs_volume_info_clear (&infos[i]);
   free (infos);
   free (ok);
+  free (uuid);
+  free (group);
+  cJSON_Delete (rows);
   vdvs_volume_list_clear (&l);
   return 0;
+}
+
+/* With a Config DB, inspect looks in every vmgroup's folder (`only`: in
+ * that vmgroup's): the uuid of the one folder holding `name` into
+ * uuid[len]; 0 when none does (the VM's own view answers then), <0 when
+ * several do and no --vmgroup says which. */
+static int
+find_in_groups (void *h, const char *name, const char *only, char *uuid,
+                size_t len)
+{
+  cJSON *rows = NULL, *it;
+  vdvs_error_t err = NULL;
+  struct vdvs_name n;
+  char want[VDVS_FULL_NAME_MAX], groups[1024] = "";
+  size_t found = 0, off = 0;
+
+  if (vdvs_name_parse (name, &n, NULL) < 0
+      || vdvs_mock_volume_ls_all (h, &rows, &err) < 0)
+    {
+      vdvs_error_release (&err);
+      return 0;
+    }
+  snprintf (want, sizeof want, "%s@", n.volume);
+  cJSON_ArrayForEach (it, rows)
+    {
+      const char *v = cJSON_GetStringValue (
+          cJSON_GetObjectItem (it, "volume"));
+      const char *g = cJSON_GetStringValue (
+          cJSON_GetObjectItem (it, "vmgroup"));
+      /* A short name matches on any datastore; "vol@ds" on that one. */
+      if (strncmp (v, want, strlen (want)) != 0
+          || (n.datastore[0] && strcasecmp (v + strlen (want), n.datastore))
+          || (only != NULL && strcmp (g, only) != 0))
+        continue;
+      if (found++ == 0)
+        snprintf (uuid, len, "%s",
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "uuid")));
+      if (off < sizeof groups)
+        off += (size_t) snprintf (groups + off, sizeof groups - off, "%s%s",
+                                  off ? ", " : "", g);
+    }
+  cJSON_Delete (rows);
+  if (found > 1)
+    {
+      fprintf (stderr,
+               "vdvsctl: volume `%s` is in several vmgroups or datastores "
+               "(%s): name one with --vmgroup NAME and VOLUME@DS\n",
+               name, groups);
+      return -1;
+    }
+  return found == 1;
 }
 
 /* Show one volume after inspect/set/create/clone. */
@@ -258,10 +371,18 @@ show (void *h, const char *name, const char *human_prefix)
 {
   struct vdvs_volume_info info = { 0 };
   vdvs_error_t err = NULL;
-  char full[VDVS_FULL_NAME_MAX];
+  char full[VDVS_FULL_NAME_MAX], uuid[64];
   struct vdvs_name n;
+  int r = 0;
 
-  if (vdvs_backend_mock.get (h, name, &info, &err) < 0)
+  if (human_prefix == NULL
+      && (show_vmgroup != NULL
+          || vdvs_mock_authdb_mode (h) != MOCK_DB_NOT_CONFIGURED)
+      && (r = find_in_groups (h, name, show_vmgroup, uuid, sizeof uuid)) < 0)
+    return 1;
+  if ((r == 1 ? vdvs_mock_get_in (h, name, uuid, &info, &err)
+              : vdvs_backend_mock.get (h, name, &info, &err))
+      < 0)
     return die (&err);
   if (vdvs_name_parse (name, &n, NULL) == 0 && info.datastore)
     snprintf (full, sizeof full, "%s@%s", n.volume, info.datastore);
@@ -447,13 +568,15 @@ main (int argc, char **argv)
     { "volume", required_argument, NULL, 'V' },
     { "options", required_argument, NULL, 'O' },
     { "json", no_argument, NULL, 'j' },
+    { "vmgroup", required_argument, NULL, 'g' },
+    { "vsan-datastores", required_argument, NULL, 's' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   static const char *const commands[] = { "ls",     "inspect", "set",
                                           "create", "clone",   "vm" };
   vdvs_error_t err = NULL;
-  const char *volume = NULL, *options = NULL, *cmd;
+  const char *volume = NULL, *options = NULL, *vmgroup = NULL, *cmd;
   bool vm_name_given = false, vm_uuid_given = false, known = false;
   const char *const *args;
   size_t nargs;
@@ -474,6 +597,7 @@ main (int argc, char **argv)
                         : c == 'a' ? "auth-db"
                         : c == 'u' ? "vm-uuid"
                         : c == 'n' ? "vm-name"
+                        : c == 's' ? "vsan-datastores"
                                    : NULL;
       if (key != NULL)
         {
@@ -488,6 +612,8 @@ main (int argc, char **argv)
         options = optarg;
       else if (c == 'j')
         json_out = true;
+      else if (c == 'g')
+        vmgroup = optarg;
       else if (c == 'h')
         {
           fputs (usage, stdout);
@@ -532,6 +658,11 @@ main (int argc, char **argv)
   else if (volume != NULL || options != NULL)
     return usage_error ("--volume and --options belong to `set`, not `%s`",
                         cmd);
+  if (vmgroup != NULL && strcmp (cmd, "ls") != 0
+      && strcmp (cmd, "inspect") != 0)
+    return usage_error ("--vmgroup belongs to `ls` and `inspect`, not `%s`",
+                        cmd);
+  show_vmgroup = vmgroup;
   if (strcmp (cmd, "create") == 0 && nargs < 1)
     return usage_error ("%s", "usage: create VOLUME[@DS] [KEY=VALUE...]");
   if (strcmp (cmd, "clone") == 0 && nargs < 2)
@@ -554,7 +685,7 @@ main (int argc, char **argv)
     return die (&err);
   if (strcmp (cmd, "ls") == 0)
     r = nargs ? usage_error ("ls takes no argument (got `%s`)", args[0])
-              : cmd_ls (h);
+              : cmd_ls (h, vmgroup);
   else if (strcmp (cmd, "inspect") == 0)
     r = show (h, args[0], NULL);
   else if (strcmp (cmd, "set") == 0)

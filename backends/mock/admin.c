@@ -38,15 +38,12 @@ vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
             struct mock_sidecar sc = { 0 };
             struct mock_vol v;
             vdvs_error_t ignore = NULL;
-            char *slash;
 
             mock_vm_unit_path (m, e->d_name, c, u, path, sizeof path);
             if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key)
-                    < 0
-                || (slash = strchr (key, '/')) == NULL)
+                < 0)
               continue;
-            *slash = '\0';
-            if (mock_vol_paths (m, key, slash + 1, &v, &ignore) == 0
+            if (mock_vol_from_key (m, key, &v, &ignore) == 0
                 && mock_sidecar_read (v.sidecar, &sc, &ignore) == 0
                 && sc.attached && strcmp (sc.attached_uuid, e->d_name) == 0)
               snprintf (name, sizeof name, "%s", sc.attached_name);
@@ -93,7 +90,7 @@ vdvs_mock_set_options (void *handle, const char *name,
   int fd, r = 0;
 
   if (mock_options_validate_set (opts, err) < 0
-      || mock_resolve (m, name, &v, err) < 0)
+      || mock_auth_locate (m, name, &v, err) < 0)
     return -1;
   /* The lock attach and detach hold while they rewrite the sidecar: an
    * edit never loses their status change, nor they ours. */
@@ -131,7 +128,7 @@ vdvs_mock_extent_path (void *handle, const char *name, char *buf, size_t len,
 {
   struct mock_vol v;
 
-  if (mock_resolve (handle, name, &v, err) < 0)
+  if (mock_auth_locate (handle, name, &v, err) < 0)
     return -1;
   if (!mock_vol_exists (&v))
     return mock_not_found (&v, err);

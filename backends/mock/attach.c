@@ -68,11 +68,11 @@ mock_read_unit (const char *path, char *loopdev, size_t llen, char *key,
   return read_unit_extent (path, loopdev, llen, key, klen, NULL, 0);
 }
 
-/* The key unit records name a volume by: "<datastore>/<volume>". */
+/* The key unit records name a volume by (mock_vol_key). */
 static void
 unit_key (const struct mock_vol *v, char *key, size_t len)
 {
-  snprintf (key, len, "%s/%s", v->ds, v->vol);
+  mock_vol_key (v, key, len);
 }
 
 /* The tag a volume's loop device carries (its lo_file_name). */
@@ -411,6 +411,34 @@ detach_locked (struct mock *m, const struct mock_vol *v, vdvs_error_t *err)
   return r;
 }
 
+/* A VM in no vmgroup still detaches what it has (upstream #1441): the
+ * volume of that name and datastore among its own unit records, in
+ * whichever vmgroup's folder; 0 with v unset when none matches. */
+static int
+find_attached (struct mock *m, const char *name, struct mock_vol *v,
+               vdvs_error_t *err)
+{
+  struct vdvs_name n;
+  const char *ds;
+  char path[PATH_MAX], loopdev[64], key[1024];
+
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
+    return -1;
+  for (int c = 0; c < MOCK_PVSCSI_CONTROLLERS; c++)
+    for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
+      {
+        vdvs_error_t ignore = NULL;
+        unit_path (m, c, u, path, sizeof path);
+        if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key)
+                == 0
+            && mock_vol_from_key (m, key, v, &ignore) == 0
+            && strcmp (v->ds, ds) == 0 && strcmp (v->vol, n.volume) == 0)
+          return 1;
+        vdvs_error_release (&ignore);
+      }
+  return 0;
+}
+
 int
 mock_detach (void *handle, const char *name, vdvs_error_t *err)
 {
@@ -418,8 +446,14 @@ mock_detach (void *handle, const char *name, vdvs_error_t *err)
   struct mock_vol v;
   int fd, r;
 
-  if (mock_resolve (m, name, &v, err) < 0)
-    return -1;
+  if (mock_auth_mount (m, name, &v, err) < 0)
+    {
+      if ((*err)->status != EPERM)
+        return -1;
+      vdvs_error_release (err);
+      if ((r = find_attached (m, name, &v, err)) <= 0)
+        return r; /* not attached here: nothing to do, as upstream */
+    }
   if ((fd = mock_lock (m, &v, err)) < 0)
     return -1;
   r = detach_locked (m, &v, err);
@@ -438,15 +472,13 @@ vdvs_mock_power_off (void *handle, vdvs_error_t *err)
     for (int u = 0; u < MOCK_PVSCSI_UNITS; u++)
       {
         struct mock_vol v;
-        char *slash;
         int fd;
 
         unit_path (m, c, u, path, sizeof path);
         if (mock_read_unit (path, loopdev, sizeof loopdev, key, sizeof key) < 0
-            || (slash = strchr (key, '/')) == NULL)
+            || strchr (key, '/') == NULL)
           continue;
-        *slash = '\0';
-        if (mock_vol_paths (m, key, slash + 1, &v, err) < 0)
+        if (mock_vol_from_key (m, key, &v, err) < 0)
           return -1;
         if ((fd = mock_lock (m, &v, err)) < 0)
           return -1;

@@ -75,7 +75,7 @@ mock_auth_begin (struct mock *m, struct mock_auth *a, vdvs_error_t *err)
                                 a->tenant_name);
     }
   else if (r == SQLITE_DONE)
-    r = vdvs_error_set (err, EACCES, "VM %s does not belong to any vmgroup",
+    r = vdvs_error_set (err, EPERM, "VM %s does not belong to any vmgroup",
                         m->cfg.vm_name[0] ? m->cfg.vm_name : m->cfg.vm_uuid);
   else
     r = db_error (err);
@@ -126,6 +126,7 @@ mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
 {
   char full[VDVS_FULL_NAME_MAX];
   struct vdvs_name n;
+  const char *ds;
 
   if (vdvs_name_parse (name, &n, err) < 0)
     return -1;
@@ -137,7 +138,11 @@ mock_auth_resolve (const struct mock *m, const struct mock_auth *a,
                 default_ds_of (m, a->default_url));
       name = full;
     }
-  return mock_resolve (m, name, v, err);
+  /* In the vmgroup's own folder: dockvols/<uuid>, shown by its name. */
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0)
+    return -1;
+  return mock_vol_paths_in (m, ds, n.volume, a->tenant_id, a->tenant_name, v,
+                            err);
 }
 
 /* The privilege row for the target of v (§3.5); 1 found, 0 none, <0. */
@@ -300,6 +305,21 @@ mock_auth_mount (struct mock *m, const char *name, struct mock_vol *v,
   return r < 0 ? -1 : 0;
 }
 
+int
+mock_auth_locate (struct mock *m, const char *name, struct mock_vol *v,
+                  vdvs_error_t *err)
+{
+  struct mock_auth a;
+  bool explicit_ds;
+  int r;
+
+  if (mock_auth_begin (m, &a, err) < 0)
+    return -1;
+  r = mock_auth_resolve (m, &a, name, v, &explicit_ds, err);
+  mock_auth_end (&a, true);
+  return r < 0 ? -1 : 0;
+}
+
 void
 mock_auth_removed (struct mock_auth *a)
 {
@@ -307,12 +327,11 @@ mock_auth_removed (struct mock_auth *a)
 
   if (a->db == NULL)
     return;
-  /* Every vmgroup shares the _DEFAULT folder here, so vol@ds is one
-   * volume whoever made it: its row goes, whichever group it counts for. */
+  /* Each vmgroup has its own folder: only its row goes. */
   st = stmt (a->db,
-             "DELETE FROM volumes WHERE datastore_url = ? AND "
-             "volume_name = ?",
-             2, a->url, a->vol, NULL);
+             "DELETE FROM volumes WHERE tenant_id = ? AND datastore_url = ? "
+             "AND volume_name = ?",
+             3, a->tenant_id, a->url, a->vol);
   if (st == NULL || sqlite3_step (st) != SQLITE_DONE)
     vdvs_log (VDVS_LOG_ERROR, "Config DB: volume row not removed",
               "volume=%s url=%s error=\"%s\"", a->vol, a->url,

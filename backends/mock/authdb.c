@@ -2,6 +2,7 @@
  * commands over it with upstream's order of checks and texts (auth_api.py
  * via vmdkops_admin.py, reference §5.2-§5.3). */
 #include "authdb.h"
+#include "index.h"
 #include "mock_i.h"
 
 #include "vdvs/size.h"
@@ -850,8 +851,7 @@ vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
                 "SELECT 1 FROM volumes WHERE tenant_id = ?", id, NULL);
   if (r == 1)
     {
-      /* Volumes live in the shared _DEFAULT folder of the emulation, so
-       * they are not removed with the group: the admin removes them. */
+      /* --remove-volumes is not emulated: the admin removes them. */
       (void) remove_volumes;
       r = vdvs_error_set (err, EBUSY,
                           "Internal Error(The vmgroup has volumes in it, "
@@ -1263,6 +1263,31 @@ vdvs_mock_vmgroup_vm_replace (void *handle, const char *name,
   return admin_end (db, r, err);
 }
 
+/* A renamed vmgroup's alias dockvols/<name> follows it on every
+ * datastore (only a link that names its folder). */
+static void
+rename_aliases (const struct mock *m, const char *id, const char *from,
+                const char *to)
+{
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char old[PATH_MAX], new[PATH_MAX], target[128];
+      ssize_t n;
+
+      snprintf (old, sizeof old, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                from);
+      snprintf (new, sizeof new, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                to);
+      n = readlink (old, target, sizeof target - 1);
+      if (n < 0)
+        continue;
+      target[n] = '\0';
+      if (strcmp (target, id) == 0 && rename (old, new) < 0)
+        vdvs_log (VDVS_LOG_WARN, "vmgroup alias not renamed",
+                  "path=%s error=\"%s\"", old, strerror (errno));
+    }
+}
+
 int
 vdvs_mock_vmgroup_update (void *handle, const char *name, const char *new_name,
                           const char *description, const char *default_ds,
@@ -1323,6 +1348,7 @@ vdvs_mock_vmgroup_update (void *handle, const char *name, const char *new_name,
                     new_name, id);
       if (r < 0)
         return admin_end (db, r, err);
+      rename_aliases (m, id, name, new_name);
     }
   if (description && description[0])
     r = q_exec (db, err, "UPDATE tenants SET description = ? WHERE id = ?",
@@ -1401,4 +1427,108 @@ vdvs_mock_access_set (void *handle, const char *name, const char *ds,
               "usage_quota = ? WHERE tenant_id = ? AND datastore_url = ?",
               "iiiss", allow, cur_max, cur_total, id, url);
   return admin_end (db, r, err);
+}
+
+/* The name of vmgroup `uuid`: from the DB, _DEFAULT's without one, else
+ * "N/A". */
+static void
+vmgroup_name (const struct mock *m, sqlite3 *db, const char *uuid, char *buf,
+              size_t len)
+{
+  vdvs_error_t ignore = NULL;
+
+  snprintf (buf, len, "%s",
+            strcmp (uuid, MOCK_TENANT_UUID) == 0 ? MOCK_TENANT_NAME : "N/A");
+  if (db != NULL
+      && q_text (db, buf, len, &ignore,
+                 "SELECT name FROM tenants WHERE id = ?", uuid, NULL)
+             < 0)
+    vdvs_error_release (&ignore);
+  (void) m;
+}
+
+static int
+cmp_rows (const void *a, const void *b)
+{
+  const cJSON *x = *(const cJSON *const *) a, *y = *(const cJSON *const *) b;
+  int c = strcmp (cJSON_GetStringValue (cJSON_GetObjectItem (x, "volume")),
+                  cJSON_GetStringValue (cJSON_GetObjectItem (y, "volume")));
+  return c ? c
+           : strcmp (cJSON_GetStringValue (cJSON_GetObjectItem (x, "vmgroup")),
+                     cJSON_GetStringValue (
+                         cJSON_GetObjectItem (y, "vmgroup")));
+}
+
+int
+vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  sqlite3 *db = NULL;
+  cJSON **v = NULL, *arr;
+  size_t n = 0, cap = 0;
+  vdvs_error_t ignore = NULL;
+
+  /* Without a readable DB the names are unknown, not the volumes. */
+  if (mock_authdb_open (m, (void **) &db, &ignore) < 0)
+    vdvs_error_release (&ignore);
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char dir[PATH_MAX];
+      DIR *d;
+      struct dirent *e;
+
+      snprintf (dir, sizeof dir, "%s/%s/dockvols", m->cfg.root, m->ds[i]);
+      if ((d = opendir (dir)) == NULL)
+        continue;
+      while ((e = readdir (d)) != NULL)
+        {
+          char sub[PATH_MAX], group[256], vol[NAME_MAX + 1];
+          struct stat st;
+          DIR *vd;
+          struct dirent *ve;
+
+          /* The uuid folders; the name aliases are links to them. */
+          snprintf (sub, sizeof sub, "%s/%s", dir, e->d_name);
+          if (e->d_name[0] == '.' || strcmp (e->d_name, "policies") == 0
+              || lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode)
+              || (vd = opendir (sub)) == NULL)
+            continue;
+          vmgroup_name (m, db, e->d_name, group, sizeof group);
+          while ((ve = readdir (vd)) != NULL)
+            {
+              char full[NAME_MAX + 128];
+              cJSON *o;
+
+              if (!mock_index_is_descriptor (dirfd (vd), ve->d_name, vol,
+                                             sizeof vol))
+                continue;
+              if (n == cap)
+                {
+                  cJSON **nv = realloc (v, (cap = cap ? 2 * cap : 64)
+                                               * sizeof *v);
+                  if (nv == NULL)
+                    break;
+                  v = nv;
+                }
+              snprintf (full, sizeof full, "%s@%s", vol, m->ds[i]);
+              o = cJSON_CreateObject ();
+              cJSON_AddStringToObject (o, "volume", full);
+              cJSON_AddStringToObject (o, "uuid", e->d_name);
+              cJSON_AddStringToObject (o, "vmgroup", group);
+              v[n++] = o;
+            }
+          closedir (vd);
+        }
+      closedir (d);
+    }
+  mock_authdb_close (db);
+  if (n)
+    qsort (v, n, sizeof *v, cmp_rows);
+  arr = cJSON_CreateArray ();
+  for (size_t i = 0; i < n; i++)
+    cJSON_AddItemToArray (arr, v[i]);
+  free (v);
+  *rows = arr;
+  (void) err;
+  return 0;
 }

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vdvs/backend.h"
 #include "vdvs/error.h"
 
 #define MOCK_DEFAULT_TENANT "_DEFAULT"
@@ -93,5 +94,20 @@ int vdvs_mock_access_rm (void *handle, const char *name, const char *ds,
                          vdvs_error_t *err);
 int vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
                          vdvs_error_t *err);
+
+/* Admin volume listing: every volume in every vmgroup folder
+ * (dockvols/<uuid>) of every datastore, as rows {"volume": "vol@ds",
+ * "uuid": folder, "vmgroup": its name, or "N/A" when no vmgroup has that
+ * uuid (upstream's orphans)}, sorted by volume then vmgroup. */
+int vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err);
+/* policy create/rm/ls (policy.c): texts of upstream's vsan_policy.py;
+ * ls rows {"Policy Name", "Policy Content", "Active"}. */
+int vdvs_mock_policy_create (void *handle, const char *name,
+                             const char *content, vdvs_error_t *err);
+int vdvs_mock_policy_rm (void *handle, const char *name, vdvs_error_t *err);
+int vdvs_mock_policy_ls (void *handle, cJSON **rows, vdvs_error_t *err);
+/* get of `name` in the folder of vmgroup `uuid`, for an admin tool. */
+int vdvs_mock_get_in (void *handle, const char *name, const char *uuid,
+                      struct vdvs_volume_info *out, vdvs_error_t *err);
 
 #endif

@@ -100,10 +100,69 @@ mock_datastores_init (struct mock *m, vdvs_error_t *err)
 }
 
 int
+mock_tenant_dir (const struct mock *m, const char *ds, const char *uuid,
+                 const char *name, vdvs_error_t *err)
+{
+  char path[PATH_MAX];
+  int r;
+
+  snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, ds, uuid);
+  if ((r = vdvs_mkdir_p (path, 0755)) < 0)
+    return vdvs_error_set (err, -r,
+                           "dockvols creation failed - %s on datastore %s",
+                           strerror (-r), ds);
+  /* The readable alias; a name that is not a plain file name gets none. */
+  if (name[0] == '\0' || name[0] == '.' || strchr (name, '/'))
+    return 0;
+  snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, ds, name);
+  if (symlink (uuid, path) < 0 && errno != EEXIST)
+    vdvs_log (VDVS_LOG_WARN, "vmgroup alias not created",
+              "path=%s error=\"%s\"", path, strerror (errno));
+  return 0;
+}
+
+int
 mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                 struct mock_vol *v, vdvs_error_t *err)
 {
+  return mock_vol_paths_in (m, ds, vol, MOCK_TENANT_UUID, MOCK_TENANT_NAME, v,
+                            err);
+}
+
+void
+mock_vol_key (const struct mock_vol *v, char *key, size_t len)
+{
+  if (strcmp (v->tenant, MOCK_TENANT_UUID) == 0)
+    snprintf (key, len, "%s/%s", v->ds, v->vol);
+  else
+    snprintf (key, len, "%s/%s/%s", v->ds, v->tenant, v->vol);
+}
+
+int
+mock_vol_from_key (const struct mock *m, const char *key, struct mock_vol *v,
+                   vdvs_error_t *err)
+{
+  char buf[1200];
+  char *slash, *second;
+
+  snprintf (buf, sizeof buf, "%s", key);
+  if ((slash = strchr (buf, '/')) == NULL)
+    return vdvs_error_set (err, EINVAL, "bad unit record key `%s`", key);
+  *slash = '\0';
+  if ((second = strchr (slash + 1, '/')) == NULL)
+    return mock_vol_paths (m, buf, slash + 1, v, err);
+  *second = '\0';
+  /* The alias of another vmgroup is not known here: the uuid stands in. */
+  return mock_vol_paths_in (m, buf, second + 1, slash + 1, slash + 1, v, err);
+}
+
+int
+mock_vol_paths_in (const struct mock *m, const char *ds, const char *vol,
+                   const char *uuid, const char *name, struct mock_vol *v,
+                   vdvs_error_t *err)
+{
   memset (v, 0, sizeof *v);
+  snprintf (v->tenant, sizeof v->tenant, "%s", uuid);
   if (snprintf (v->vol, sizeof v->vol, "%s", vol) >= (int) sizeof v->vol
       || snprintf (v->ds, sizeof v->ds, "%s", ds) >= (int) sizeof v->ds)
     return vdvs_error_set (err, ENAMETOOLONG, "volume name too long");
@@ -119,7 +178,7 @@ mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                            "(at most %d bytes of UTF-8)",
                            vol, NAME_MAX - 22);
   if (snprintf (v->dir, sizeof v->dir, "%s/%s/dockvols/%s", m->cfg.root, ds,
-                MOCK_TENANT_UUID)
+                uuid)
           >= (int) sizeof v->dir
       || snprintf (v->descriptor, sizeof v->descriptor, "%s/%s.vmdk", v->dir,
                    vol)
@@ -132,7 +191,7 @@ mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
     return vdvs_error_set (err, ENAMETOOLONG, "path of volume `%s` too long",
                            vol);
   snprintf (v->esx_path, sizeof v->esx_path,
-            "/vmfs/volumes/%s/dockvols/%s/%s.vmdk", ds, MOCK_TENANT_NAME, vol);
+            "/vmfs/volumes/%s/dockvols/%s/%s.vmdk", ds, name, vol);
   return 0;
 }
 

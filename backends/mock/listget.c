@@ -1,6 +1,7 @@
 /* The read-only ops: list, get and list_version; from the index
  * (index.h) where it answers, else from the files.  No volume lock: every
  * file is replaced atomically, so a reader sees the old or the new one. */
+#include "authdb.h"
 #include "index.h"
 #include "mock_i.h"
 
@@ -15,8 +16,27 @@ int
 mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
 {
   struct mock *m = handle;
-  int r = mock_index_list (m, out, err);
+  char tenant[64] = MOCK_TENANT_UUID;
+  int r;
 
+  /* With a Config DB a VM sees its vmgroup's folder on every datastore
+   * (no privilege check); a VM in no vmgroup sees nothing, as upstream. */
+  if (vdvs_mock_authdb_mode (m) != MOCK_DB_NOT_CONFIGURED)
+    {
+      struct mock_auth a;
+      if (mock_auth_begin (m, &a, err) < 0)
+        {
+          if ((*err)->status != EPERM)
+            return -1;
+          vdvs_error_release (err);
+          return 0;
+        }
+      snprintf (tenant, sizeof tenant, "%s", a.tenant_id);
+      mock_auth_end (&a, true);
+    }
+  /* The index watches the default vmgroup's folders only. */
+  r = strcmp (tenant, MOCK_TENANT_UUID) == 0 ? mock_index_list (m, out, err)
+                                             : 0;
   if (r != 0) /* answered from the index (or out of memory) */
     return r < 0 ? -1 : 0;
   for (size_t i = 0; i < m->n_ds; i++)
@@ -26,9 +46,11 @@ mock_list (void *handle, struct vdvs_volume_list *out, vdvs_error_t *err)
       struct dirent *de;
 
       snprintf (dir, sizeof dir, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
-                MOCK_TENANT_UUID);
+                tenant);
       if ((d = opendir (dir)) == NULL)
         {
+          if (errno == ENOENT && strcmp (tenant, MOCK_TENANT_UUID) != 0)
+            continue; /* made at the vmgroup's first create there */
           vdvs_log (VDVS_LOG_WARN, "Datastore unreadable",
                     "datastore=%s error=\"%s\"", m->ds[i], strerror (errno));
           continue;
@@ -121,8 +143,25 @@ mock_get (void *handle, const char *name, struct vdvs_volume_info *out,
   uint64_t token = 0;
   int found = MOCK_IX_UNKNOWN;
   const char *ds;
-  char buf[64];
+  char buf[64], full[VDVS_FULL_NAME_MAX];
 
+  /* With a Config DB: authorized as upstream, and looked up in the VM's
+   * vmgroup's folder; the index serves the default vmgroup's only. */
+  if (vdvs_mock_authdb_mode (m) != MOCK_DB_NOT_CONFIGURED)
+    {
+      if (mock_auth_mount (m, name, &v, err) < 0)
+        return -1;
+      if (strcmp (v.tenant, MOCK_TENANT_UUID) != 0)
+        {
+          if (read_info (&v, out, err) < 0)
+            return -1;
+          if (stat (v.flat, &st) < 0)
+            st.st_blocks = 0;
+          goto allocated;
+        }
+      snprintf (full, sizeof full, "%s@%s", v.vol, v.ds);
+      name = full;
+    }
   if (mock_resolve_name (m, name, &n, &ds, err) < 0)
     return -1;
   if (ix != NULL)
@@ -164,8 +203,34 @@ allocated:
   return 0;
 }
 
+int
+vdvs_mock_get_in (void *handle, const char *name, const char *uuid,
+                  struct vdvs_volume_info *out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct vdvs_name n;
+  struct mock_vol v;
+  struct stat st;
+  const char *ds;
+  char buf[64];
+
+  if (mock_resolve_name (m, name, &n, &ds, err) < 0
+      || mock_vol_paths_in (m, ds, n.volume, uuid, uuid, &v, err) < 0
+      || read_info (&v, out, err) < 0)
+    return -1;
+  if (stat (v.flat, &st) < 0)
+    st.st_blocks = 0;
+  mock_size_render ((uint64_t) st.st_blocks * 512, buf, sizeof buf);
+  out->capacity_allocated = strdup (buf);
+  return 0;
+}
+
 uint64_t
 mock_list_version (void *handle)
 {
+  /* With a Config DB the answer depends on the VM's vmgroup, which the
+   * index does not follow: every List asks. */
+  if (vdvs_mock_authdb_mode (handle) != MOCK_DB_NOT_CONFIGURED)
+    return 0;
   return mock_index_version (handle);
 }

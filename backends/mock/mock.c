@@ -35,7 +35,8 @@ static struct mock_config config = {
   X ("vmdkfs-ctl", vmdkfs_ctl)                                                \
   X ("vmdkfs-opts", vmdkfs_opts)                                              \
   X ("auth-db", auth_db)                                                      \
-  X ("inventory", inventory)
+  X ("inventory", inventory)                                                  \
+  X ("vsan-datastores", vsan)
 
 static int
 mock_config_key (const char *key, const char *value, vdvs_error_t *err)
@@ -55,7 +56,7 @@ mock_config_key (const char *key, const char *value, vdvs_error_t *err)
                          "mock: unknown option `%s`; valid: root, datastores, "
                          "vm-name, vm-uuid, sysfs-root, dev-root, vmdkfs, "
                          "vmdkfs-mount, vmdkfs-ctl, vmdkfs-opts, auth-db, "
-                         "inventory",
+                         "inventory, vsan-datastores",
                          key);
 }
 
@@ -181,7 +182,9 @@ const struct vdvs_backend vdvs_backend_mock = {
       "  auth-db=PATH        Config DB of vmgroups and quotas\n"
       "                      (<root>/.vmdkops/auth-db)\n"
       "  inventory=yes|no    record this VM's name for `vmgroup vm add` "
-      "(yes)\n",
+      "(yes)\n"
+      "  vsan-datastores=A[,B]  datastores that are vSAN: they take\n"
+      "                      -o vsan-policy-name (none)\n",
   .config = mock_config_key,
   .open = mock_open,
   .close = mock_close,

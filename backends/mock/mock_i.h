@@ -39,6 +39,7 @@ struct mock_config
   char vmdkfs_opts[1024];      /* extra vmdkfs options, space-separated */
   char auth_db[PATH_MAX];      /* Config DB; "": <root>/.vmdkops/auth-db */
   char inventory[8];           /* "no": an admin tool, not a VM */
+  char vsan[1024];             /* vSAN datastores, comma-separated */
 };
 
 /* A handle: one VM's view of the datastore root.  Immutable after open()
@@ -67,6 +68,7 @@ struct mock_vol
   char esx_path[PATH_MAX]; /* /vmfs/volumes/<ds>/dockvols/_DEFAULT/<vol>.vmdk */
   char flat_name[NAME_MAX + 1];
   char sidecar_name[NAME_MAX + 1];
+  char tenant[64]; /* the vmgroup's uuid: the folder under dockvols */
 };
 
 /* datastore.c */
@@ -80,6 +82,19 @@ int mock_resolve_name (const struct mock *m, const char *name,
                        vdvs_error_t *err);
 int mock_vol_paths (const struct mock *m, const char *ds, const char *vol,
                     struct mock_vol *v, vdvs_error_t *err);
+/* The same in the folder of vmgroup `uuid` (named `name` in esx_path). */
+int mock_vol_paths_in (const struct mock *m, const char *ds, const char *vol,
+                       const char *uuid, const char *name, struct mock_vol *v,
+                       vdvs_error_t *err);
+/* dockvols/<uuid> on datastore ds and its alias dockvols/<name>, made if
+ * missing (as upstream, by any authorized request). */
+int mock_tenant_dir (const struct mock *m, const char *ds, const char *uuid,
+                     const char *name, vdvs_error_t *err);
+/* The key attach records name a volume by: "<ds>/<vol>" in the default
+ * vmgroup's folder, "<ds>/<uuid>/<vol>" in another; and back to paths. */
+void mock_vol_key (const struct mock_vol *v, char *key, size_t len);
+int mock_vol_from_key (const struct mock *m, const char *key,
+                       struct mock_vol *v, vdvs_error_t *err);
 bool mock_vol_exists (const struct mock_vol *v);
 /* The upstream "not found" of v, as an error; returns -1. */
 int mock_not_found (const struct mock_vol *v, vdvs_error_t *err);
@@ -98,9 +113,15 @@ int mock_write_atomic (const char *path, const char *data, size_t len);
 /* Render bytes as upstream does: "512", "12KB", "100MB", "10GB". */
 void mock_size_render (uint64_t bytes, char *buf, size_t len);
 
-/* options.c: validate create options with the upstream messages. */
-int mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
-                           vdvs_error_t *err);
+/* options.c: validate create options with the upstream messages; ds is
+ * the target datastore (NULL: not a vSAN one). */
+int mock_options_validate (const struct mock *m, const char *ds,
+                           const struct vdvs_opts *o, vdvs_error_t *err);
+/* policy.c: is ds a vSAN datastore; may a create on ds use `policy`
+ * (NULL: none asked) -- the upstream texts otherwise. */
+bool mock_is_vsan (const struct mock *m, const char *ds);
+int mock_policy_check (const struct mock *m, const char *ds,
+                       const char *policy, vdvs_error_t *err);
 /* Options `vdvsctl set` may change (access, attach-as), same messages. */
 int mock_options_validate_set (const struct vdvs_opts *o, vdvs_error_t *err);
 extern const char *const mock_diskformats[3];
@@ -214,8 +235,8 @@ struct mock_auth
   bool reserved; /* our volumes row, taken back on failure */
 };
 /* The VM's vmgroup and default datastore (errors: DB access, "VM .. does
- * not belong to any vmgroup", "Default datastore is not set ..").  On
- * success the caller ends with mock_auth_end. */
+ * not belong to any vmgroup" with status EPERM, "Default datastore is not
+ * set ..").  On success the caller ends with mock_auth_end. */
 int mock_auth_begin (struct mock *m, struct mock_auth *a, vdvs_error_t *err);
 /* mock_resolve with a short name sent to the vmgroup's default datastore;
  * *explicit_ds says whether the name carried "@ds". */
@@ -231,10 +252,15 @@ int mock_auth_create (const struct mock *m, struct mock_auth *a,
 int mock_auth_remove (const struct mock *m, struct mock_auth *a,
                       const struct mock_vol *v, bool explicit_ds,
                       vdvs_error_t *err);
-/* Attach: any privilege row for the target suffices ("No access
- * privilege exists" otherwise); v resolved as mock_auth_resolve does. */
+/* Attach, detach, get: any privilege row for the target suffices ("No
+ * access privilege exists" otherwise); v resolved as mock_auth_resolve
+ * does, in the vmgroup's folder. */
 int mock_auth_mount (struct mock *m, const char *name, struct mock_vol *v,
                      vdvs_error_t *err);
+/* v resolved as mock_auth_resolve does, with no privilege check: for
+ * admin work done as the handle's VM. */
+int mock_auth_locate (struct mock *m, const char *name, struct mock_vol *v,
+                      vdvs_error_t *err);
 /* Where a short name lives for this VM: its vmgroup's default datastore,
  * or its own (ds[0]) without a DB, for _VM_DS, or on any DB error. */
 const char *mock_auth_default_ds (struct mock *m);

@@ -107,8 +107,8 @@ check_access (const char *v, vdvs_error_t *err)
 }
 
 int
-mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
-                       vdvs_error_t *err)
+mock_options_validate (const struct mock *m, const char *ds,
+                       const struct vdvs_opts *o, vdvs_error_t *err)
 {
   const char *v;
   bool clone = vdvs_opts_get (o, "clone-from") != NULL;
@@ -132,10 +132,9 @@ mock_options_validate (const struct mock *m, const struct vdvs_opts *o,
       if (mb == 0)
         return vdvs_error_set (err, EINVAL, "Invalid volume size specified.");
     }
-  /* No datastore of the emulation is a vSAN datastore. */
-  if (vdvs_opts_get (o, "vsan-policy-name") != NULL)
-    return vdvs_error_set (err, EINVAL,
-                           "Cannot use a VSAN policy on a non-VSAN datastore");
+  if (mock_policy_check (m, ds, vdvs_opts_get (o, "vsan-policy-name"), err)
+      < 0)
+    return -EINVAL;
   if ((v = vdvs_opts_get (o, "diskformat")) != NULL && strcmp (v, "thin") != 0
       && strcmp (v, "zeroedthick") != 0 && strcmp (v, "eagerzeroedthick") != 0)
     return vdvs_error_set (err, EINVAL,

@@ -369,7 +369,7 @@ mock_vmdkfs_extent_path (const struct mock *m, const struct mock_vol *v,
     snprintf (buf, len, "%s", v->flat);
   else
     snprintf (buf, len, "%s/%s/dockvols/%s/%s", m->cfg.vmdkfs_mount, v->ds,
-              MOCK_TENANT_UUID, v->flat_name);
+              v->tenant, v->flat_name);
 }
 
 static bool

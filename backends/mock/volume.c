@@ -223,7 +223,7 @@ create_authorized (struct mock *m, const struct mock_vol *v,
    * options: a retried create with bad options still says "exists". */
   if (mock_vol_exists (v))
     return vdvs_error_set (err, EEXIST, "File %s already exists", v->esx_path);
-  if (mock_options_validate (m, opts, err) < 0)
+  if (mock_options_validate (m, v->ds, opts, err) < 0)
     return -1;
   if (src != NULL)
     {
@@ -283,7 +283,9 @@ mock_create (void *handle, const char *name, const struct vdvs_opts *opts,
       mock_auth_end (&a, false);
       return -1;
     }
-  r = create_authorized (m, &v, clone_from ? &src : NULL, opts, err);
+  r = mock_tenant_dir (m, v.ds, a.tenant_id, a.tenant_name, err);
+  if (r == 0)
+    r = create_authorized (m, &v, clone_from ? &src : NULL, opts, err);
   mock_auth_end (&a, r == 0);
   return r;
 }

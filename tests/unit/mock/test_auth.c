@@ -77,6 +77,20 @@ init_db (void)
   free (out);
 }
 
+/* `name` as the VM of m resolves it: in its vmgroup's folder. */
+static struct mock_vol
+gvol (struct mock *m, const char *name)
+{
+  struct mock_auth a;
+  struct mock_vol v;
+  bool explicit_ds;
+
+  OK (mock_auth_begin (m, &a, &e_));
+  OK (mock_auth_resolve (m, &a, name, &v, &explicit_ds, &e_));
+  mock_auth_end (&a, true);
+  return v;
+}
+
 static int
 rm (struct mock *m, const char *name, vdvs_error_t *err)
 {
@@ -128,7 +142,7 @@ Test (auth, order_and_texts_of_create)
   t_create_ok (ma, "big@datastore1", "size", "1GB", NULL);
   /* A short name uses only the default datastore's row. */
   t_create_ok (ma, "short", "size", "2GB", NULL);
-  cr_assert (t_exists (t_vol (ma, "short@datastore1").descriptor));
+  cr_assert (t_exists (gvol (ma, "short@datastore1").descriptor));
 }
 
 Test (auth, quota_checked_before_file_exists_and_freed_by_remove)
@@ -140,7 +154,7 @@ Test (auth, quota_checked_before_file_exists_and_freed_by_remove)
          "The total volume size exceeds the usage quota");
   /* A failed create takes its row back: the quota is still 100 used. */
   FAILS (t_create (ma, "a@ds3", &e_, "size", "10MB", NULL),
-         "File /vmfs/volumes/ds3/dockvols/_DEFAULT/a.vmdk already exists");
+         "File /vmfs/volumes/ds3/dockvols/g1/a.vmdk already exists");
   t_create_ok (ma, "b@ds3", "size", "50MB", NULL);
   FAILS (t_create (ma, "c@ds3", &e_, "size", "1MB", NULL),
          "The total volume size exceeds the usage quota");
@@ -167,7 +181,7 @@ Test (auth, no_row_and_no_group)
          "No access privilege exists");
   /* A short name goes to the default datastore, ds2. */
   t_create_ok (ma, "s", NULL);
-  cr_assert (t_exists (t_vol (ma, "s@ds2").descriptor));
+  cr_assert (t_exists (gvol (ma, "s@ds2").descriptor));
   /* Every op resolves the short name there too (get, attach, remove). */
   cr_assert_str_eq (t_vol (ma, "s").ds, "ds2");
   {
@@ -319,4 +333,216 @@ Test (auth, racing_creates_never_exceed_the_quota, .timeout = 60)
       wins += WEXITSTATUS (st) == 0;
     }
   cr_assert_eq (wins, 1, "%d creates succeeded", wins);
+}
+
+/* The names `m` lists, sorted and joined by spaces. */
+static void
+names (struct mock *m, char *buf, size_t len)
+{
+  struct vdvs_volume_list l = { 0 };
+  size_t off = 0;
+
+  buf[0] = '\0';
+  OK (vdvs_backend_mock.list (m, &l, &e_));
+  for (size_t i = 0; i < l.n; i++)
+    for (size_t j = i + 1; j < l.n; j++)
+      if (strcmp (l.names[j], l.names[i]) < 0)
+        {
+          char *t = l.names[i];
+          l.names[i] = l.names[j];
+          l.names[j] = t;
+        }
+  for (size_t i = 0; i < l.n && off < len; i++)
+    off += (size_t) snprintf (buf + off, len - off, "%s%s", i ? " " : "",
+                              l.names[i]);
+  vdvs_volume_list_clear (&l);
+}
+
+static int
+get (struct mock *m, const char *name, vdvs_error_t *err)
+{
+  struct vdvs_volume_info i = { 0 };
+  int r = vdvs_backend_mock.get (m, name, &i, err);
+  vdvs_volume_info_clear (&i);
+  return r;
+}
+
+/* g1 = {vmA}, g2 = {vmB}, both on _VM_DS (datastore1). */
+static void
+two_groups (void)
+{
+  init_db ();
+  OK (vdvs_mock_vmgroup_create (ma, "g1", "_VM_DS", "", "vmA", &e_));
+  OK (vdvs_mock_vmgroup_create (mb, "g2", "_VM_DS", "", "vmB", &e_));
+}
+
+Test (auth, each_vmgroup_has_its_own_folder)
+{
+  char buf[256], link[PATH_MAX], target[128];
+  struct mock_vol va, vb;
+  ssize_t n;
+
+  t_create_ok (ma, "old", NULL); /* before the DB: _DEFAULT's */
+  two_groups ();
+  t_create_ok (ma, "db", NULL);
+  t_create_ok (mb, "db", NULL);
+  t_create_ok (ma, "only_a", NULL);
+  va = gvol (ma, "db");
+  vb = gvol (mb, "db");
+  cr_assert_str_neq (va.tenant, vb.tenant);
+  cr_assert_str_neq (va.tenant, MOCK_TENANT_UUID);
+  cr_assert (t_exists (va.descriptor) && t_exists (vb.descriptor));
+  cr_assert_str_eq (va.esx_path,
+                    "/vmfs/volumes/datastore1/dockvols/g1/db.vmdk");
+  /* dockvols/<name> names the uuid folder. */
+  snprintf (link, sizeof link, "%s/root/datastore1/dockvols/g1", tmp);
+  n = readlink (link, target, sizeof target - 1);
+  cr_assert_gt (n, 0);
+  target[n] = '\0';
+  cr_assert_str_eq (target, va.tenant);
+  /* Each VM lists and gets only its vmgroup's volumes. */
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "db@datastore1 only_a@datastore1");
+  names (mb, buf, sizeof buf);
+  cr_assert_str_eq (buf, "db@datastore1");
+  OK (get (ma, "only_a", &e_));
+  FAILS (get (mb, "only_a", &e_),
+         "Volume only_a not found (file: "
+         "/vmfs/volumes/datastore1/dockvols/g2/only_a.vmdk)");
+  FAILS (get (mb, "old", &e_),
+         "Volume old not found (file: "
+         "/vmfs/volumes/datastore1/dockvols/g2/old.vmdk)");
+  /* The answer depends on the vmgroup: no cached list version. */
+  cr_assert_eq (vdvs_backend_mock.list_version (ma), 0);
+  /* A remove is of this vmgroup's volume (and its quota row) only. */
+  OK (rm (ma, "db", &e_));
+  cr_assert (!t_exists (va.descriptor) && t_exists (vb.descriptor));
+  OK (get (mb, "db", &e_));
+  /* A rename moves the alias. */
+  OK (vdvs_mock_vmgroup_update (ma, "g1", "g1x", NULL, NULL, &e_));
+  cr_assert_str_eq (gvol (ma, "only_a").esx_path,
+                    "/vmfs/volumes/datastore1/dockvols/g1x/only_a.vmdk");
+  snprintf (link, sizeof link, "%s/root/datastore1/dockvols/g1x", tmp);
+  cr_assert (t_exists (link));
+  /* The admin listing: every folder, with its vmgroup's name. */
+  {
+    cJSON *rows = NULL, *it;
+    struct vdvs_volume_info info = { 0 };
+    size_t off = 0;
+    OK (vdvs_mock_volume_ls_all (ma, &rows, &e_));
+    buf[0] = '\0';
+    cJSON_ArrayForEach (it, rows)
+      off += (size_t) snprintf (buf + off, sizeof buf - off, "%s:%s ",
+                                cJSON_GetStringValue (
+                                    cJSON_GetObjectItem (it, "volume")),
+                                cJSON_GetStringValue (
+                                    cJSON_GetObjectItem (it, "vmgroup")));
+    cJSON_Delete (rows);
+    cr_assert_str_eq (buf, "db@datastore1:g2 old@datastore1:_DEFAULT "
+                           "only_a@datastore1:g1x ");
+    OK (vdvs_mock_get_in (ma, "db@datastore1", vb.tenant, &info, &e_));
+    cr_assert_str_eq (info.created_by, "vmB");
+    vdvs_volume_info_clear (&info);
+  }
+  /* Back to NotConfigured: _DEFAULT's folder, as before. */
+  {
+    char *out = NULL;
+    OK (vdvs_mock_config_rm (ma, true, false, &out, &e_));
+    free (out);
+  }
+  names (mb, buf, sizeof buf);
+  cr_assert_str_eq (buf, "old@datastore1");
+}
+
+Test (auth, quota_rows_are_per_vmgroup)
+{
+  two_groups ();
+  OK (vdvs_mock_access_set (ma, "g2", "_VM_DS", NULL, NULL, "200MB", &e_));
+  t_create_ok (ma, "db", NULL);
+  t_create_ok (mb, "db", NULL);
+  /* vmA's remove of its db leaves g2's 100MB counted. */
+  OK (rm (ma, "db", &e_));
+  t_create_ok (mb, "x", NULL);
+  FAILS (t_create (mb, "y", &e_, "size", "1MB", NULL),
+         "The total volume size exceeds the usage quota");
+  OK (rm (mb, "db", &e_));
+  t_create_ok (mb, "y", NULL);
+}
+
+Test (auth, get_attach_detach_authorized_and_no_vmgroup)
+{
+  struct vdvs_device dev = { 0 };
+  char buf[256];
+
+  two_groups ();
+  t_create_ok (ma, "a", NULL);
+  /* g1 has a row for _VM_DS only: another datastore is refused. */
+  FAILS (get (ma, "a@ds3", &e_), "No access privilege exists");
+  FAILS (vdvs_backend_mock.detach (ma, "a@ds3", &e_),
+         "No access privilege exists");
+  FAILS (vdvs_backend_mock.attach (ma, "a@ds3", &dev, &e_),
+         "No access privilege exists");
+  OK (vdvs_backend_mock.detach (ma, "a", &e_));
+  /* vmB out of every vmgroup, _DEFAULT gone. */
+  OK (vdvs_mock_vmgroup_vm_rm (ma, "g2", "vmB", &e_));
+  OK (vdvs_mock_vmgroup_rm (ma, "_DEFAULT", false, false, &e_));
+  names (mb, buf, sizeof buf);
+  cr_assert_str_eq (buf, "");
+  FAILS (get (mb, "a", &e_), "VM vmB does not belong to any vmgroup");
+  FAILS (vdvs_backend_mock.attach (mb, "a", &dev, &e_),
+         "VM vmB does not belong to any vmgroup");
+  /* Detach goes ahead on what the VM has attached: nothing here. */
+  OK (vdvs_backend_mock.detach (mb, "a@datastore1", &e_));
+}
+
+Test (auth, vsan_policies)
+{
+  struct mock *mv;
+  cJSON *rows = NULL;
+  struct vdvs_volume_info i = { 0 };
+
+  FAILS (vdvs_mock_policy_create (ma, "gold", "x", &e_),
+         "Error: VSAN datastore does not exist");
+  FAILS (t_create (ma, "p@ds3", &e_, "vsan-policy-name", "gold", NULL),
+         "Cannot use a VSAN policy on a non-VSAN datastore");
+  t_mock_config ("vsan-datastores", "ds3");
+  mv = open_vm ("vmA", T_UUID_A);
+  FAILS (t_create (mv, "p@ds3", &e_, "vsan-policy-name", "gold", NULL),
+         "Policy gold does not exist.");
+  OK (vdvs_mock_policy_create (mv, "gold", "((\"a\" i1))", &e_));
+  OK (vdvs_mock_policy_create (mv, "silver", "y", &e_));
+  FAILS (vdvs_mock_policy_create (mv, "gold", "x", &e_),
+         "Error: Policy already exists");
+  FAILS (t_create (mv, "p@ds3", &e_, "vsan-policy-name", "bronze", NULL),
+         "Policy bronze does not exist. Available policies are: ['gold', "
+         "'silver']");
+  FAILS (t_create (mv, "p@ds2", &e_, "vsan-policy-name", "gold", NULL),
+         "Cannot use a VSAN policy on a non-VSAN datastore");
+  t_create_ok (mv, "p@ds3", "vsan-policy-name", "gold", NULL);
+  OK (vdvs_backend_mock.get (mv, "p@ds3", &i, &e_));
+  cr_assert_str_eq (i.vsan_policy_name, "gold");
+  vdvs_volume_info_clear (&i);
+  OK (vdvs_mock_policy_ls (mv, &rows, &e_));
+  cr_assert_eq (cJSON_GetArraySize (rows), 2);
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Policy Content")),
+                    "((\"a\" i1))");
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Active")),
+                    "In use by 1 volumes");
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 1),
+                                             "Active")),
+                    "Unused");
+  cJSON_Delete (rows);
+  FAILS (vdvs_mock_policy_rm (mv, "gold", &e_),
+         "Cannot remove. Policy is in use by {'volume': 'p.vmdk', 'policy': "
+         "'gold', 'path': "
+         "'/vmfs/volumes/ds3/dockvols/11111111-1111-1111-1111-111111111111'}");
+  FAILS (vdvs_mock_policy_rm (mv, "nope", &e_), "Policy nope does not exist");
+  OK (rm (mv, "p@ds3", &e_));
+  OK (vdvs_mock_policy_rm (mv, "gold", &e_));
+  vdvs_backend_mock.close (mv);
 }

@@ -596,7 +596,8 @@ Test (mock, config_errors)
   cr_assert_str_eq (err->msg, "mock: unknown option `colour`; valid: root, "
                               "datastores, vm-name, vm-uuid, sysfs-root, "
                               "dev-root, vmdkfs, vmdkfs-mount, vmdkfs-ctl, "
-                              "vmdkfs-opts, auth-db, inventory");
+                              "vmdkfs-opts, auth-db, inventory, "
+                              "vsan-datastores");
   vdvs_error_release (&err);
   memset (big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';

@@ -33,7 +33,7 @@ static void
 expect_ok (struct vdvs_opts *o)
 {
   vdvs_error_t err = NULL;
-  cr_assert_eq (mock_options_validate (NULL, o, &err), 0, "%s",
+  cr_assert_eq (mock_options_validate (NULL, NULL, o, &err), 0, "%s",
                 err ? err->msg : "");
   vdvs_opts_clear (o);
 }
@@ -42,7 +42,7 @@ static void
 expect_err (struct vdvs_opts *o, const char *msg)
 {
   vdvs_error_t err = NULL;
-  cr_assert_eq (mock_options_validate (NULL, o, &err), -EINVAL);
+  cr_assert_eq (mock_options_validate (NULL, NULL, o, &err), -EINVAL);
   cr_assert_str_eq (err->msg, msg);
   vdvs_error_release (&err);
   vdvs_opts_clear (o);
