@@ -22,6 +22,49 @@ vdvs_win_mkdir (const char *path)
   return _mkdir (path);
 }
 
+#undef strerror
+const char *
+vdvs_win_strerror (int e)
+{
+  switch (e)
+    {
+    case ECONNREFUSED:
+      return "Connection refused";
+    case ECONNRESET:
+      return "Connection reset by peer";
+    case ECONNABORTED:
+      return "Software caused connection abort";
+    case ETIMEDOUT:
+      return "Connection timed out";
+    case EADDRINUSE:
+      return "Address already in use";
+    case EADDRNOTAVAIL:
+      return "Cannot assign requested address";
+    case EAFNOSUPPORT:
+      return "Address family not supported by protocol";
+    case EPROTONOSUPPORT:
+      return "Protocol not supported";
+    case EINPROGRESS:
+      return "Operation now in progress";
+    case EWOULDBLOCK:
+      return "Resource temporarily unavailable";
+    case ENETUNREACH:
+      return "Network is unreachable";
+    case EHOSTUNREACH:
+      return "No route to host";
+    case ENOTSOCK:
+      return "Socket operation on non-socket";
+    case ENOBUFS:
+      return "No buffer space available";
+    case ENOTSUP:
+      return "Operation not supported";
+    case EBADMSG:
+      return "Bad message";
+    default:
+      return strerror (e);
+    }
+}
+
 unsigned long
 vdvs_win_thread_id (void)
 {

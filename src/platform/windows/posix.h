@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,9 @@
 #define fsync(fd) _commit (fd)
 /* Handles are not inherited; binary so that JSON files keep their bytes. */
 #define O_CLOEXEC (O_NOINHERIT | O_BINARY)
+/* msvcrt knows no text for the socket errno values (ECONNREFUSED...):
+ * the POSIX text, as Linux users see it. */
+#define strerror(e) vdvs_win_strerror (e)
 #define timegm(tm) _mkgmtime (tm)
 #define gettid() ((int) vdvs_win_thread_id ())
 
@@ -31,6 +35,7 @@
 #define unlinkat(d, name, flags) vdvs_win_unlinkat (d, name, flags)
 
 int vdvs_win_mkdir (const char *path);
+const char *vdvs_win_strerror (int e);
 unsigned long vdvs_win_thread_id (void);
 int vdvs_win_openat (DIR *d, const char *name, int flags);
 int vdvs_win_unlinkat (DIR *d, const char *name, int flags);
