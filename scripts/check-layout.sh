@@ -59,8 +59,12 @@ def resolve(path, kind, name):
             return os.path.realpath(c)
     return None
 
+# src/platform/windows/include/ stands in for system headers (<poll.h>,
+# <sys/socket.h>) in the Windows build only: not a program's headers.
+SHIMS = os.path.join(top, 'src', 'platform', 'windows', 'include')
 DIRS = [d for folder in PROGRAMS
-        for d, _, _ in os.walk(os.path.join(top, folder))]
+        for d, _, _ in os.walk(os.path.join(top, folder))
+        if os.path.commonpath([d, SHIMS]) != SHIMS]
 
 def project_header(name):
     """A name that resolves nowhere allowed: which program's header it

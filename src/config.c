@@ -15,7 +15,9 @@
 
 #include "backend_i.h"
 #include "mounts.h"
+#include "platform/paths.h"
 
+/* For --help (Linux's default; see vdvs_path_config). */
 #define DEFAULT_CONFIG "/etc/vdvs.conf"
 
 static const char usage[] =
@@ -338,10 +340,10 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   const char *env;
 
   memset (c, 0, sizeof *c);
-  strcpy (c->config_file, DEFAULT_CONFIG);
+  strcpy (c->config_file, vdvs_path_config ());
   strcpy (c->driver, "vsphere");
-  strcpy (c->mount_root, "/mnt/vmdk");
-  strcpy (c->docker_socket, "/var/run/docker.sock");
+  strcpy (c->mount_root, vdvs_path_mount_root ());
+  strcpy (c->docker_socket, vdvs_path_engine ());
   c->log_level = VDVS_LOG_INFO;
   c->device_timeout_ms = 10000;
   c->max_connections = 8192;
@@ -485,11 +487,10 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
                            "non-empty file name",
                            c->driver);
   if (c->socket_path[0] == '\0')
-    snprintf (c->socket_path, sizeof c->socket_path,
-              "/run/docker/plugins/%s.sock", c->driver);
+    vdvs_path_plugin (c->driver, c->socket_path, sizeof c->socket_path);
   if (c->state_dir[0] == '\0')
-    snprintf (c->state_dir, sizeof c->state_dir, "/run/vdvs/%s", c->driver);
-  if (c->mount_root[0] != '/')
+    vdvs_path_state_dir (c->driver, c->state_dir, sizeof c->state_dir);
+  if (!vdvs_path_is_absolute (c->mount_root))
     return vdvs_error_set (err, EINVAL, "mount root `%s` must be absolute",
                            c->mount_root);
   if (vdvs_mount_options_parse (c->mount_options, &c->mount_flags, err) < 0)

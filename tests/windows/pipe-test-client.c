@@ -413,11 +413,37 @@ t_limit (int n)
   CloseHandle (h);
 }
 
+/* One plugin API call for the scripts (96-windows-vdvsd.sh): the reply
+ * body on stdout; exit 0 on HTTP 200, 1 otherwise. */
+static int
+post_one (const char *path, const char *body)
+{
+  HANDLE h = connect_pipe ();
+  struct reply r;
+  int ok;
+
+  if (h == INVALID_HANDLE_VALUE)
+    return 1;
+  ok = post (h, path, body, &r) == 0;
+  CloseHandle (h);
+  if (!ok)
+    {
+      fprintf (stderr, "%s: no reply\n", path);
+      return 1;
+    }
+  printf ("%s\n", r.body);
+  free (r.body);
+  return r.status == 200 ? 0 : 1;
+}
+
 int
 main (int argc, char **argv)
 {
   const char *what = NULL;
   int limit_n = 0;
+
+  if (argc == 4 && strcmp (argv[1], "post") == 0)
+    return post_one (argv[2], argv[3]);
 
   for (int i = 1; i < argc; i++)
     {
@@ -440,7 +466,8 @@ main (int argc, char **argv)
     }
   if (what == NULL || strcmp (what, "all") != 0)
     {
-      fprintf (stderr, "usage: %s [--pipe NAME] all|shutdown|limit N\n",
+      fprintf (stderr,
+               "usage: %s [--pipe NAME] all|shutdown|limit N | post PATH BODY\n",
                argv[0]);
       return 2;
     }

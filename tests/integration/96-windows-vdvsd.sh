@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# vdvsd.exe (make windows) under wine64 in a private prefix, with the ESX
+# backend over loopback tcp to esxsim on Linux: the real plugin API on
+# \\.\pipe\vsphere-dvs, driven by the Windows test client's `post` mode.
+# Disk steps are not written for Windows yet (docs/windows.md): Create
+# stops after attach with "not supported on Windows yet" and rolls back,
+# so the listed volume here is made on the ESX side (esxcli, same VM).
+# esxsim attaches loop devices: run under the machine lock.
+set -euo pipefail
+. "$(dirname "$0")/esx-lib.bash"
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+WIN_BUILD=${VDVS_WIN_BUILD:-$TOP/build-windows}
+WINE=/usr/lib/wine/wine64
+WINESERVER=/usr/lib/wine/wineserver
+
+if ! make -s -C "$TOP" windows WIN_BUILD="$WIN_BUILD" > "$T/make.log" 2>&1; then
+  if ! command -v x86_64-w64-mingw32-gcc-win32 >/dev/null || [ ! -x "$WINE" ]; then
+    echo "SKIP: mingw-w64 or wine64 cannot be installed: $(tail -n 1 "$T/make.log")"
+    exit 77
+  fi
+  cat "$T/make.log" >&2
+  fail "make windows"
+fi
+VDVSD=$WIN_BUILD/src/platform/windows/vdvsd.exe
+CLIENT=$WIN_BUILD/tests/windows/vdvs-pipe-test-client.exe
+
+PORT=$(free_port)
+URL=tcp://127.0.0.1:$PORT
+start_esxsim esxsim --listen "$URL,$VM1"
+
+# After esxsim, which must not carry the prefix (the leak check below).
+export WINEPREFIX=$T/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+wine_cleanup ()
+{
+  local rc=$? prefix=$WINEPREFIX f pids=
+  set +e
+  "$WINESERVER" -k 2>/dev/null
+  "$WINESERVER" -w 2>/dev/null
+  unset WINEPREFIX
+  for f in $(grep -lsz "^WINEPREFIX=$prefix\$" /proc/[0-9]*/environ); do
+    f=${f#/proc/}; pids+=" ${f%/environ}"
+  done
+  if [ -n "$pids" ]; then
+    echo "LEAK: wine processes$pids" >&2; kill -9 $pids; rc=1
+  fi
+  (exit "$rc")
+  esx_cleanup
+}
+trap wine_cleanup EXIT
+
+timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || fail "wineboot -i"
+SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
+
+"$WINE" "$VDVSD" --backend esx -o "esx=$URL" > "$T/vdvsd.log" 2>&1 &
+VPID=$!
+for _ in $(seq 300); do
+  [ -e "$SPEC" ] && break
+  kill -0 "$VPID" 2>/dev/null || { cat "$T/vdvsd.log" >&2; fail "vdvsd.exe exited"; }
+  sleep 0.1
+done
+[ -e "$SPEC" ] || fail "no spec file after 30 s"
+expect_eq "spec file" "$(cat "$SPEC")" '{"Name":"vsphere","Addr":"npipe:////./pipe/vsphere-dvs"}'
+
+# api PATH BODY: the reply body (CR dropped); a non-200 reply fails.
+api ()
+{
+  local out
+  out=$(timeout 60 "$WINE" "$CLIENT" post "$1" "$2" 2>&1) || fail "$1: $out"
+  printf '%s' "$out" | tr -d '\r'
+}
+
+expect_eq "Activate" "$(api /Plugin.Activate '')" '{"Implements":["VolumeDriver"]}'
+expect_eq "Capabilities" "$(api /VolumeDriver.Capabilities '')" '{"Capabilities":{"Scope":"global"},"Err":""}'
+
+# Create: upstream's errors for a bad option (from ESX) and a file system
+# Windows does not have (checked before ESX is asked).
+expect_contains "Create with an unknown option" \
+  "$(api /VolumeDriver.Create '{"Name":"bad","Opts":{"fstype":"ntfs","colour":"red"}}')" \
+  'Invalid option'
+expect_eq "Create with fstype ext4" \
+  "$(api /VolumeDriver.Create '{"Name":"winvol","Opts":{"fstype":"ext4"}}')" \
+  '{"Err":"Not found mkfs for ext4\nSupported filesystems: ntfs"}'
+# With options ESX accepts: created and attached on ESX, then the disk
+# step says it is not there yet, and the volume is rolled back.
+r=$(api /VolumeDriver.Create '{"Name":"winvol","Opts":{"fstype":"ntfs","size":"20mb","diskformat":"thin"}}')
+expect_contains "Create stops at the disk step" "$r" 'not supported on Windows yet: finding the attached disk'
+l=$("$ESXCLI" "$URL" list 2>&1)
+[[ $l != *winvol* ]] || fail "winvol left on ESX after the failed Create: $l"
+echo "ok - rolled back on ESX"
+
+# A volume made on the ESX side: List, Get, Path, Remove through vdvsd.exe.
+"$ESXCLI" "$URL" create esxvol size=10mb > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
+r=$(api /VolumeDriver.List '{}')
+expect_contains "List" "$r" '{"Volumes":[{"Name":"esxvol@datastore1","Mountpoint":"C:\\users\\root\\AppData'
+expect_contains "List: no error" "$r" '"Err":""}'
+expect_contains "Get" "$(api /VolumeDriver.Get '{"Name":"esxvol"}')" '"Name":"esxvol"'
+r=$(api /VolumeDriver.Get '{"Name":"esxvol"}')
+expect_contains "Get status" "$r" '"capacity":{"size":"10MB"'
+# upstream's asctime `created` as RFC 3339 (strptime of posix.c)
+expect_contains "Get CreatedAt" "$r" '"CreatedAt":"20'
+expect_contains "Path of an unmounted volume" "$(api /VolumeDriver.Path '{"Name":"esxvol"}')" '"Err":""}'
+r=$(api /VolumeDriver.Get '{"Name":"nosuch"}')
+expect_contains "Get of a missing volume" "$r" '"Err":"'
+expect_contains "Get of a missing volume names it" "$r" 'nosuch'
+expect_eq "Remove" "$(api /VolumeDriver.Remove '{"Name":"esxvol"}')" '{"Err":""}'
+expect_eq "List after Remove" "$(api /VolumeDriver.List '{}')" '{"Volumes":[],"Err":""}'
+
+# Upstream's places, from the Known Folders API.
+expect_contains "mount root" "$(tr -d '\r' < "$T/vdvsd.log")" \
+  'mount_root=C:\users\root\AppData\Local\vsphere-storage-for-docker\mounts '
+[ -d "$WINEPREFIX/drive_c/ProgramData/vsphere-storage-for-docker/state/vsphere/refs" ] ||
+  fail "no state dir under C:\ProgramData\vsphere-storage-for-docker"
+echo "ok - state dir"
+
+# ESX down: Winsock's error reaches the user as on Linux.
+stop_esxsim
+expect_contains "List with ESX down" "$(api /VolumeDriver.List '{}')" \
+  "Failed to connect to the ESX service at $URL: Connection refused"
+
+# Ctrl-C (wine turns SIGINT into CTRL_C_EVENT): a clean exit that
+# removes the spec file.
+kill -INT "$VPID"
+rc=0; timeout 30 tail --pid="$VPID" -f /dev/null || rc=$?
+[ "$rc" -eq 0 ] || fail "vdvsd.exe still running 30 s after Ctrl-C"
+rc=0; wait "$VPID" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/vdvsd.log" >&2; fail "vdvsd.exe exit status $rc"; }
+grep -q '\[INFO\] Stopped' "$T/vdvsd.log" || fail "vdvsd.exe did not stop cleanly"
+[ ! -e "$SPEC" ] || fail "spec file left after a clean exit"
+echo "ok - Ctrl-C: clean exit, spec file removed"
+echo "PASS: vdvsd.exe under wine served the plugin API with the ESX backend"
