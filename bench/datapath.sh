@@ -130,7 +130,7 @@ setup_vmdkfs () {
   [[ -S $VOL_SOCK ]] || { cat "$d/vdvsd.log" >&2; exit 1; }
   api "$VOL_SOCK" VolumeDriver.Create \
     '{"Name":"bench","Opts":{"size":"'"${IMG_SIZE}"'b","diskformat":"zeroedthick"}}' \
-    | grep -q '"Err":""' || { cat "$d/vdvsd.log" >&2; exit 1; }
+    | grep '"Err":""' >/dev/null || { cat "$d/vdvsd.log" >&2; exit 1; }
   mp=$(api "$VOL_SOCK" VolumeDriver.Mount '{"Name":"bench","ID":"bench"}' \
        | sed -n 's/.*"Mountpoint":"\([^"]*\)".*/\1/p')
   [[ -n $mp ]] || { cat "$d/vdvsd.log" >&2; exit 1; }

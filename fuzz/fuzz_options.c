@@ -118,7 +118,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   free (text);
 
   memset (&m, 0, sizeof m);
-  r = mock_options_validate (&m, &o, &err);
+  r = mock_options_validate (&m, NULL, &o, &err);
   if (r < 0)
     FUZZ_CHECK (err != NULL && err->msg != NULL && err->msg[0] != '\0');
   else

@@ -9,8 +9,8 @@
 # are ignored)
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-# The integration scripts have pipefail from lib.sh.
-bad=$({ grep -l pipefail scripts/*.sh; ls tests/integration/*.sh \
+# Every script that sets pipefail; the integration scripts have it from lib.sh.
+bad=$({ grep -ls pipefail scripts/* bench/*.sh; ls tests/integration/*.sh \
         tests/integration/*.bash; } \
       | xargs grep -nE '\|[[:space:]]*(grep[[:space:]]+(-[A-Za-z]*q[A-Za-z]*|--quiet)|head)([[:space:]]|$)')
 if [ -n "$bad" ]; then

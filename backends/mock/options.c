@@ -114,7 +114,6 @@ mock_options_validate (const struct mock *m, const char *ds,
   bool clone = vdvs_opts_get (o, "clone-from") != NULL;
   uint64_t mb;
 
-  (void) m;
   for (size_t i = 0; i < o->n; i++)
     if (!is_valid_key (o->v[i].key))
       return invalid_keys_error (o, err);
