@@ -31,7 +31,8 @@ meson_list () { # FILE START-PATTERN DIR: the 'x.c' names of one files()/library
 }
 common=($(meson_list common/meson.build "static_library('vdvs_common'" common))
 mock=($(meson_list backends/mock/meson.build "static_library('vdvs_mock'" backends/mock))
-core=($(meson_list src/meson.build "core_src = files(" src) src/platform/linux/paths.c)
+core=($(meson_list src/meson.build "core_src = files(" src)
+      $(meson_list src/meson.build "static_library('vdvs_platform_linux'" src))
 esx=(backends/esx/wire.c backends/esx/codec.c)
 
 # Every harness links common/, whose mkfs.c probes devices with libblkid.

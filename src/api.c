@@ -14,6 +14,7 @@
 #include "vdvs/cleanup.h"
 #include "vdvs/name.h"
 
+#include "platform/names.h"
 #include "recovery.h"
 #include "refstore.h"
 #include "timefmt.h"
@@ -76,6 +77,8 @@ parse (cJSON *j, const char *body, size_t len, bool need_name, bool need_id,
       if (name->valuestring[0] == '\0')
         return vdvs_error_set (err, EINVAL,
                                "No volume with name as empty string exists");
+      if (vdvs_name_check_platform (name->valuestring, err) < 0)
+        return -1;
       rq->name = name->valuestring;
     }
   id = cJSON_GetObjectItemCaseSensitive (j, "ID");
@@ -216,7 +219,9 @@ list_json (vdvs_error_t *err)
   for (size_t i = 0; i < l.n; i++)
     {
       cJSON *v = cJSON_CreateObject ();
+      /* The mount point keeps ESX's spelling; the name is Docker's. */
       vdvs_vol_mountpoint (l.names[i], mp, sizeof mp);
+      vdvs_name_for_docker (l.names[i]);
       add_copy (v, "Name", l.names[i]);
       add_copy (v, "Mountpoint", mp);
       cJSON_AddItemToArray (arr, v);

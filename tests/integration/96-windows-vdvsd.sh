@@ -26,7 +26,9 @@ CLIENT=$WIN_BUILD/tests/windows/vdvs-pipe-test-client.exe
 
 PORT=$(free_port)
 URL=tcp://127.0.0.1:$PORT
-start_esxsim esxsim --listen "$URL,$VM1"
+# A second datastore in mixed case, as vSAN's: Docker on Windows sends it
+# lower-cased (below).
+start_esxsim esxsim --listen "$URL,$VM1" --datastores datastore1,vsanDatastore
 
 # After esxsim, which must not carry the prefix (the leak check below).
 export WINEPREFIX=$T/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
@@ -104,6 +106,40 @@ expect_contains "Get of a missing volume" "$r" '"Err":"'
 expect_contains "Get of a missing volume names it" "$r" 'nosuch'
 expect_eq "Remove" "$(api /VolumeDriver.Remove '{"Name":"esxvol"}')" '{"Err":""}'
 expect_eq "List after Remove" "$(api /VolumeDriver.List '{}')" '{"Volumes":[],"Err":""}'
+
+# Names (upstream's Windows plugin): List lower-cases every name, as
+# Docker on Windows does, and keeps ESX's spelling in the Mountpoint.
+# A datastore Docker sends lower-cased is the one ESX has (ESX matches
+# it ignoring case): the volume's folder is named with ESX's spelling.
+"$ESXCLI" "$URL" create cvol1@vsanDatastore size=10mb > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
+"$ESXCLI" "$URL" create MixVol size=10mb > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
+r=$(api /VolumeDriver.List '{}')
+expect_contains "List: lower-cased datastore" "$r" '{"Name":"cvol1@vsandatastore","Mountpoint":"C:\\users\\root\\AppData\\Local\\vsphere-storage-for-docker\\mounts/cvol1@vsanDatastore"}'
+expect_contains "List: lower-cased volume" "$r" '{"Name":"mixvol@datastore1","Mountpoint":"C:\\users\\root\\AppData\\Local\\vsphere-storage-for-docker\\mounts/MixVol@datastore1"}'
+r=$(api /VolumeDriver.Get '{"Name":"cvol1@vsandatastore"}')
+expect_contains "Get of a lower-cased datastore: no error" "$r" '"Err":""}'
+expect_contains "Get of a lower-cased datastore: its folder" "$r" '"Name":"cvol1@vsandatastore","Mountpoint":"C:\\users\\root\\AppData\\Local\\vsphere-storage-for-docker\\mounts/cvol1@vsanDatastore"'
+expect_contains "Get of a lower-cased datastore: ESX's datastore" "$r" '"datastore":"vsanDatastore"'
+# Mount resolves the same way (then fails: no disk steps on Windows yet).
+r=$(api /VolumeDriver.Mount '{"Name":"cvol1@vsandatastore","ID":"c1"}')
+[[ $r == '{"Err":"'?* ]] || fail "Mount of cvol1@vsandatastore did not fail: $r"
+expect_contains "Mount used ESX's spelling" "$(tr -d '\r' < "$T/vdvsd.log")" 'Mount failed name=cvol1@vsanDatastore '
+# A volume whose name has capitals cannot be reached from Windows
+# (upstream #2033): Docker only ever sends `mixvol`.
+expect_contains "Get of mixvol" "$(api /VolumeDriver.Get '{"Name":"mixvol"}')" '"Err":"Volume mixvol not found'
+# Windows' reserved names and characters a folder name cannot hold.
+expect_contains "Create con" "$(api /VolumeDriver.Create '{"Name":"con"}')" \
+  '"Err":"Volume name `con` cannot be a reserved word for Windows filenames: CON, PRN, AUX, NUL, COM1-COM9 and LPT1-LPT9'
+expect_contains "Get lpt1.txt@datastore1" "$(api /VolumeDriver.Get '{"Name":"lpt1.txt@datastore1"}')" \
+  'Volume name `lpt1.txt@datastore1` cannot be a reserved word for Windows filenames'
+expect_contains "Create a:b" "$(api /VolumeDriver.Create '{"Name":"a:b"}')" \
+  '"Err":"Volume name `a:b` contains `:`, which a Windows folder name cannot hold; a volume name on Windows cannot contain any of \\ / : * ? \" < > |"'
+l=$("$ESXCLI" "$URL" list 2>&1)
+[[ $l != *con* && $l != *a:b* ]] || fail "a refused name reached ESX: $l"
+echo "ok - refused names never reach ESX"
+expect_eq "Remove cvol1@vsandatastore" "$(api /VolumeDriver.Remove '{"Name":"cvol1@vsandatastore"}')" '{"Err":""}'
+"$ESXCLI" "$URL" remove MixVol > "$T/esxcli.log" 2>&1 || fail "esxcli remove: $(cat "$T/esxcli.log")"
+expect_eq "List after the names" "$(api /VolumeDriver.List '{}')" '{"Volumes":[],"Err":""}'
 
 # Upstream's places, from the Known Folders API.
 expect_contains "mount root" "$(tr -d '\r' < "$T/vdvsd.log")" \

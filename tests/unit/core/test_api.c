@@ -906,3 +906,43 @@ Test (api, list_follows_every_change)
   free (a);
   free (b);
 }
+
+static void
+setup_mixed_case_ds (void)
+{
+  setup_with ("datastore1,vsanDatastore");
+}
+
+/* Linux keeps names as ESX spells them (Windows lower-cases List: see
+ * test_names_windows.c), and a datastore given in another case is the
+ * one ESX has: Get answers the mount point under ESX's spelling. */
+Test (api, names_keep_their_case_and_the_datastore_its_real_spelling,
+      .init = setup_mixed_case_ds, .fini = teardown)
+{
+  cJSON *j, *v;
+  char mp[PATH_MAX * 2];
+
+  make_volume ("MixVol@vsandatastore", NULL);
+  j = call ("/VolumeDriver.List", "{}");
+  v = cJSON_GetArrayItem (cJSON_GetObjectItemCaseSensitive (j, "Volumes"), 0);
+  cr_assert_not_null (v);
+  cr_assert_str_eq (str_of (v, "Name"), "MixVol@vsanDatastore");
+  snprintf (mp, sizeof mp, "%s/mnt/MixVol@vsanDatastore", tmp);
+  cr_assert_str_eq (str_of (v, "Mountpoint"), mp);
+  cJSON_Delete (j);
+
+  j = call ("/VolumeDriver.Get", "{\"Name\":\"MixVol@VSANDATASTORE\"}");
+  cr_assert_str_eq (str_of (j, "Err"), "");
+  v = cJSON_GetObjectItemCaseSensitive (j, "Volume");
+  cr_assert_str_eq (str_of (v, "Name"), "MixVol@VSANDATASTORE");
+  cr_assert_str_eq (str_of (v, "Mountpoint"), mp);
+  cJSON_Delete (j);
+
+  /* Windows' reserved names and characters are fine on Linux. */
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"con\"}",
+              "Volume con not found (file: /vmfs/volumes/datastore1/"
+              "dockvols/_DEFAULT/con.vmdk)");
+  expect_err ("/VolumeDriver.Get", "{\"Name\":\"a:b\"}",
+              "Volume a:b not found (file: /vmfs/volumes/datastore1/"
+              "dockvols/_DEFAULT/a:b.vmdk)");
+}
