@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vdvs/cleanup.h"
+#include "vdvs/fsutil.h"
 #include "vdvs/log.h"
 #include "vdvs/mkfs.h"
 #include "vdvs/name.h"
@@ -65,10 +66,11 @@ static int
 mkdir_mountpoint (const char *mp, vdvs_error_t *err)
 {
   struct stat st;
+  int r = vdvs_mkdir_p (cfg->mount_root, 0755);
 
-  if (mkdir (cfg->mount_root, 0755) < 0 && errno != EEXIST)
-    return vdvs_error_set (err, errno, "cannot create `%s`: %s",
-                           cfg->mount_root, strerror (errno));
+  if (r < 0)
+    return vdvs_error_set (err, -r, "cannot create `%s`: %s", cfg->mount_root,
+                           strerror (-r));
   if (mkdir (mp, 0755) == 0)
     return 0;
   if (errno != EEXIST)

@@ -283,6 +283,23 @@ Test (volumes, mount_of_a_full_name_without_metadata_goes_ahead)
   cr_assert_str_eq (fk.calls, "get(v)");
 }
 
+/* The mount root is created with its missing parents, as upstream's
+ * MkdirAll (a fresh Windows profile has no vsphere-storage-for-docker). */
+Test (volumes, mount_creates_the_mount_root_and_its_parents)
+{
+  char mp[PATH_MAX];
+  struct stat st;
+  vdvs_error_t err = NULL;
+
+  snprintf (cfg.mount_root, sizeof cfg.mount_root, "%s/a/b/mnt", tmp);
+  init ();
+  cr_assert_lt (vdvs_vol_mount ("v@ds1", "id1", mp, sizeof mp, &err), 0);
+  cr_assert_str_eq (err->msg, "Device not found");
+  vdvs_error_release (&err);
+  cr_assert_eq (stat (cfg.mount_root, &st), 0);
+  cr_assert (S_ISDIR (st.st_mode));
+}
+
 /* The engine asks Get before it mounts: a full name answers, as upstream
  * (its Status empty), a short one cannot be resolved. */
 Test (volumes, get_of_a_full_name_without_metadata_answers)
