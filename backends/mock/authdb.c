@@ -826,46 +826,189 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
   return admin_end (db, r, err);
 }
 
+/* Each volume in vmgroup `uuid`'s folder on every datastore, to `fn`
+ * (stops at the first <0 it returns); how many were seen, or <0. */
+static int
+each_group_volume (struct mock *m, const char *uuid,
+                   int (*fn) (struct mock *, const char *ds, const char *vol,
+                              void *),
+                   void *opaque)
+{
+  int n = 0;
+
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char dir[PATH_MAX], vol[NAME_MAX + 1];
+      DIR *d;
+      struct dirent *e;
+
+      snprintf (dir, sizeof dir, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                uuid);
+      if ((d = opendir (dir)) == NULL)
+        continue;
+      while ((e = readdir (d)) != NULL)
+        if (mock_index_is_descriptor (dirfd (d), e->d_name, vol, sizeof vol))
+          {
+            n++;
+            if (fn != NULL && fn (m, m->ds[i], vol, opaque) < 0)
+              {
+                closedir (d);
+                return -1;
+              }
+          }
+      closedir (d);
+    }
+  return n;
+}
+
+/* What --remove-volumes did: the refusals (upstream's texts, run on) and
+ * the volumes rows of the volumes gone. */
+struct group_rm
+{
+  const char *uuid, *name;
+  char failed[4096];
+  size_t off;
+  sqlite3 *db;
+};
+
+static int
+remove_group_volume (struct mock *m, const char *ds, const char *vol,
+                     void *opaque)
+{
+  struct group_rm *g = opaque;
+  struct mock_vol v;
+  vdvs_error_t e = NULL;
+  char url[PATH_MAX];
+  int fd, r;
+
+  /* Under the volume's lock, as a VM's remove: never a disk that a VM has
+   * attached, and no attach starts meanwhile. */
+  if ((r = mock_vol_paths_in (m, ds, vol, g->uuid, g->name, &v, &e)) == 0
+      && (fd = mock_lock (m, &v, &e)) >= 0)
+    {
+      r = mock_remove_locked (&v, &e);
+      mock_unlock (fd);
+    }
+  else
+    r = -1;
+  if (r < 0)
+    {
+      if (g->off < sizeof g->failed)
+        g->off += (size_t) snprintf (g->failed + g->off,
+                                     sizeof g->failed - g->off, "%s%s",
+                                     g->off ? " " : "", e->msg);
+      vdvs_error_release (&e);
+      return 0;
+    }
+  snprintf (url, sizeof url, "/vmfs/volumes/%s", ds);
+  if (g->db != NULL
+      && q_exec (g->db, &e,
+                 "DELETE FROM volumes WHERE tenant_id = ? AND "
+                 "datastore_url = ? AND volume_name = ?",
+                 "sss", g->uuid, url, vol)
+             < 0)
+    vdvs_error_release (&e);
+  return 0;
+}
+
+/* dockvols/<name> (when it names the uuid folder) and the folder itself,
+ * if empty, on every datastore. */
+static void
+remove_group_folders (struct mock *m, const char *uuid, const char *name)
+{
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char path[PATH_MAX], target[128];
+      ssize_t n;
+
+      snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                name);
+      n = readlink (path, target, sizeof target - 1);
+      if (n > 0)
+        {
+          target[n] = '\0';
+          if (strcmp (target, uuid) == 0)
+            unlink (path);
+        }
+      snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                uuid);
+      rmdir (path);
+    }
+}
+
+/* A vmgroup's VMs refused (without force) as upstream; 0 or <0. */
+static int
+check_no_vms (sqlite3 *db, const char *id, const char *name, bool force,
+              vdvs_error_t *err)
+{
+  char any[8];
+  int r = q_text (db, any, sizeof any, err,
+                  "SELECT 1 FROM vms WHERE tenant_id = ?", id, NULL);
+  if (r == 1 && !force)
+    return vdvs_error_set (err, EBUSY,
+                           "Cannot delete non-empty vmgroup %s. Remove VMs "
+                           "from the vmgroup before deleting it.",
+                           name);
+  return r < 0 ? r : 0;
+}
+
 int
 vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
                       bool force, vdvs_error_t *err)
 {
   struct mock *m = handle;
-  char id[64], any[8];
+  struct group_rm g = { 0 };
+  char id[64];
   sqlite3 *db = NULL;
   int r;
 
+  /* Upstream's order: the vmgroup, its VMs, its volumes (the files in its
+   * folders), then the rows.  The volumes go outside any transaction: a
+   * VM's remove holds a volume's lock while it writes the DB. */
   if (admin_begin (m, &db, err) < 0)
     return -1;
-  if ((r = tenant_id (db, name, id, sizeof id, err)) < 0)
-    return admin_end (db, r, err);
-  r = q_text (db, any, sizeof any, err,
-              "SELECT 1 FROM vms WHERE tenant_id = ?", id, NULL);
-  if (r == 1 && !force)
-    r = vdvs_error_set (err, EBUSY,
-                        "Cannot delete non-empty vmgroup %s. Remove VMs from "
-                        "the vmgroup before deleting it.",
-                        name);
-  else if (r >= 0)
-    r = q_text (db, any, sizeof any, err,
-                "SELECT 1 FROM volumes WHERE tenant_id = ?", id, NULL);
-  if (r == 1)
+  if ((r = tenant_id (db, name, id, sizeof id, err)) == 0)
+    r = check_no_vms (db, id, name, force, err);
+  admin_end (db, -1, NULL);
+  if (r < 0)
+    return r;
+  if (each_group_volume (m, id, NULL, NULL) > 0)
     {
-      /* --remove-volumes is not emulated: the admin removes them. */
-      (void) remove_volumes;
-      r = vdvs_error_set (err, EBUSY,
-                          "Internal Error(The vmgroup has volumes in it, "
-                          "these must be removed/migrated before deleting "
-                          "the vmgroup.)");
+      if (!remove_volumes)
+        return vdvs_error_set (err, EBUSY,
+                               "Internal Error(The vmgroup has volumes in "
+                               "it, these must be removed/migrated before "
+                               "deleting the vmgroup.)");
+      g.uuid = id;
+      g.name = name;
+      if (mock_authdb_open (m, (void **) &g.db, err) < 0)
+        return -1;
+      each_group_volume (m, id, remove_group_volume, &g);
+      mock_authdb_close (g.db);
+      /* A volume in use keeps its vmgroup, as upstream. */
+      if (g.off)
+        return vdvs_error_set (err, EBUSY, "Internal Error(%s)", g.failed);
     }
+  if (admin_begin (m, &db, err) < 0)
+    return -1;
+  /* Re-checked in the transaction that deletes: the vmgroup may have
+   * changed since. */
+  if ((r = tenant_id (db, name, id, sizeof id, err)) == 0)
+    r = check_no_vms (db, id, name, force, err);
   if (r == 0)
     r = q_exec (db, err, "DELETE FROM vms WHERE tenant_id = ?", "s", id);
   if (r == 0)
     r = q_exec (db, err, "DELETE FROM privileges WHERE tenant_id = ?", "s",
                 id);
   if (r == 0)
+    r = q_exec (db, err, "DELETE FROM volumes WHERE tenant_id = ?", "s", id);
+  if (r == 0)
     r = q_exec (db, err, "DELETE FROM tenants WHERE id = ?", "s", id);
-  return admin_end (db, r, err);
+  /* As upstream, the name alias goes in any case: a later vmgroup of the
+   * same name must not find it pointing here. */
+  if ((r = admin_end (db, r, err)) == 0)
+    remove_group_folders (m, id, name);
+  return r;
 }
 
 /* The Default_datastore cell of a stored URL. */

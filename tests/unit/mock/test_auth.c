@@ -3,6 +3,7 @@
  * texts (reference admin-tenancy.md §3, §5.2), quotas freed by a remove,
  * and creates racing for one quota from several processes. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include "authdb.h"
@@ -452,6 +453,117 @@ Test (auth, each_vmgroup_has_its_own_folder)
   }
   names (mb, buf, sizeof buf);
   cr_assert_str_eq (buf, "old@datastore1");
+}
+
+/* Mark v attached to (uuid, vm), as an attach leaves its sidecar; or
+ * detached again (vm NULL). */
+static void
+set_attached (const struct mock_vol *v, const char *uuid, const char *vm)
+{
+  struct mock_sidecar sc;
+  OK (mock_sidecar_read (v->sidecar, &sc, &e_));
+  sc.attached = vm != NULL;
+  strcpy (sc.status, vm ? "attached" : "detached");
+  snprintf (sc.attached_uuid, sizeof sc.attached_uuid, "%s", vm ? uuid : "");
+  snprintf (sc.attached_name, sizeof sc.attached_name, "%s", vm ? vm : "");
+  OK (mock_sidecar_write (v->sidecar, &sc, &e_));
+  mock_sidecar_clear (&sc);
+}
+
+/* Rows of the volumes table for vmgroup uuid. */
+static int
+volume_rows (const char *uuid)
+{
+  char path[PATH_MAX + 32];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int n = -1;
+
+  snprintf (path, sizeof path, "%s/root/.vmdkops/auth-db", tmp);
+  cr_assert_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL),
+                SQLITE_OK);
+  cr_assert_eq (sqlite3_prepare_v2 (
+                    db, "SELECT COUNT(*) FROM volumes WHERE tenant_id = ?", -1,
+                    &st, NULL),
+                SQLITE_OK);
+  sqlite3_bind_text (st, 1, uuid, -1, SQLITE_STATIC);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    n = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return n;
+}
+
+Test (auth, vmgroup_rm_remove_volumes)
+{
+  struct mock_vol a, b, other;
+  char buf[256], link[PATH_MAX], dir[PATH_MAX], target[128];
+  ssize_t n;
+
+  two_groups ();
+  OK (vdvs_mock_access_add (ma, "g1", "ds2", true, NULL, NULL, &e_));
+  t_create_ok (ma, "a", NULL);
+  t_create_ok (ma, "b@ds2", NULL);
+  t_create_ok (mb, "a", NULL);
+  a = gvol (ma, "a");
+  b = gvol (ma, "b@ds2");
+  other = gvol (mb, "a");
+  cr_assert_eq (volume_rows (a.tenant), 2);
+  set_attached (&a, T_UUID_A, "vmA");
+  /* Volumes in the folders refuse the rm, --force or not. */
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g1", false, true, &e_),
+         "Internal Error(The vmgroup has volumes in it, these must be "
+         "removed/migrated before deleting the vmgroup.)");
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "a@datastore1 b@ds2");
+  /* An attached volume is never removed, and keeps its vmgroup; the
+   * others go, with their rows. */
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g1", true, true, &e_),
+         "Internal Error(Failed to remove volume a, in use by VM = vmA.)");
+  cr_assert (t_exists (a.descriptor) && t_exists (a.flat));
+  cr_assert (!t_exists (b.descriptor) && !t_exists (b.flat)
+             && !t_exists (b.sidecar));
+  cr_assert_eq (volume_rows (a.tenant), 1);
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "a@datastore1");
+  /* Detached: the group goes, with its volumes, rows, alias and folders;
+   * the other vmgroup's `a` stays. */
+  set_attached (&a, NULL, NULL);
+  OK (vdvs_mock_vmgroup_rm (ma, "g1", true, true, &e_));
+  cr_assert (!t_exists (a.descriptor) && !t_exists (a.flat)
+             && !t_exists (a.sidecar));
+  cr_assert (t_exists (other.descriptor));
+  cr_assert_eq (volume_rows (a.tenant), 0);
+  cr_assert_eq (volume_rows (other.tenant), 1);
+  snprintf (link, sizeof link, "%s/root/datastore1/dockvols/g1", tmp);
+  cr_assert (!t_exists (link));
+  snprintf (dir, sizeof dir, "%s/root/datastore1/dockvols/%s", tmp, a.tenant);
+  cr_assert (!t_exists (dir));
+  snprintf (dir, sizeof dir, "%s/root/ds2/dockvols/%s", tmp, a.tenant);
+  cr_assert (!t_exists (dir));
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "");
+  /* g2 without volumes: no --remove-volumes needed, its alias goes too,
+   * so a new g2 gets its own. */
+  OK (rm (mb, "a", &e_));
+  OK (vdvs_mock_vmgroup_vm_rm (mb, "g2", "vmB", &e_));
+  OK (vdvs_mock_vmgroup_rm (mb, "g2", false, false, &e_));
+  snprintf (link, sizeof link, "%s/root/datastore1/dockvols/g2", tmp);
+  cr_assert (!t_exists (link));
+  OK (vdvs_mock_vmgroup_create (mb, "g2", "_VM_DS", "", "vmB", &e_));
+  t_create_ok (mb, "c", NULL);
+  other = gvol (mb, "c");
+  n = readlink (link, target, sizeof target - 1);
+  cr_assert_gt (n, 0);
+  target[n] = '\0';
+  cr_assert_str_eq (target, other.tenant);
+  /* Not configured: refused as upstream. */
+  {
+    char *out = NULL;
+    OK (vdvs_mock_config_rm (ma, true, false, &out, &e_));
+    free (out);
+  }
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g2", true, false, &e_), MOCK_INIT_NEEDED);
 }
 
 Test (auth, quota_rows_are_per_vmgroup)
