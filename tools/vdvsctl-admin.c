@@ -43,6 +43,7 @@ static const char admin_usage[] =
     "  vmgroup access ls --name N\n"
     "  policy create --name N --content C   (needs --vsan-datastores DS)\n"
     "  policy rm --name N\n"
+    "  policy update --name N --content C\n"
     "  policy ls\n"
     "Sizes: <int>MB|GB|TB|PB.  VMs are named as their vdvsd or esxsim\n"
     "listener calls them (vm-name), once it has started on this root.\n";
@@ -416,7 +417,7 @@ vdvsctl_is_admin_command (int argc, char **argv)
   return false;
 }
 
-/* policy create|rm|ls, upstream's texts (policy.c). */
+/* policy create|rm|ls|update, upstream's texts (policy.c). */
 static int
 cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
 {
@@ -448,7 +449,15 @@ cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
       snprintf (msg, sizeof msg, "Successfully removed policy: %s", a->name);
       return done (r, &err, msg);
     }
-  return usage_fail ("policy: create, rm or ls");
+  if (n == 1 && strcmp (w[0], "update") == 0)
+    {
+      if (a->name == NULL || a->content == NULL)
+        return usage_fail ("policy update: --name and --content are needed");
+      r = vdvs_mock_policy_update (h, a->name, a->content, &err);
+      snprintf (msg, sizeof msg, "Successfully updated policy %s", a->name);
+      return done (r, &err, msg);
+    }
+  return usage_fail ("policy: create, rm, ls or update");
 }
 
 int

@@ -100,9 +100,11 @@ int vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
  * "uuid": folder, "vmgroup": its name, or "N/A" when no vmgroup has that
  * uuid (upstream's orphans)}, sorted by volume then vmgroup. */
 int vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err);
-/* policy create/rm/ls (policy.c): texts of upstream's vsan_policy.py;
- * ls rows {"Policy Name", "Policy Content", "Active"}. */
+/* policy create/rm/ls/update (policy.c): texts of upstream's
+ * vsan_policy.py; ls rows {"Policy Name", "Policy Content", "Active"}. */
 int vdvs_mock_policy_create (void *handle, const char *name,
+                             const char *content, vdvs_error_t *err);
+int vdvs_mock_policy_update (void *handle, const char *name,
                              const char *content, vdvs_error_t *err);
 int vdvs_mock_policy_rm (void *handle, const char *name, vdvs_error_t *err);
 int vdvs_mock_policy_ls (void *handle, cJSON **rows, vdvs_error_t *err);

@@ -5,6 +5,7 @@
 # VM has attached is never removed (the group stays, the mount keeps its
 # data) while the others go.  vmA (vdvsd, plugin API) is in g1, vmB (an
 # esxsim listener) in g2, whose volume of the same name is left alone.
+# Then policy update on the vSAN datastore ds2, with a volume using it.
 source "$(dirname "$0")/lib.sh"
 require_root; require_loop
 DATASTORES=datastore1,ds2
@@ -17,7 +18,7 @@ ESXCLI=$VDVS_BUILD/tests/tools/esxcli
 [ -x "$ESXCLI" ] || { echo "SKIP: esxcli not built (no esx backend)"; exit 77; }
 B=unix://$T/run/vmb.sock
 
-start_vdvsd -o "vm-uuid=$UUID_A"
+start_vdvsd -o "vm-uuid=$UUID_A" -o vsan-datastores=ds2
 "$ESXSIM" --root "$ROOT" --datastores "$DATASTORES" --backend-opt vmdkfs=off \
   --listen "$B,vm-name=vmB,vm-uuid=$UUID_B,sysfs-root=$T/vmb/sys,dev-root=$T/vmb/dev" \
   >>"$T/esxsim-b.log" 2>&1 &
@@ -79,3 +80,23 @@ ctl --json vmgroup ls | jq -e 'all(.[]; .Name != "g1")' >/dev/null || fail "g1 s
 [ "$(a_list)" = "" ] || fail "vmA's list after rm: $(a_list)"
 [ "$(ctl --json ls | jq -r '[.[].volume] | join(" ")')" = "v1@datastore1" ] || fail "vdvsctl ls: $(ctl ls)"
 ok "vmgroup rm --remove-volumes: volumes, alias and folders on every datastore gone; g2 untouched"
+
+# --- policy update (vsan_policy.py update): texts; the volume keeps it
+V=(--vsan-datastores ds2)
+pol_out () { local out rc=0; out=$(ctl "$@") || rc=$?; echo "$rc:$out"; }
+[ "$(pol_out policy update --name gold --content x)" = "2:ERROR:Error: VSAN datastore does not exist" ] \
+  || fail "policy update without vSAN: $(pol_out policy update --name gold --content x)"
+[ "$(pol_out "${V[@]}" policy update --name gold --content x)" = "2:ERROR:Error: Policy gold does not exist" ] \
+  || fail "policy update of a missing policy: $(pol_out "${V[@]}" policy update --name gold --content x)"
+ctl "${V[@]}" policy create --name gold --content '(("proportionalCapacity" i50))' >/dev/null || fail "policy create"
+api_ok VolumeDriver.Create '{"Name":"pv@ds2","Opts":{"vsan-policy-name":"gold","size":"10mb"}}' >/dev/null
+[ "$(pol_out "${V[@]}" policy update --name gold --content ' (("proportionalCapacity" i50)) ')" \
+  = "2:ERROR:Error: New policy is identical to old policy. Ignoring." ] || fail "policy update, same content"
+[ "$(pol_out "${V[@]}" policy update --name gold --content '(("proportionalCapacity" i30))')" \
+  = "0:Successfully updated policy gold" ] || fail "policy update"
+[ "$(ctl "${V[@]}" --json policy ls | jq -r '.[] | [."Policy Name", ."Policy Content", .Active] | join(":")')" \
+  = 'gold:(("proportionalCapacity" i30)):In use by 1 volumes' ] || fail "policy ls: $(ctl "${V[@]}" policy ls)"
+[ "$(api_ok VolumeDriver.Get '{"Name":"pv@ds2"}' | jq -r '.Volume.Status."vsan-policy-name"')" = gold ] \
+  || fail "Get after update: $(api VolumeDriver.Get '{"Name":"pv@ds2"}')"
+api_ok VolumeDriver.Remove '{"Name":"pv@ds2"}' >/dev/null
+ok "policy update: upstream texts, content replaced, the volume using it keeps it"

@@ -658,3 +658,49 @@ Test (auth, vsan_policies)
   OK (vdvs_mock_policy_rm (mv, "gold", &e_));
   vdvs_backend_mock.close (mv);
 }
+
+Test (auth, vsan_policy_update)
+{
+  struct mock *mv;
+  cJSON *rows = NULL;
+  struct vdvs_volume_info i = { 0 };
+  char path[PATH_MAX + 64], text[64] = "";
+  FILE *f;
+
+  FAILS (vdvs_mock_policy_update (ma, "gold", "x", &e_),
+         "Error: VSAN datastore does not exist");
+  t_mock_config ("vsan-datastores", "ds3");
+  mv = open_vm ("vmA", T_UUID_A);
+  FAILS (vdvs_mock_policy_update (mv, "gold", "x", &e_),
+         "Error: Policy gold does not exist");
+  FAILS (vdvs_mock_policy_update (mv, "../gold", "x", &e_),
+         "Error: Policy ../gold does not exist");
+  OK (vdvs_mock_policy_create (mv, "gold", "((\"a\" i1))", &e_));
+  t_create_ok (mv, "p@ds3", "vsan-policy-name", "gold", NULL);
+  /* Compared stripped, as upstream. */
+  FAILS (vdvs_mock_policy_update (mv, "gold", " ((\"a\" i1))\n", &e_),
+         "Error: New policy is identical to old policy. Ignoring.");
+  OK (vdvs_mock_policy_update (mv, "gold", "((\"a\" i2))", &e_));
+  snprintf (path, sizeof path, "%s/root/ds3/dockvols/policies/gold", tmp);
+  cr_assert_not_null (f = fopen (path, "r"));
+  cr_assert_not_null (fgets (text, sizeof text, f));
+  fclose (f);
+  cr_assert_str_eq (text, "((\"a\" i2))\n");
+  /* The volume keeps naming it, now with the new content; nothing else
+   * (no backup, no temp file) is left in the folder. */
+  OK (vdvs_backend_mock.get (mv, "p@ds3", &i, &e_));
+  cr_assert_str_eq (i.vsan_policy_name, "gold");
+  vdvs_volume_info_clear (&i);
+  OK (vdvs_mock_policy_ls (mv, &rows, &e_));
+  cr_assert_eq (cJSON_GetArraySize (rows), 1);
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Policy Content")),
+                    "((\"a\" i2))");
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Active")),
+                    "In use by 1 volumes");
+  cJSON_Delete (rows);
+  vdvs_backend_mock.close (mv);
+}
