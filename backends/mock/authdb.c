@@ -1602,6 +1602,49 @@ cmp_rows (const void *a, const void *b)
                          cJSON_GetObjectItem (y, "vmgroup")));
 }
 
+/* Rows for the volumes of folder `dir` (vmgroup folder `uuid`, "" for
+ * dockvols/ itself) on datastore ds, appended to *v; false when out of
+ * memory. */
+static bool
+ls_folder (struct mock *m, sqlite3 *db, const char *ds, const char *dir,
+           const char *uuid, cJSON ***v, size_t *n, size_t *cap)
+{
+  char group[256], vol[NAME_MAX + 1], full[NAME_MAX + 128];
+  DIR *vd;
+  struct dirent *ve;
+  bool ok = true;
+
+  if ((vd = opendir (dir)) == NULL)
+    return true;
+  vmgroup_name (m, db, uuid, group, sizeof group);
+  while (ok && (ve = readdir (vd)) != NULL)
+    {
+      cJSON *o;
+
+      if (!mock_index_is_descriptor (dirfd (vd), ve->d_name, vol, sizeof vol))
+        continue;
+      if (*n == *cap)
+        {
+          cJSON **nv = realloc (*v,
+                                (*cap = *cap ? 2 * *cap : 64) * sizeof **v);
+          if (nv == NULL)
+            {
+              ok = false;
+              break;
+            }
+          *v = nv;
+        }
+      snprintf (full, sizeof full, "%s@%s", vol, ds);
+      o = cJSON_CreateObject ();
+      cJSON_AddStringToObject (o, "volume", full);
+      cJSON_AddStringToObject (o, "uuid", uuid);
+      cJSON_AddStringToObject (o, "vmgroup", group);
+      (*v)[(*n)++] = o;
+    }
+  closedir (vd);
+  return ok;
+}
+
 int
 vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
 {
@@ -1610,57 +1653,33 @@ vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
   cJSON **v = NULL, *arr;
   size_t n = 0, cap = 0;
   vdvs_error_t ignore = NULL;
+  bool ok = true;
 
   /* Without a readable DB the names are unknown, not the volumes. */
   if (mock_authdb_open (m, (void **) &db, &ignore) < 0)
     vdvs_error_release (&ignore);
-  for (size_t i = 0; i < m->n_ds; i++)
+  for (size_t i = 0; ok && i < m->n_ds; i++)
     {
       char dir[PATH_MAX];
       DIR *d;
       struct dirent *e;
 
       snprintf (dir, sizeof dir, "%s/%s/dockvols", m->cfg.root, m->ds[i]);
-      if ((d = opendir (dir)) == NULL)
+      /* Volumes directly in dockvols/ are orphans too, as upstream. */
+      ok = ls_folder (m, db, m->ds[i], dir, "", &v, &n, &cap);
+      if (!ok || (d = opendir (dir)) == NULL)
         continue;
-      while ((e = readdir (d)) != NULL)
+      while (ok && (e = readdir (d)) != NULL)
         {
-          char sub[PATH_MAX], group[256], vol[NAME_MAX + 1];
+          char sub[PATH_MAX];
           struct stat st;
-          DIR *vd;
-          struct dirent *ve;
 
           /* The uuid folders; the name aliases are links to them. */
           snprintf (sub, sizeof sub, "%s/%s", dir, e->d_name);
           if (e->d_name[0] == '.' || strcmp (e->d_name, "policies") == 0
-              || lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode)
-              || (vd = opendir (sub)) == NULL)
+              || lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode))
             continue;
-          vmgroup_name (m, db, e->d_name, group, sizeof group);
-          while ((ve = readdir (vd)) != NULL)
-            {
-              char full[NAME_MAX + 128];
-              cJSON *o;
-
-              if (!mock_index_is_descriptor (dirfd (vd), ve->d_name, vol,
-                                             sizeof vol))
-                continue;
-              if (n == cap)
-                {
-                  cJSON **nv = realloc (v, (cap = cap ? 2 * cap : 64)
-                                               * sizeof *v);
-                  if (nv == NULL)
-                    break;
-                  v = nv;
-                }
-              snprintf (full, sizeof full, "%s@%s", vol, m->ds[i]);
-              o = cJSON_CreateObject ();
-              cJSON_AddStringToObject (o, "volume", full);
-              cJSON_AddStringToObject (o, "uuid", e->d_name);
-              cJSON_AddStringToObject (o, "vmgroup", group);
-              v[n++] = o;
-            }
-          closedir (vd);
+          ok = ls_folder (m, db, m->ds[i], sub, e->d_name, &v, &n, &cap);
         }
       closedir (d);
     }
@@ -1672,6 +1691,11 @@ vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
     cJSON_AddItemToArray (arr, v[i]);
   free (v);
   *rows = arr;
-  (void) err;
+  if (!ok)
+    {
+      cJSON_Delete (arr);
+      *rows = NULL;
+      return vdvs_error_set (err, ENOMEM, "out of memory");
+    }
   return 0;
 }

@@ -96,9 +96,10 @@ int vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
                          vdvs_error_t *err);
 
 /* Admin volume listing: every volume in every vmgroup folder
- * (dockvols/<uuid>) of every datastore, as rows {"volume": "vol@ds",
- * "uuid": folder, "vmgroup": its name, or "N/A" when no vmgroup has that
- * uuid (upstream's orphans)}, sorted by volume then vmgroup. */
+ * (dockvols/<uuid>) and in dockvols/ itself (uuid "") of every datastore,
+ * as rows {"volume": "vol@ds", "uuid": folder, "vmgroup": its name, or
+ * "N/A" when no vmgroup has that uuid (upstream's orphans)}, sorted by
+ * volume then vmgroup. */
 int vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err);
 /* policy create/rm/ls/update (policy.c): texts of upstream's
  * vsan_policy.py; ls rows {"Policy Name", "Policy Content", "Active"}. */

@@ -704,3 +704,42 @@ Test (auth, vsan_policy_update)
   cJSON_Delete (rows);
   vdvs_backend_mock.close (mv);
 }
+
+/* A volume directly in dockvols/ (a pre-vmgroup layout) is an orphan of
+ * the admin listing, as upstream's get_volumes("*"), and can be read. */
+Test (auth, volumes_directly_in_dockvols_are_orphans)
+{
+  struct mock_vol v;
+  struct vdvs_volume_info info = { 0 };
+  char to[PATH_MAX + 300], buf[256] = "";
+  const char *files[3];
+  cJSON *rows = NULL, *it;
+  size_t off = 0;
+
+  t_create_ok (ma, "loose", NULL);
+  t_create_ok (ma, "kept", NULL);
+  v = gvol (ma, "loose");
+  files[0] = v.descriptor;
+  files[1] = v.flat;
+  files[2] = v.sidecar;
+  for (int k = 0; k < 3; k++)
+    {
+      snprintf (to, sizeof to, "%s/root/datastore1/dockvols/%s", tmp,
+                strrchr (files[k], '/') + 1);
+      cr_assert_eq (rename (files[k], to), 0);
+    }
+  init_db ();
+  OK (vdvs_mock_volume_ls_all (ma, &rows, &e_));
+  cJSON_ArrayForEach (it, rows)
+    off += (size_t)
+        snprintf (buf + off, sizeof buf - off, "%s:%s:%s ",
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "volume")),
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "vmgroup")),
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "uuid")));
+  cJSON_Delete (rows);
+  cr_assert_str_eq (buf, "kept@datastore1:_DEFAULT:" MOCK_TENANT_UUID
+                         " loose@datastore1:N/A: ");
+  OK (vdvs_mock_get_in (ma, "loose@datastore1", "", &info, &e_));
+  cr_assert_str_eq (info.created_by, "vmA");
+  vdvs_volume_info_clear (&info);
+}
