@@ -634,33 +634,44 @@ tenant_name_valid (const char *n)
   return true;
 }
 
-int
-vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
+/* The refusals of config init on a configured path (upstream's order). */
+static int
+init_refused (const char *path, vdvs_error_t *err)
 {
-  struct mock *m = handle;
-  char path[PATH_MAX], tmp[PATH_MAX + 32], *msg = NULL;
-  enum mock_db_mode mode;
-  sqlite3 *db = NULL;
-  int r;
+  enum mock_db_mode mode = mode_of (path, NULL);
+  char shared[PATH_MAX] = "N/A";
+  ssize_t n;
 
-  vdvs_mock_authdb_path (m, path, sizeof path);
-  mode = mode_of (path, NULL);
   if (mode == MOCK_DB_BROKEN_LINK)
     return vdvs_error_set (err, EIO, "DB access error at %s: %s", path,
                            mock_db_mode_text (mode));
-  if (mode != MOCK_DB_NOT_CONFIGURED)
-    return vdvs_error_set (err, EEXIST,
-                           "Config DB  is already initialized. Use 'rm "
-                           "--local' or 'rm --unlink' to reset. Additional "
-                           "information: {'DB_LocalPath': '%s', "
-                           "'DB_SharedLocation': 'N/A', 'DB_Mode': '%s'}",
-                           path, mock_db_mode_text (mode));
+  if (mode == MOCK_DB_NOT_CONFIGURED)
+    return 0;
+  if (mode == MOCK_DB_MULTI_NODE
+      && (n = readlink (path, shared, sizeof shared - 1)) > 0)
+    shared[n] = '\0';
+  return vdvs_error_set (err, EEXIST,
+                         "Config DB  is already initialized. Use 'rm "
+                         "--local' or 'rm --unlink' to reset. Additional "
+                         "information: {'DB_LocalPath': '%s', "
+                         "'DB_SharedLocation': '%s', 'DB_Mode': '%s'}",
+                         path, shared, mock_db_mode_text (mode));
+}
+
+/* A new, empty DB at `path`: built aside and renamed into place, so a
+ * crash leaves no half DB. */
+static int
+create_db_file (const char *path, vdvs_error_t *err)
+{
+  char tmp[PATH_MAX + 32];
+  sqlite3 *db = NULL;
+  int r;
+
   if ((r = vdvs_mkdir_parent (path, 0755)) < 0)
     return vdvs_error_set (err, -r,
                            "Init failed: cannot create the folder "
                            "of %s: %s",
                            path, strerror (-r));
-  /* Built aside and renamed into place: a crash leaves no half DB. */
   snprintf (tmp, sizeof tmp, "%s.new%d", path, (int) getpid ());
   unlink (tmp);
   if (sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -681,7 +692,20 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
       unlink (tmp);
       return r;
     }
-  if (asprintf (&msg,
+  vdvs_log (VDVS_LOG_INFO, "Config DB created", "path=%s", path);
+  return 0;
+}
+
+int
+vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char path[PATH_MAX];
+
+  vdvs_mock_authdb_path (m, path, sizeof path);
+  if (init_refused (path, err) < 0 || create_db_file (path, err) < 0)
+    return -1;
+  if (asprintf (out,
                 "Warning: this feature is EXPERIMENTAL\n"
                 "Creating new DB at %s\n"
                 "Warning: Local configuration will not survive ESXi reboot. "
@@ -689,9 +713,77 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
                 path)
       < 0)
     return vdvs_error_set (err, ENOMEM, "out of memory");
-  vdvs_log (VDVS_LOG_INFO, "Config DB created", "path=%s", path);
-  *out = msg;
   return 0;
+}
+
+int
+vdvs_mock_config_init_datastore (void *handle, const char *ds, bool force,
+                                 char **out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char path[PATH_MAX], shared[PATH_MAX], other[4096] = "", *created = NULL;
+  const char *real = NULL;
+  size_t off = 0;
+  struct stat st;
+  int r;
+
+  for (size_t i = 0; i < m->n_ds && real == NULL; i++)
+    if (strcmp (m->ds[i], ds) == 0)
+      real = m->ds[i];
+  if (real == NULL)
+    return vdvs_error_set (err, ENOENT, "No such datastore: %s", ds);
+  vdvs_mock_authdb_path (m, path, sizeof path);
+  if (init_refused (path, err) < 0)
+    return -1;
+  /* A shared DB on another datastore: joining a second one needs --force. */
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char p[PATH_MAX];
+      snprintf (p, sizeof p, "%s/%s/dockvols/vmdkops_config.db", m->cfg.root,
+                m->ds[i]);
+      if (strcmp (m->ds[i], real) != 0 && stat (p, &st) == 0
+          && off < sizeof other)
+        off += (size_t)
+            snprintf (other + off, sizeof other - off,
+                      "%s('%s', '/vmfs/volumes/%s/dockvols/vmdkops_config.db')",
+                      off ? ", " : "", m->ds[i], m->ds[i]);
+    }
+  if (off && !force)
+    return vdvs_error_set (err, EEXIST,
+                           "Found Config DB on other datastores. . Add "
+                           "'--force' flag to force the request execution. "
+                           "Additional information: [%s]",
+                           other);
+  /* Absolute, so the link resolves from wherever it is. */
+  if (realpath (m->cfg.root, shared) == NULL)
+    snprintf (shared, sizeof shared, "%s", m->cfg.root);
+  if (strlen (shared) + strlen (real) + 32 >= sizeof shared)
+    return vdvs_error_set (err, ENAMETOOLONG, "No such datastore: %s", ds);
+  snprintf (shared + strlen (shared), sizeof shared - strlen (shared),
+            "/%s/dockvols/vmdkops_config.db", real);
+  /* An existing shared DB is joined, not replaced. */
+  if (stat (shared, &st) < 0)
+    {
+      if (create_db_file (shared, err) < 0)
+        return -1;
+      if (asprintf (&created, "Creating new DB at %s\n", shared) < 0)
+        created = NULL;
+    }
+  if ((r = vdvs_mkdir_parent (path, 0755)) < 0 || symlink (shared, path) < 0)
+    {
+      r = r < 0 ? -r : errno;
+      free (created);
+      return vdvs_error_set (err, r, "Failed to create symlink at %s: %s",
+                             path, strerror (r));
+    }
+  vdvs_log (VDVS_LOG_INFO, "Config DB linked", "path=%s shared=%s", path,
+            shared);
+  r = asprintf (out,
+                "Warning: this feature is EXPERIMENTAL\n"
+                "%sCreating a symlink to %s at %s",
+                created ? created : "", shared, path);
+  free (created);
+  return r < 0 ? vdvs_error_set (err, ENOMEM, "out of memory") : 0;
 }
 
 int

@@ -58,6 +58,11 @@ const char *mock_db_mode_text (enum mock_db_mode mode);
 /* config init --local: a new DB (built aside, then renamed into place).
  * *out: the lines to print (malloc'd, caller frees). */
 int vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err);
+/* config init --datastore DS [--force]: the shared DB
+ * <root>/DS/dockvols/vmdkops_config.db, made unless it exists (then
+ * joined), and the auth-db path a symlink to it (MultiNode). */
+int vdvs_mock_config_init_datastore (void *handle, const char *ds, bool force,
+                                     char **out, vdvs_error_t *err);
 /* config rm --local|--unlink --confirm; *out as above ("" when silent). */
 int vdvs_mock_config_rm (void *handle, bool local, bool unlink, char **out,
                          vdvs_error_t *err);

@@ -100,3 +100,20 @@ api_ok VolumeDriver.Create '{"Name":"pv@ds2","Opts":{"vsan-policy-name":"gold","
   || fail "Get after update: $(api VolumeDriver.Get '{"Name":"pv@ds2"}')"
 api_ok VolumeDriver.Remove '{"Name":"pv@ds2"}' >/dev/null
 ok "policy update: upstream texts, content replaced, the volume using it keeps it"
+
+# --- config init --datastore: the Config DB shared through a link
+ctl config rm --local --confirm >/dev/null || fail "config rm --local"
+out=$(ctl config init --datastore ds2) || fail "config init --datastore: $out"
+[[ "$out" == *"Creating new DB at "*"/ds2/dockvols/vmdkops_config.db"*"Creating a symlink to "* ]] \
+  || fail "config init --datastore: $out"
+st=$(ctl config status)
+[[ "$st" == *"DB_Mode: MultiNode (local symlink pointing to shared DB)"*"DB_SharedLocation: "*"/ds2/dockvols/vmdkops_config.db"* ]] \
+  || fail "config status: $st"
+ctl vmgroup create --name s1 --default-datastore _VM_DS --vm-list vmA >/dev/null || fail "s1"
+ctl vmgroup access set --name s1 --datastore _VM_DS --volume-maxsize 10MB >/dev/null || fail "access set s1"
+api_err VolumeDriver.Create '{"Name":"big","Opts":{"size":"20mb"}}' "Volume size exceeds the max volume size limit"
+H2=(--auth-db "$T/host2/auth-db")
+out=$(ctl "${H2[@]}" config init --datastore ds2) || fail "second host's config init: $out"
+[[ "$out" != *"Creating new DB"* ]] || fail "second host made a new DB: $out"
+ctl "${H2[@]}" --json vmgroup ls | jq -e 'any(.[]; .Name == "s1")' >/dev/null || fail "second host does not see s1"
+ok "config init --datastore: MultiNode, vdvsd enforces the shared DB, a second host joins it"

@@ -743,3 +743,79 @@ Test (auth, volumes_directly_in_dockvols_are_orphans)
   cr_assert_str_eq (info.created_by, "vmA");
   vdvs_volume_info_clear (&info);
 }
+
+/* config init --datastore: two emulated hosts (each its own auth-db
+ * path) share the DB on ds2; what one host's admin sets, the other's VMs
+ * are authorized by. */
+Test (auth, shared_db_on_a_datastore)
+{
+  struct mock *h1, *h2;
+  char p1[PATH_MAX + 16], p2[PATH_MAX + 16], root[PATH_MAX],
+      shared[PATH_MAX + 64], link[PATH_MAX + 64];
+  char *out = NULL;
+  ssize_t n;
+
+  snprintf (p1, sizeof p1, "%s/h1/auth-db", tmp);
+  snprintf (p2, sizeof p2, "%s/h2/auth-db", tmp);
+  snprintf (link, sizeof link, "%s/root", tmp);
+  cr_assert_not_null (realpath (link, root));
+  snprintf (shared, sizeof shared, "%s/ds2/dockvols/vmdkops_config.db", root);
+  t_mock_config ("auth-db", p1);
+  h1 = open_vm ("vmA", T_UUID_A);
+  t_mock_config ("auth-db", p2);
+  h2 = open_vm ("vmB", T_UUID_B);
+  t_mock_config ("auth-db", "");
+
+  FAILS (vdvs_mock_config_init_datastore (h1, "ds9", false, &out, &e_),
+         "No such datastore: ds9");
+  OK (vdvs_mock_config_init_datastore (h1, "ds2", false, &out, &e_));
+  snprintf (link, sizeof link,
+            "Warning: this feature is EXPERIMENTAL\nCreating new DB at "
+            "%s\nCreating a symlink to %s at %s",
+            shared, shared, p1);
+  cr_assert_str_eq (out, link);
+  free (out);
+  cr_assert_eq (vdvs_mock_authdb_mode (h1), MOCK_DB_MULTI_NODE);
+  n = readlink (p1, link, sizeof link - 1);
+  cr_assert_gt (n, 0);
+  link[n] = '\0';
+  cr_assert_str_eq (link, shared);
+  {
+    vdvs_error_t e = NULL;
+    cr_assert_lt (vdvs_mock_config_init_local (h1, &out, &e), 0);
+    cr_assert (strncmp (e->msg, "Config DB  is already initialized.", 34)
+               == 0);
+    cr_assert_not_null (strstr (e->msg, "'DB_SharedLocation': '"));
+    cr_assert_not_null (strstr (e->msg, "MultiNode"));
+    vdvs_error_release (&e);
+  }
+  /* Host 1's admin: vmB in g with a 10MB cap. */
+  OK (vdvs_mock_vmgroup_create (h1, "g", "_VM_DS", "", "vmB", &e_));
+  OK (vdvs_mock_access_set (h1, "g", "_VM_DS", NULL, "10MB", NULL, &e_));
+  /* Host 2 joins the same DB (no new one) and enforces it. */
+  OK (vdvs_mock_config_init_datastore (h2, "ds2", false, &out, &e_));
+  cr_assert_null (strstr (out, "Creating new DB"));
+  free (out);
+  FAILS (t_create (h2, "big", &e_, "size", "20MB", NULL),
+         "Volume size exceeds the max volume size limit");
+  t_create_ok (h2, "small", "size", "5MB", NULL);
+  cr_assert_str_eq (gvol (h2, "small").esx_path,
+                    "/vmfs/volumes/datastore1/dockvols/g/small.vmdk");
+  /* rm --unlink leaves the shared DB to the other host. */
+  OK (vdvs_mock_config_rm (h2, false, true, &out, &e_));
+  snprintf (link, sizeof link, "Removed link %s", p2);
+  cr_assert_str_eq (out, link);
+  free (out);
+  cr_assert_eq (vdvs_mock_authdb_mode (h2), MOCK_DB_NOT_CONFIGURED);
+  cr_assert_eq (vdvs_mock_authdb_mode (h1), MOCK_DB_MULTI_NODE);
+  /* A DB on another datastore: a new one only with --force. */
+  FAILS (vdvs_mock_config_init_datastore (h2, "datastore1", false, &out, &e_),
+         "Found Config DB on other datastores. . Add '--force' flag to "
+         "force the request execution. Additional information: [('ds2', "
+         "'/vmfs/volumes/ds2/dockvols/vmdkops_config.db')]");
+  OK (vdvs_mock_config_init_datastore (h2, "datastore1", true, &out, &e_));
+  cr_assert_not_null (strstr (out, "Creating new DB at "));
+  free (out);
+  vdvs_backend_mock.close (h1);
+  vdvs_backend_mock.close (h2);
+}
