@@ -980,6 +980,12 @@ remove_group_volume (struct mock *m, const char *ds, const char *vol,
     {
       r = mock_remove_locked (&v, &e);
       mock_unlock (fd);
+      /* Removed meanwhile by its VM: gone, as wanted. */
+      if (r < 0 && e->status == ENOENT)
+        {
+          vdvs_error_release (&e);
+          r = 0;
+        }
     }
   else
     r = -1;
