@@ -566,6 +566,38 @@ Test (auth, vmgroup_rm_remove_volumes)
   FAILS (vdvs_mock_vmgroup_rm (ma, "g2", true, false, &e_), MOCK_INIT_NEEDED);
 }
 
+/* A volume its VM removes while vmgroup rm --remove-volumes waits for its
+ * lock is gone, not an error that keeps the group. */
+Test (auth, vmgroup_rm_volume_removed_meanwhile, .timeout = 30)
+{
+  struct mock_vol v;
+  int fd, status;
+  pid_t pid;
+
+  two_groups ();
+  t_create_ok (ma, "a", NULL);
+  v = gvol (ma, "a");
+  OK ((fd = mock_lock (ma, &v, &e_)) >= 0 ? 0 : -1);
+  pid = fork ();
+  cr_assert_geq (pid, 0);
+  if (pid == 0)
+    {
+      vdvs_error_t err = NULL;
+      int r;
+      close (fd); /* the parent's lock must not be held here too */
+      r = vdvs_mock_vmgroup_rm (ma, "g1", true, true, &err);
+      if (r < 0)
+        fprintf (stderr, "child: %s\n", err->msg);
+      _exit (r == 0 ? 0 : 1);
+    }
+  usleep (500 * 1000); /* the child has listed `a` and waits for its lock */
+  OK (mock_remove_locked (&v, &e_));
+  mock_unlock (fd);
+  cr_assert_eq (waitpid (pid, &status, 0), pid);
+  cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+             "vmgroup rm failed (status %d)", status);
+}
+
 Test (auth, quota_rows_are_per_vmgroup)
 {
   two_groups ();
