@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vdvs/log.h"
 
@@ -21,7 +22,7 @@
 static const char admin_usage[] =
     "Usage: vdvsctl [--root DIR] [--datastores A[,B]] [--auth-db PATH] "
     "[--json]\n"
-    "  config init --local\n"
+    "  config init --local | --datastore DS [--force]\n"
     "  config status\n"
     "  config rm --local|--unlink [--no-backup] --confirm\n"
     "  config mv --to DS [--force]   (not supported, as upstream)\n"
@@ -43,6 +44,7 @@ static const char admin_usage[] =
     "  vmgroup access ls --name N\n"
     "  policy create --name N --content C   (needs --vsan-datastores DS)\n"
     "  policy rm --name N\n"
+    "  policy update --name N --content C\n"
     "  policy ls\n"
     "Sizes: <int>MB|GB|TB|PB.  VMs are named as their vdvsd or esxsim\n"
     "listener calls them (vm-name), once it has started on this root.\n";
@@ -154,7 +156,13 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
   if (strcmp (sub, "status") == 0)
     {
       enum mock_db_mode mode = vdvs_mock_authdb_mode (h);
+      char shared[4096] = "N/A";
+      ssize_t len;
       vdvs_mock_authdb_path (h, path, sizeof path);
+      /* MultiNode: the shared DB the link names. */
+      if (mode == MOCK_DB_MULTI_NODE
+          && (len = readlink (path, shared, sizeof shared - 1)) > 0)
+        shared[len] = '\0';
       if (a->json)
         {
           cJSON *o = cJSON_CreateObject ();
@@ -163,7 +171,7 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
           cJSON_AddStringToObject (o, "DB_LocalPath",
                                    mode == MOCK_DB_NOT_CONFIGURED ? "N/A"
                                                                   : path);
-          cJSON_AddStringToObject (o, "DB_SharedLocation", "N/A");
+          cJSON_AddStringToObject (o, "DB_SharedLocation", shared);
           s = cJSON_Print (o);
           if (s)
             puts (s);
@@ -171,9 +179,9 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
           cJSON_Delete (o);
         }
       else
-        printf ("DB_Mode: %s\nDB_LocalPath: %s\nDB_SharedLocation: N/A\n",
+        printf ("DB_Mode: %s\nDB_LocalPath: %s\nDB_SharedLocation: %s\n",
                 mock_db_mode_text (mode),
-                mode == MOCK_DB_NOT_CONFIGURED ? "N/A" : path);
+                mode == MOCK_DB_NOT_CONFIGURED ? "N/A" : path, shared);
       return 0;
     }
   if (strcmp (sub, "init") == 0)
@@ -185,18 +193,16 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
           return EXIT_OP_FAILED;
         }
       if (a->datastore_flag_ds)
-        {
-          puts ("ERROR:a Config DB on a datastore (MultiNode) is not "
-                "emulated yet; use --local");
-          return EXIT_OP_FAILED;
-        }
-      if (!a->local)
+        r = vdvs_mock_config_init_datastore (h, a->datastore_flag_ds, a->force,
+                                             &out, &err);
+      else if (!a->local)
         {
           puts ("ERROR:Error: one of '--datastore' or '--local' have to be "
                 "set");
           return EXIT_OP_FAILED;
         }
-      r = vdvs_mock_config_init_local (h, &out, &err);
+      else
+        r = vdvs_mock_config_init_local (h, &out, &err);
     }
   else if (strcmp (sub, "rm") == 0)
     {
@@ -416,7 +422,7 @@ vdvsctl_is_admin_command (int argc, char **argv)
   return false;
 }
 
-/* policy create|rm|ls, upstream's texts (policy.c). */
+/* policy create|rm|ls|update, upstream's texts (policy.c). */
 static int
 cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
 {
@@ -448,7 +454,15 @@ cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
       snprintf (msg, sizeof msg, "Successfully removed policy: %s", a->name);
       return done (r, &err, msg);
     }
-  return usage_fail ("policy: create, rm or ls");
+  if (n == 1 && strcmp (w[0], "update") == 0)
+    {
+      if (a->name == NULL || a->content == NULL)
+        return usage_fail ("policy update: --name and --content are needed");
+      r = vdvs_mock_policy_update (h, a->name, a->content, &err);
+      snprintf (msg, sizeof msg, "Successfully updated policy %s", a->name);
+      return done (r, &err, msg);
+    }
+  return usage_fail ("policy: create, rm, ls or update");
 }
 
 int

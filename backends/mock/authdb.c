@@ -634,33 +634,44 @@ tenant_name_valid (const char *n)
   return true;
 }
 
-int
-vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
+/* The refusals of config init on a configured path (upstream's order). */
+static int
+init_refused (const char *path, vdvs_error_t *err)
 {
-  struct mock *m = handle;
-  char path[PATH_MAX], tmp[PATH_MAX + 32], *msg = NULL;
-  enum mock_db_mode mode;
-  sqlite3 *db = NULL;
-  int r;
+  enum mock_db_mode mode = mode_of (path, NULL);
+  char shared[PATH_MAX] = "N/A";
+  ssize_t n;
 
-  vdvs_mock_authdb_path (m, path, sizeof path);
-  mode = mode_of (path, NULL);
   if (mode == MOCK_DB_BROKEN_LINK)
     return vdvs_error_set (err, EIO, "DB access error at %s: %s", path,
                            mock_db_mode_text (mode));
-  if (mode != MOCK_DB_NOT_CONFIGURED)
-    return vdvs_error_set (err, EEXIST,
-                           "Config DB  is already initialized. Use 'rm "
-                           "--local' or 'rm --unlink' to reset. Additional "
-                           "information: {'DB_LocalPath': '%s', "
-                           "'DB_SharedLocation': 'N/A', 'DB_Mode': '%s'}",
-                           path, mock_db_mode_text (mode));
+  if (mode == MOCK_DB_NOT_CONFIGURED)
+    return 0;
+  if (mode == MOCK_DB_MULTI_NODE
+      && (n = readlink (path, shared, sizeof shared - 1)) > 0)
+    shared[n] = '\0';
+  return vdvs_error_set (err, EEXIST,
+                         "Config DB  is already initialized. Use 'rm "
+                         "--local' or 'rm --unlink' to reset. Additional "
+                         "information: {'DB_LocalPath': '%s', "
+                         "'DB_SharedLocation': '%s', 'DB_Mode': '%s'}",
+                         path, shared, mock_db_mode_text (mode));
+}
+
+/* A new, empty DB at `path`: built aside and renamed into place, so a
+ * crash leaves no half DB. */
+static int
+create_db_file (const char *path, vdvs_error_t *err)
+{
+  char tmp[PATH_MAX + 32];
+  sqlite3 *db = NULL;
+  int r;
+
   if ((r = vdvs_mkdir_parent (path, 0755)) < 0)
     return vdvs_error_set (err, -r,
                            "Init failed: cannot create the folder "
                            "of %s: %s",
                            path, strerror (-r));
-  /* Built aside and renamed into place: a crash leaves no half DB. */
   snprintf (tmp, sizeof tmp, "%s.new%d", path, (int) getpid ());
   unlink (tmp);
   if (sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
@@ -681,7 +692,20 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
       unlink (tmp);
       return r;
     }
-  if (asprintf (&msg,
+  vdvs_log (VDVS_LOG_INFO, "Config DB created", "path=%s", path);
+  return 0;
+}
+
+int
+vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char path[PATH_MAX];
+
+  vdvs_mock_authdb_path (m, path, sizeof path);
+  if (init_refused (path, err) < 0 || create_db_file (path, err) < 0)
+    return -1;
+  if (asprintf (out,
                 "Warning: this feature is EXPERIMENTAL\n"
                 "Creating new DB at %s\n"
                 "Warning: Local configuration will not survive ESXi reboot. "
@@ -689,9 +713,77 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
                 path)
       < 0)
     return vdvs_error_set (err, ENOMEM, "out of memory");
-  vdvs_log (VDVS_LOG_INFO, "Config DB created", "path=%s", path);
-  *out = msg;
   return 0;
+}
+
+int
+vdvs_mock_config_init_datastore (void *handle, const char *ds, bool force,
+                                 char **out, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char path[PATH_MAX], shared[PATH_MAX], other[4096] = "", *created = NULL;
+  const char *real = NULL;
+  size_t off = 0;
+  struct stat st;
+  int r;
+
+  for (size_t i = 0; i < m->n_ds && real == NULL; i++)
+    if (strcmp (m->ds[i], ds) == 0)
+      real = m->ds[i];
+  if (real == NULL)
+    return vdvs_error_set (err, ENOENT, "No such datastore: %s", ds);
+  vdvs_mock_authdb_path (m, path, sizeof path);
+  if (init_refused (path, err) < 0)
+    return -1;
+  /* A shared DB on another datastore: joining a second one needs --force. */
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char p[PATH_MAX];
+      snprintf (p, sizeof p, "%s/%s/dockvols/vmdkops_config.db", m->cfg.root,
+                m->ds[i]);
+      if (strcmp (m->ds[i], real) != 0 && stat (p, &st) == 0
+          && off < sizeof other)
+        off += (size_t)
+            snprintf (other + off, sizeof other - off,
+                      "%s('%s', '/vmfs/volumes/%s/dockvols/vmdkops_config.db')",
+                      off ? ", " : "", m->ds[i], m->ds[i]);
+    }
+  if (off && !force)
+    return vdvs_error_set (err, EEXIST,
+                           "Found Config DB on other datastores. . Add "
+                           "'--force' flag to force the request execution. "
+                           "Additional information: [%s]",
+                           other);
+  /* Absolute, so the link resolves from wherever it is. */
+  if (realpath (m->cfg.root, shared) == NULL)
+    snprintf (shared, sizeof shared, "%s", m->cfg.root);
+  if (strlen (shared) + strlen (real) + 32 >= sizeof shared)
+    return vdvs_error_set (err, ENAMETOOLONG, "No such datastore: %s", ds);
+  snprintf (shared + strlen (shared), sizeof shared - strlen (shared),
+            "/%s/dockvols/vmdkops_config.db", real);
+  /* An existing shared DB is joined, not replaced. */
+  if (stat (shared, &st) < 0)
+    {
+      if (create_db_file (shared, err) < 0)
+        return -1;
+      if (asprintf (&created, "Creating new DB at %s\n", shared) < 0)
+        created = NULL;
+    }
+  if ((r = vdvs_mkdir_parent (path, 0755)) < 0 || symlink (shared, path) < 0)
+    {
+      r = r < 0 ? -r : errno;
+      free (created);
+      return vdvs_error_set (err, r, "Failed to create symlink at %s: %s",
+                             path, strerror (r));
+    }
+  vdvs_log (VDVS_LOG_INFO, "Config DB linked", "path=%s shared=%s", path,
+            shared);
+  r = asprintf (out,
+                "Warning: this feature is EXPERIMENTAL\n"
+                "%sCreating a symlink to %s at %s",
+                created ? created : "", shared, path);
+  free (created);
+  return r < 0 ? vdvs_error_set (err, ENOMEM, "out of memory") : 0;
 }
 
 int
@@ -826,46 +918,195 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
   return admin_end (db, r, err);
 }
 
+/* Each volume in vmgroup `uuid`'s folder on every datastore, to `fn`
+ * (stops at the first <0 it returns); how many were seen, or <0. */
+static int
+each_group_volume (struct mock *m, const char *uuid,
+                   int (*fn) (struct mock *, const char *ds, const char *vol,
+                              void *),
+                   void *opaque)
+{
+  int n = 0;
+
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char dir[PATH_MAX], vol[NAME_MAX + 1];
+      DIR *d;
+      struct dirent *e;
+
+      snprintf (dir, sizeof dir, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                uuid);
+      if ((d = opendir (dir)) == NULL)
+        continue;
+      while ((e = readdir (d)) != NULL)
+        if (mock_index_is_descriptor (dirfd (d), e->d_name, vol, sizeof vol))
+          {
+            n++;
+            if (fn != NULL && fn (m, m->ds[i], vol, opaque) < 0)
+              {
+                closedir (d);
+                return -1;
+              }
+          }
+      closedir (d);
+    }
+  return n;
+}
+
+/* What --remove-volumes did: the refusals (upstream's texts, run on) and
+ * the volumes rows of the volumes gone. */
+struct group_rm
+{
+  const char *uuid, *name;
+  char failed[4096];
+  size_t off;
+  sqlite3 *db;
+};
+
+static int
+remove_group_volume (struct mock *m, const char *ds, const char *vol,
+                     void *opaque)
+{
+  struct group_rm *g = opaque;
+  struct mock_vol v;
+  vdvs_error_t e = NULL;
+  char url[PATH_MAX];
+  int fd, r;
+
+  /* Under the volume's lock, as a VM's remove: never a disk that a VM has
+   * attached, and no attach starts meanwhile. */
+  if ((r = mock_vol_paths_in (m, ds, vol, g->uuid, g->name, &v, &e)) == 0
+      && (fd = mock_lock (m, &v, &e)) >= 0)
+    {
+      r = mock_remove_locked (&v, &e);
+      mock_unlock (fd);
+      /* Removed meanwhile by its VM: gone, as wanted. */
+      if (r < 0 && e->status == ENOENT)
+        {
+          vdvs_error_release (&e);
+          r = 0;
+        }
+    }
+  else
+    r = -1;
+  if (r < 0)
+    {
+      if (g->off < sizeof g->failed)
+        g->off += (size_t) snprintf (g->failed + g->off,
+                                     sizeof g->failed - g->off, "%s%s",
+                                     g->off ? " " : "", e->msg);
+      vdvs_error_release (&e);
+      return 0;
+    }
+  snprintf (url, sizeof url, "/vmfs/volumes/%s", ds);
+  if (g->db != NULL
+      && q_exec (g->db, &e,
+                 "DELETE FROM volumes WHERE tenant_id = ? AND "
+                 "datastore_url = ? AND volume_name = ?",
+                 "sss", g->uuid, url, vol)
+             < 0)
+    vdvs_error_release (&e);
+  return 0;
+}
+
+/* dockvols/<name> (when it names the uuid folder) and the folder itself,
+ * if empty, on every datastore. */
+static void
+remove_group_folders (struct mock *m, const char *uuid, const char *name)
+{
+  for (size_t i = 0; i < m->n_ds; i++)
+    {
+      char path[PATH_MAX], target[128];
+      ssize_t n;
+
+      snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                name);
+      n = readlink (path, target, sizeof target - 1);
+      if (n > 0)
+        {
+          target[n] = '\0';
+          if (strcmp (target, uuid) == 0)
+            unlink (path);
+        }
+      snprintf (path, sizeof path, "%s/%s/dockvols/%s", m->cfg.root, m->ds[i],
+                uuid);
+      rmdir (path);
+    }
+}
+
+/* A vmgroup's VMs refused (without force) as upstream; 0 or <0. */
+static int
+check_no_vms (sqlite3 *db, const char *id, const char *name, bool force,
+              vdvs_error_t *err)
+{
+  char any[8];
+  int r = q_text (db, any, sizeof any, err,
+                  "SELECT 1 FROM vms WHERE tenant_id = ?", id, NULL);
+  if (r == 1 && !force)
+    return vdvs_error_set (err, EBUSY,
+                           "Cannot delete non-empty vmgroup %s. Remove VMs "
+                           "from the vmgroup before deleting it.",
+                           name);
+  return r < 0 ? r : 0;
+}
+
 int
 vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
                       bool force, vdvs_error_t *err)
 {
   struct mock *m = handle;
-  char id[64], any[8];
+  struct group_rm g = { 0 };
+  char id[64];
   sqlite3 *db = NULL;
   int r;
 
+  /* Upstream's order: the vmgroup, its VMs, its volumes (the files in its
+   * folders), then the rows.  The volumes go outside any transaction: a
+   * VM's remove holds a volume's lock while it writes the DB. */
   if (admin_begin (m, &db, err) < 0)
     return -1;
-  if ((r = tenant_id (db, name, id, sizeof id, err)) < 0)
-    return admin_end (db, r, err);
-  r = q_text (db, any, sizeof any, err,
-              "SELECT 1 FROM vms WHERE tenant_id = ?", id, NULL);
-  if (r == 1 && !force)
-    r = vdvs_error_set (err, EBUSY,
-                        "Cannot delete non-empty vmgroup %s. Remove VMs from "
-                        "the vmgroup before deleting it.",
-                        name);
-  else if (r >= 0)
-    r = q_text (db, any, sizeof any, err,
-                "SELECT 1 FROM volumes WHERE tenant_id = ?", id, NULL);
-  if (r == 1)
+  if ((r = tenant_id (db, name, id, sizeof id, err)) == 0)
+    r = check_no_vms (db, id, name, force, err);
+  admin_end (db, -1, NULL);
+  if (r < 0)
+    return r;
+  if (each_group_volume (m, id, NULL, NULL) > 0)
     {
-      /* --remove-volumes is not emulated: the admin removes them. */
-      (void) remove_volumes;
-      r = vdvs_error_set (err, EBUSY,
-                          "Internal Error(The vmgroup has volumes in it, "
-                          "these must be removed/migrated before deleting "
-                          "the vmgroup.)");
+      if (!remove_volumes)
+        return vdvs_error_set (err, EBUSY,
+                               "Internal Error(The vmgroup has volumes in "
+                               "it, these must be removed/migrated before "
+                               "deleting the vmgroup.)");
+      g.uuid = id;
+      g.name = name;
+      if (mock_authdb_open (m, (void **) &g.db, err) < 0)
+        return -1;
+      each_group_volume (m, id, remove_group_volume, &g);
+      mock_authdb_close (g.db);
+      /* A volume in use keeps its vmgroup, as upstream. */
+      if (g.off)
+        return vdvs_error_set (err, EBUSY, "Internal Error(%s)", g.failed);
     }
+  if (admin_begin (m, &db, err) < 0)
+    return -1;
+  /* Re-checked in the transaction that deletes: the vmgroup may have
+   * changed since. */
+  if ((r = tenant_id (db, name, id, sizeof id, err)) == 0)
+    r = check_no_vms (db, id, name, force, err);
   if (r == 0)
     r = q_exec (db, err, "DELETE FROM vms WHERE tenant_id = ?", "s", id);
   if (r == 0)
     r = q_exec (db, err, "DELETE FROM privileges WHERE tenant_id = ?", "s",
                 id);
   if (r == 0)
+    r = q_exec (db, err, "DELETE FROM volumes WHERE tenant_id = ?", "s", id);
+  if (r == 0)
     r = q_exec (db, err, "DELETE FROM tenants WHERE id = ?", "s", id);
-  return admin_end (db, r, err);
+  /* As upstream, the name alias goes in any case: a later vmgroup of the
+   * same name must not find it pointing here. */
+  if ((r = admin_end (db, r, err)) == 0)
+    remove_group_folders (m, id, name);
+  return r;
 }
 
 /* The Default_datastore cell of a stored URL. */
@@ -1459,6 +1700,49 @@ cmp_rows (const void *a, const void *b)
                          cJSON_GetObjectItem (y, "vmgroup")));
 }
 
+/* Rows for the volumes of folder `dir` (vmgroup folder `uuid`, "" for
+ * dockvols/ itself) on datastore ds, appended to *v; false when out of
+ * memory. */
+static bool
+ls_folder (struct mock *m, sqlite3 *db, const char *ds, const char *dir,
+           const char *uuid, cJSON ***v, size_t *n, size_t *cap)
+{
+  char group[256], vol[NAME_MAX + 1], full[NAME_MAX + 128];
+  DIR *vd;
+  struct dirent *ve;
+  bool ok = true;
+
+  if ((vd = opendir (dir)) == NULL)
+    return true;
+  vmgroup_name (m, db, uuid, group, sizeof group);
+  while (ok && (ve = readdir (vd)) != NULL)
+    {
+      cJSON *o;
+
+      if (!mock_index_is_descriptor (dirfd (vd), ve->d_name, vol, sizeof vol))
+        continue;
+      if (*n == *cap)
+        {
+          cJSON **nv = realloc (*v,
+                                (*cap = *cap ? 2 * *cap : 64) * sizeof **v);
+          if (nv == NULL)
+            {
+              ok = false;
+              break;
+            }
+          *v = nv;
+        }
+      snprintf (full, sizeof full, "%s@%s", vol, ds);
+      o = cJSON_CreateObject ();
+      cJSON_AddStringToObject (o, "volume", full);
+      cJSON_AddStringToObject (o, "uuid", uuid);
+      cJSON_AddStringToObject (o, "vmgroup", group);
+      (*v)[(*n)++] = o;
+    }
+  closedir (vd);
+  return ok;
+}
+
 int
 vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
 {
@@ -1467,57 +1751,33 @@ vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
   cJSON **v = NULL, *arr;
   size_t n = 0, cap = 0;
   vdvs_error_t ignore = NULL;
+  bool ok = true;
 
   /* Without a readable DB the names are unknown, not the volumes. */
   if (mock_authdb_open (m, (void **) &db, &ignore) < 0)
     vdvs_error_release (&ignore);
-  for (size_t i = 0; i < m->n_ds; i++)
+  for (size_t i = 0; ok && i < m->n_ds; i++)
     {
       char dir[PATH_MAX];
       DIR *d;
       struct dirent *e;
 
       snprintf (dir, sizeof dir, "%s/%s/dockvols", m->cfg.root, m->ds[i]);
-      if ((d = opendir (dir)) == NULL)
+      /* Volumes directly in dockvols/ are orphans too, as upstream. */
+      ok = ls_folder (m, db, m->ds[i], dir, "", &v, &n, &cap);
+      if (!ok || (d = opendir (dir)) == NULL)
         continue;
-      while ((e = readdir (d)) != NULL)
+      while (ok && (e = readdir (d)) != NULL)
         {
-          char sub[PATH_MAX], group[256], vol[NAME_MAX + 1];
+          char sub[PATH_MAX];
           struct stat st;
-          DIR *vd;
-          struct dirent *ve;
 
           /* The uuid folders; the name aliases are links to them. */
           snprintf (sub, sizeof sub, "%s/%s", dir, e->d_name);
           if (e->d_name[0] == '.' || strcmp (e->d_name, "policies") == 0
-              || lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode)
-              || (vd = opendir (sub)) == NULL)
+              || lstat (sub, &st) < 0 || !S_ISDIR (st.st_mode))
             continue;
-          vmgroup_name (m, db, e->d_name, group, sizeof group);
-          while ((ve = readdir (vd)) != NULL)
-            {
-              char full[NAME_MAX + 128];
-              cJSON *o;
-
-              if (!mock_index_is_descriptor (dirfd (vd), ve->d_name, vol,
-                                             sizeof vol))
-                continue;
-              if (n == cap)
-                {
-                  cJSON **nv = realloc (v, (cap = cap ? 2 * cap : 64)
-                                               * sizeof *v);
-                  if (nv == NULL)
-                    break;
-                  v = nv;
-                }
-              snprintf (full, sizeof full, "%s@%s", vol, m->ds[i]);
-              o = cJSON_CreateObject ();
-              cJSON_AddStringToObject (o, "volume", full);
-              cJSON_AddStringToObject (o, "uuid", e->d_name);
-              cJSON_AddStringToObject (o, "vmgroup", group);
-              v[n++] = o;
-            }
-          closedir (vd);
+          ok = ls_folder (m, db, m->ds[i], sub, e->d_name, &v, &n, &cap);
         }
       closedir (d);
     }
@@ -1529,6 +1789,11 @@ vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err)
     cJSON_AddItemToArray (arr, v[i]);
   free (v);
   *rows = arr;
-  (void) err;
+  if (!ok)
+    {
+      cJSON_Delete (arr);
+      *rows = NULL;
+      return vdvs_error_set (err, ENOMEM, "out of memory");
+    }
   return 0;
 }

@@ -58,6 +58,11 @@ const char *mock_db_mode_text (enum mock_db_mode mode);
 /* config init --local: a new DB (built aside, then renamed into place).
  * *out: the lines to print (malloc'd, caller frees). */
 int vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err);
+/* config init --datastore DS [--force]: the shared DB
+ * <root>/DS/dockvols/vmdkops_config.db, made unless it exists (then
+ * joined), and the auth-db path a symlink to it (MultiNode). */
+int vdvs_mock_config_init_datastore (void *handle, const char *ds, bool force,
+                                     char **out, vdvs_error_t *err);
 /* config rm --local|--unlink --confirm; *out as above ("" when silent). */
 int vdvs_mock_config_rm (void *handle, bool local, bool unlink, char **out,
                          vdvs_error_t *err);
@@ -96,13 +101,16 @@ int vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
                          vdvs_error_t *err);
 
 /* Admin volume listing: every volume in every vmgroup folder
- * (dockvols/<uuid>) of every datastore, as rows {"volume": "vol@ds",
- * "uuid": folder, "vmgroup": its name, or "N/A" when no vmgroup has that
- * uuid (upstream's orphans)}, sorted by volume then vmgroup. */
+ * (dockvols/<uuid>) and in dockvols/ itself (uuid "") of every datastore,
+ * as rows {"volume": "vol@ds", "uuid": folder, "vmgroup": its name, or
+ * "N/A" when no vmgroup has that uuid (upstream's orphans)}, sorted by
+ * volume then vmgroup. */
 int vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err);
-/* policy create/rm/ls (policy.c): texts of upstream's vsan_policy.py;
- * ls rows {"Policy Name", "Policy Content", "Active"}. */
+/* policy create/rm/ls/update (policy.c): texts of upstream's
+ * vsan_policy.py; ls rows {"Policy Name", "Policy Content", "Active"}. */
 int vdvs_mock_policy_create (void *handle, const char *name,
+                             const char *content, vdvs_error_t *err);
+int vdvs_mock_policy_update (void *handle, const char *name,
                              const char *content, vdvs_error_t *err);
 int vdvs_mock_policy_rm (void *handle, const char *name, vdvs_error_t *err);
 int vdvs_mock_policy_ls (void *handle, cJSON **rows, vdvs_error_t *err);

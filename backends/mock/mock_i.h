@@ -277,6 +277,9 @@ int mock_clone (void *handle, const char *name, const char *source,
                 const struct vdvs_opts *opts, vdvs_error_t *err);
 int mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
                  vdvs_error_t *err);
+/* Remove v, under its lock (mock_lock): the upstream "not found", or "in
+ * use by VM" while any VM has it attached. */
+int mock_remove_locked (const struct mock_vol *v, vdvs_error_t *err);
 /* attach.c */
 int mock_attach (void *handle, const char *name, struct vdvs_device *dev,
                  vdvs_error_t *err);

@@ -2,7 +2,8 @@
  * §4): a datastore is vSAN when the mock option `vsan-datastores` names
  * it; policies are files <first vSAN ds>/dockvols/policies/<name> holding
  * the content and a newline, as upstream's vsan_policy.py keeps them.
- * Content is not validated (upstream's check is a stub). */
+ * Content is not validated (upstream's check is a stub).  A volume
+ * records the policy's name: it has the content the file holds now. */
 #include "authdb.h"
 #include "mock_i.h"
 
@@ -160,6 +161,73 @@ vdvs_mock_policy_create (void *handle, const char *name, const char *content,
   if (r < 0)
     return vdvs_error_set (err, -r, "Error: Failed to open %s for writing",
                            path);
+  return 0;
+}
+
+/* Length of s without Python's strip() whitespace at either end; *start
+ * the first kept byte. */
+static size_t
+stripped (const char *s, const char **start)
+{
+  size_t n;
+
+  while (*s && strchr (" \t\n\r\v\f", *s))
+    s++;
+  n = strlen (s);
+  while (n > 0 && strchr (" \t\n\r\v\f", s[n - 1]))
+    n--;
+  *start = s;
+  return n;
+}
+
+int
+vdvs_mock_policy_update (void *handle, const char *name, const char *content,
+                         vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  char dir[PATH_MAX], path[PATH_MAX + NAME_MAX], old[4096], *text;
+  const char *a, *b;
+  size_t na, nb;
+  ssize_t len;
+  int fd, r, users;
+
+  if (!policies_dir (m, dir, sizeof dir))
+    return vdvs_error_set (err, ENOENT, NO_VSAN);
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  if (!name_ok (name) || (fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    {
+      if (name_ok (name) && errno != ENOENT)
+        return vdvs_error_set (err, errno,
+                               "Error opening existing policy file %s: %s",
+                               path, strerror (errno));
+      return vdvs_error_set (err, ENOENT, "Error: Policy %s does not exist",
+                             name);
+    }
+  len = read (fd, old, sizeof old - 1);
+  close (fd);
+  old[len > 0 ? len : 0] = '\0';
+  na = stripped (old, &a);
+  nb = stripped (content, &b);
+  if (na == nb && memcmp (a, b, na) == 0)
+    return vdvs_error_set (err, EEXIST,
+                           "Error: New policy is identical to old policy. "
+                           "Ignoring.");
+  if (asprintf (&text, "%s\n", content) < 0)
+    return vdvs_error_set (err, ENOMEM, "out of memory");
+  /* Replaced at once (temp file and rename): never half a policy. */
+  r = mock_write_atomic (path, text, strlen (text));
+  free (text);
+  if (r < 0)
+    return vdvs_error_set (err, -r, "Error: Failed to open %s.tmp for writing",
+                           path);
+  /* Upstream re-applies the content to each volume using the policy; here
+   * they name it, so they have it now. */
+  {
+    char user[PATH_MAX + 512];
+    policy_user (m, name, user, sizeof user, &users);
+  }
+  vdvs_log (VDVS_LOG_INFO, "vSAN policy updated", "policy=%s volumes=%d", name,
+            users);
   return 0;
 }
 

@@ -310,17 +310,54 @@ mock_clone (void *handle, const char *name, const char *source,
 }
 
 int
+mock_remove_locked (const struct mock_vol *v, vdvs_error_t *err)
+{
+  struct mock_sidecar sc;
+  vdvs_error_t serr = NULL;
+  int r = 0;
+
+  if (!mock_vol_exists (v))
+    return mock_not_found (v, err);
+  if (mock_sidecar_read (v->sidecar, &sc, &serr) == 0)
+    {
+      if (sc.attached || strcmp (sc.status, "attached") == 0)
+        r = vdvs_error_set (err, EBUSY,
+                            "Failed to remove volume %s, in use by VM = %s.",
+                            v->vol,
+                            sc.attached_name[0] ? sc.attached_name
+                                                : sc.attached_uuid);
+      mock_sidecar_clear (&sc);
+      if (r < 0)
+        return r;
+    }
+  else
+    {
+      /* A corrupt sidecar must not make a volume undeletable. */
+      vdvs_log (VDVS_LOG_WARN, "Removing volume with unreadable sidecar",
+                "volume=%s datastore=%s error=\"%s\"", v->vol, v->ds,
+                serr->msg);
+      vdvs_error_release (&serr);
+    }
+  /* Descriptor first: from that instant the volume no longer exists. */
+  if (unlink (v->descriptor) < 0 && errno != ENOENT)
+    return vdvs_error_set (err, errno, "Failed to remove volume: %s",
+                           strerror (errno));
+  unlink (v->flat);
+  unlink (v->sidecar);
+  vdvs_log (VDVS_LOG_INFO, "Volume removed", "volume=%s datastore=%s", v->vol,
+            v->ds);
+  return 0;
+}
+
+int
 mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
              vdvs_error_t *err)
 {
   struct mock *m = handle;
   struct mock_vol v;
-  struct mock_sidecar sc;
-  vdvs_error_t serr = NULL;
-  int fd, r = 0;
-
   struct mock_auth a;
   bool explicit_ds;
+  int fd, r;
 
   (void) opts;
   if (mock_auth_begin (m, &a, err) < 0)
@@ -332,40 +369,9 @@ mock_remove (void *handle, const char *name, const struct vdvs_opts *opts,
       mock_auth_end (&a, true);
       return -1;
     }
-  if (!mock_vol_exists (&v))
-    r = mock_not_found (&v, err);
-  else if (mock_sidecar_read (v.sidecar, &sc, &serr) == 0)
-    {
-      if (sc.attached || strcmp (sc.status, "attached") == 0)
-        r = vdvs_error_set (err, EBUSY,
-                            "Failed to remove volume %s, in use by VM = %s.",
-                            v.vol,
-                            sc.attached_name[0] ? sc.attached_name
-                                                : sc.attached_uuid);
-      mock_sidecar_clear (&sc);
-    }
-  else
-    {
-      /* A corrupt sidecar must not make a volume undeletable. */
-      vdvs_log (VDVS_LOG_WARN, "Removing volume with unreadable sidecar",
-                "volume=%s datastore=%s error=\"%s\"", v.vol, v.ds, serr->msg);
-      vdvs_error_release (&serr);
-    }
+  r = mock_remove_locked (&v, err);
   if (r == 0)
-    {
-      /* Descriptor first: from that instant the volume no longer exists. */
-      if (unlink (v.descriptor) < 0 && errno != ENOENT)
-        r = vdvs_error_set (err, errno, "Failed to remove volume: %s",
-                            strerror (errno));
-      else
-        {
-          unlink (v.flat);
-          unlink (v.sidecar);
-          mock_auth_removed (&a);
-          vdvs_log (VDVS_LOG_INFO, "Volume removed", "volume=%s datastore=%s",
-                    v.vol, v.ds);
-        }
-    }
+    mock_auth_removed (&a);
   mock_unlock (fd);
   mock_auth_end (&a, true);
   return r;

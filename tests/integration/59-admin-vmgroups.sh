@@ -90,7 +90,9 @@ ok "two VMs creating at once against one quota: one wins each time"
 
 # --- a VM in no vmgroup once _DEFAULT is gone; config rm
 ctl vmgroup vm rm --name g1 --vm-list vmB | grep -x "vmgroup vm rm succeeded" >/dev/null || fail "vm rm"
-ctl vmgroup rm --name _DEFAULT | grep -x "vmgroup rm succeeded" >/dev/null || fail "rm _DEFAULT"
+# _DEFAULT's folder holds free@ds2 (made without a DB): it goes with it.
+ctl vmgroup rm --name _DEFAULT --remove-volumes | grep -x "All Volumes will be removed. vmgroup rm succeeded" >/dev/null \
+  || fail "rm _DEFAULT"
 [ "$(b_create lone size=10mb)" = "Error: VM vmB does not belong to any vmgroup" ] \
   || fail "VM in no vmgroup: $(b_create lone size=10mb)"
 ctl config rm --local --confirm | grep "^Moved $ROOT/.vmdkops/auth-db to backup file " >/dev/null || fail "config rm"

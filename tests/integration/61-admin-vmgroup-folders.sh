@@ -89,15 +89,23 @@ ok "vdvsctl ls shows every vmgroup's volumes with its name; --vmgroup; inspect"
 
 # --- a VM in no vmgroup once _DEFAULT is gone
 ctl vmgroup vm rm --name g2 --vm-list vmB >/dev/null || fail "vm rm"
-ctl vmgroup rm --name _DEFAULT >/dev/null || fail "rm _DEFAULT"
+# _DEFAULT's folder holds `old` (made before the DB): as upstream, the
+# group goes only with its volumes.
+out=$(ctl vmgroup rm --name _DEFAULT) && fail "rm of _DEFAULT with a volume succeeded"
+[ "$out" = "ERROR:Internal Error(The vmgroup has volumes in it, these must be removed/migrated before deleting the vmgroup.)" ] \
+  || fail "rm _DEFAULT with a volume: $out"
+ctl vmgroup rm --name _DEFAULT --remove-volumes >/dev/null || fail "rm _DEFAULT"
+[ ! -e "$ROOT/datastore1/dockvols/11111111-1111-1111-1111-111111111111/old.vmdk" ] || fail "old not removed"
 [ "$(b list)" = "[]" ] || fail "list of a VM in no vmgroup: $(b list)"
 [ "$(b get db)" = "Error: VM vmB does not belong to any vmgroup" ] || fail "get: $(b get db)"
 [ "$(b attach db)" = "Error: VM vmB does not belong to any vmgroup" ] || fail "attach: $(b attach db)"
 [ "$(b detach db)" = null ] || fail "detach: $(b detach db)"
-ok "no vmgroup: list [], get and attach refused with upstream's text, detach goes ahead"
+ok "_DEFAULT removed with its volume; no vmgroup: list [], get and attach refused, detach goes ahead"
 
 ctl config rm --local --confirm >/dev/null || fail "config rm"
-[ "$(a_list)" = "old@datastore1" ] || fail "vmA's list after config rm: $(a_list)"
+api_ok VolumeDriver.Create '{"Name":"back","Opts":{"size":"10mb"}}' >/dev/null
+[ "$(a_list)" = "back@datastore1" ] || fail "vmA's list after config rm: $(a_list)"
+[ -f "$ROOT/datastore1/dockvols/11111111-1111-1111-1111-111111111111/back.vmdk" ] || fail "back not in _DEFAULT's folder"
 ok "config rm: back to _DEFAULT's folder"
 
 # --- vSAN policies on ds2

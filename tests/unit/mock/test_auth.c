@@ -3,6 +3,7 @@
  * texts (reference admin-tenancy.md §3, §5.2), quotas freed by a remove,
  * and creates racing for one quota from several processes. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include "authdb.h"
@@ -454,6 +455,149 @@ Test (auth, each_vmgroup_has_its_own_folder)
   cr_assert_str_eq (buf, "old@datastore1");
 }
 
+/* Mark v attached to (uuid, vm), as an attach leaves its sidecar; or
+ * detached again (vm NULL). */
+static void
+set_attached (const struct mock_vol *v, const char *uuid, const char *vm)
+{
+  struct mock_sidecar sc;
+  OK (mock_sidecar_read (v->sidecar, &sc, &e_));
+  sc.attached = vm != NULL;
+  strcpy (sc.status, vm ? "attached" : "detached");
+  snprintf (sc.attached_uuid, sizeof sc.attached_uuid, "%s", vm ? uuid : "");
+  snprintf (sc.attached_name, sizeof sc.attached_name, "%s", vm ? vm : "");
+  OK (mock_sidecar_write (v->sidecar, &sc, &e_));
+  mock_sidecar_clear (&sc);
+}
+
+/* Rows of the volumes table for vmgroup uuid. */
+static int
+volume_rows (const char *uuid)
+{
+  char path[PATH_MAX + 32];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int n = -1;
+
+  snprintf (path, sizeof path, "%s/root/.vmdkops/auth-db", tmp);
+  cr_assert_eq (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL),
+                SQLITE_OK);
+  cr_assert_eq (sqlite3_prepare_v2 (
+                    db, "SELECT COUNT(*) FROM volumes WHERE tenant_id = ?", -1,
+                    &st, NULL),
+                SQLITE_OK);
+  sqlite3_bind_text (st, 1, uuid, -1, SQLITE_STATIC);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    n = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return n;
+}
+
+Test (auth, vmgroup_rm_remove_volumes)
+{
+  struct mock_vol a, b, other;
+  char buf[256], link[PATH_MAX], dir[PATH_MAX], target[128];
+  ssize_t n;
+
+  two_groups ();
+  OK (vdvs_mock_access_add (ma, "g1", "ds2", true, NULL, NULL, &e_));
+  t_create_ok (ma, "a", NULL);
+  t_create_ok (ma, "b@ds2", NULL);
+  t_create_ok (mb, "a", NULL);
+  a = gvol (ma, "a");
+  b = gvol (ma, "b@ds2");
+  other = gvol (mb, "a");
+  cr_assert_eq (volume_rows (a.tenant), 2);
+  set_attached (&a, T_UUID_A, "vmA");
+  /* Volumes in the folders refuse the rm, --force or not. */
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g1", false, true, &e_),
+         "Internal Error(The vmgroup has volumes in it, these must be "
+         "removed/migrated before deleting the vmgroup.)");
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "a@datastore1 b@ds2");
+  /* An attached volume is never removed, and keeps its vmgroup; the
+   * others go, with their rows. */
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g1", true, true, &e_),
+         "Internal Error(Failed to remove volume a, in use by VM = vmA.)");
+  cr_assert (t_exists (a.descriptor) && t_exists (a.flat));
+  cr_assert (!t_exists (b.descriptor) && !t_exists (b.flat)
+             && !t_exists (b.sidecar));
+  cr_assert_eq (volume_rows (a.tenant), 1);
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "a@datastore1");
+  /* Detached: the group goes, with its volumes, rows, alias and folders;
+   * the other vmgroup's `a` stays. */
+  set_attached (&a, NULL, NULL);
+  OK (vdvs_mock_vmgroup_rm (ma, "g1", true, true, &e_));
+  cr_assert (!t_exists (a.descriptor) && !t_exists (a.flat)
+             && !t_exists (a.sidecar));
+  cr_assert (t_exists (other.descriptor));
+  cr_assert_eq (volume_rows (a.tenant), 0);
+  cr_assert_eq (volume_rows (other.tenant), 1);
+  snprintf (link, sizeof link, "%s/root/datastore1/dockvols/g1", tmp);
+  cr_assert (!t_exists (link));
+  snprintf (dir, sizeof dir, "%s/root/datastore1/dockvols/%s", tmp, a.tenant);
+  cr_assert (!t_exists (dir));
+  snprintf (dir, sizeof dir, "%s/root/ds2/dockvols/%s", tmp, a.tenant);
+  cr_assert (!t_exists (dir));
+  names (ma, buf, sizeof buf);
+  cr_assert_str_eq (buf, "");
+  /* g2 without volumes: no --remove-volumes needed, its alias goes too,
+   * so a new g2 gets its own. */
+  OK (rm (mb, "a", &e_));
+  OK (vdvs_mock_vmgroup_vm_rm (mb, "g2", "vmB", &e_));
+  OK (vdvs_mock_vmgroup_rm (mb, "g2", false, false, &e_));
+  snprintf (link, sizeof link, "%s/root/datastore1/dockvols/g2", tmp);
+  cr_assert (!t_exists (link));
+  OK (vdvs_mock_vmgroup_create (mb, "g2", "_VM_DS", "", "vmB", &e_));
+  t_create_ok (mb, "c", NULL);
+  other = gvol (mb, "c");
+  n = readlink (link, target, sizeof target - 1);
+  cr_assert_gt (n, 0);
+  target[n] = '\0';
+  cr_assert_str_eq (target, other.tenant);
+  /* Not configured: refused as upstream. */
+  {
+    char *out = NULL;
+    OK (vdvs_mock_config_rm (ma, true, false, &out, &e_));
+    free (out);
+  }
+  FAILS (vdvs_mock_vmgroup_rm (ma, "g2", true, false, &e_), MOCK_INIT_NEEDED);
+}
+
+/* A volume its VM removes while vmgroup rm --remove-volumes waits for its
+ * lock is gone, not an error that keeps the group. */
+Test (auth, vmgroup_rm_volume_removed_meanwhile, .timeout = 30)
+{
+  struct mock_vol v;
+  int fd, status;
+  pid_t pid;
+
+  two_groups ();
+  t_create_ok (ma, "a", NULL);
+  v = gvol (ma, "a");
+  OK ((fd = mock_lock (ma, &v, &e_)) >= 0 ? 0 : -1);
+  pid = fork ();
+  cr_assert_geq (pid, 0);
+  if (pid == 0)
+    {
+      vdvs_error_t err = NULL;
+      int r;
+      close (fd); /* the parent's lock must not be held here too */
+      r = vdvs_mock_vmgroup_rm (ma, "g1", true, true, &err);
+      if (r < 0)
+        fprintf (stderr, "child: %s\n", err->msg);
+      _exit (r == 0 ? 0 : 1);
+    }
+  usleep (500 * 1000); /* the child has listed `a` and waits for its lock */
+  OK (mock_remove_locked (&v, &e_));
+  mock_unlock (fd);
+  cr_assert_eq (waitpid (pid, &status, 0), pid);
+  cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+             "vmgroup rm failed (status %d)", status);
+}
+
 Test (auth, quota_rows_are_per_vmgroup)
 {
   two_groups ();
@@ -545,4 +689,165 @@ Test (auth, vsan_policies)
   OK (rm (mv, "p@ds3", &e_));
   OK (vdvs_mock_policy_rm (mv, "gold", &e_));
   vdvs_backend_mock.close (mv);
+}
+
+Test (auth, vsan_policy_update)
+{
+  struct mock *mv;
+  cJSON *rows = NULL;
+  struct vdvs_volume_info i = { 0 };
+  char path[PATH_MAX + 64], text[64] = "";
+  FILE *f;
+
+  FAILS (vdvs_mock_policy_update (ma, "gold", "x", &e_),
+         "Error: VSAN datastore does not exist");
+  t_mock_config ("vsan-datastores", "ds3");
+  mv = open_vm ("vmA", T_UUID_A);
+  FAILS (vdvs_mock_policy_update (mv, "gold", "x", &e_),
+         "Error: Policy gold does not exist");
+  FAILS (vdvs_mock_policy_update (mv, "../gold", "x", &e_),
+         "Error: Policy ../gold does not exist");
+  OK (vdvs_mock_policy_create (mv, "gold", "((\"a\" i1))", &e_));
+  t_create_ok (mv, "p@ds3", "vsan-policy-name", "gold", NULL);
+  /* Compared stripped, as upstream. */
+  FAILS (vdvs_mock_policy_update (mv, "gold", " ((\"a\" i1))\n", &e_),
+         "Error: New policy is identical to old policy. Ignoring.");
+  OK (vdvs_mock_policy_update (mv, "gold", "((\"a\" i2))", &e_));
+  snprintf (path, sizeof path, "%s/root/ds3/dockvols/policies/gold", tmp);
+  cr_assert_not_null (f = fopen (path, "r"));
+  cr_assert_not_null (fgets (text, sizeof text, f));
+  fclose (f);
+  cr_assert_str_eq (text, "((\"a\" i2))\n");
+  /* The volume keeps naming it, now with the new content; nothing else
+   * (no backup, no temp file) is left in the folder. */
+  OK (vdvs_backend_mock.get (mv, "p@ds3", &i, &e_));
+  cr_assert_str_eq (i.vsan_policy_name, "gold");
+  vdvs_volume_info_clear (&i);
+  OK (vdvs_mock_policy_ls (mv, &rows, &e_));
+  cr_assert_eq (cJSON_GetArraySize (rows), 1);
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Policy Content")),
+                    "((\"a\" i2))");
+  cr_assert_str_eq (cJSON_GetStringValue (
+                        cJSON_GetObjectItem (cJSON_GetArrayItem (rows, 0),
+                                             "Active")),
+                    "In use by 1 volumes");
+  cJSON_Delete (rows);
+  vdvs_backend_mock.close (mv);
+}
+
+/* A volume directly in dockvols/ (a pre-vmgroup layout) is an orphan of
+ * the admin listing, as upstream's get_volumes("*"), and can be read. */
+Test (auth, volumes_directly_in_dockvols_are_orphans)
+{
+  struct mock_vol v;
+  struct vdvs_volume_info info = { 0 };
+  char to[PATH_MAX + 300], buf[256] = "";
+  const char *files[3];
+  cJSON *rows = NULL, *it;
+  size_t off = 0;
+
+  t_create_ok (ma, "loose", NULL);
+  t_create_ok (ma, "kept", NULL);
+  v = gvol (ma, "loose");
+  files[0] = v.descriptor;
+  files[1] = v.flat;
+  files[2] = v.sidecar;
+  for (int k = 0; k < 3; k++)
+    {
+      snprintf (to, sizeof to, "%s/root/datastore1/dockvols/%s", tmp,
+                strrchr (files[k], '/') + 1);
+      cr_assert_eq (rename (files[k], to), 0);
+    }
+  init_db ();
+  OK (vdvs_mock_volume_ls_all (ma, &rows, &e_));
+  cJSON_ArrayForEach (it, rows)
+    off += (size_t)
+        snprintf (buf + off, sizeof buf - off, "%s:%s:%s ",
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "volume")),
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "vmgroup")),
+                  cJSON_GetStringValue (cJSON_GetObjectItem (it, "uuid")));
+  cJSON_Delete (rows);
+  cr_assert_str_eq (buf, "kept@datastore1:_DEFAULT:" MOCK_TENANT_UUID
+                         " loose@datastore1:N/A: ");
+  OK (vdvs_mock_get_in (ma, "loose@datastore1", "", &info, &e_));
+  cr_assert_str_eq (info.created_by, "vmA");
+  vdvs_volume_info_clear (&info);
+}
+
+/* config init --datastore: two emulated hosts (each its own auth-db
+ * path) share the DB on ds2; what one host's admin sets, the other's VMs
+ * are authorized by. */
+Test (auth, shared_db_on_a_datastore)
+{
+  struct mock *h1, *h2;
+  char p1[PATH_MAX + 16], p2[PATH_MAX + 16], root[PATH_MAX],
+      shared[PATH_MAX + 64], link[PATH_MAX + 64];
+  char *out = NULL;
+  ssize_t n;
+
+  snprintf (p1, sizeof p1, "%s/h1/auth-db", tmp);
+  snprintf (p2, sizeof p2, "%s/h2/auth-db", tmp);
+  snprintf (link, sizeof link, "%s/root", tmp);
+  cr_assert_not_null (realpath (link, root));
+  snprintf (shared, sizeof shared, "%s/ds2/dockvols/vmdkops_config.db", root);
+  t_mock_config ("auth-db", p1);
+  h1 = open_vm ("vmA", T_UUID_A);
+  t_mock_config ("auth-db", p2);
+  h2 = open_vm ("vmB", T_UUID_B);
+  t_mock_config ("auth-db", "");
+
+  FAILS (vdvs_mock_config_init_datastore (h1, "ds9", false, &out, &e_),
+         "No such datastore: ds9");
+  OK (vdvs_mock_config_init_datastore (h1, "ds2", false, &out, &e_));
+  snprintf (link, sizeof link,
+            "Warning: this feature is EXPERIMENTAL\nCreating new DB at "
+            "%s\nCreating a symlink to %s at %s",
+            shared, shared, p1);
+  cr_assert_str_eq (out, link);
+  free (out);
+  cr_assert_eq (vdvs_mock_authdb_mode (h1), MOCK_DB_MULTI_NODE);
+  n = readlink (p1, link, sizeof link - 1);
+  cr_assert_gt (n, 0);
+  link[n] = '\0';
+  cr_assert_str_eq (link, shared);
+  {
+    vdvs_error_t e = NULL;
+    cr_assert_lt (vdvs_mock_config_init_local (h1, &out, &e), 0);
+    cr_assert (strncmp (e->msg, "Config DB  is already initialized.", 34)
+               == 0);
+    cr_assert_not_null (strstr (e->msg, "'DB_SharedLocation': '"));
+    cr_assert_not_null (strstr (e->msg, "MultiNode"));
+    vdvs_error_release (&e);
+  }
+  /* Host 1's admin: vmB in g with a 10MB cap. */
+  OK (vdvs_mock_vmgroup_create (h1, "g", "_VM_DS", "", "vmB", &e_));
+  OK (vdvs_mock_access_set (h1, "g", "_VM_DS", NULL, "10MB", NULL, &e_));
+  /* Host 2 joins the same DB (no new one) and enforces it. */
+  OK (vdvs_mock_config_init_datastore (h2, "ds2", false, &out, &e_));
+  cr_assert_null (strstr (out, "Creating new DB"));
+  free (out);
+  FAILS (t_create (h2, "big", &e_, "size", "20MB", NULL),
+         "Volume size exceeds the max volume size limit");
+  t_create_ok (h2, "small", "size", "5MB", NULL);
+  cr_assert_str_eq (gvol (h2, "small").esx_path,
+                    "/vmfs/volumes/datastore1/dockvols/g/small.vmdk");
+  /* rm --unlink leaves the shared DB to the other host. */
+  OK (vdvs_mock_config_rm (h2, false, true, &out, &e_));
+  snprintf (link, sizeof link, "Removed link %s", p2);
+  cr_assert_str_eq (out, link);
+  free (out);
+  cr_assert_eq (vdvs_mock_authdb_mode (h2), MOCK_DB_NOT_CONFIGURED);
+  cr_assert_eq (vdvs_mock_authdb_mode (h1), MOCK_DB_MULTI_NODE);
+  /* A DB on another datastore: a new one only with --force. */
+  FAILS (vdvs_mock_config_init_datastore (h2, "datastore1", false, &out, &e_),
+         "Found Config DB on other datastores. . Add '--force' flag to "
+         "force the request execution. Additional information: [('ds2', "
+         "'/vmfs/volumes/ds2/dockvols/vmdkops_config.db')]");
+  OK (vdvs_mock_config_init_datastore (h2, "datastore1", true, &out, &e_));
+  cr_assert_not_null (strstr (out, "Creating new DB at "));
+  free (out);
+  vdvs_backend_mock.close (h1);
+  vdvs_backend_mock.close (h2);
 }
