@@ -5,27 +5,38 @@
 #include <errno.h>
 #include <inttypes.h>
 
+/* Start an access command: the transaction, the vmgroup's id and the
+ * datastore's URL; <0 with the DB closed when one is missing. */
+static int
+access_begin (struct mock *m, const char *name, const char *ds, sqlite3 **db,
+              char *id, size_t idlen, char *url, size_t urllen,
+              vdvs_error_t *err)
+{
+  int r;
+
+  if (adb_begin_admin (m, db, err) < 0)
+    return -1;
+  if ((r = adb_tenant_id (*db, name, id, idlen, err)) < 0
+      || (r = adb_ds_url (m, ds, url, urllen, err)) < 0)
+    return adb_end_admin (*db, r, err);
+  return 0;
+}
+
 int
 vdvs_mock_access_add (void *handle, const char *name, const char *ds,
                       bool allow_create, const char *max, const char *total,
                       vdvs_error_t *err)
 {
   struct mock *m = handle;
-  char id[64], url[PATH_MAX], any[8];
+  char id[64], url[PATH_MAX];
   uint64_t max_mb = max ? mock_convert_to_mb (max) : 0;
   uint64_t total_mb = total ? mock_convert_to_mb (total) : 0;
   sqlite3 *db = NULL;
   int r;
 
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (access_begin (m, name, ds, &db, id, sizeof id, url, sizeof url, err) < 0)
     return -1;
-  if ((r = adb_tenant_id (db, name, id, sizeof id, err)) < 0
-      || (r = adb_ds_url (m, ds, url, sizeof url, err)) < 0)
-    return adb_end_admin (db, r, err);
-  r = adb_text (db, any, sizeof any, err,
-                "SELECT 1 FROM privileges WHERE tenant_id = ? AND "
-                "datastore_url = ?",
-                id, url);
+  r = adb_privilege_exists (db, id, url, err);
   if (r == 1)
     r = vdvs_error_set (err, EEXIST,
                         "Access privilege for (%s, %s) already exists", name,
@@ -47,19 +58,13 @@ vdvs_mock_access_rm (void *handle, const char *name, const char *ds,
                      vdvs_error_t *err)
 {
   struct mock *m = handle;
-  char id[64], url[PATH_MAX], def[PATH_MAX], any[8];
+  char id[64], url[PATH_MAX], def[PATH_MAX];
   sqlite3 *db = NULL;
   int r;
 
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (access_begin (m, name, ds, &db, id, sizeof id, url, sizeof url, err) < 0)
     return -1;
-  if ((r = adb_tenant_id (db, name, id, sizeof id, err)) < 0
-      || (r = adb_ds_url (m, ds, url, sizeof url, err)) < 0)
-    return adb_end_admin (db, r, err);
-  r = adb_text (db, any, sizeof any, err,
-                "SELECT 1 FROM privileges WHERE tenant_id = ? AND "
-                "datastore_url = ?",
-                id, url);
+  r = adb_privilege_exists (db, id, url, err);
   if (r == 0)
     r = vdvs_error_set (err, ENOENT, "No access privilege exists for (%s, %s)",
                         name, ds);
@@ -136,11 +141,8 @@ vdvs_mock_access_set (void *handle, const char *name, const char *ds,
   sqlite3 *db = NULL;
   int r;
 
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (access_begin (m, name, ds, &db, id, sizeof id, url, sizeof url, err) < 0)
     return -1;
-  if ((r = adb_tenant_id (db, name, id, sizeof id, err)) < 0
-      || (r = adb_ds_url (m, ds, url, sizeof url, err)) < 0)
-    return adb_end_admin (db, r, err);
   st = adb_query (db,
                   "SELECT allow_create, max_volume_size, usage_quota FROM "
                   "privileges WHERE tenant_id = ? AND datastore_url = ?",

@@ -436,10 +436,7 @@ vdvs_mock_vmgroup_update (void *handle, const char *name, const char *new_name,
                     "UPDATE tenants SET default_datastore_url = ? WHERE id = ?",
                     "ss", url, id);
       if (r == 0)
-        r = adb_text (db, any, sizeof any, err,
-                      "SELECT 1 FROM privileges WHERE tenant_id = ? AND "
-                      "datastore_url = ?",
-                      id, url);
+        r = adb_privilege_exists (db, id, url, err);
       if (r == 0)
         r = adb_exec (db, err, "INSERT INTO privileges VALUES (?, ?, 1, 0, 0)",
                       "ss", id, url);

@@ -422,6 +422,18 @@ adb_tenant_id (sqlite3 *db, const char *name, char *id, size_t len,
   return r < 0 ? r : 0;
 }
 
+int
+adb_privilege_exists (sqlite3 *db, const char *id, const char *url,
+                      vdvs_error_t *err)
+{
+  char any[8];
+
+  return adb_text (db, any, sizeof any, err,
+                   "SELECT 1 FROM privileges WHERE tenant_id = ? AND "
+                   "datastore_url = ?",
+                   id, url);
+}
+
 /* Read-only commands: INIT_NEEDED without a DB, then the group's id. */
 int
 adb_begin_read (struct mock *m, const char *name, sqlite3 **db, char *id,

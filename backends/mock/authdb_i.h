@@ -67,6 +67,10 @@ int adb_end_admin (sqlite3 *db, int r, vdvs_error_t *err);
 int adb_tenant_id (sqlite3 *db, const char *name, char *id, size_t len,
                    vdvs_error_t *err);
 
+/* Has vmgroup `id` a privileges row for datastore `url`: 1, 0, <0. */
+int adb_privilege_exists (sqlite3 *db, const char *id, const char *url,
+                          vdvs_error_t *err);
+
 /* Read-only commands: INIT_NEEDED without a DB, then the group's id. */
 int adb_begin_read (struct mock *m, const char *name, sqlite3 **db, char *id,
                     size_t idlen, vdvs_error_t *err);
