@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vdvs/progress.h"
 #include "vdvs/registry.h"
+
+#include "config.h"
 
 void
 vdvs_backends_help (FILE *f)
@@ -71,6 +74,23 @@ int
 vdvs_bk_open (struct vdvs_bk *b, vdvs_error_t *err)
 {
   return b->ops.open ? b->ops.open (&b->handle, err) : 0;
+}
+
+int
+vdvs_bk_start (struct vdvs_bk *b, const struct vdvs_config *cfg,
+               vdvs_error_t *err)
+{
+  if (vdvs_bk_load (b, cfg->backend, err) < 0)
+    return -1;
+  for (size_t i = 0; i < cfg->n_backend_opts; i++)
+    if (vdvs_bk_config (b, cfg->backend_opts[i].key,
+                        cfg->backend_opts[i].value, err)
+        < 0)
+      return -1;
+  if (vdvs_bk_open (b, err) < 0)
+    return -1;
+  vdvs_bk_set_progress (b, vdvs_progress_log, NULL);
+  return 0;
 }
 
 void

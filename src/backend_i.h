@@ -21,6 +21,11 @@ int vdvs_bk_config (struct vdvs_bk *b, const char *key, const char *value,
                     vdvs_error_t *err);
 int vdvs_bk_open (struct vdvs_bk *b, vdvs_error_t *err);
 void vdvs_bk_close (struct vdvs_bk *b);
+/* What vdvsd does at start: load cfg->backend, pass it cfg's backend
+ * options, open it and send its progress to the log. */
+struct vdvs_config;
+int vdvs_bk_start (struct vdvs_bk *b, const struct vdvs_config *cfg,
+                   vdvs_error_t *err);
 void vdvs_backends_help (FILE *f);
 
 int vdvs_bk_create (struct vdvs_bk *b, const char *name,

@@ -15,7 +15,6 @@
 
 #include "vdvs/error.h"
 #include "vdvs/log.h"
-#include "vdvs/progress.h"
 
 #include "api.h"
 #include "backend_i.h"
@@ -134,16 +133,8 @@ main (int argc, char **argv)
             cfg.driver, cfg.backend, cfg.socket_path, cfg.mount_root,
             VDVS_VERSION);
   if (check_socket_free (cfg.socket_path, &err) < 0
-      || vdvs_bk_load (&bk, cfg.backend, &err) < 0)
+      || vdvs_bk_start (&bk, &cfg, &err) < 0)
     return fail (&err, &cfg);
-  for (size_t i = 0; i < cfg.n_backend_opts; i++)
-    if (vdvs_bk_config (&bk, cfg.backend_opts[i].key,
-                        cfg.backend_opts[i].value, &err)
-        < 0)
-      return fail (&err, &cfg);
-  if (vdvs_bk_open (&bk, &err) < 0)
-    return fail (&err, &cfg);
-  vdvs_bk_set_progress (&bk, vdvs_progress_log, NULL);
   /* Local state first: the engine must never see "no such volume" for a
    * volume we simply had not loaded yet. */
   if (vdvs_volumes_init (&cfg, &bk, &err) < 0)

@@ -12,7 +12,6 @@
 
 #include "vdvs/error.h"
 #include "vdvs/log.h"
-#include "vdvs/progress.h"
 
 #include "api.h"
 #include "backend_i.h"
@@ -82,16 +81,8 @@ main (int argc, char **argv)
             "driver=%s backend=%s pipe=%s mount_root=%s version=%s",
             cfg.driver, cfg.backend, cfg.socket_path, cfg.mount_root,
             VDVS_VERSION);
-  if (vdvs_bk_load (&bk, cfg.backend, &err) < 0)
+  if (vdvs_bk_start (&bk, &cfg, &err) < 0)
     return fail (&err, &cfg);
-  for (size_t i = 0; i < cfg.n_backend_opts; i++)
-    if (vdvs_bk_config (&bk, cfg.backend_opts[i].key,
-                        cfg.backend_opts[i].value, &err)
-        < 0)
-      return fail (&err, &cfg);
-  if (vdvs_bk_open (&bk, &err) < 0)
-    return fail (&err, &cfg);
-  vdvs_bk_set_progress (&bk, vdvs_progress_log, NULL);
   if (vdvs_volumes_init (&cfg, &bk, &err) < 0)
     {
       vdvs_bk_close (&bk);
