@@ -9,7 +9,7 @@
  *   vdvsctl [...] clone SOURCE[@DS] VOLUME[@DS] [diskformat=.. ...]
  *   vdvsctl [...] vm power-off NAME|UUID   (or --vm-uuid UUID)
  *   vdvsctl fault ...            (see `vdvsctl fault help`)
- *   vdvsctl status               vdvsd / vmdkfs sockets answering?
+ *   vdvsctl status               vdvsd / vmdkfs sockets answering? (1: no vdvsd)
  *   vdvsctl config|vmgroup ...   vmdkops_admin's Config DB commands
  *                                (vdvsctl-admin.c)
  *
@@ -67,11 +67,14 @@ static const char usage[] =
     "  vm power-off NAME|UUID     detach every disk of that VM (as ESX does\n"
     "                             when a VM powers off); also --vm-uuid U\n"
     "  fault ...                  fault injection in vmdkfs (`fault help`)\n"
-    "  status                     are vdvsd and vmdkfs answering?\n"
+    "  status                     are vdvsd and vmdkfs answering? (exit\n"
+    "                             status 1 when no vdvsd answers)\n"
     "  config init|status|rm ...  the Config DB of vmgroups and quotas\n"
     "  vmgroup create|rm|ls|vm|access ...\n"
     "                             vmgroups, their VMs and privileges\n"
-    "                             (`vdvsctl vmgroup --help`)\n\n"
+    "  policy create|rm|ls|update ...\n"
+    "                             vSAN storage policies\n"
+    "                             (`vdvsctl vmgroup --help` for both)\n\n"
     "  --root DIR                 backing root (default /var/lib/vdvs)\n"
     "  --datastores A[,B]         datastores (default datastore1)\n"
     "  --auth-db PATH             Config DB (<root>/.vmdkops/auth-db)\n"
@@ -506,10 +509,14 @@ cmd_status (void)
     { "vmdkfs", "/run/vdvs/vmdkfs.ctl" },
   };
   cJSON *arr = cJSON_CreateArray ();
+  bool plugin_up = false;
 
   for (size_t i = 0; i < 3; i++)
     {
-      const char *state = sock_alive (socks[i][1]) ? "up" : "down";
+      bool up = sock_alive (socks[i][1]);
+      const char *state = up ? "up" : "down";
+
+      plugin_up |= up && i < 2;
       if (json_out)
         {
           cJSON *o = cJSON_CreateObject ();
@@ -524,7 +531,8 @@ cmd_status (void)
   if (json_out)
     print_json (arr);
   cJSON_Delete (arr);
-  return 0;
+  /* For scripts and health checks: the plugin is what Docker needs. */
+  return plugin_up ? 0 : 1;
 }
 
 /* `vm power-off NAME|UUID`: find the VM, then reopen *h as that VM (the

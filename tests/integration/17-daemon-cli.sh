@@ -35,7 +35,7 @@ if [ -S "$VSOCK" ] && curl -s --max-time 2 --unix-socket "$VSOCK" -d '' http://p
   echo "SKIP: another plugin serves $VSOCK"; exit 77
 fi
 status_of () {   # status_of SERVICE: up|down from vdvsctl --json status
-  "$CTL" --json status | jq -er --arg s "$1" '.[] | select(.service == $s) | .status' \
+  { "$CTL" --json status || true; } | jq -er --arg s "$1" '.[] | select(.service == $s) | .status' \
     || fail "vdvsctl --json status has no '$1': $("$CTL" --json status)"
 }
 [ "$(status_of 'vdvsd (vmdk)')" = down ] || fail "vdvsctl status: vmdk up before the daemon started"
@@ -54,11 +54,16 @@ api_ok VolumeDriver.Unmount '{"Name":"vm1","ID":"a"}' >/dev/null
 api_ok VolumeDriver.Remove '{"Name":"vm1"}' >/dev/null
 grep -q 'driver=vmdk' "$T/vdvsd.log" || fail "start line does not name driver vmdk"
 [ "$(status_of 'vdvsd (vmdk)')" = up ] || fail "vdvsctl status: vmdk not up while served"
-"$CTL" status | grep -E "^vdvsd \(vmdk\) +$VSOCK +up$" >/dev/null || fail "vdvsctl status (text): $("$CTL" status)"
+"$CTL" status > "$T/status" || fail "vdvsctl status exits non-zero while vmdk.sock answers"
+grep -E "^vdvsd \(vmdk\) +$VSOCK +up$" "$T/status" >/dev/null || fail "vdvsctl status (text): $(cat "$T/status")"
 stop_vdvsd || fail "vdvsd --driver vmdk did not exit cleanly"
 [ ! -e "$VSOCK" ] || fail "$VSOCK left after SIGTERM"
 [ "$(status_of 'vdvsd (vmdk)')" = down ] || fail "vdvsctl status: vmdk still up after the daemon stopped"
-ok "--driver vmdk serves $VSOCK; vdvsctl status shows it up, then down"
+if [ "$(status_of 'vdvsd (vsphere)')" = down ]; then
+  rc=0; "$CTL" status >/dev/null || rc=$?
+  [ $rc = 1 ] || fail "vdvsctl status exits $rc with no vdvsd answering, not 1"
+fi
+ok "--driver vmdk serves $VSOCK; vdvsctl status shows it up, then down (exit 1)"
 
 # --- the installed config with another backend chosen by flag or env
 SOCK=$T/plugins/vsphere.sock
