@@ -8,7 +8,10 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TESTS=$TOP/tests/integration # checks.py, for the scripts' embedded Python
 VDVS_BUILD=${VDVS_BUILD:-$TOP/build}
 VDVSD=$VDVS_BUILD/src/vdvsd
-DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || true)}
+# $DOCKER is the CLI behind a deadline (docker-bounded); engine_revive
+# talks to the CLI itself.
+export VDVS_DOCKER_CLI=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || true)}
+DOCKER=${VDVS_DOCKER_CLI:+$TESTS/docker-bounded}
 IMAGE=${VDVS_TEST_IMAGE:-vdvs-busybox:latest}
 
 require_root () { [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }; }
@@ -45,10 +48,32 @@ VDVSD_PID=
 cleanup_fns=()
 on_exit () { cleanup_fns+=("$1"); }
 
+# engine_revive: a Docker engine that no longer answers (20.10 can
+# deadlock under many parallel container removals) would hang every later
+# test.  Save its goroutine dump, then restart it so the cleanup below and
+# the next tests find one that answers.
+engine_revive () {
+  [ -n "$VDVS_DOCKER_CLI" ] && [ -S /var/run/docker.sock ] || return 0
+  timeout 20 "$VDVS_DOCKER_CLI" ps -q >/dev/null 2>&1 && return 0
+  local pid stacks saved=/var/log/vdvs-dockerd-stacks-$(date +%Y%m%d-%H%M%S).log
+  pid=$(cat /var/run/docker.pid 2>/dev/null) || return 0
+  echo "FAIL: the Docker engine (pid $pid) does not answer: saving its goroutines, restarting it" >&2
+  kill -USR1 "$pid" 2>/dev/null; sleep 2
+  stacks=$(ls -t /var/run/docker/goroutine-stacks-* 2>/dev/null | head -1)
+  [ -n "$stacks" ] && cp "$stacks" "$saved" && echo "engine goroutines: $saved" >&2
+  # Its own containerd goes with it; the containers' shims stay and are
+  # picked up again by the new one.
+  pkill -9 -P "$pid" -x containerd 2>/dev/null
+  kill -9 "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  "$TOP/scripts/dockerd.sh" >&2 || echo "engine_revive: the Docker engine did not come back" >&2
+}
+
 _cleanup () {
   local rc=$? _k
   set +eu
   local fns=("${cleanup_fns[@]}")
+  [ $rc = 0 ] || engine_revive
   # _k: the eval'd snippets may use any ordinary variable name
   for ((_k=${#fns[@]}-1; _k>=1; _k--)); do eval "${fns[$_k]}"; done
   local leaked=0 src
@@ -70,17 +95,22 @@ _cleanup () {
     grep -m5 -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/vdvsd.log" >&2; leaked=1
   fi
   # Anything of ours still mounted or attached is a leak: report and undo.
-  while read -r mp; do
-    echo "LEAK: mount $mp" >&2; leaked=1; umount -l "$mp"
-  done < <(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
-  # Only loops over a file of this test: another test's must not be
-  # touched even when someone runs without the machine lock.
-  local back
+  # Loops are listed first: once the datastore's FUSE mount is gone, their
+  # backing paths no longer start with $T.  Only loops over a file of this
+  # test: another test's must not be touched even when someone runs without
+  # the machine lock.
+  local back our_loops=()
   for l in $(losetup -n -O NAME 2>/dev/null | sort); do
     case " $LOOPS_BEFORE " in *" $l "*) continue ;; esac
     back=$(losetup -n -O BACK-FILE "$l" 2>/dev/null)
-    case "$back" in "$T"/*) ;; *) continue ;; esac
-    echo "LEAK: loop $l ($back)" >&2; leaked=1; losetup -d "$l"
+    case "$back" in "$T"/*) our_loops+=("$l $back") ;; esac
+  done
+  while read -r mp; do
+    echo "LEAK: mount $mp" >&2; leaked=1; umount -l "$mp"
+  done < <(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  for l in "${our_loops[@]}"; do
+    [ -n "$(losetup -n -O BACK-FILE "${l%% *}" 2>/dev/null)" ] || continue
+    echo "LEAK: loop ${l%% *} (${l#* })" >&2; leaked=1; losetup -d "${l%% *}"
   done
   # A vmdkfs that the test's vdvsd started and left running: only if the
   # pid is still that vmdkfs (pids wrap).
