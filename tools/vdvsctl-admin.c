@@ -400,6 +400,7 @@ vdvsctl_is_admin_command (int argc, char **argv)
     "--to",
     "--content",
     "--vsan-datastores",
+    "-c",
   };
 
   for (int i = 1; i < argc; i++)
