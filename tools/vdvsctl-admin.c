@@ -186,21 +186,12 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
     }
   if (strcmp (sub, "init") == 0)
     {
-      if (a->datastore_flag_ds && a->local)
-        {
-          puts ("ERROR:Error: only one of '--datastore' or '--local' can be "
-                "set");
-          return EXIT_OP_FAILED;
-        }
+      if (vdvs_mock_config_init_args (h, a->local, a->datastore_flag_ds, &err)
+          < 0)
+        return fail (&err);
       if (a->datastore_flag_ds)
         r = vdvs_mock_config_init_datastore (h, a->datastore_flag_ds, a->force,
                                              &out, &err);
-      else if (!a->local)
-        {
-          puts ("ERROR:Error: one of '--datastore' or '--local' have to be "
-                "set");
-          return EXIT_OP_FAILED;
-        }
       else
         r = vdvs_mock_config_init_local (h, &out, &err);
     }
@@ -400,6 +391,7 @@ vdvsctl_is_admin_command (int argc, char **argv)
     "--to",
     "--content",
     "--vsan-datastores",
+    "-c",
   };
 
   for (int i = 1; i < argc; i++)

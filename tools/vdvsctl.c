@@ -2,6 +2,7 @@
  * upstream vmdkops_admin), fault injection in vmdkfs, VM power-off.
  *
  *   vdvsctl [--root DIR] [--datastores A,B] [--json] ls [--vmgroup NAME]
+ *           [-c COL[,COL...]]
  *   vdvsctl [...] inspect VOLUME[@DS]
  *   vdvsctl [...] set VOLUME[@DS] access=read-only|read-write [attach-as=..]
  *   vdvsctl [...] set --volume=VOLUME[@DS] --options="access=read-only"
@@ -43,11 +44,13 @@
 static const char usage[] =
     "Usage: vdvsctl [--root DIR] [--datastores A[,B]] [--json] COMMAND\n"
     "Admin tool of the vdvs emulated datastore.\n\n"
-    "  ls                         volumes: volume, datastore, created,\n"
+    "  ls [-c COL[,COL...]]       volumes: volume, datastore, created,\n"
     "                             created-by, attached-to, policy, capacity,\n"
-    "                             used, disk format, filesystem, access;\n"
+    "                             used, disk-format, fstype, access;\n"
     "                             with a Config DB every vmgroup's, and\n"
-    "                             vmgroup (--vmgroup NAME: that one's)\n"
+    "                             vmgroup (--vmgroup NAME: that one's);\n"
+    "                             -c: only those columns (these names,\n"
+    "                             attach-as, vmgroup), in this order\n"
     "  inspect VOLUME[@DS]        every field of one volume (with a Config\n"
     "                             DB, in any vmgroup; --vmgroup NAME)\n"
     "  set VOLUME[@DS] KEY=VALUE...\n"
@@ -183,6 +186,51 @@ print_fields (const char *name, const struct vdvs_volume_info *i)
   cJSON_Delete (o);
 }
 
+/* ls -c: upstream's column names (vmdkops_admin volume ls -c) for our
+ * columns, then ATTACH-AS and VMGROUP, which the default table shows
+ * not, or only with a Config DB.  Selected columns keep this order. */
+#define NSEL (NCOLS + 2)
+static const char *const sel_name[NSEL] = {
+  "volume", "datastore", "created", "created-by",  "attached-to",
+  "policy", "capacity",  "used",    "disk-format", "fstype",
+  "access", "attach-as", "vmgroup",
+};
+static const char *const sel_head[NSEL - NCOLS] = { "ATTACH-AS", "VMGROUP" };
+static const char *const sel_key[NSEL - NCOLS] = { "attach-as", "vmgroup" };
+
+/* `-c COL[,COL...]` into sel[]; an unknown name is an error with
+ * upstream's text, which lists the names in upstream's order. */
+static int
+parse_columns (const char *spec, bool sel[NSEL])
+{
+  const char *p = spec;
+
+  memset (sel, 0, NSEL * sizeof *sel);
+  for (;;)
+    {
+      size_t len = strcspn (p, ","), k;
+      for (k = 0; k < NSEL; k++)
+        if (strlen (sel_name[k]) == len && strncmp (p, sel_name[k], len) == 0)
+          break;
+      if (k == NSEL)
+        {
+          fprintf (stderr,
+                   "vdvsctl: argument -c: invalid choices: %.*s (choices "
+                   "must be a comma separated list of only the following "
+                   "words \n ['volume','datastore','vmgroup','capacity',"
+                   "'used','fstype','policy','disk-format','attached-to',"
+                   "'access','attach-as','created-by','created']. No spaces "
+                   "are allowed between choices.)\n",
+                   (int) len, p);
+          return -1;
+        }
+      sel[k] = true;
+      if (p[len] == '\0')
+        return 0;
+      p += len + 1;
+    }
+}
+
 /* inspect's --vmgroup (NULL: not given). */
 static const char *show_vmgroup;
 
@@ -192,11 +240,23 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* Column k of ls -c for one volume (v: its columns ()). */
+static const char *
+cell (size_t k, const char *const v[NCOLS], const struct vdvs_volume_info *i,
+      const char *group)
+{
+  if (k < NCOLS)
+    return v[k];
+  if (k == NCOLS)
+    return i->attach_as ? i->attach_as : "independent_persistent";
+  return group;
+}
+
 /* With a Config DB: every vmgroup's volumes (admin `volume ls`), with a
  * VMGROUP column; `only` keeps one vmgroup's.  Without one: the default
- * folder, as the VMs see it. */
+ * folder, as the VMs see it.  sel: the -c columns (NULL: the default). */
 static int
-cmd_ls (void *h, const char *only)
+cmd_ls (void *h, const char *only, const bool *sel)
 {
   struct vdvs_volume_list l = { 0 };
   struct vdvs_volume_info *infos;
@@ -204,7 +264,8 @@ cmd_ls (void *h, const char *only)
   const char **uuid = NULL, **group = NULL;
   bool *ok, groups = only != NULL
                      || vdvs_mock_authdb_mode (h) != MOCK_DB_NOT_CONFIGURED;
-  size_t width[NCOLS + 1];
+  size_t width[NSEL];
+  bool show[NSEL];
   vdvs_error_t err = NULL;
 
   if (groups)
@@ -251,12 +312,14 @@ cmd_ls (void *h, const char *only)
       fprintf (stderr, "vdvsctl: out of memory\n");
       return 1;
     }
-  for (size_t k = 0; k < NCOLS; k++)
-    width[k] = strlen (col_head[k]);
-  width[NCOLS] = strlen ("VMGROUP");
+  for (size_t k = 0; k < NSEL; k++)
+    {
+      show[k] = sel ? sel[k] : k < NCOLS || (k == NSEL - 1 && groups);
+      width[k] = strlen (k < NCOLS ? col_head[k] : sel_head[k - NCOLS]);
+    }
   for (size_t i = 0; i < l.n; i++)
     {
-      const char *v[NCOLS];
+      const char *v[NCOLS], *g = groups ? group[i] : MOCK_DEFAULT_TENANT;
       if ((groups ? vdvs_mock_get_in (h, l.names[i], uuid[i], &infos[i], &err)
                   : vdvs_backend_mock.get (h, l.names[i], &infos[i], &err))
           < 0)
@@ -268,11 +331,9 @@ cmd_ls (void *h, const char *only)
         }
       ok[i] = true;
       columns (l.names[i], &infos[i], v);
-      for (size_t k = 0; k < NCOLS; k++)
-        if (strlen (v[k]) > width[k])
-          width[k] = strlen (v[k]);
-      if (groups && strlen (group[i]) > width[NCOLS])
-        width[NCOLS] = strlen (group[i]);
+      for (size_t k = 0; k < NSEL; k++)
+        if (strlen (cell (k, v, &infos[i], g)) > width[k])
+          width[k] = strlen (cell (k, v, &infos[i], g));
     }
   if (json_out)
     {
@@ -280,9 +341,19 @@ cmd_ls (void *h, const char *only)
       for (size_t i = 0; i < l.n; i++)
         if (ok[i])
           {
-            cJSON *o = info_json (l.names[i], &infos[i]);
-            if (groups)
-              cJSON_AddStringToObject (o, "vmgroup", group[i]);
+            const char *v[NCOLS], *g = groups ? group[i] : MOCK_DEFAULT_TENANT;
+            cJSON *o = sel ? cJSON_CreateObject ()
+                           : info_json (l.names[i], &infos[i]);
+            columns (l.names[i], &infos[i], v);
+            /* -c: those keys only, with the names the default uses. */
+            for (size_t k = 0; sel && k < NSEL; k++)
+              if (sel[k])
+                cJSON_AddStringToObject (o,
+                                         k < NCOLS ? col_key[k]
+                                                   : sel_key[k - NCOLS],
+                                         cell (k, v, &infos[i], g));
+            if (!sel && groups)
+              cJSON_AddStringToObject (o, "vmgroup", g);
             cJSON_AddItemToArray (arr, o);
           }
       print_json (arr);
@@ -292,7 +363,10 @@ cmd_ls (void *h, const char *only)
     for (size_t i = 0; i <= l.n; i++)
       {
         const char *v[NCOLS];
-        size_t last = groups ? NCOLS : NCOLS - 1;
+        size_t last = 0;
+        for (size_t k = 0; k < NSEL; k++)
+          if (show[k])
+            last = k;
         if (i == 0)
           memcpy (v, col_head, sizeof v);
         else if (!ok[i - 1])
@@ -300,11 +374,14 @@ cmd_ls (void *h, const char *only)
         else
           columns (l.names[i - 1], &infos[i - 1], v);
         for (size_t k = 0; k <= last; k++)
-          printf ("%-*s%s", k < last ? (int) width[k] : 0,
-                  k < NCOLS ? v[k]
-                  : i       ? group[i - 1]
-                            : "VMGROUP",
-                  k < last ? "  " : "\n");
+          if (show[k])
+            printf ("%-*s%s", k < last ? (int) width[k] : 0,
+                    i == 0 && k >= NCOLS ? sel_head[k - NCOLS]
+                    : i == 0
+                        ? v[k]
+                        : cell (k, v, &infos[i - 1],
+                                groups ? group[i - 1] : MOCK_DEFAULT_TENANT),
+                    k < last ? "  " : "\n");
       }
   for (size_t i = 0; i < l.n; i++)
     vdvs_volume_info_clear (&infos[i]);
@@ -585,6 +662,8 @@ main (int argc, char **argv)
                                           "create", "clone",   "vm" };
   vdvs_error_t err = NULL;
   const char *volume = NULL, *options = NULL, *vmgroup = NULL, *cmd;
+  const char *cols = NULL;
+  bool sel[NSEL];
   bool vm_name_given = false, vm_uuid_given = false, known = false;
   const char *const *args;
   size_t nargs;
@@ -598,7 +677,7 @@ main (int argc, char **argv)
     return vdvsctl_admin_main (argc, argv);
   /* Options go before or after the command (getopt permutes), except
    * that `fault` takes the rest of the line as it is. */
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1)
     {
       const char *key = c == 'r'   ? "root"
                         : c == 'd' ? "datastores"
@@ -622,6 +701,8 @@ main (int argc, char **argv)
         json_out = true;
       else if (c == 'g')
         vmgroup = optarg;
+      else if (c == 'c')
+        cols = optarg + (optarg[0] == '='); /* -c=COLS, as argparse */
       else if (c == 'h')
         {
           fputs (usage, stdout);
@@ -671,6 +752,10 @@ main (int argc, char **argv)
     return usage_error ("--vmgroup belongs to `ls` and `inspect`, not `%s`",
                         cmd);
   show_vmgroup = vmgroup;
+  if (cols != NULL && strcmp (cmd, "ls") != 0)
+    return usage_error ("-c belongs to `ls`, not `%s`", cmd);
+  if (cols != NULL && parse_columns (cols, sel) < 0)
+    return 2;
   if (strcmp (cmd, "create") == 0 && nargs < 1)
     return usage_error ("%s", "usage: create VOLUME[@DS] [KEY=VALUE...]");
   if (strcmp (cmd, "clone") == 0 && nargs < 2)
@@ -693,7 +778,7 @@ main (int argc, char **argv)
     return die (&err);
   if (strcmp (cmd, "ls") == 0)
     r = nargs ? usage_error ("ls takes no argument (got `%s`)", args[0])
-              : cmd_ls (h, vmgroup);
+              : cmd_ls (h, vmgroup, cols ? sel : NULL);
   else if (strcmp (cmd, "inspect") == 0)
     r = show (h, args[0], NULL);
   else if (strcmp (cmd, "set") == 0)

@@ -8,13 +8,13 @@
 /* Start an access command: the transaction, the vmgroup's id and the
  * datastore's URL; <0 with the DB closed when one is missing. */
 static int
-access_begin (struct mock *m, const char *name, const char *ds, sqlite3 **db,
-              char *id, size_t idlen, char *url, size_t urllen,
-              vdvs_error_t *err)
+access_begin (struct mock *m, const char *func, const char *name,
+              const char *ds, sqlite3 **db, char *id, size_t idlen, char *url,
+              size_t urllen, vdvs_error_t *err)
 {
   int r;
 
-  if (adb_begin_admin (m, db, err) < 0)
+  if (adb_begin_admin (m, db, func, err) < 0)
     return -1;
   if ((r = adb_tenant_id (*db, name, id, idlen, err)) < 0
       || (r = adb_ds_url (m, ds, url, urllen, err)) < 0)
@@ -34,7 +34,9 @@ vdvs_mock_access_add (void *handle, const char *name, const char *ds,
   sqlite3 *db = NULL;
   int r;
 
-  if (access_begin (m, name, ds, &db, id, sizeof id, url, sizeof url, err) < 0)
+  if (access_begin (m, "_tenant_access_add", name, ds, &db, id, sizeof id, url,
+                    sizeof url, err)
+      < 0)
     return -1;
   r = adb_privilege_exists (db, id, url, err);
   if (r == 1)
@@ -62,7 +64,9 @@ vdvs_mock_access_rm (void *handle, const char *name, const char *ds,
   sqlite3 *db = NULL;
   int r;
 
-  if (access_begin (m, name, ds, &db, id, sizeof id, url, sizeof url, err) < 0)
+  if (access_begin (m, "_tenant_access_rm", name, ds, &db, id, sizeof id, url,
+                    sizeof url, err)
+      < 0)
     return -1;
   r = adb_privilege_exists (db, id, url, err);
   if (r == 0)
@@ -93,7 +97,9 @@ vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
   sqlite3_stmt *st;
   cJSON *arr;
 
-  if (adb_begin_read (handle, name, &db, id, sizeof id, err) < 0)
+  if (adb_begin_read (handle, name, "_tenant_access_ls", &db, id, sizeof id,
+                      err)
+      < 0)
     return -1;
   arr = cJSON_CreateArray ();
   st = adb_query (db,
@@ -141,7 +147,9 @@ vdvs_mock_access_set (void *handle, const char *name, const char *ds,
   sqlite3 *db = NULL;
   int r;
 
-  if (access_begin (m, name, ds, &db, id, sizeof id, url, sizeof url, err) < 0)
+  if (access_begin (m, "_tenant_access_set", name, ds, &db, id, sizeof id, url,
+                    sizeof url, err)
+      < 0)
     return -1;
   st = adb_query (db,
                   "SELECT allow_create, max_volume_size, usage_quota FROM "

@@ -120,6 +120,28 @@ vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err)
 }
 
 int
+vdvs_mock_config_init_args (void *handle, bool local, const char *ds,
+                            vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  bool known = false;
+
+  for (size_t i = 0; ds != NULL && i < m->n_ds; i++)
+    known |= strcmp (m->ds[i], ds) == 0;
+  if (ds != NULL && !known)
+    return vdvs_error_set (err, ENOENT, "No such datastore: %s", ds);
+  if (ds != NULL && local)
+    return vdvs_error_set (err, EINVAL,
+                           "Error: only one of '--datastore' "
+                           "or '--local' can be set");
+  if (ds == NULL && !local)
+    return vdvs_error_set (err, EINVAL,
+                           "Error: one of '--datastore' or "
+                           "'--local' have to be set");
+  return 0;
+}
+
+int
 vdvs_mock_config_init_datastore (void *handle, const char *ds, bool force,
                                  char **out, vdvs_error_t *err)
 {

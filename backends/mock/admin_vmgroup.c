@@ -65,7 +65,7 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
   sqlite3 *db = NULL;
   int r;
 
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (adb_begin_admin (m, &db, "_tenant_create", err) < 0)
     return -1;
   if (!tenant_name_valid (name))
     r = vdvs_error_set (err, EINVAL,
@@ -73,7 +73,18 @@ vdvs_mock_vmgroup_create (void *handle, const char *name,
                         "[a-zA-Z0-9_][a-zA-Z0-9_.-]* is allowed",
                         name);
   else if (vm_list && vm_list[0] && is_default)
-    r = vdvs_error_set (err, EINVAL, "Invalid Argument(%s)", vm_list);
+    {
+      /* The split list, as a Python list. */
+      char py[2048] = "['";
+      size_t off = 2;
+      for (const char *p = vm_list; *p && off + 8 < sizeof py; p++)
+        if (*p == ',')
+          off += (size_t) snprintf (py + off, sizeof py - off, "', '");
+        else
+          py[off++] = *p;
+      snprintf (py + off, sizeof py - off, "']");
+      r = vdvs_error_set (err, EINVAL, "Invalid Argument(%s)", py);
+    }
   else if (vm_list && vm_list[0]
            && (adb_vm_list_parse (m, vm_list, &l, err) < 0
                || adb_vm_list_check_add (db, m, &l,
@@ -251,7 +262,7 @@ vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
   /* Upstream's order: the vmgroup, its VMs, its volumes (the files in its
    * folders), then the rows.  The volumes go outside any transaction: a
    * VM's remove holds a volume's lock while it writes the DB. */
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (adb_begin_admin (m, &db, "_tenant_rm", err) < 0)
     return -1;
   if ((r = adb_tenant_id (db, name, id, sizeof id, err)) == 0)
     r = check_no_vms (db, id, name, force, err);
@@ -275,7 +286,7 @@ vdvs_mock_vmgroup_rm (void *handle, const char *name, bool remove_volumes,
       if (g.off)
         return vdvs_error_set (err, EBUSY, "Internal Error(%s)", g.failed);
     }
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (adb_begin_admin (m, &db, "_tenant_rm", err) < 0)
     return -1;
   /* Re-checked in the transaction that deletes: the vmgroup may have
    * changed since. */
@@ -314,7 +325,7 @@ vdvs_mock_vmgroup_ls (void *handle, cJSON **rows, vdvs_error_t *err)
   int r = 0, s;
 
   if (mock_authdb_open (m, (void **) &db, err) < 0)
-    return vdvs_error_wrap (err, "Internal Error");
+    return adb_internal_error (NULL, err);
   arr = cJSON_CreateArray ();
   if (db == NULL)
     {
@@ -422,7 +433,7 @@ vdvs_mock_vmgroup_update (void *handle, const char *name, const char *new_name,
   sqlite3 *db = NULL;
   int r;
 
-  if (adb_begin_admin (m, &db, err) < 0)
+  if (adb_begin_admin (m, &db, "_tenant_update", err) < 0)
     return -1;
   if ((r = adb_tenant_id (db, name, id, sizeof id, err)) < 0)
     return adb_end_admin (db, r, err);

@@ -138,7 +138,8 @@ vm_cmd_begin (struct mock *m, const char *name, const char *vm_list,
               const char *empty, struct vm_list *l, sqlite3 **db, char *id,
               size_t idlen, vdvs_error_t *err)
 {
-  if (adb_begin_admin (m, db, err) < 0)
+  /* upstream's decorator around vm add/rm/replace is named check_name. */
+  if (adb_begin_admin (m, db, "check_name", err) < 0)
     return -1;
   if (strcmp (name, MOCK_DEFAULT_TENANT) == 0)
     return adb_end_admin (*db,
@@ -224,7 +225,7 @@ vdvs_mock_vmgroup_vm_ls (void *handle, const char *name, cJSON **rows,
     return vdvs_error_set (err, EINVAL,
                            "_DEFAULT tenant contains all VMs which were not "
                            "added to other tenants");
-  if (adb_begin_read (handle, name, &db, id, sizeof id, err) < 0)
+  if (adb_begin_read (handle, name, NULL, &db, id, sizeof id, err) < 0)
     return -1;
   arr = cJSON_CreateArray ();
   st = adb_query (db,

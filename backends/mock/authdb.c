@@ -376,16 +376,30 @@ adb_vm_uuid (const struct mock *m, const char *name, char *uuid, size_t len)
   return found;
 }
 
-/* Open the DB for an admin command that needs one (INIT_NEEDED without,
- * the access error when broken) and start its transaction. */
 int
-adb_begin_admin (struct mock *m, sqlite3 **db, vdvs_error_t *err)
+adb_internal_error (const char *func, vdvs_error_t *err)
+{
+  char msg[PATH_MAX + 128];
+
+  snprintf (msg, sizeof msg, "%s", (*err)->msg);
+  vdvs_error_release (err);
+  if (func != NULL)
+    return vdvs_error_set (err, EIO,
+                           "Internal Error(@only_when_configured: %s)", func);
+  return vdvs_error_set (err, EIO, "Internal Error(%s)", msg);
+}
+
+/* Open the DB for an admin command that needs one and start its
+ * transaction. */
+int
+adb_begin_admin (struct mock *m, sqlite3 **db, const char *func,
+                 vdvs_error_t *err)
 {
   void *h = NULL;
 
   *db = NULL;
   if (mock_authdb_open (m, &h, err) < 0)
-    return -1;
+    return adb_internal_error (func, err);
   if (h == NULL)
     return vdvs_error_set (err, ENOENT, MOCK_INIT_NEEDED);
   if (mock_authdb_begin (h, err) < 0)
@@ -436,13 +450,13 @@ adb_privilege_exists (sqlite3 *db, const char *id, const char *url,
 
 /* Read-only commands: INIT_NEEDED without a DB, then the group's id. */
 int
-adb_begin_read (struct mock *m, const char *name, sqlite3 **db, char *id,
-                size_t idlen, vdvs_error_t *err)
+adb_begin_read (struct mock *m, const char *name, const char *func,
+                sqlite3 **db, char *id, size_t idlen, vdvs_error_t *err)
 {
   void *h = NULL;
 
   if (mock_authdb_open (m, &h, err) < 0)
-    return -1;
+    return adb_internal_error (func, err);
   if (h == NULL)
     return vdvs_error_set (err, ENOENT, MOCK_INIT_NEEDED);
   if (adb_tenant_id (h, name, id, idlen, err) < 0)

@@ -55,6 +55,10 @@ void vdvs_mock_authdb_path (void *handle, char *buf, size_t len);
 enum mock_db_mode vdvs_mock_authdb_mode (void *handle);
 const char *mock_db_mode_text (enum mock_db_mode mode);
 
+/* config init's flags, in upstream's order: the datastore (if given)
+ * exists, then exactly one of --local and --datastore. */
+int vdvs_mock_config_init_args (void *handle, bool local, const char *ds,
+                                vdvs_error_t *err);
 /* config init --local: a new DB (built aside, then renamed into place).
  * *out: the lines to print (malloc'd, caller frees). */
 int vdvs_mock_config_init_local (void *handle, char **out, vdvs_error_t *err);

@@ -55,9 +55,11 @@ void adb_vm_name (const struct mock *m, const char *uuid, char *buf,
 bool adb_vm_uuid (const struct mock *m, const char *name, char *uuid,
                   size_t len);
 
-/* Open the DB for an admin command that needs one (INIT_NEEDED without,
- * the access error when broken) and start its transaction. */
-int adb_begin_admin (struct mock *m, sqlite3 **db, vdvs_error_t *err);
+/* Open the DB for an admin command that needs one (INIT_NEEDED without)
+ * and start its transaction.  A broken DB is upstream's
+ * "Internal Error(@only_when_configured: FUNC)", func its function. */
+int adb_begin_admin (struct mock *m, sqlite3 **db, const char *func,
+                     vdvs_error_t *err);
 
 /* Commit when r == 0, roll back otherwise; close.  Returns r or the
  * commit's failure. */
@@ -71,9 +73,13 @@ int adb_tenant_id (sqlite3 *db, const char *name, char *id, size_t len,
 int adb_privilege_exists (sqlite3 *db, const char *id, const char *url,
                           vdvs_error_t *err);
 
-/* Read-only commands: INIT_NEEDED without a DB, then the group's id. */
-int adb_begin_read (struct mock *m, const char *name, sqlite3 **db, char *id,
-                    size_t idlen, vdvs_error_t *err);
+/* Read-only commands: INIT_NEEDED without a DB, then the group's id; a
+ * broken DB as adb_begin_admin's, or with func NULL
+ * "Internal Error(<the access error>)". */
+int adb_begin_read (struct mock *m, const char *name, const char *func,
+                    sqlite3 **db, char *id, size_t idlen, vdvs_error_t *err);
+/* *err (a DB access error) as upstream's API reports it. */
+int adb_internal_error (const char *func, vdvs_error_t *err);
 
 /* Split at ',' only (upstream keeps blanks); check duplicates, then that
  * every name is a VM of this host. */

@@ -51,6 +51,37 @@ j=$(ctl --json ls)
   || fail "created differs between formats"
 ok "ls: 11 columns, a row per volume, same values in --json"
 
+# --- ls -c: upstream's column names; the table's order, whatever order is typed
+[ "$(ctl ls -c used,volume,attach-as,vmgroup | tr -s ' ' | sed 's/ $//')" = "VOLUME USED ATTACH-AS VMGROUP
+v1@datastore1 $(ls_json v1@datastore1 .used) independent_persistent _DEFAULT
+v2@ds2 32MB independent_persistent _DEFAULT" ] || fail "ls -c: $(ctl ls -c used,volume,attach-as,vmgroup)"
+[ "$(ctl ls -c=disk-format,created-by | tr -s ' ' | sed 's/ $//')" = "CREATED-BY DISK-FORMAT
+testvm thin
+vdvsctl zeroedthick" ] || fail "ls -c=: $(ctl ls -c=disk-format,created-by)"
+[ "$(ctl ls -c access | sed -n 2p)" = "read-write" ] || fail "ls -c access: last column padded"
+j=$(ctl --json ls -c volume,disk-format,fstype,attach-as)
+[ "$(jq -c '.[1]' <<<"$j")" = '{"volume":"v2@ds2","diskformat":"zeroedthick","fstype":"ext4","attach-as":"independent_persistent"}' ] \
+  || fail "ls --json -c: $j"
+# With a Config DB: the vmgroup column from the DB (default table: last).
+ctl config init --local >/dev/null || fail "config init"
+[ "$(ctl ls -c vmgroup,volume | tr -s ' ' | sed 's/ $//')" = "VOLUME VMGROUP
+v1@datastore1 _DEFAULT
+v2@ds2 _DEFAULT" ] || fail "ls -c vmgroup with a Config DB: $(ctl ls -c vmgroup,volume)"
+[ "$(ctl ls | sed -n 1p | tr -s ' ' | sed 's/ $//')" = "$HEADER VMGROUP" ] || fail "ls header with a Config DB"
+[ "$(ctl --json ls -c vmgroup | jq -c '.[0]')" = '{"vmgroup":"_DEFAULT"}' ] || fail "ls --json -c vmgroup"
+ctl config rm --local --confirm >/dev/null || fail "config rm"
+# A bad name: upstream's argparse text naming it and the valid ones, exit 2.
+CHOICES="['volume','datastore','vmgroup','capacity','used','fstype','policy','disk-format','attached-to','access','attach-as','created-by','created']"
+for bad in "volume,size:size" "volume, used: used" "diskformat:diskformat" ",volume:"; do
+  rc=0; out=$(ctl ls -c "${bad%:*}" 2>&1) || rc=$?
+  [ $rc = 2 ] || fail "ls -c ${bad%:*}: exit $rc: $out"
+  [ "$out" = "vdvsctl: argument -c: invalid choices: ${bad#*:} (choices must be a comma separated list of only the following words 
+ $CHOICES. No spaces are allowed between choices.)" ] || fail "ls -c ${bad%:*}: $out"
+done
+out=$(ctl inspect v1 -c volume 2>&1) && fail "inspect -c accepted"
+[ "$out" = "vdvsctl: -c belongs to \`ls\`, not \`inspect\`" ] || fail "inspect -c: $out"
+ok "ls -c: selected columns in table order (also ATTACH-AS, VMGROUP), --json those keys only; bad name refused"
+
 i=$(ctl inspect v2@ds2)
 for kv in "volume v2@ds2" "datastore ds2" "created-by vdvsctl" "attached-to detached" "policy N/A" \
           "capacity 32MB" "diskformat zeroedthick" "fstype ext4" "access read-only" "status detached" \
