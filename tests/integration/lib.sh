@@ -55,11 +55,13 @@ on_exit () { cleanup_fns+=("$1"); }
 engine_revive () {
   [ -n "$VDVS_DOCKER_CLI" ] && [ -S /var/run/docker.sock ] || return 0
   timeout 20 "$VDVS_DOCKER_CLI" ps -q >/dev/null 2>&1 && return 0
-  local pid stacks saved=/var/log/vdvs-dockerd-stacks-$(date +%Y%m%d-%H%M%S).log
+  local pid f stacks= saved=/var/log/vdvs-dockerd-stacks-$(date +%Y%m%d-%H%M%S).log
   pid=$(cat /var/run/docker.pid 2>/dev/null) || return 0
   echo "FAIL: the Docker engine (pid $pid) does not answer: saving its goroutines, restarting it" >&2
   kill -USR1 "$pid" 2>/dev/null; sleep 2
-  stacks=$(ls -t /var/run/docker/goroutine-stacks-* 2>/dev/null | head -1)
+  for f in /var/run/docker/goroutine-stacks-*; do
+    [ -e "$f" ] && { [ -z "$stacks" ] || [ "$f" -nt "$stacks" ]; } && stacks=$f
+  done
   [ -n "$stacks" ] && cp "$stacks" "$saved" && echo "engine goroutines: $saved" >&2
   # Its own containerd goes with it; the containers' shims stay and are
   # picked up again by the new one.
