@@ -296,7 +296,7 @@ api_activate (void)
   cJSON_Delete (r);
   /* Activate is sent once per engine process: a new engine may have been
    * restarted without unmounting anything, so reconcile. */
-  vdvs_volumes_kick_recovery ();
+  vdvs_volumes_engine_activated ();
   return out;
 }
 

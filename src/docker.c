@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,14 +36,14 @@ on_data (char *ptr, size_t size, size_t nmemb, void *opaque)
 int
 vdvs_docker_mounts (const char *socket_path,
                     void (*fn) (const char *, const char *, const char *,
-                                void *),
+                                long long, bool, void *),
                     void *opaque, vdvs_error_t *err)
 {
   /* API 1.24 is the oldest the engine still serves and has Mounts. */
   static const char url[] =
       "http://localhost/v1.24/containers/"
-      "json?filters=%7B%22status%22%3A%5B%22running%22%2C%22paused%22%2C%22"
-      "restarting%22%5D%7D";
+      "json?all=1&filters=%7B%22status%22%3A%5B%22running%22%2C%22paused%22"
+      "%2C%22restarting%22%2C%22created%22%5D%7D";
   struct body b = { 0 };
   CURL *c = curl_easy_init ();
   CURLcode rc;
@@ -78,6 +79,14 @@ vdvs_docker_mounts (const char *socket_path,
     }
   cJSON_ArrayForEach (ct, j)
     {
+      const cJSON *cr = cJSON_GetObjectItemCaseSensitive (ct, "Created");
+      const cJSON *st = cJSON_GetObjectItemCaseSensitive (ct, "State");
+      bool started = !cJSON_IsString (st)
+                     || strcmp (st->valuestring, "created") != 0;
+      long long created = cJSON_IsNumber (cr) && cr->valuedouble > 0
+                                  && cr->valuedouble < 1e15
+                              ? (long long) cr->valuedouble
+                              : 0;
       cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive (ct, "Mounts"))
         {
           const cJSON *type = cJSON_GetObjectItemCaseSensitive (m, "Type");
@@ -88,7 +97,8 @@ vdvs_docker_mounts (const char *socket_path,
               && strcmp (type->valuestring, "volume") == 0)
             fn (cJSON_IsString (name) ? name->valuestring : "",
                 cJSON_IsString (src) ? src->valuestring : "",
-                cJSON_IsString (drv) ? drv->valuestring : "", opaque);
+                cJSON_IsString (drv) ? drv->valuestring : "", created, started,
+                opaque);
         }
     }
   cJSON_Delete (j);

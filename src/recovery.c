@@ -38,26 +38,39 @@ static struct
   /* A pass left volumes alone (fresh mounts, concurrent changes): look at
    * them again once the grace period is over.  Protected by kick_lock. */
   bool recheck;
+  /* Wall-clock second of the engine's latest Activate (0: none since we
+   * started); references taken before it are prior.  Protected by
+   * kick_lock. */
+  time_t activated;
 } rec = { .kick_lock = PTHREAD_MUTEX_INITIALIZER,
           .kick_cond = PTHREAD_COND_INITIALIZER };
 
 struct users
 {
   size_t n;
+  time_t activated; /* rec.activated when the engine was asked */
   struct
   {
     char full[VDVS_FULL_NAME_MAX];
-    unsigned count;
+    unsigned count; /* started containers */
+    /* Containers created before rec.activated, started or not (a Mount
+     * comes before the start): those may hold prior references. */
+    unsigned old;
   } * v;
 };
 
 static void
-users_add (struct users *u, const char *full)
+users_add (struct users *u, const char *full, long long created, bool started)
 {
+  /* A container made after the Activate cannot hold a prior reference;
+   * one of unknown age (0) might. */
+  unsigned old = u->activated != 0 && created <= (long long) u->activated;
+
   for (size_t i = 0; i < u->n; i++)
     if (strcmp (u->v[i].full, full) == 0)
       {
-        u->v[i].count++;
+        u->v[i].count += started;
+        u->v[i].old += old;
         return;
       }
   void *nv = realloc (u->v, (u->n + 1) * sizeof *u->v);
@@ -65,7 +78,8 @@ users_add (struct users *u, const char *full)
     return;
   u->v = nv;
   snprintf (u->v[u->n].full, sizeof u->v[u->n].full, "%s", full);
-  u->v[u->n].count = 1;
+  u->v[u->n].count = started;
+  u->v[u->n].old = old;
   u->n++;
 }
 
@@ -74,7 +88,7 @@ users_add (struct users *u, const char *full)
  * (`vsphere`, or `vsphere:latest` for a managed plugin) are the key. */
 static void
 users_cb (const char *name, const char *source, const char *driver,
-          void *opaque)
+          long long created, bool started, void *opaque)
 {
   struct users *u = opaque;
   size_t rl = strlen (cfg->mount_root), dl = strlen (cfg->driver);
@@ -85,7 +99,7 @@ users_cb (const char *name, const char *source, const char *driver,
 
   if (strncmp (source, cfg->mount_root, rl) == 0 && source[rl] == '/')
     {
-      users_add (u, source + rl + 1);
+      users_add (u, source + rl + 1, created, started);
       return;
     }
   /* A managed plugin's driver is its reference: [repo/]name[:tag]. */
@@ -96,9 +110,9 @@ users_cb (const char *name, const char *source, const char *driver,
     return;
   if (vdvs_bk_get (bk, name, &info, &e) == 0
       && full_name (name, info.datastore, full, sizeof full, &e) == 0)
-    users_add (u, full);
+    users_add (u, full, created, started);
   else if ((v = find_known (name)) != NULL)
-    users_add (u, v->full);
+    users_add (u, v->full, created, started);
   else
     vdvs_log (VDVS_LOG_WARN, "Recovery: cannot resolve a volume in use",
               "name=%s error=\"%s\"", name, e ? e->msg : "unknown");
@@ -106,23 +120,28 @@ users_cb (const char *name, const char *source, const char *driver,
 }
 
 static unsigned
-users_of (const struct users *u, const char *full)
+users_of (const struct users *u, const char *full, unsigned *old)
 {
   for (size_t i = 0; i < u->n; i++)
     if (strcmp (u->v[i].full, full) == 0)
-      return u->v[i].count;
+      {
+        *old = u->v[i].old;
+        return u->v[i].count;
+      }
+  *old = 0;
   return 0;
 }
 
-/* Reconcile one volume with the engine's view (users < 0: unknown). */
+/* Reconcile one volume with the engine's view (users < 0: unknown; `old`
+ * of them in containers created before the engine's latest Activate). */
 /* Returns false when the volume was left alone and deserves another look
  * later. */
 static bool
-reconcile (struct volume *v, uint64_t gen, int users)
+reconcile (struct volume *v, uint64_t gen, int users, unsigned old)
 {
   vdvs_error_t e = NULL;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&v->lock);
-  unsigned total = vdvs_refs_total (&v->refs);
+  unsigned total = vdvs_refs_total (&v->refs), gone = 0;
   char mp[PATH_MAX];
 
   if (atomic_load (&v->generation) != gen)
@@ -130,6 +149,24 @@ reconcile (struct volume *v, uint64_t gen, int users)
   vdvs_vol_mountpoint (v->full, mp, sizeof mp);
   if (v->mounted && !vdvs_is_mounted (mp, NULL, 0))
     v->mounted = false;
+  if (users >= 0 && v->refs.prior > old)
+    {
+      /* Only a container older than the engine's restart can hold a
+       * reference from before it; the others died with the old engine,
+       * which never sends their Unmount.  No grace: they are not fresh. */
+      gone = v->refs.prior - old;
+      v->refs.prior = old;
+      save_refs (v, &e);
+      vdvs_error_release (&e);
+      /* With no user left, the release below says it. */
+      if (users > 0 || total > gone)
+        vdvs_log (VDVS_LOG_INFO,
+                  "Recovery: dropping references of containers gone "
+                  "with the engine's restart",
+                  "name=%s refcount=%u dropped=%u users=%d", v->full, total,
+                  gone, users);
+      total -= gone;
+    }
   if (users >= 0 && total > (unsigned) users
       && mono_s () - atomic_load (&v->last_change) < RECOVERY_GRACE_S)
     {
@@ -154,15 +191,15 @@ reconcile (struct volume *v, uint64_t gen, int users)
     }
   if (users == 0 || (users < 0 && total == 0))
     {
-      if (total > 0)
+      if (total + gone > 0)
         vdvs_log (VDVS_LOG_INFO,
                   "Recovery: no container uses volume, "
                   "dropping references",
-                  "name=%s refcount=%u", v->full, total);
+                  "name=%s refcount=%u", v->full, total + gone);
       vdvs_refs_clear (&v->refs);
       save_refs (v, &e);
       vdvs_error_release (&e);
-      if (v->mounted || total > 0)
+      if (v->mounted || total + gone > 0)
         {
           if (unmount_locked (v, &e) < 0)
             {
@@ -265,6 +302,9 @@ recover_once (int attempts)
 
   /* Snapshot the generations before asking the engine. */
   n = vols_snapshot (&snap);
+  pthread_mutex_lock (&rec.kick_lock);
+  u.activated = rec.activated;
+  pthread_mutex_unlock (&rec.kick_lock);
   if (cfg->docker_socket[0] && access (cfg->docker_socket, F_OK) == 0)
     for (int i = 0; i < attempts && !known; i++)
       {
@@ -277,7 +317,8 @@ recover_once (int attempts)
                       "attempt=%d error=\"%s\"", i + 1, e->msg);
             vdvs_error_release (&e);
             free (u.v);
-            memset (&u, 0, sizeof u);
+            u.v = NULL;
+            u.n = 0;
             pthread_mutex_lock (&rec.kick_lock);
             if (!rec.stopping)
               {
@@ -297,8 +338,8 @@ recover_once (int attempts)
   bool again = false;
   for (size_t i = 0; i < n; i++)
     {
-      if (!reconcile (snap[i].v, snap[i].gen,
-                      known ? (int) users_of (&u, snap[i].v->full) : -1))
+      unsigned old = 0, users = users_of (&u, snap[i].v->full, &old);
+      if (!reconcile (snap[i].v, snap[i].gen, known ? (int) users : -1, old))
         again = true;
       table_put (snap[i].v);
     }
@@ -367,6 +408,31 @@ vdvs_volumes_kick_recovery (void)
   rec.kicked = true;
   pthread_cond_signal (&rec.kick_cond);
   pthread_mutex_unlock (&rec.kick_lock);
+}
+
+void
+vdvs_volumes_engine_activated (void)
+{
+  struct vol_snap *snap = NULL;
+  size_t n;
+
+  /* First the time, then the ageing: a container made in between counts
+   * as old, which only keeps more references. */
+  pthread_mutex_lock (&rec.kick_lock);
+  rec.activated = time (NULL);
+  pthread_mutex_unlock (&rec.kick_lock);
+  n = vols_snapshot (&snap);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct volume *v = snap[i].v;
+      pthread_mutex_lock (&v->lock);
+      vdvs_refs_age (&v->refs);
+      publish (v);
+      pthread_mutex_unlock (&v->lock);
+      table_put (v);
+    }
+  free (snap);
+  vdvs_volumes_kick_recovery ();
 }
 
 void

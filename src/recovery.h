@@ -15,8 +15,11 @@ void vdvs_recovery_init (const struct vdvs_config *cfg, struct vdvs_bk *bk);
 void vdvs_volumes_sweep_stale (void);
 /* Start the background reconciliation with the Docker engine. */
 void vdvs_volumes_start_recovery (void);
-/* The engine (re)activated us: it may have restarted, reconcile soon. */
+/* Reconcile soon (SIGHUP). */
 void vdvs_volumes_kick_recovery (void);
+/* The engine (re)activated us: it may have restarted after a crash, so
+ * references held now are prior (refstore.h), then reconcile soon. */
+void vdvs_volumes_engine_activated (void);
 void vdvs_volumes_shutdown (void);
 
 #endif

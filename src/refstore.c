@@ -17,7 +17,7 @@
 unsigned
 vdvs_refs_total (const struct vdvs_refs *r)
 {
-  unsigned t = r->anon;
+  unsigned t = r->anon + r->prior;
   for (size_t i = 0; i < r->n; i++)
     t += r->v[i].count;
   return t;
@@ -54,6 +54,11 @@ vdvs_refs_drop (struct vdvs_refs *r, const char *id)
           r->v[i] = r->v[--r->n];
         return 1;
       }
+  if (r->prior > 0)
+    {
+      r->prior--;
+      return 0;
+    }
   if (r->anon > 0)
     {
       r->anon--;
@@ -67,6 +72,15 @@ vdvs_refs_clear (struct vdvs_refs *r)
 {
   free (r->v);
   memset (r, 0, sizeof *r);
+}
+
+void
+vdvs_refs_age (struct vdvs_refs *r)
+{
+  unsigned t = vdvs_refs_total (r);
+
+  vdvs_refs_clear (r);
+  r->prior = t;
 }
 
 int
@@ -113,7 +127,7 @@ vdvs_refstore_save (const char *dir, const char *full,
   m = cJSON_AddObjectToObject (j, "mounts");
   for (size_t i = 0; i < r->n; i++)
     cJSON_AddNumberToObject (m, r->v[i].id, r->v[i].count);
-  cJSON_AddNumberToObject (j, "recovered", r->anon);
+  cJSON_AddNumberToObject (j, "recovered", r->anon + r->prior);
   text = cJSON_PrintUnformatted (j);
   cJSON_Delete (j);
   if (text == NULL)

@@ -27,15 +27,21 @@ struct vdvs_refs
   size_t n;
   struct vdvs_ref *v; /* owned */
   unsigned anon;      /* recovered users whose mount IDs are unknown */
+  /* Taken before the Docker engine's latest activation (IDs forgotten):
+   * after an engine crash, those of its dead containers never get their
+   * Unmount.  Persisted with `anon`. */
+  unsigned prior;
 };
 
 unsigned vdvs_refs_total (const struct vdvs_refs *r);
 /* Count one more Mount of `id`. 0 or -ENOMEM. */
 int vdvs_refs_add (struct vdvs_refs *r, const char *id);
-/* Undo one Mount of `id`: 1 when `id` was known, 0 when an anonymous
- * reference was used up instead, -1 when nothing matched. */
+/* Undo one Mount of `id`: 1 when `id` was known, 0 when a prior or
+ * anonymous reference was used up instead, -1 when nothing matched. */
 int vdvs_refs_drop (struct vdvs_refs *r, const char *id);
 void vdvs_refs_clear (struct vdvs_refs *r);
+/* A new engine activated us: every reference held now becomes prior. */
+void vdvs_refs_age (struct vdvs_refs *r);
 
 int vdvs_refstore_init (const char *dir, vdvs_error_t *err);
 /* Persist; a volume with no references has no file. */

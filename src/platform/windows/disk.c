@@ -127,7 +127,8 @@ vdvs_mkfs_min_mb (const char *fstype)
 int
 vdvs_docker_mounts (const char *socket_path,
                     void (*fn) (const char *name, const char *source,
-                                const char *driver, void *opaque),
+                                const char *driver, long long created,
+                                bool started, void *opaque),
                     void *opaque, vdvs_error_t *err)
 {
   (void) fn, (void) opaque;

@@ -89,6 +89,36 @@ Test (refs, anonymous_references)
   cr_assert_eq (r.anon, 0);
 }
 
+/* After an engine restart, references of the old engine become prior:
+ * counted, unmountable by any ID (the new engine's Unmount of a restored
+ * container), and used up before recovered ones. */
+Test (refs, ageing_makes_references_prior)
+{
+  struct vdvs_refs r = { 0 };
+
+  r.anon = 1;
+  vdvs_refs_add (&r, "old");
+  vdvs_refs_add (&r, "old");
+  vdvs_refs_age (&r);
+  cr_assert_eq (r.n, 0);
+  cr_assert_eq (r.anon, 0);
+  cr_assert_eq (r.prior, 3);
+  cr_assert_eq (vdvs_refs_total (&r), 3);
+  /* A new engine's own Mount and Unmount leave the prior ones alone. */
+  vdvs_refs_add (&r, "new");
+  cr_assert_eq (vdvs_refs_total (&r), 4);
+  cr_assert_eq (vdvs_refs_drop (&r, "new"), 1);
+  cr_assert_eq (r.prior, 3);
+  /* The old ID, now unknown, uses up a prior reference first. */
+  r.anon = 1;
+  cr_assert_eq (vdvs_refs_drop (&r, "old"), 0);
+  cr_assert_eq (r.prior, 2);
+  cr_assert_eq (r.anon, 1);
+  vdvs_refs_clear (&r);
+  cr_assert_eq (r.prior, 0);
+  cr_assert_eq (vdvs_refs_total (&r), 0);
+}
+
 Test (refs, drop_from_the_middle_keeps_others)
 {
   struct vdvs_refs r = { 0 };
@@ -241,6 +271,36 @@ Test (refstore, saved_file_is_json_with_name, .init = setup, .fini = teardown)
   cr_assert_str_eq (text, "{\"name\":\"v@ds\",\"mounts\":{\"abc\":1},"
                           "\"recovered\":1}");
   free (text);
+  vdvs_refs_clear (&r);
+}
+
+/* Prior references survive a restart of vdvsd as recovered ones. */
+Test (refstore, prior_saved_as_recovered, .init = setup, .fini = teardown)
+{
+  struct vdvs_refs r = { 0 };
+  struct loaded l = { 0 };
+  vdvs_error_t err = NULL;
+
+  cr_assert_eq (vdvs_refstore_init (tmp, &err), 0);
+  vdvs_refs_add (&r, "a");
+  r.anon = 1;
+  r.prior = 2;
+  cr_assert_eq (vdvs_refstore_save (tmp, "v@ds", &r, &err), 0);
+  cr_assert_eq (vdvs_refstore_load (tmp, collect, &l), 0);
+  cr_assert_eq (l.calls, 1);
+  cr_assert_eq (count_of (&l.refs[0], "a"), 1);
+  cr_assert_eq (l.refs[0].anon, 3);
+  cr_assert_eq (vdvs_refs_total (&l.refs[0]), 4);
+  loaded_clear (&l);
+  memset (&l, 0, sizeof l);
+  /* Only prior references left: the file stays. */
+  vdvs_refs_drop (&r, "a");
+  r.anon = 0;
+  cr_assert_eq (vdvs_refstore_save (tmp, "v@ds", &r, &err), 0);
+  cr_assert_eq (vdvs_refstore_load (tmp, collect, &l), 0);
+  cr_assert_eq (l.calls, 1);
+  cr_assert_eq (vdvs_refs_total (&l.refs[0]), 2);
+  loaded_clear (&l);
   vdvs_refs_clear (&r);
 }
 
