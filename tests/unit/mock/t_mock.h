@@ -19,6 +19,25 @@ t_mock_config (const char *key, const char *value)
                 key, value, err ? err->msg : "");
 }
 
+/* A handle for VM `vm` (uuid) on `datastores` over the backing root
+ * `root`; no device roots, so no attach. */
+static inline struct mock *
+t_mock_open_root (const char *root, const char *datastores, const char *vm,
+                  const char *uuid)
+{
+  vdvs_error_t err = NULL;
+  void *h = NULL;
+
+  t_mock_config ("root", root);
+  t_mock_config ("datastores", datastores);
+  t_mock_config ("vm-name", vm);
+  t_mock_config ("vm-uuid", uuid);
+  t_mock_config ("vmdkfs", "off");
+  cr_assert_eq (vdvs_backend_mock.open (&h, &err), 0, "%s",
+                err ? err->msg : "");
+  return h;
+}
+
 /* A handle acting for VM `vm` (uuid) over <tmp>/root. */
 static inline struct mock *
 t_mock_open (const char *tmp, const char *vm, const char *uuid)

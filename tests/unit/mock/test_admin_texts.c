@@ -43,6 +43,14 @@ struct row
   const char *act, *want;
 };
 
+/* `vmgroup ls` when only the _DEFAULT vmgroup exists. */
+#define DEFAULT_ONLY_LS                                                         \
+  "Uuid                                  Name      Description                " \
+  "Default_datastore  VM_list  \n"                                              \
+  "------------------------------------  --------  -------------------------  " \
+  "-----------------  -------  \n"                                              \
+  "11111111-1111-1111-1111-111111111111  _DEFAULT  This is a default vmgroup  " \
+  "_VM_DS                      \n\n"
 static const struct row rows[] = {
   /* §2, §5.2, §5.3: no Config DB. */
   { "$ config status",
@@ -60,13 +68,7 @@ static const struct row rows[] = {
     INIT },
   { "$ vmgroup access rm --name g1 --datastore ds2", INIT },
   { "$ vmgroup access ls --name g1", INIT },
-  { "$ vmgroup ls",
-    "Uuid                                  Name      Description                "
-    "Default_datastore  VM_list  \n"
-    "------------------------------------  --------  -------------------------  "
-    "-----------------  -------  \n"
-    "11111111-1111-1111-1111-111111111111  _DEFAULT  This is a default vmgroup  "
-    "_VM_DS                      \n\n" },
+  { "$ vmgroup ls", DEFAULT_ONLY_LS },
   /* §3 step 7: without a DB a bad size is the option check's text. */
   { "vmA create bad size=10g",
     "Invalid format for size. \nValid sizes must be of form X[mMgGtT]b "
@@ -116,13 +118,7 @@ static const struct row rows[] = {
   { "$ config rm --unlink --confirm",
     "ERROR:'rm --unlink' is not supported when Config DB is in SingleNode "
     "mode. Use 'rm --local' to remove local DB configuration.\n" },
-  { "$ vmgroup ls",
-    "Uuid                                  Name      Description                "
-    "Default_datastore  VM_list  \n"
-    "------------------------------------  --------  -------------------------  "
-    "-----------------  -------  \n"
-    "11111111-1111-1111-1111-111111111111  _DEFAULT  This is a default vmgroup  "
-    "_VM_DS                      \n\n" },
+  { "$ vmgroup ls", DEFAULT_ONLY_LS },
   /* §5.2 vmgroup create: the order of checks. */
   { "$ vmgroup create --name -g --default-datastore _VM_DS",
     "ERROR:Vmgroup name -g is invalid, only [a-zA-Z0-9_][a-zA-Z0-9_.-]* is "
@@ -421,18 +417,8 @@ static struct mock *ma, *mb, *mc;
 static struct mock *
 open_vm (const char *vm, const char *uuid)
 {
-  vdvs_error_t err = NULL;
-  void *h = NULL;
-
-  t_mock_config ("root", root);
-  t_mock_config ("datastores", "datastore1,ds2,ds3");
   t_mock_config ("vsan-datastores", "ds3");
-  t_mock_config ("vm-name", vm);
-  t_mock_config ("vm-uuid", uuid);
-  t_mock_config ("vmdkfs", "off");
-  cr_assert_eq (vdvs_backend_mock.open (&h, &err), 0, "%s",
-                err ? err->msg : "");
-  return h;
+  return t_mock_open_root (root, "datastore1,ds2,ds3", vm, uuid);
 }
 
 /* want with {R} expanded into buf. */

@@ -17,18 +17,9 @@ static struct mock *
 open_vm (const char *vm, const char *uuid)
 {
   char buf[PATH_MAX + 16];
-  vdvs_error_t err = NULL;
-  void *h = NULL;
 
   snprintf (buf, sizeof buf, "%s/root", tmp);
-  t_mock_config ("root", buf);
-  t_mock_config ("datastores", "datastore1,ds2,ds3");
-  t_mock_config ("vm-name", vm);
-  t_mock_config ("vm-uuid", uuid);
-  t_mock_config ("vmdkfs", "off");
-  cr_assert_eq (vdvs_backend_mock.open (&h, &err), 0, "%s",
-                err ? err->msg : "");
-  return h;
+  return t_mock_open_root (buf, "datastore1,ds2,ds3", vm, uuid);
 }
 
 static void
