@@ -12,14 +12,7 @@ source "$(dirname "$0")/swarm-lib.bash"
 
 cluster_up --nodes 3
 S=$$
-nd node1 service create --detach --quiet --name db --replicas 1 --no-resolve-image \
-  --constraint node.role==worker \
-  --restart-condition any --restart-delay 1s --stop-grace-period 2s \
-  --mount type=volume,source=db,target=/data,volume-driver=vsphere,volume-opt=size=64mb \
-  "$IMAGE" sh -c 'trap "exit 0" TERM; while true; do sleep 1; done' >/dev/null ||
-  fail "service create"
-from=$(wait_task db)
-[ "$from" != node1 ] || fail "the task runs on the manager despite the constraint"
+from=$(db_service_on_worker)
 c=$(task_container "$from" db)
 task=$(nd node1 service ps -q --filter desired-state=running db)
 nd "$from" exec "$c" sh -c "echo before-$S > /data/f && sync" || fail "writing in the task"

@@ -57,6 +57,21 @@ wait_task () {
   fail "no running task of $s${not:+ off $not} after $secs s"
 }
 
+# db_service_on_worker: service db (one task, on a worker, restarted on
+# any exit) with a 64mb vsphere volume db at /data; prints its node.
+db_service_on_worker () {
+  local node
+  nd node1 service create --detach --quiet --name db --replicas 1 --no-resolve-image \
+    --constraint node.role==worker \
+    --restart-condition any --restart-delay 1s --stop-grace-period 2s \
+    --mount type=volume,source=db,target=/data,volume-driver=vsphere,volume-opt=size=64mb \
+    "$IMAGE" sh -c 'trap "exit 0" TERM; while true; do sleep 1; done' >/dev/null ||
+    fail "service create"
+  node=$(wait_task db)
+  [ "$node" != node1 ] || fail "the task runs on the manager despite the constraint"
+  echo "$node"
+}
+
 # task_container NODE SERVICE: id of SERVICE's running container on NODE.
 task_container () {
   nd "$1" ps -q --filter "label=com.docker.swarm.service.name=$2" 2>/dev/null | sed -n 1p
