@@ -109,7 +109,8 @@ mock_loop_attach (const char *backing, const char *tag, char *dev,
       return vdvs_error_set (err, e, "cannot open /dev/loop-control: %s",
                              strerror (e));
     }
-  /* Another process may still take the same device (EBUSY): next one. */
+  /* Another process may still take the same device (EBUSY), or be
+   * clearing it (ENXIO): next one. */
   for (int attempt = 0; attempt < 64; attempt++)
     {
       int n = claim_loop (ctl, next), lfd, r;
@@ -132,6 +133,9 @@ mock_loop_attach (const char *backing, const char *tag, char *dev,
         {
           e = errno;
           release_loop (n);
+          /* ENXIO: a device another detach is still tearing down. */
+          if (e == ENXIO)
+            continue;
           break;
         }
       /* Direct I/O avoids double caching (perf-baselines: dio=off costs 3x

@@ -169,29 +169,61 @@ records_of (const char *key)
   return n;
 }
 
-/* Bind `file` to the loop device `dev` ourselves. */
+/* Bind `file` to a free loop device ourselves; dev (len bytes) gets its
+ * name.  Other tests attach and clear loop devices at the same time, so a
+ * device just found free may be taken (EBUSY) or still torn down (ENXIO)
+ * by the time it is opened: take the next one. */
 static void
-bind_loop (const char *dev, const char *file)
+bind_free_loop (char *dev, size_t len, const char *file)
 {
   struct loop_config cfg;
-  int lfd = open (dev, O_RDWR | O_CLOEXEC),
-      ffd = open (file, O_RDWR | O_CLOEXEC);
+  int ctl = open ("/dev/loop-control", O_RDWR | O_CLOEXEC),
+      ffd = open (file, O_RDWR | O_CLOEXEC), r = -1;
 
-  cr_assert_geq (lfd, 0);
+  cr_assert_geq (ctl, 0);
   cr_assert_geq (ffd, 0);
   memset (&cfg, 0, sizeof cfg);
   cfg.fd = (unsigned) ffd;
   cfg.block_size = 512;
-  /* A device just cleared stays busy while another opener (udev probing
-   * it) still holds it: wait for that, up to a second. */
-  int r, tries = 0;
-  while ((r = ioctl (lfd, LOOP_CONFIGURE, &cfg)) < 0 && errno == EBUSY
-         && tries++ < 50)
-    usleep (20000);
+  for (int tries = 0; r < 0 && tries < 100; tries++)
+    {
+      int n = ioctl (ctl, LOOP_CTL_GET_FREE), lfd;
+      cr_assert_geq (n, 0, "LOOP_CTL_GET_FREE: %s", strerror (errno));
+      snprintf (dev, len, "/dev/loop%d", n);
+      if ((lfd = open (dev, O_RDWR | O_CLOEXEC)) >= 0)
+        {
+          r = ioctl (lfd, LOOP_CONFIGURE, &cfg);
+          close (lfd);
+        }
+      if (r < 0 && errno != EBUSY && errno != ENXIO)
+        break;
+      if (r < 0)
+        usleep (10000);
+    }
   cr_assert_eq (r, 0, "%s: %s", dev, strerror (errno));
   snprintf (foreign, sizeof foreign, "%s", dev);
   close (ffd);
-  close (lfd);
+  close (ctl);
+}
+
+/* Make the unit record of unit `unit` name the loop device `dev`. */
+static void
+record_names_loop (const char *unit, const char *dev)
+{
+  char path[PATH_MAX + 64], buf[4096], *nl;
+  FILE *f;
+  size_t n;
+
+  snprintf (path, sizeof path, "%s/root/.vms/%s/scsi0:%s", tmp, T_UUID_A,
+            unit);
+  cr_assert_not_null (f = fopen (path, "re"), "%s", path);
+  n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = '\0';
+  cr_assert_not_null (nl = strchr (buf, '\n'), "%s: `%s`", path, buf);
+  cr_assert_not_null (f = fopen (path, "we"));
+  fprintf (f, "%s%s", dev, nl);
+  cr_assert_eq (fclose (f), 0);
 }
 
 static bool
@@ -247,7 +279,8 @@ Test (crash, a_record_whose_device_serves_another_extent_is_not_reused)
   t_need_loop (ma);
   attach_both_then_crash (&da, &db, la, lb, sizeof la);
   vb = t_vol (ma, "b");
-  bind_loop (la, vb.flat);
+  bind_free_loop (la, sizeof la, vb.flat);
+  record_names_loop (da.unit, la);
 
   t_attach_ok (ma, "a", &da);
   expect_data (&da, "a");
