@@ -23,18 +23,33 @@ open_vm (const char *vm, const char *uuid)
 }
 
 static void
+open_both (void)
+{
+  ma = open_vm ("vmA", T_UUID_A);
+  mb = open_vm ("vmB", T_UUID_B);
+}
+
+/* Before a fork: a handle runs an index thread, and a fork while it holds
+ * the allocator's lock (ASan's has no fork handler) hangs the child. */
+static void
+close_both (void)
+{
+  vdvs_backend_mock.close (ma);
+  vdvs_backend_mock.close (mb);
+  ma = mb = NULL;
+}
+
+static void
 setup (void)
 {
   t_mkdtemp (tmp, sizeof tmp, "auth");
-  ma = open_vm ("vmA", T_UUID_A);
-  mb = open_vm ("vmB", T_UUID_B);
+  open_both ();
 }
 
 static void
 teardown (void)
 {
-  vdvs_backend_mock.close (ma);
-  vdvs_backend_mock.close (mb);
+  close_both ();
   t_rmrf (tmp);
 }
 
@@ -297,6 +312,7 @@ Test (auth, racing_creates_never_exceed_the_quota, .timeout = 60)
 
   groups ();
   OK (vdvs_mock_vmgroup_vm_add (ma, "g1", "vmB", &e_));
+  close_both ();
   for (int i = 0; i < 8; i++)
     {
       pids[i] = fork ();
@@ -305,7 +321,8 @@ Test (auth, racing_creates_never_exceed_the_quota, .timeout = 60)
         {
           char name[32];
           vdvs_error_t err = NULL;
-          struct mock *m = i % 2 ? mb : ma;
+          struct mock *m = i % 2 ? open_vm ("vmB", T_UUID_B)
+                                 : open_vm ("vmA", T_UUID_A);
           snprintf (name, sizeof name, "r%d@ds3", i);
           if (t_create (m, name, &err, "size", "100MB", NULL) == 0)
             _exit (0);
@@ -324,6 +341,7 @@ Test (auth, racing_creates_never_exceed_the_quota, .timeout = 60)
       cr_assert_neq (WEXITSTATUS (st), 2, "unexpected error in child %d", i);
       wins += WEXITSTATUS (st) == 0;
     }
+  open_both ();
   cr_assert_eq (wins, 1, "%d creates succeeded", wins);
 }
 
@@ -569,6 +587,7 @@ Test (auth, vmgroup_rm_volume_removed_meanwhile, .timeout = 30)
   t_create_ok (ma, "a", NULL);
   v = gvol (ma, "a");
   OK ((fd = mock_lock (ma, &v, &e_)) >= 0 ? 0 : -1);
+  close_both ();
   pid = fork ();
   cr_assert_geq (pid, 0);
   if (pid == 0)
@@ -576,7 +595,8 @@ Test (auth, vmgroup_rm_volume_removed_meanwhile, .timeout = 30)
       vdvs_error_t err = NULL;
       int r;
       close (fd); /* the parent's lock must not be held here too */
-      r = vdvs_mock_vmgroup_rm (ma, "g1", true, true, &err);
+      r = vdvs_mock_vmgroup_rm (open_vm ("vmA", T_UUID_A), "g1", true, true,
+                                &err);
       if (r < 0)
         fprintf (stderr, "child: %s\n", err->msg);
       _exit (r == 0 ? 0 : 1);
@@ -585,6 +605,7 @@ Test (auth, vmgroup_rm_volume_removed_meanwhile, .timeout = 30)
   OK (mock_remove_locked (&v, &e_));
   mock_unlock (fd);
   cr_assert_eq (waitpid (pid, &status, 0), pid);
+  open_both ();
   cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0,
              "vmgroup rm failed (status %d)", status);
 }

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "index.h"
@@ -70,50 +69,49 @@ file_path (char *buf, size_t len, const char *dir, const char *name)
   snprintf (buf, len, "%s/%s", dir, name);
 }
 
+/* vmB's steps, in another process: create two volumes, then remove one. */
+static int
+vm_b_step (int n, void *arg)
+{
+  static struct mock *b;
+  vdvs_error_t err = NULL;
+  int r;
+
+  (void) arg;
+  if (n == 0)
+    {
+      b = t_mock_open (tmp, "vmB", T_UUID_B);
+      r = t_create (b, "theirs", &err, NULL);
+      return r ?: t_create (b, "other@ds2", &err, NULL);
+    }
+  r = vdvs_backend_mock.remove (b, "theirs", NULL, &err);
+  vdvs_backend_mock.close (b);
+  return r;
+}
+
 /* Another VM, in another process, creates and removes volumes: this
  * handle's List shows it at once (no sleep: the events are queued by the
  * time the other process's calls return). */
 Test (index, other_vm_changes_appear_in_list)
 {
-  struct mock *a = t_mock_open (tmp, "vmA", T_UUID_A);
+  struct t_child vm_b;
+  struct mock *a;
   char got[4096];
-  pid_t pid;
-  int st;
 
+  t_child_start (&vm_b, vm_b_step, NULL);
+  a = t_mock_open (tmp, "vmA", T_UUID_A);
   t_create_ok (a, "mine", NULL);
   list_of (a, got, sizeof got);
   cr_assert_str_eq (got, "mine@datastore1");
 
-  pid = fork ();
-  cr_assert_geq (pid, 0);
-  if (pid == 0)
-    {
-      struct mock *b = t_mock_open (tmp, "vmB", T_UUID_B);
-      vdvs_error_t err = NULL;
-      int r = t_create (b, "theirs", &err, NULL);
-      r = r ?: t_create (b, "other@ds2", &err, NULL);
-      vdvs_backend_mock.close (b);
-      _exit (r == 0 ? 0 : 1);
-    }
-  cr_assert_eq (waitpid (pid, &st, 0), pid);
-  cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+  cr_assert_eq (t_child_step (&vm_b), 0);
   list_of (a, got, sizeof got);
   cr_assert_str_eq (got, "mine@datastore1 other@ds2 theirs@datastore1");
 
-  pid = fork ();
-  cr_assert_geq (pid, 0);
-  if (pid == 0)
-    {
-      struct mock *b = t_mock_open (tmp, "vmB", T_UUID_B);
-      vdvs_error_t err = NULL;
-      int r = vdvs_backend_mock.remove (b, "theirs", NULL, &err);
-      vdvs_backend_mock.close (b);
-      _exit (r == 0 ? 0 : 1);
-    }
-  cr_assert_eq (waitpid (pid, &st, 0), pid);
-  cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+  cr_assert_eq (t_child_step (&vm_b), 0);
   list_of (a, got, sizeof got);
   cr_assert_str_eq (got, "mine@datastore1 other@ds2");
+  t_child_stop (&vm_b);
   vdvs_backend_mock.close (a);
 }
 
@@ -297,40 +295,45 @@ Test (index, ancestor_renamed_away_and_back)
   vdvs_backend_mock.close (a);
 }
 
+/* The burst's files: 12000 created, every third removed. */
+static int
+burst_step (int n, void *arg)
+{
+  const char *d1 = arg;
+  char name[64], path[PATH_MAX * 2];
+
+  (void) n;
+  for (int i = 0; i < 12000; i++)
+    {
+      snprintf (name, sizeof name, "v%05d.vmdk", i);
+      touch_file (d1, name, 64);
+    }
+  for (int i = 0; i < 12000; i += 3)
+    {
+      snprintf (path, sizeof path, "%s/v%05d.vmdk", d1, i);
+      if (unlink (path) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* A burst of creates by another process (more events than the kernel
  * queue holds by default) ends with the exact set. */
 Test (index, burst_of_creates_and_deletes, .timeout = 60)
 {
-  char d1[PATH_MAX], name[64], path[PATH_MAX * 2];
+  char d1[PATH_MAX];
   const char *const names[] = { "ds1" };
   const char *const dirs[] = { d1 };
   struct mock_index *ix;
-  pid_t pid;
-  int st;
+  struct t_child burst;
 
   snprintf (d1, sizeof d1, "%s/d1", tmp);
   mkdir (d1, 0755);
+  t_child_start (&burst, burst_step, d1);
   ix = mock_index_new (1, names, dirs, 1);
   cr_assert_not_null (ix);
-  pid = fork ();
-  cr_assert_geq (pid, 0);
-  if (pid == 0)
-    {
-      for (int i = 0; i < 12000; i++)
-        {
-          snprintf (name, sizeof name, "v%05d.vmdk", i);
-          touch_file (d1, name, 64);
-        }
-      for (int i = 0; i < 12000; i += 3)
-        {
-          snprintf (path, sizeof path, "%s/v%05d.vmdk", d1, i);
-          if (unlink (path) < 0)
-            _exit (1);
-        }
-      _exit (0);
-    }
-  cr_assert_eq (waitpid (pid, &st, 0), pid);
-  cr_assert (WIFEXITED (st) && WEXITSTATUS (st) == 0);
+  cr_assert_eq (t_child_step (&burst), 0);
+  t_child_stop (&burst);
   cr_assert_eq (mock_index_count (ix), 8000);
   mock_index_free (ix);
 }
