@@ -1,4 +1,4 @@
-/* `vdvsctl config ...` and `vdvsctl vmgroup ...`: upstream vmdkops_admin's
+/* `vdvsctl config|vmgroup|policy|volume ...`: upstream vmdkops_admin's
  * commands over the emulated host's Config DB (backends/mock/authdb.h),
  * with its flags, texts, table format and exit codes: a failure prints
  * "ERROR:<text>" on stdout and exits 2; a usage error exits 2 with the
@@ -16,7 +16,6 @@
 #include "mock.h"
 #include "vdvsctl.h"
 
-#define EXIT_OP_FAILED 2
 #define EXIT_USAGE 2
 
 static const char admin_usage[] =
@@ -46,6 +45,11 @@ static const char admin_usage[] =
     "  policy rm --name N\n"
     "  policy update --name N --content C\n"
     "  policy ls\n"
+    "  volume ls [-c COL[,COL...]] [--vmgroup GLOB]\n"
+    "  volume set --volume VOL@DS --vmgroup NAME --options "
+    "\"KEY=VALUE[,...]\"\n"
+    "                 (access=read-write|read-only,\n"
+    "                 attach-as=independent_persistent|persistent)\n"
     "Sizes: <int>MB|GB|TB|PB.  VMs are named as their vdvsd or esxsim\n"
     "listener calls them (vm-name), once it has started on this root.\n";
 
@@ -54,18 +58,11 @@ struct admin_args
   const char *name, *default_ds, *description, *vm_list, *datastore;
   const char *maxsize, *totalsize, *new_name, *to, *content;
   const char *allow_value; /* access set --allow-create VALUE */
+  const char *vmgroup, *volume, *options, *cols; /* volume ls|set */
   bool allow_create, local, unlink, confirm, no_backup, remove_volumes, force,
       json;
   const char *datastore_flag_ds; /* config init --datastore */
 };
-
-static int
-fail (vdvs_error_t *err)
-{
-  printf ("ERROR:%s\n", (*err)->msg);
-  vdvs_error_release (err);
-  return EXIT_OP_FAILED;
-}
 
 static int
 usage_fail (const char *what)
@@ -74,74 +71,11 @@ usage_fail (const char *what)
   return EXIT_USAGE;
 }
 
-/* upstream's cli_table: each cell left-justified to its column's width
- * plus two blanks, a dashed divider under the header. */
-static void
-print_table (cJSON *rows, const char *const *cols, size_t ncols)
-{
-  size_t w[8] = { 0 };
-  cJSON *row;
-
-  for (size_t c = 0; c < ncols; c++)
-    w[c] = strlen (cols[c]);
-  cJSON_ArrayForEach (row, rows)
-    {
-      for (size_t c = 0; c < ncols; c++)
-        {
-          const char *v = cJSON_GetStringValue (
-              cJSON_GetObjectItemCaseSensitive (row, cols[c]));
-          if (v && strlen (v) > w[c])
-            w[c] = strlen (v);
-        }
-    }
-  for (size_t c = 0; c < ncols; c++)
-    printf ("%-*s", (int) w[c] + 2, cols[c]);
-  putchar ('\n');
-  for (size_t c = 0; c < ncols; c++)
-    {
-      for (size_t i = 0; i < w[c]; i++)
-        putchar ('-');
-      fputs ("  ", stdout);
-    }
-  putchar ('\n');
-  cJSON_ArrayForEach (row, rows)
-    {
-      for (size_t c = 0; c < ncols; c++)
-        {
-          const char *v = cJSON_GetStringValue (
-              cJSON_GetObjectItemCaseSensitive (row, cols[c]));
-          printf ("%-*s", (int) w[c] + 2, v ? v : "");
-        }
-      putchar ('\n');
-    }
-  /* print() of the table string adds one more newline. */
-  putchar ('\n');
-}
-
-static int
-listing (int r, cJSON *rows, vdvs_error_t *err, bool json,
-         const char *const *cols, size_t ncols)
-{
-  if (r < 0)
-    return fail (err);
-  if (json)
-    {
-      char *s = cJSON_Print (rows);
-      if (s)
-        puts (s);
-      free (s);
-    }
-  else
-    print_table (rows, cols, ncols);
-  cJSON_Delete (rows);
-  return 0;
-}
-
 static int
 done (int r, vdvs_error_t *err, const char *msg)
 {
   if (r < 0)
-    return fail (err);
+    return vdvsctl_admin_fail (err);
   puts (msg);
   return 0;
 }
@@ -188,7 +122,7 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
     {
       if (vdvs_mock_config_init_args (h, a->local, a->datastore_flag_ds, &err)
           < 0)
-        return fail (&err);
+        return vdvsctl_admin_fail (&err);
       if (a->datastore_flag_ds)
         r = vdvs_mock_config_init_datastore (h, a->datastore_flag_ds, a->force,
                                              &out, &err);
@@ -208,7 +142,7 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
                 "'vmdkops_admin config rm --unlink' on ESXi hosts using this "
                 "DB, and then manually\n        remove the actual DB file "
                 "'vmdkops_config.db' from shared storage.\n        ");
-          return EXIT_OP_FAILED;
+          return VDVSCTL_EXIT_OP_FAILED;
         }
       if (a->local && a->unlink)
         {
@@ -216,13 +150,13 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
                 "together. Please use '--local' flag for removing DB in "
                 "SingleNode mode,\n        and use '--unlink' to unlink from "
                 "DB in MultiNode mode.\n        ");
-          return EXIT_OP_FAILED;
+          return VDVSCTL_EXIT_OP_FAILED;
         }
       if (!a->confirm)
         {
           puts ("ERROR:Warning: For extra safety, removal operation requires "
                 "'--confirm' flag.");
-          return EXIT_OP_FAILED;
+          return VDVSCTL_EXIT_OP_FAILED;
         }
       /* upstream removes nothing with --no-backup (its bug, kept). */
       if (a->no_backup && vdvs_mock_authdb_mode (h) == MOCK_DB_SINGLE_NODE)
@@ -238,7 +172,7 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
           printf ("ERROR:Config DB  move to %s requires '--force' flag to "
                   "execute the request.\n",
                   a->to);
-          return EXIT_OP_FAILED;
+          return VDVSCTL_EXIT_OP_FAILED;
         }
       puts ("Sorry, configuration move ('config mv' command) is not "
             "supported yet");
@@ -247,7 +181,7 @@ cmd_config (void *h, const char *sub, const struct admin_args *a)
   else
     return usage_fail ("config: init, status, rm or mv");
   if (r < 0)
-    return fail (&err);
+    return vdvsctl_admin_fail (&err);
   if (out[0])
     puts (out);
   free (out);
@@ -276,7 +210,7 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
   if (n == 1 && strcmp (w[0], "ls") == 0)
     {
       r = vdvs_mock_vmgroup_ls (h, &rows, &err);
-      return listing (r, rows, &err, a->json, group_cols, 5);
+      return vdvsctl_listing (r, rows, &err, a->json, group_cols, 5);
     }
   if (n == 1 && strcmp (w[0], "create") == 0)
     {
@@ -315,7 +249,7 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
       if (strcmp (w[1], "ls") == 0)
         {
           r = vdvs_mock_vmgroup_vm_ls (h, a->name, &rows, &err);
-          return listing (r, rows, &err, a->json, vm_cols, 2);
+          return vdvsctl_listing (r, rows, &err, a->json, vm_cols, 2);
         }
       NEED (a->vm_list, "--vm-list");
       if (strcmp (w[1], "add") == 0)
@@ -343,7 +277,7 @@ cmd_vmgroup (void *h, const char *const *w, size_t n,
       if (strcmp (w[1], "ls") == 0)
         {
           r = vdvs_mock_access_ls (h, a->name, &rows, &err);
-          return listing (r, rows, &err, a->json, access_cols, 4);
+          return vdvsctl_listing (r, rows, &err, a->json, access_cols, 4);
         }
       NEED (a->datastore, "--datastore");
       if (strcmp (w[1], "add") == 0)
@@ -391,6 +325,7 @@ vdvsctl_is_admin_command (int argc, char **argv)
     "--to",
     "--content",
     "--vsan-datastores",
+    "--vmgroup",
     "-c",
   };
 
@@ -401,7 +336,8 @@ vdvsctl_is_admin_command (int argc, char **argv)
       if (argv[i][0] != '-')
         return strcmp (argv[i], "config") == 0
                || strcmp (argv[i], "vmgroup") == 0
-               || strcmp (argv[i], "policy") == 0;
+               || strcmp (argv[i], "policy") == 0
+               || strcmp (argv[i], "volume") == 0;
       if (strchr (argv[i], '=') != NULL)
         continue;
       for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
@@ -428,7 +364,7 @@ cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
     {
       cJSON *rows = NULL;
       r = vdvs_mock_policy_ls (h, &rows, &err);
-      return listing (r, rows, &err, a->json, cols, 3);
+      return vdvsctl_listing (r, rows, &err, a->json, cols, 3);
     }
   if (n == 1 && strcmp (w[0], "create") == 0)
     {
@@ -455,6 +391,34 @@ cmd_policy (void *h, const char *const *w, size_t n, struct admin_args *a)
       return done (r, &err, msg);
     }
   return usage_fail ("policy: create, rm, ls or update");
+}
+
+/* volume ls|set (vdvsctl-volume.c). */
+static int
+cmd_volume (void *h, const char *const *w, size_t n,
+            const struct admin_args *a)
+{
+  if (n == 1 && strcmp (w[0], "ls") == 0)
+    return vdvsctl_volume_ls (h, a->vmgroup, a->cols, a->json);
+  if (n == 1 && strcmp (w[0], "set") == 0)
+    {
+      char missing[64] = "";
+      if (!a->volume)
+        strcat (missing, ", --volume");
+      if (!a->vmgroup)
+        strcat (missing, ", --vmgroup");
+      if (!a->options)
+        strcat (missing, ", --options");
+      if (missing[0])
+        {
+          fprintf (stderr,
+                   "vdvsctl: the following arguments are required: %s\n",
+                   missing + 2);
+          return EXIT_USAGE;
+        }
+      return vdvsctl_volume_set (h, a->volume, a->vmgroup, a->options);
+    }
+  return usage_fail ("volume: ls or set");
 }
 
 int
@@ -485,6 +449,9 @@ vdvsctl_admin_main (int argc, char **argv)
     O_TO,
     O_CONTENT,
     O_VSAN,
+    O_VMGROUP,
+    O_VOLUME,
+    O_OPTIONS,
   };
   static const struct option opts[] = {
     { "root", required_argument, NULL, O_ROOT },
@@ -509,6 +476,9 @@ vdvsctl_admin_main (int argc, char **argv)
     { "no-backup", no_argument, NULL, O_NOBACKUP },
     { "remove-volumes", no_argument, NULL, O_RMVOLS },
     { "force", no_argument, NULL, O_FORCE },
+    { "vmgroup", required_argument, NULL, O_VMGROUP },
+    { "volume", required_argument, NULL, O_VOLUME },
+    { "options", required_argument, NULL, O_OPTIONS },
     { "help", no_argument, NULL, O_HELP },
     { NULL, 0, NULL, 0 },
   };
@@ -519,7 +489,7 @@ vdvsctl_admin_main (int argc, char **argv)
   int c, r;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1)
     {
       const char *key = c == O_ROOT     ? "root"
                         : c == O_DS     ? "datastores"
@@ -593,6 +563,18 @@ vdvsctl_admin_main (int argc, char **argv)
         case O_FORCE:
           a.force = true;
           break;
+        case O_VMGROUP:
+          a.vmgroup = optarg;
+          break;
+        case O_VOLUME:
+          a.volume = optarg;
+          break;
+        case O_OPTIONS:
+          a.options = optarg;
+          break;
+        case 'c':
+          a.cols = optarg + (optarg[0] == '='); /* -c=COLS, as argparse */
+          break;
         case 'h':
         case O_HELP:
           fputs (admin_usage, stdout);
@@ -615,10 +597,13 @@ vdvsctl_admin_main (int argc, char **argv)
     {
       printf ("ERROR:%s\n", err->msg);
       vdvs_error_release (&err);
-      return EXIT_OP_FAILED;
+      return VDVSCTL_EXIT_OP_FAILED;
     }
   if (strcmp (cmd, "config") == 0)
     r = cmd_config (h, argv[optind + 1], &a);
+  else if (strcmp (cmd, "volume") == 0)
+    r = cmd_volume (h, (const char *const *) argv + optind + 1,
+                    (size_t) (argc - optind - 1), &a);
   else if (strcmp (cmd, "policy") == 0)
     r = cmd_policy (h, (const char *const *) argv + optind + 1,
                     (size_t) (argc - optind - 1), &a);

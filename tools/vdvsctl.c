@@ -1,7 +1,7 @@
 /* vdvsctl: admin view of the emulated datastore (the counterpart of the
  * upstream vmdkops_admin), fault injection in vmdkfs, VM power-off.
  *
- *   vdvsctl [--root DIR] [--datastores A,B] [--json] ls [--vmgroup NAME]
+ *   vdvsctl [--root DIR] [--datastores A,B] [--json] ls [--vmgroup GLOB]
  *           [-c COL[,COL...]]
  *   vdvsctl [...] inspect VOLUME[@DS]
  *   vdvsctl [...] set VOLUME[@DS] access=read-only|read-write [attach-as=..]
@@ -11,14 +11,16 @@
  *   vdvsctl [...] vm power-off NAME|UUID   (or --vm-uuid UUID)
  *   vdvsctl fault ...            (see `vdvsctl fault help`)
  *   vdvsctl status               vdvsd / vmdkfs sockets answering? (1: no vdvsd)
- *   vdvsctl config|vmgroup ...   vmdkops_admin's Config DB commands
- *                                (vdvsctl-admin.c)
+ *   vdvsctl config|vmgroup|policy|volume ...
+ *                                vmdkops_admin's commands (vdvsctl-admin.c,
+ *                                vdvsctl-volume.c)
  *
  * It works on the datastore's files directly (it links the mock backend),
  * as vmdkops_admin works on ESX, so it needs no running daemon.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -48,7 +50,8 @@ static const char usage[] =
     "                             created-by, attached-to, policy, capacity,\n"
     "                             used, disk-format, fstype, access;\n"
     "                             with a Config DB every vmgroup's, and\n"
-    "                             vmgroup (--vmgroup NAME: that one's);\n"
+    "                             vmgroup (--vmgroup GLOB: those whose\n"
+    "                             name matches);\n"
     "                             -c: only those columns (these names,\n"
     "                             attach-as, vmgroup), in this order\n"
     "  inspect VOLUME[@DS]        every field of one volume (with a Config\n"
@@ -77,7 +80,9 @@ static const char usage[] =
     "                             vmgroups, their VMs and privileges\n"
     "  policy create|rm|ls|update ...\n"
     "                             vSAN storage policies\n"
-    "                             (`vdvsctl vmgroup --help` for both)\n\n"
+    "  volume ls|set ...          vmdkops_admin's volume ls and set, with\n"
+    "                             its columns and texts\n"
+    "                             (`vdvsctl vmgroup --help` for these)\n\n"
     "  --root DIR                 backing root (default /var/lib/vdvs)\n"
     "  --datastores A[,B]         datastores (default datastore1)\n"
     "  --auth-db PATH             Config DB (<root>/.vmdkops/auth-db)\n"
@@ -199,32 +204,22 @@ static const char *const sel_head[NSEL - NCOLS] = { "ATTACH-AS", "VMGROUP" };
 static const char *const sel_key[NSEL - NCOLS] = { "attach-as", "vmgroup" };
 
 /* `-c COL[,COL...]` into sel[]; an unknown name is an error with
- * upstream's text, which lists the names in upstream's order. */
+ * upstream's text (vdvsctl_volume_columns). */
 static int
 parse_columns (const char *spec, bool sel[NSEL])
 {
+  bool known[VDVSCTL_VOLUME_COLS];
   const char *p = spec;
 
+  if (vdvsctl_volume_columns (spec, known) < 0)
+    return -1;
   memset (sel, 0, NSEL * sizeof *sel);
   for (;;)
     {
-      size_t len = strcspn (p, ","), k;
-      for (k = 0; k < NSEL; k++)
+      size_t len = strcspn (p, ",");
+      for (size_t k = 0; k < NSEL; k++)
         if (strlen (sel_name[k]) == len && strncmp (p, sel_name[k], len) == 0)
-          break;
-      if (k == NSEL)
-        {
-          fprintf (stderr,
-                   "vdvsctl: argument -c: invalid choices: %.*s (choices "
-                   "must be a comma separated list of only the following "
-                   "words \n ['volume','datastore','vmgroup','capacity',"
-                   "'used','fstype','policy','disk-format','attached-to',"
-                   "'access','attach-as','created-by','created']. No spaces "
-                   "are allowed between choices.)\n",
-                   (int) len, p);
-          return -1;
-        }
-      sel[k] = true;
+          sel[k] = true;
       if (p[len] == '\0')
         return 0;
       p += len + 1;
@@ -253,7 +248,7 @@ cell (size_t k, const char *const v[NCOLS], const struct vdvs_volume_info *i,
 }
 
 /* With a Config DB: every vmgroup's volumes (admin `volume ls`), with a
- * VMGROUP column; `only` keeps one vmgroup's.  Without one: the default
+ * VMGROUP column; `only` (a pattern) keeps those vmgroups'.  Without one: the default
  * folder, as the VMs see it.  sel: the -c columns (NULL: the default). */
 static int
 cmd_ls (void *h, const char *only, const bool *sel)
@@ -280,7 +275,7 @@ cmd_ls (void *h, const char *only, const bool *sel)
           const char *g = cJSON_GetStringValue (
               cJSON_GetObjectItem (it, "vmgroup"));
           if (uuid == NULL || group == NULL
-              || (only != NULL && strcmp (g, only) != 0))
+              || (only != NULL && !vdvsctl_vmgroup_matches (g, only)))
             continue;
           if (vdvs_volume_list_add (&l,
                                     cJSON_GetStringValue (

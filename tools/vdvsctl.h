@@ -2,6 +2,7 @@
 #ifndef VDVSCTL_H
 #define VDVSCTL_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -12,11 +13,38 @@
 /* vdvsctl-fault.c: `vdvsctl fault ...`, argv[0] == "fault". */
 int vdvsctl_fault_main (int argc, char **argv);
 
-/* vdvsctl-admin.c: `config ...` and `vmgroup ...` (vmdkops_admin's), the
- * whole command line given.  Is the first word that is not an option (or
- * an option's value) one of them? */
+/* vdvsctl-admin.c: `config ...`, `vmgroup ...`, `policy ...` and
+ * `volume ...` (vmdkops_admin's), the whole command line given.  Is the
+ * first word that is not an option (or an option's value) one of them? */
 bool vdvsctl_is_admin_command (int argc, char **argv);
 int vdvsctl_admin_main (int argc, char **argv);
+
+/* vdvsctl-output.c: how the admin commands print. */
+#define VDVSCTL_EXIT_OP_FAILED 2
+#define VDVSCTL_TABLE_MAX_COLS 16
+/* "ERROR:<message>" on stdout; releases *err; the exit status. */
+int vdvsctl_admin_fail (vdvs_error_t *err);
+/* upstream's table of rows (objects keyed by the column titles). */
+void vdvsctl_print_table (cJSON *rows, const char *const *cols, size_t ncols);
+/* A listing's result: rows as the table or JSON (and freed), or r < 0's
+ * failure. */
+int vdvsctl_listing (int r, cJSON *rows, vdvs_error_t *err, bool json,
+                     const char *const *cols, size_t ncols);
+
+/* vdvsctl-volume.c: `volume ls [-c COLS] [--vmgroup GLOB]` and `volume set
+ * --volume VOL@DS --vmgroup NAME --options "k=v[,k=v]"`, as vmdkops_admin.
+ * h: a mock handle.  Exit statuses. */
+#define VDVSCTL_VOLUME_COLS 13
+/* -c's words in upstream's order into sel[]; an unknown word is
+ * argparse's error on stderr, and -1. */
+int vdvsctl_volume_columns (const char *spec, bool sel[VDVSCTL_VOLUME_COLS]);
+/* upstream's get_volumes(pattern): a vmgroup whose name matches the
+ * fnmatch pattern; "N/A" (a folder of no vmgroup) only for "*". */
+bool vdvsctl_vmgroup_matches (const char *group, const char *pattern);
+int vdvsctl_volume_ls (void *h, const char *pattern, const char *cols,
+                       bool json);
+int vdvsctl_volume_set (void *h, const char *volume, const char *vmgroup,
+                        const char *options);
 
 /* vdvsctl-opts.c: KEY=VALUE words into *o (which the caller clears, also
  * on error).  With `split`, each word is a comma-separated list with

@@ -81,45 +81,53 @@ vdvs_mock_find_vm (void *handle, const char *vm, char *uuid, size_t len,
 }
 
 int
-vdvs_mock_set_options (void *handle, const char *name,
-                       const struct vdvs_opts *opts, vdvs_error_t *err)
+mock_vol_set_options (struct mock *m, const struct mock_vol *v,
+                      const struct vdvs_opts *opts, vdvs_error_t *err)
 {
-  struct mock *m = handle;
   struct mock_sidecar sc;
-  struct mock_vol v;
   int fd, r = 0;
 
-  if (mock_options_validate_set (opts, err) < 0
-      || mock_auth_locate (m, name, &v, err) < 0)
-    return -1;
   /* The lock attach and detach hold while they rewrite the sidecar: an
    * edit never loses their status change, nor they ours. */
-  if ((fd = mock_lock (m, &v, err)) < 0)
+  if ((fd = mock_lock (m, v, err)) < 0)
     return -1;
-  if (!mock_vol_exists (&v))
-    r = mock_not_found (&v, err);
-  else if (mock_sidecar_read (v.sidecar, &sc, err) < 0)
-    r = vdvs_error_wrap (err, "Volume %s has corrupt metadata", v.vol);
+  if (!mock_vol_exists (v))
+    r = mock_not_found (v, err);
+  else if (mock_sidecar_read (v->sidecar, &sc, err) < 0)
+    r = vdvs_error_wrap (err, "Volume %s has corrupt metadata", v->vol);
   else
     {
       for (size_t i = 0; i < opts->n && r == 0; i++)
         if (vdvs_opts_set (&sc.vol_opts, opts->v[i].key, opts->v[i].value) < 0)
           r = vdvs_error_set (err, ENOMEM, "out of memory");
-      if (r == 0 && mock_sidecar_write (v.sidecar, &sc, err) < 0)
+      if (r == 0 && mock_sidecar_write (v->sidecar, &sc, err) < 0)
         r = -1;
       if (r == 0)
         {
           const char *a = vdvs_opts_get (&sc.vol_opts, "access");
           const char *as = vdvs_opts_get (&sc.vol_opts, "attach-as");
           vdvs_log (VDVS_LOG_INFO, "Volume options set",
-                    "volume=%s datastore=%s access=%s attach-as=%s", v.vol,
-                    v.ds, a ? a : "read-write",
+                    "volume=%s datastore=%s access=%s attach-as=%s", v->vol,
+                    v->ds, a ? a : "read-write",
                     as ? as : "independent_persistent");
         }
       mock_sidecar_clear (&sc);
     }
   mock_unlock (fd);
   return r;
+}
+
+int
+vdvs_mock_set_options (void *handle, const char *name,
+                       const struct vdvs_opts *opts, vdvs_error_t *err)
+{
+  struct mock *m = handle;
+  struct mock_vol v;
+
+  if (mock_options_validate_set (opts, err) < 0
+      || mock_auth_locate (m, name, &v, err) < 0)
+    return -1;
+  return mock_vol_set_options (m, &v, opts, err);
 }
 
 int

@@ -107,9 +107,18 @@ int vdvs_mock_access_ls (void *handle, const char *name, cJSON **rows,
 /* Admin volume listing: every volume in every vmgroup folder
  * (dockvols/<uuid>) and in dockvols/ itself (uuid "") of every datastore,
  * as rows {"volume": "vol@ds", "uuid": folder, "vmgroup": its name, or
- * "N/A" when no vmgroup has that uuid (upstream's orphans)}, sorted by
+ * "N/A" when no vmgroup has that uuid (upstream's orphans), "vsan": is
+ * the datastore vSAN}, sorted by
  * volume then vmgroup. */
 int vdvs_mock_volume_ls_all (void *handle, cJSON **rows, vdvs_error_t *err);
+/* Admin `volume set --volume VOL@DS --vmgroup G --options "k=v[,k=v]"`:
+ * access and attach-as of the volume in G's folder, checked in upstream's
+ * order (options syntax, name, vmgroup, datastore, volume, keys, values).
+ * <0 with *err the whole upstream text ("Failed to update O for V." or
+ * "Failed to update O for V - DETAIL."); the plain text's reason is
+ * logged. */
+int vdvs_mock_volume_set (void *handle, const char *name, const char *vmgroup,
+                          const char *options, vdvs_error_t *err);
 /* policy create/rm/ls/update (policy.c): texts of upstream's
  * vsan_policy.py; ls rows {"Policy Name", "Policy Content", "Active"}. */
 int vdvs_mock_policy_create (void *handle, const char *name,

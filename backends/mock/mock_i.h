@@ -98,6 +98,10 @@ int mock_vol_from_key (const struct mock *m, const char *key,
 bool mock_vol_exists (const struct mock_vol *v);
 /* The upstream "not found" of v, as an error; returns -1. */
 int mock_not_found (const struct mock_vol *v, vdvs_error_t *err);
+/* admin.c: opts (already validated) merged into v's sidecar options,
+ * under v's lock. */
+int mock_vol_set_options (struct mock *m, const struct mock_vol *v,
+                          const struct vdvs_opts *opts, vdvs_error_t *err);
 /* Cross-process lock of one volume (flock on one of 256 bucket files).
  * Returns an fd to pass to mock_unlock, or <0 with *err set. */
 int mock_lock (const struct mock *m, const struct mock_vol *v,

@@ -1,12 +1,12 @@
-/* Every upstream text of the vmgroup, access, config and policy commands
- * and of the authorization of a VM's requests (reference
+/* Every upstream text of the vmgroup, access, config, policy and volume
+ * commands and of the authorization of a VM's requests (reference
  * admin-tenancy.md §2-§5.3), each produced by the action that produces it
  * upstream.  One table, run in order on one datastore root: a row is an
  * action and the exact text it must give.
  *
  * Actions:
- *   "$ WORDS"          vdvsctl WORDS (tools/vdvsctl-admin.c, compiled in,
- *                      run in a child); the text is its whole stdout, and
+ *   "$ WORDS"          the built vdvsctl (meson's $VDVSCTL) run with
+ *                      WORDS; the text is its whole stdout, and
  *                      the exit status is 2 when it starts "ERROR:", else 0
  *   "vmA|vmB|vmC OP NAME [K=V...]"
  *                      that VM's create, rm, get or mount (authorization of
@@ -258,6 +258,37 @@ static const struct row rows[] = {
     "File /vmfs/volumes/ds3/dockvols/g1/a.vmdk already exists" },
   { "vmA create b@ds3 size=50MB", "" },
   { "vmB create m@ds2", "" },
+  /* §5.1 volume ls and set. */
+  { "$ volume ls -c volume,datastore,vmgroup,access,attach-as",
+    "Volume  Datastore   VMGroup   Access      Attach-as               \n"
+    "------  ----------  --------  ----------  ----------------------  \n"
+    "a       ds3         g1        read-write  independent_persistent  \n"
+    "b       ds3         g1        read-write  independent_persistent  \n"
+    "busy    datastore1  _DEFAULT  read-write  independent_persistent  \n"
+    "m       ds2         _DEFAULT  read-write  independent_persistent  \n\n" },
+  { "$ volume ls -c vmgroup,volume --vmgroup 'g[0-1]'",
+    "Volume  VMGroup  \n------  -------  \na       g1       \n"
+    "b       g1       \n\n" },
+  { "$ volume set --volume a@ds3 --vmgroup g1 --options "
+    "'access=read-only, attach-as=persistent'",
+    "Successfully updated settings for a@ds3\n" },
+  { "$ volume set --volume a@ds3 --vmgroup g2 --options access=read-only",
+    "ERROR:Failed to update access=read-only for a@ds3.\n" },
+  { "$ volume set --volume a --vmgroup g1 --options access=read-only",
+    "ERROR:Failed to update access=read-only for a.\n" },
+  { "$ volume set --volume a@ds3 --vmgroup g1 --options 'size=1,access=x'",
+    "ERROR:Failed to update size=1,access=x for a@ds3 - \"Invalid options: "
+    "['size'] \\nOptions that can be edited: ['access', 'attach-as']\".\n" },
+  { "$ volume set --volume a@ds3 --vmgroup g1 --options access=read-only,",
+    "ERROR:Failed to update access=read-only, for a@ds3 - dictionary update "
+    "sequence element #1 has length 1; 2 is required.\n" },
+  { "$ volume set --volume a@ds3 --vmgroup g1 --options attach-as=bad",
+    "ERROR:Failed to update attach-as=bad for a@ds3.\n" },
+  { "$ volume ls -c volume,vmgroup,access,attach-as --vmgroup g1",
+    "Volume  VMGroup  Access      Attach-as               \n"
+    "------  -------  ----------  ----------------------  \n"
+    "a       g1       read-only   persistent              \n"
+    "b       g1       read-write  independent_persistent  \n\n" },
   { "vmA rm m@ds2", "No delete privilege" },
   { "vmA create x@nods",
     "Invalid datastore 'nods'.\nKnown datastores: datastore1, ds2, ds3.\n"
