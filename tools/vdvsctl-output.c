@@ -1,11 +1,29 @@
-/* How vmdkops_admin's commands print (vdvsctl-admin.c, vdvsctl-volume.c):
- * upstream's table, or JSON with --json; a failure as "ERROR:<text>" on
- * stdout, exit status 2. */
+/* How vdvsctl prints: its own failures on stderr; vmdkops_admin's
+ * commands (vdvsctl-admin.c, vdvsctl-volume.c) as upstream's table, or
+ * JSON with --json, and a failure as "ERROR:<text>" on stdout, exit
+ * status 2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vdvsctl.h"
+
+int
+vdvsctl_die (vdvs_error_t *err)
+{
+  fprintf (stderr, "vdvsctl: %s\n", (*err)->msg);
+  vdvs_error_release (err);
+  return 1;
+}
+
+void
+vdvsctl_print_json (cJSON *o)
+{
+  char *s = cJSON_Print (o);
+  if (s != NULL)
+    puts (s);
+  free (s);
+}
 
 int
 vdvsctl_admin_fail (vdvs_error_t *err)

@@ -19,7 +19,18 @@ int vdvsctl_fault_main (int argc, char **argv);
 bool vdvsctl_is_admin_command (int argc, char **argv);
 int vdvsctl_admin_main (int argc, char **argv);
 
-/* vdvsctl-output.c: how the admin commands print. */
+/* vdvsctl-show.c: `ls` (only: a --vmgroup pattern or NULL; cols: -c's
+ * words or NULL) and one volume's fields, as `inspect` shows them (in
+ * vmgroup `vmgroup`'s folder when given) or, after set/create/clone,
+ * under the line "<human_prefix> VOL@DS".  Exit statuses. */
+int vdvsctl_ls (void *h, const char *only, const char *cols, bool json);
+int vdvsctl_show (void *h, const char *name, const char *vmgroup,
+                  const char *human_prefix, bool json);
+
+/* vdvsctl-output.c: how vdvsctl and the admin commands print. */
+/* "vdvsctl: <message>" on stderr; releases *err; exit status 1. */
+int vdvsctl_die (vdvs_error_t *err);
+void vdvsctl_print_json (cJSON *o);
 #define VDVSCTL_EXIT_OP_FAILED 2
 #define VDVSCTL_TABLE_MAX_COLS 16
 /* "ERROR:<message>" on stdout; releases *err; the exit status. */
