@@ -177,6 +177,7 @@ expect_contains "Mount of a disk without NTFS" "$r" 'holds no NTFS file system o
 expect_eq "junk kept" "$(strat "$JIMG" 100 17)" 'not a file system'
 [ -z "$(ls "$T/vm1/dev/disk/by-path")" ] || fail "disk left attached after a failed Mount"
 echo "ok - detached after a failed Mount"
+expect_eq "offline after a failed Mount" "$(disk_state 0)" "0 0"
 
 # Restart with a volume mounted: the mount table (access paths) tells
 # vdvsd.exe it is mounted, and its reference count comes back.

@@ -301,10 +301,19 @@ vdvs_mount (const char *device, const char *mountpoint, const char *fstype,
   if (r < 0)
     return -1;
   if (r == 0 || strcmp (type, "ntfs") != 0)
-    return vdvs_error_set (err, EINVAL,
-                           "disk %d (%s) holds no NTFS file system on "
-                           "partition 1 (found: %s)",
-                           disk, device, r == 0 ? "nothing" : type);
+    {
+      /* No file system, so no other mount: offline again before the
+       * caller detaches it. */
+      vdvs_error_t e = NULL;
+      if (o->set_online (disk, false, &e) < 0)
+        vdvs_log (VDVS_LOG_WARN, "Cannot take a disk offline",
+                  "disk=%d error=\"%s\"", disk, e->msg);
+      vdvs_error_release (&e);
+      return vdvs_error_set (err, EINVAL,
+                             "disk %d (%s) holds no NTFS file system on "
+                             "partition 1 (found: %s)",
+                             disk, device, r == 0 ? "nothing" : type);
+    }
   if (o->add_path (disk, dir, err) < 0)
     return vdvs_error_wrap (err, "cannot mount disk %d at %s", disk, dir);
   return 0;
