@@ -67,6 +67,7 @@ expect_eq "label read back" "$(dd if="$T/ft/img" bs=1 skip=$((2048 * 512 + 84 + 
 SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
 SIM=$T/disksim
 ROOT='C:\users\root\AppData\Local\vsphere-storage-for-docker\mounts'
+ROOTJ=${ROOT//\\/\\\\} # as JSON spells it
 DS=$T/root/datastore1/dockvols/_DEFAULT
 
 # start_vdvsd [LOG]: vdvsd.exe on the simulated disks of vm1.
@@ -129,19 +130,19 @@ expect_eq "offline after Create" "$(disk_state 0)" "0 0"
 
 # Mount: online, the access path on partition 1, the same file system.
 r=$(api /VolumeDriver.Mount "{\"Name\":\"$V\",\"ID\":\"m1\"}")
-expect_eq "Mount" "$r" "{\"Mountpoint\":\"$ROOT/$V@datastore1\",\"Err\":\"\"}"
+expect_eq "Mount" "$r" "{\"Mountpoint\":\"$ROOTJ/$V@datastore1\",\"Err\":\"\"}"
 expect_eq "access path" "$(access_paths)" "$ROOT\\$V@datastore1\\"
 expect_eq "online and writable" "$(disk_state 0)" "1 0"
 expect_eq "not reformatted" "$(hexat "$IMG" 440 4)" "$SIG"
 expect_eq "still formatted once" "$(log_count 'Disk formatted')" 1
-expect_contains "Path" "$(api /VolumeDriver.Path "{\"Name\":\"$V\"}")" "\"Mountpoint\":\"$ROOT/$V@datastore1\""
+expect_contains "Path" "$(api /VolumeDriver.Path "{\"Name\":\"$V\"}")" "\"Mountpoint\":\"$ROOTJ/$V@datastore1\""
 # Data written while mounted stays across an unmount and a mount.
 DEV=$(by_path vm1 0) || fail "no by-path link for unit 0"
 printf 'vdvs-data' | dd of="$DEV" bs=1 seek=$((2048 * 512 + 8192)) conv=notrunc status=none
 sync
 
 # A second mount is a reference, not a second access path.
-expect_eq "Mount again (m2)" "$(api /VolumeDriver.Mount "{\"Name\":\"$V\",\"ID\":\"m2\"}")" "{\"Mountpoint\":\"$ROOT/$V@datastore1\",\"Err\":\"\"}"
+expect_eq "Mount again (m2)" "$(api /VolumeDriver.Mount "{\"Name\":\"$V\",\"ID\":\"m2\"}")" "{\"Mountpoint\":\"$ROOTJ/$V@datastore1\",\"Err\":\"\"}"
 expect_eq "one access path" "$(ls "$SIM" | grep -c '^path-')" 1
 expect_eq "Unmount m1" "$(api /VolumeDriver.Unmount "{\"Name\":\"$V\",\"ID\":\"m1\"}")" '{"Err":""}'
 expect_eq "still mounted for m2" "$(access_paths)" "$ROOT\\$V@datastore1\\"
@@ -155,21 +156,22 @@ expect_eq "data kept" "$(strat "$IMG" $((2048 * 512 + 8192)) 9)" vdvs-data
 
 # A read-only volume: the disk is set read-only before its access path.
 expect_eq "Create read-only" "$(api /VolumeDriver.Create '{"Name":"rvol","Opts":{"fstype":"ntfs","size":"20mb","access":"read-only"}}')" '{"Err":""}'
-expect_eq "Mount read-only" "$(api /VolumeDriver.Mount '{"Name":"rvol","ID":"r1"}')" "{\"Mountpoint\":\"$ROOT/rvol@datastore1\",\"Err\":\"\"}"
+expect_eq "Mount read-only" "$(api /VolumeDriver.Mount '{"Name":"rvol","ID":"r1"}')" "{\"Mountpoint\":\"$ROOTJ/rvol@datastore1\",\"Err\":\"\"}"
 expect_eq "read-only" "$(disk_state 0)" "1 1"
 expect_eq "Unmount read-only" "$(api /VolumeDriver.Unmount '{"Name":"rvol","ID":"r1"}')" '{"Err":""}'
 expect_eq "read-only volume offline" "$(disk_state 0)" "0 1"
 
 # A volume made on ESX by this VM but never formatted (a Create that
-# stopped before its format): Mount finishes it, as on Linux.
-"$ESXCLI" "$URL" create halfvol size=20mb > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
-expect_eq "Mount of a half-made volume" "$(api /VolumeDriver.Mount '{"Name":"halfvol","ID":"h1"}')" "{\"Mountpoint\":\"$ROOT/halfvol@datastore1\",\"Err\":\"\"}"
+# stopped before its format): Mount finishes it, as on Linux.  (With
+# fstype=ntfs: a volume without one is taken as ext4 by the core.)
+"$ESXCLI" "$URL" create halfvol size=20mb fstype=ntfs > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
+expect_eq "Mount of a half-made volume" "$(api /VolumeDriver.Mount '{"Name":"halfvol","ID":"h1"}')" "{\"Mountpoint\":\"$ROOTJ/halfvol@datastore1\",\"Err\":\"\"}"
 expect_eq "formatted by Mount" "$(log_count 'Disk formatted')" 3
 expect_eq "Unmount halfvol" "$(api /VolumeDriver.Unmount '{"Name":"halfvol","ID":"h1"}')" '{"Err":""}'
 
 # A disk holding something else than NTFS is neither formatted nor
 # mounted.
-"$ESXCLI" "$URL" create junkvol size=20mb > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
+"$ESXCLI" "$URL" create junkvol size=20mb fstype=ntfs > "$T/esxcli.log" 2>&1 || fail "esxcli create: $(cat "$T/esxcli.log")"
 JIMG=$DS/junkvol-flat.vmdk
 printf 'not a file system' | dd of="$JIMG" bs=1 seek=100 conv=notrunc status=none
 r=$(api /VolumeDriver.Mount '{"Name":"junkvol","ID":"j1"}')
@@ -181,7 +183,7 @@ expect_eq "offline after a failed Mount" "$(disk_state 0)" "0 0"
 
 # Restart with a volume mounted: the mount table (access paths) tells
 # vdvsd.exe it is mounted, and its reference count comes back.
-expect_eq "Mount m3" "$(api /VolumeDriver.Mount "{\"Name\":\"$V\",\"ID\":\"m3\"}")" "{\"Mountpoint\":\"$ROOT/$V@datastore1\",\"Err\":\"\"}"
+expect_eq "Mount m3" "$(api /VolumeDriver.Mount "{\"Name\":\"$V\",\"ID\":\"m3\"}")" "{\"Mountpoint\":\"$ROOTJ/$V@datastore1\",\"Err\":\"\"}"
 stop_vdvsd
 expect_eq "still mounted after the exit" "$(access_paths)" "$ROOT\\$V@datastore1\\"
 start_vdvsd "$T/vdvsd2.log"

@@ -82,10 +82,17 @@ write_file (const char *path, const char *text, vdvs_error_t *err)
   return 0;
 }
 
+/* Opened, not stat'ed: wine gives no attributes for a block device. */
 static bool
 exists (const char *path)
 {
-  return GetFileAttributesA (path) != INVALID_FILE_ATTRIBUTES;
+  HANDLE h = CreateFileA (path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                          OPEN_EXISTING, 0, NULL);
+
+  if (h == INVALID_HANDLE_VALUE)
+    return false;
+  CloseHandle (h);
+  return true;
 }
 
 /* The by-path link of `dev`, as the Linux guest finds it (src/device.c):
