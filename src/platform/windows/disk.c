@@ -124,8 +124,9 @@ disk_of (const char *device, int *disk, vdvs_error_t *err)
   return 0;
 }
 
-/* Polled: Windows announces a new disk to windows, not to services, and
- * the simulated tree has no notification at all. */
+/* Polled every 100 ms, bounded: device-arrival notifications reach a
+ * service only through its control handler, and the simulated tree has
+ * none. */
 int
 vdvs_device_wait (const char *path, int timeout_ms, vdvs_error_t *err)
 {
