@@ -2,9 +2,11 @@
 # vdvsd.exe (make windows) under wine64 in a private prefix, with the ESX
 # backend over loopback tcp to esxsim on Linux: the real plugin API on
 # \\.\pipe\vsphere-dvs, driven by the Windows test client's `post` mode.
-# Disk steps are not written for Windows yet (docs/windows.md): Create
-# stops after attach with "not supported on Windows yet" and rolls back,
-# so the listed volume here is made on the ESX side (esxcli, same VM).
+# Here vdvsd.exe uses the real Win32 disk layer, which finds no disk under
+# wine: Create stops after attach with upstream's "Disk mapping timed out"
+# and rolls back, so the listed volume here is made on the ESX side
+# (esxcli, same VM).  97-windows-disks.sh runs the disk steps on the
+# simulated layer.
 # esxsim attaches loop devices: run under the machine lock.
 set -euo pipefail
 . "$(dirname "$0")/esx-lib.bash"
@@ -53,7 +55,7 @@ trap wine_cleanup EXIT
 timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || fail "wineboot -i"
 SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
 
-"$WINE" "$VDVSD" --backend esx -o "esx=$URL" > "$T/vdvsd.log" 2>&1 &
+"$WINE" "$VDVSD" --backend esx -o "esx=$URL" --device-timeout 2 > "$T/vdvsd.log" 2>&1 &
 VPID=$!
 for _ in $(seq 300); do
   [ -e "$SPEC" ] && break
@@ -82,10 +84,10 @@ expect_contains "Create with an unknown option" \
 expect_eq "Create with fstype ext4" \
   "$(api /VolumeDriver.Create '{"Name":"winvol","Opts":{"fstype":"ext4"}}')" \
   '{"Err":"Not found mkfs for ext4\nSupported filesystems: ntfs"}'
-# With options ESX accepts: created and attached on ESX, then the disk
-# step says it is not there yet, and the volume is rolled back.
+# With options ESX accepts: created and attached on ESX, then no disk
+# shows up under wine (no SetupAPI disks), and the volume is rolled back.
 r=$(api /VolumeDriver.Create '{"Name":"winvol","Opts":{"fstype":"ntfs","size":"20mb","diskformat":"thin"}}')
-expect_contains "Create stops at the disk step" "$r" 'not supported on Windows yet: finding the attached disk'
+expect_eq "Create stops at the disk step" "$r" '{"Err":"Disk mapping timed out "}'
 l=$("$ESXCLI" "$URL" list 2>&1)
 [[ $l != *winvol* ]] || fail "winvol left on ESX after the failed Create: $l"
 echo "ok - rolled back on ESX"
@@ -120,7 +122,7 @@ r=$(api /VolumeDriver.Get '{"Name":"cvol1@vsandatastore"}')
 expect_contains "Get of a lower-cased datastore: no error" "$r" '"Err":""}'
 expect_contains "Get of a lower-cased datastore: its folder" "$r" '"Name":"cvol1@vsandatastore","Mountpoint":"C:\\users\\root\\AppData\\Local\\vsphere-storage-for-docker\\mounts/cvol1@vsanDatastore"'
 expect_contains "Get of a lower-cased datastore: ESX's datastore" "$r" '"datastore":"vsanDatastore"'
-# Mount resolves the same way (then fails: no disk steps on Windows yet).
+# Mount resolves the same way (then fails: no disk under wine).
 r=$(api /VolumeDriver.Mount '{"Name":"cvol1@vsandatastore","ID":"c1"}')
 [[ $r == '{"Err":"'?* ]] || fail "Mount of cvol1@vsandatastore did not fail: $r"
 expect_contains "Mount used ESX's spelling" "$(tr -d '\r' < "$T/vdvsd.log")" 'Mount failed name=cvol1@vsanDatastore '

@@ -19,6 +19,28 @@ vdvs_win_mkdir (const char *path)
       errno = EEXIST;
       return -1;
     }
+  if (_mkdir (path) == 0)
+    return 0;
+  if (errno != ENOENT)
+    return -1;
+  /* The core's mkdir -p splits at '/', but Windows' own paths (Known
+   * Folders) use '\': make a missing parent here too. */
+  {
+    char parent[PATH_MAX];
+    char *cut;
+    snprintf (parent, sizeof parent, "%s", path);
+    cut = strrchr (parent, '\\');
+    if (strrchr (parent, '/') > cut)
+      cut = strrchr (parent, '/');
+    if (cut == NULL || cut == parent)
+      {
+        errno = ENOENT;
+        return -1;
+      }
+    *cut = '\0';
+    if (vdvs_win_mkdir (parent) < 0 && errno != EEXIST)
+      return -1;
+  }
   return _mkdir (path);
 }
 

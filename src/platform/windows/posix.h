@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 /* Windows has no mode bits on folders (their ACL comes from the parent);
- * a drive ("C:", "C:/") exists, so that mkdir -p loops over '/' work. */
+ * a drive ("C:", "C:/") exists, so that mkdir -p loops over '/' work,
+ * and a missing parent is made (for paths spelled with '\'). */
 #define mkdir(path, mode) ((void) (mode), vdvs_win_mkdir (path))
 /* No symbolic links to step around in the folders the core creates. */
 #define lstat(path, st) stat (path, st)
