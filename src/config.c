@@ -17,32 +17,31 @@
 #include "mounts.h"
 #include "platform/paths.h"
 
-/* For --help (Linux's default; see vdvs_path_config). */
-#define DEFAULT_CONFIG "/etc/vdvs.conf"
-
+/* A printf format: the defaults come from the platform seam, in the order
+ * of print_usage. */
 static const char usage[] =
     "Usage: vdvsd [OPTION]...\n"
     "Docker volume plugin for VMware vSphere: VMDK-backed volumes.\n"
     "\n"
-    "  -c, --config FILE        JSON config file (default " DEFAULT_CONFIG
-    "; env VDVS_CONFIG)\n"
-    "  -d, --driver NAME        Docker driver name: serves\n"
-    "                           /run/docker/plugins/NAME.sock (default "
-    "vsphere;\n"
-    "                           `vmdk` is the original name; env VDVS_DRIVER)\n"
+    "  -c, --config FILE        JSON config file (default\n"
+    "                           %s;\n"
+    "                           env VDVS_CONFIG)\n"
+    "  -d, --driver NAME        Docker driver name (default vsphere; `vmdk` "
+    "is\n"
+    "                           the original name; env VDVS_DRIVER)\n"
     "  -b, --backend NAME       backend: mock or esx (default mock; env "
     "VDVS_BACKEND)\n"
     "  -o, --backend-opt K=V    backend option, repeatable (env "
     "VDVS_BACKEND_OPTS=\"K=V;K=V\")\n"
     "      --esx URL            shorthand for --backend esx --backend-opt "
     "esx=URL\n"
-    "  -s, --socket PATH        plugin socket (default "
-    "/run/docker/plugins/DRIVER.sock)\n"
-    "  -m, --mount-root DIR     where volumes are mounted (default /mnt/vmdk)\n"
-    "      --state-dir DIR      refcount state (default /run/vdvs/DRIVER)\n"
+    "  -s, --socket PATH        plugin socket or pipe (default %s)\n"
+    "  -m, --mount-root DIR     where volumes are mounted (default\n"
+    "                           %s)\n"
+    "      --state-dir DIR      refcount state (default\n"
+    "                           %s)\n"
     "      --docker-socket PATH Docker API used for restart recovery\n"
-    "                           (default /var/run/docker.sock; `none` to "
-    "disable)\n"
+    "                           (default %s; `none` to disable)\n"
     "      --sysfs-root DIR     sysfs for device discovery (default: the "
     "backend's)\n"
     "      --dev-root DIR       /dev for device discovery (default: the "
@@ -56,7 +55,8 @@ static const char usage[] =
     "                           driver; env VDVS_MOUNT_OPTIONS)\n"
     "  -l, --log-level LEVEL    error|warn|info|debug (default info; env "
     "VDVS_LOG_LEVEL)\n"
-    "      --log-file PATH      append logs to PATH instead of stderr\n"
+    "      --log-file PATH      append logs to PATH, `-` for stderr (default\n"
+    "                           %s)\n"
     "  -h, --help               this help, including the backends' options\n"
     "  -V, --version            print the version\n"
     "\n"
@@ -344,6 +344,7 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
   strcpy (c->driver, "vsphere");
   strcpy (c->mount_root, vdvs_path_mount_root ());
   strcpy (c->docker_socket, vdvs_path_engine ());
+  strcpy (c->log_file, vdvs_path_log_file ());
   c->log_level = VDVS_LOG_INFO;
   c->device_timeout_ms = 10000;
   c->max_connections = 8192;
@@ -369,7 +370,9 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
         }
       else if (opt == 'h')
         {
-          fputs (usage, stdout);
+          const struct vdvs_path_texts *t = vdvs_path_texts ();
+          printf (usage, t->config, t->plugin, t->mount_root, t->state_dir,
+                  t->engine, t->log_file);
           vdvs_backends_help (stdout);
           return 1;
         }
@@ -486,6 +489,8 @@ vdvs_config_load (struct vdvs_config *c, int argc, char **argv,
                            "driver name `%s` is not valid: it must be a "
                            "non-empty file name",
                            c->driver);
+  if (strcmp (c->log_file, "-") == 0)
+    c->log_file[0] = '\0'; /* stderr */
   if (c->socket_path[0] == '\0')
     vdvs_path_plugin (c->driver, c->socket_path, sizeof c->socket_path);
   if (c->state_dir[0] == '\0')

@@ -1,12 +1,12 @@
 /* Docker engine API client over its unix socket, with libcurl. */
 #include "docker.h"
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct body
 {
@@ -21,7 +21,7 @@ on_data (char *ptr, size_t size, size_t nmemb, void *opaque)
   size_t n = size * nmemb;
   char *d;
 
-  if (b->len + n > 64 * 1024 * 1024)
+  if (b->len + n > VDVS_DOCKER_MAX_REPLY)
     return 0; /* absurd answer: abort */
   d = realloc (b->data, b->len + n + 1);
   if (d == NULL)
@@ -40,15 +40,12 @@ vdvs_docker_mounts (const char *socket_path,
                     void *opaque, vdvs_error_t *err)
 {
   /* API 1.24 is the oldest the engine still serves and has Mounts. */
-  static const char url[] =
-      "http://localhost/v1.24/containers/"
-      "json?all=1&filters=%7B%22status%22%3A%5B%22running%22%2C%22paused%22"
-      "%2C%22restarting%22%2C%22created%22%5D%7D";
+  static const char url[] = "http://localhost" VDVS_DOCKER_CONTAINERS_PATH;
   struct body b = { 0 };
   CURL *c = curl_easy_init ();
   CURLcode rc;
   long status = 0;
-  cJSON *j, *ct, *m;
+  int r;
 
   if (c == NULL)
     return vdvs_error_set (err, ENOMEM, "curl_easy_init failed");
@@ -68,39 +65,13 @@ vdvs_docker_mounts (const char *socket_path,
                              "Docker engine at `%s` not answering: %s (HTTP %ld)",
                              socket_path, curl_easy_strerror (rc), status);
     }
-  j = cJSON_ParseWithLength (b.data ? b.data : "", b.len);
+  r = vdvs_docker_walk (b.data ? b.data : "", b.len, fn, opaque, err);
   free (b.data);
-  if (!cJSON_IsArray (j))
-    {
-      cJSON_Delete (j);
-      return vdvs_error_set (err, EPROTO,
-                             "Docker engine sent a container list that is not "
-                             "a JSON array");
-    }
-  cJSON_ArrayForEach (ct, j)
-    {
-      const cJSON *cr = cJSON_GetObjectItemCaseSensitive (ct, "Created");
-      const cJSON *st = cJSON_GetObjectItemCaseSensitive (ct, "State");
-      bool started = !cJSON_IsString (st)
-                     || strcmp (st->valuestring, "created") != 0;
-      long long created = cJSON_IsNumber (cr) && cr->valuedouble > 0
-                                  && cr->valuedouble < 1e15
-                              ? (long long) cr->valuedouble
-                              : 0;
-      cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive (ct, "Mounts"))
-        {
-          const cJSON *type = cJSON_GetObjectItemCaseSensitive (m, "Type");
-          const cJSON *name = cJSON_GetObjectItemCaseSensitive (m, "Name");
-          const cJSON *src = cJSON_GetObjectItemCaseSensitive (m, "Source");
-          const cJSON *drv = cJSON_GetObjectItemCaseSensitive (m, "Driver");
-          if (cJSON_IsString (type)
-              && strcmp (type->valuestring, "volume") == 0)
-            fn (cJSON_IsString (name) ? name->valuestring : "",
-                cJSON_IsString (src) ? src->valuestring : "",
-                cJSON_IsString (drv) ? drv->valuestring : "", created, started,
-                opaque);
-        }
-    }
-  cJSON_Delete (j);
-  return 0;
+  return r;
+}
+
+bool
+vdvs_docker_present (const char *address)
+{
+  return access (address, F_OK) == 0;
 }

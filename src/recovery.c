@@ -305,7 +305,7 @@ recover_once (int attempts)
   pthread_mutex_lock (&rec.kick_lock);
   u.activated = rec.activated;
   pthread_mutex_unlock (&rec.kick_lock);
-  if (cfg->docker_socket[0] && access (cfg->docker_socket, F_OK) == 0)
+  if (cfg->docker_socket[0] && vdvs_docker_present (cfg->docker_socket))
     for (int i = 0; i < attempts && !known; i++)
       {
         if (vdvs_docker_mounts (cfg->docker_socket, users_cb, &u, &e) == 0)
@@ -347,7 +347,7 @@ recover_once (int attempts)
    * which takes as long as stopping its old containers): look again. */
   if ((again && known)
       || (!known && cfg->docker_socket[0]
-          && access (cfg->docker_socket, F_OK) == 0))
+          && vdvs_docker_present (cfg->docker_socket)))
     {
       pthread_mutex_lock (&rec.kick_lock);
       rec.recheck = true;

@@ -22,6 +22,7 @@
 
 #include "device.h"
 #include "mounts.h"
+#include "platform/fstype.h"
 
 static const struct vdvs_config *cfg; /* set by init, then read-only */
 static struct vdvs_bk *bk;            /* set by init, then read-only */
@@ -303,7 +304,7 @@ mount_locked (struct volume *v, const struct vdvs_volume_info *info,
               vdvs_error_t *err)
 {
   char mp[PATH_MAX], devpath[PATH_MAX];
-  const char *fstype = info->fstype ? info->fstype : "ext4";
+  const char *fstype = info->fstype ? info->fstype : vdvs_fstype_default ();
   bool ro = info->access && strcmp (info->access, "read-only") == 0;
 
   vdvs_vol_mountpoint (v->full, mp, sizeof mp);

@@ -21,6 +21,7 @@
 #include "vdvs/size.h"
 
 #include "mounts.h"
+#include "platform/fstype.h"
 #include "refstore.h"
 
 static struct vdvs_bk *bk; /* set by init, then read-only */
@@ -51,11 +52,12 @@ resolve (const char *name, struct vdvs_volume_info *info, vdvs_error_t *err)
         {
           /* No metadata (upstream answers `null` for a corrupt sidecar):
            * a full name needs none to be found; its fstype and access are
-           * the defaults, ext4 and read-write, as upstream. */
+           * the defaults (vdvs_fstype_default, read-write), as upstream. */
           vdvs_log (VDVS_LOG_WARN,
                     "Backend get returned no metadata, "
                     "using defaults",
-                    "name=%s fstype=ext4 access=read-write", name);
+                    "name=%s fstype=%s access=read-write", name,
+                    vdvs_fstype_default ());
           vdvs_volume_info_clear (info);
           memset (info, 0, sizeof *info);
           if ((info->datastore = strdup (n.datastore)) == NULL)
@@ -225,7 +227,8 @@ resume_create (const char *name, vdvs_error_t *err)
       vdvs_error_release (&e);
       return -1;
     }
-  r = resume_format (full, devpath, info.fstype ? info.fstype : "ext4", &e);
+  r = resume_format (full, devpath,
+                     info.fstype ? info.fstype : vdvs_fstype_default (), &e);
   if (r < 0)
     {
       vdvs_log (VDVS_LOG_WARN, "Create: existing volume left as it is",
@@ -248,7 +251,8 @@ resume_create (const char *name, vdvs_error_t *err)
     return -1;
   vdvs_error_release (err);
   vdvs_log (VDVS_LOG_INFO, "Volume created and formatted (create resumed)",
-            "name=%s fstype=%s", full, info.fstype ? info.fstype : "ext4");
+            "name=%s fstype=%s", full,
+            info.fstype ? info.fstype : vdvs_fstype_default ());
   return 0;
 }
 
@@ -271,7 +275,7 @@ vdvs_vol_create (const char *name, const struct vdvs_opts *opts,
     r = vdvs_opts_set (&o, opts->v[i].key, opts->v[i].value);
   clone = vdvs_opts_get (&o, "clone-from");
   if (r == 0 && clone == NULL && vdvs_opts_get (&o, "fstype") == NULL)
-    r = vdvs_opts_set (&o, "fstype", "ext4");
+    r = vdvs_opts_set (&o, "fstype", vdvs_fstype_default ());
   if (r < 0)
     return vdvs_error_set (err, ENOMEM, "out of memory");
   fstype = vdvs_opts_get (&o, "fstype");

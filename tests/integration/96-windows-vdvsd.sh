@@ -55,7 +55,8 @@ trap wine_cleanup EXIT
 timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || fail "wineboot -i"
 SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
 
-"$WINE" "$VDVSD" --backend esx -o "esx=$URL" --device-timeout 2 > "$T/vdvsd.log" 2>&1 &
+"$WINE" "$VDVSD" --backend esx -o "esx=$URL" --device-timeout 2 --log-file - \
+  > "$T/vdvsd.log" 2>&1 &
 VPID=$!
 for _ in $(seq 300); do
   [ -e "$SPEC" ] && break

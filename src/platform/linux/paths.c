@@ -33,6 +33,26 @@ vdvs_path_state_dir (const char *driver, char *out, size_t len)
   snprintf (out, len, "/run/vdvs/%s", driver);
 }
 
+const char *
+vdvs_path_log_file (void)
+{
+  return "";
+}
+
+const struct vdvs_path_texts *
+vdvs_path_texts (void)
+{
+  static const struct vdvs_path_texts t = {
+    .config = "/etc/vdvs.conf",
+    .plugin = "/run/docker/plugins/DRIVER.sock",
+    .mount_root = "/mnt/vmdk",
+    .state_dir = "/run/vdvs/DRIVER",
+    .engine = "/var/run/docker.sock",
+    .log_file = "stderr",
+  };
+  return &t;
+}
+
 bool
 vdvs_path_is_absolute (const char *path)
 {

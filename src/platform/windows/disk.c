@@ -17,10 +17,7 @@
 
 #include "device.h"
 #include "disk.h"
-#include "docker.h"
 #include "mounts.h"
-
-#define NOT_YET "not supported on Windows yet: "
 
 static const struct vdvs_win_disk_ops *ops;
 static char ops_error[512];
@@ -426,20 +423,6 @@ vdvs_mkfs_min_mb (const char *fstype)
 {
   (void) fstype;
   return 0;
-}
-
-int
-vdvs_docker_mounts (const char *socket_path,
-                    void (*fn) (const char *name, const char *source,
-                                const char *driver, long long created,
-                                bool started, void *opaque),
-                    void *opaque, vdvs_error_t *err)
-{
-  (void) fn, (void) opaque;
-  return vdvs_error_set (err, ENOTSUP,
-                         NOT_YET "asking the Docker engine at %s which "
-                                 "containers use volumes",
-                         socket_path);
 }
 
 int

@@ -78,6 +78,31 @@ vdvs_path_state_dir (const char *driver, char *out, size_t len)
   snprintf (out, len, "%s%s", base, driver);
 }
 
+const char *
+vdvs_path_log_file (void)
+{
+  static char path[MAX_PATH * 2];
+
+  if (path[0] == '\0')
+    known (&FOLDERID_LocalAppData, "\\logs\\" VDVS_WIN_DIR ".log", path,
+           sizeof path);
+  return path;
+}
+
+const struct vdvs_path_texts *
+vdvs_path_texts (void)
+{
+  static const struct vdvs_path_texts t = {
+    .config = "%ProgramData%\\" VDVS_WIN_DIR "\\" VDVS_WIN_DIR ".conf",
+    .plugin = VDVS_PIPE_NAME,
+    .mount_root = "%LOCALAPPDATA%\\" VDVS_WIN_DIR "\\mounts",
+    .state_dir = "%ProgramData%\\" VDVS_WIN_DIR "\\state\\DRIVER",
+    .engine = "npipe:////./pipe/docker_engine",
+    .log_file = "%LOCALAPPDATA%\\" VDVS_WIN_DIR "\\logs\\" VDVS_WIN_DIR ".log",
+  };
+  return &t;
+}
+
 bool
 vdvs_path_is_absolute (const char *path)
 {

@@ -95,6 +95,24 @@ Test (config, file_options_reach_the_file_backend)
   vdvs_config_free (&c);
 }
 
+/* The log file: the platform's default (Linux: stderr, ""), a path from
+ * the file or a flag, and `-` for stderr over a file's LogPath. */
+Test (config, log_file_default_path_and_dash)
+{
+  struct vdvs_config c;
+  write_conf ("{ \"LogPath\": \"/var/log/vdvsd.log\" }");
+  load (&c, NULL);
+  cr_assert_str_eq (c.log_file, "/var/log/vdvsd.log");
+  vdvs_config_free (&c);
+  load (&c, "--log-file", "-", NULL);
+  cr_assert_str_eq (c.log_file, "");
+  vdvs_config_free (&c);
+  write_conf ("{}");
+  load (&c, NULL);
+  cr_assert_str_eq (c.log_file, "");
+  vdvs_config_free (&c);
+}
+
 Test (config, backend_flag_drops_the_file_options_of_another_backend)
 {
   struct vdvs_config c;
