@@ -82,8 +82,10 @@ wait_log ()
 start_vdvsd ()
 {
   rm -f "$LOG"
+  # No disk ever appears under wine's Win32 layer: a remount by recovery
+  # waits --device-timeout for it, and Ctrl-C waits for that remount.
   "$WINE" "$VDVSD" --backend esx -o "esx=$URL" --recovery-grace 0 \
-    > "$T/vdvsd.out" 2>&1 &
+    --device-timeout 1 > "$T/vdvsd.out" 2>&1 &
   VPID=$!
   wait_log 'Serving' 30
 }

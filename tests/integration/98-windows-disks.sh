@@ -77,7 +77,7 @@ start_vdvsd ()
   rm -f "$SPEC"
   VDVS_DISK_SIM="Z:$SIM" "$WINE" "$VDVSD" --backend esx -o "esx=$URL" \
     --sysfs-root "Z:$T/vm1/sys" --dev-root "Z:$T/vm1/dev" \
-    --device-timeout 5 > "$log" 2>&1 &
+    --device-timeout 5 --log-file - > "$log" 2>&1 &
   VPID=$!
   for _ in $(seq 300); do
     [ -e "$SPEC" ] && return 0
