@@ -10,54 +10,16 @@
 # checked here (docs/windows.md).
 # No machine lock needed: nothing outside the private prefix is touched.
 set -euo pipefail
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-WIN_BUILD=${VDVS_WIN_BUILD:-$TOP/build-windows}
-WINE=/usr/lib/wine/wine64
-WINESERVER=/usr/lib/wine/wineserver
-
 fail () { echo "FAIL: $*" >&2; exit 1; }
-
-# make windows installs mingw-w64 and wine64 (root) and builds; a skip
-# only when those packages cannot be installed here.
-if ! make -s -C "$TOP" windows WIN_BUILD="$WIN_BUILD" > /tmp/vdvs-95-make.$$ 2>&1; then
-  if ! command -v x86_64-w64-mingw32-gcc-win32 >/dev/null || [ ! -x "$WINE" ]; then
-    echo "SKIP: mingw-w64 or wine64 cannot be installed: $(tail -n 1 /tmp/vdvs-95-make.$$)"
-    rm -f /tmp/vdvs-95-make.$$
-    exit 77
-  fi
-  cat /tmp/vdvs-95-make.$$ >&2; rm -f /tmp/vdvs-95-make.$$
-  fail "make windows"
-fi
-rm -f /tmp/vdvs-95-make.$$
+T=$(mktemp -d /tmp/vdvs-wine.XXXXXX)
+remove_tmp () { rm -rf "$T"; }
+trap 'rc=$?; remove_tmp; exit $rc' EXIT
+. "$(dirname "$0")/wine-lib.bash"
+WINE_THEN=remove_tmp
+wine_build
 B=$WIN_BUILD/tests/windows
 SERVER=$B/vdvs-pipe-test-server.exe
-CLIENT=$B/vdvs-pipe-test-client.exe
-
-T=$(mktemp -d /tmp/vdvs-wine.XXXXXX)
-export WINEPREFIX=$T/prefix WINEDEBUG=-all
-# No Mono or Gecko install prompts during the prefix init.
-export WINEDLLOVERRIDES="mscoree,mshtml="
-cleanup () {
-  local rc=$? prefix=$WINEPREFIX f pids=
-  set +e
-  "$WINESERVER" -k 2>/dev/null
-  "$WINESERVER" -w 2>/dev/null
-  # Anything still running in this prefix is a leak (grep itself must not
-  # carry the variable it looks for).
-  unset WINEPREFIX
-  for f in $(grep -lsz "^WINEPREFIX=$prefix\$" /proc/[0-9]*/environ); do
-    f=${f#/proc/}; pids+=" ${f%/environ}"
-  done
-  if [ -n "$pids" ]; then
-    echo "LEAK: wine processes$pids" >&2; kill -9 $pids; rc=1
-  fi
-  rm -rf "$T"
-  exit $rc
-}
-trap cleanup EXIT
-
-timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || { cat "$T/wineboot.log" >&2; fail "wineboot -i"; }
-SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
+wine_prefix
 [ ! -e "$SPEC" ] || fail "spec file exists before the server starts"
 
 # A bad pipe name: a clear error naming it, no spec file.

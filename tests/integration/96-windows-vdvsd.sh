@@ -5,26 +5,14 @@
 # Here vdvsd.exe uses the real Win32 disk layer, which finds no disk under
 # wine: Create stops after attach with upstream's "Disk mapping timed out"
 # and rolls back, so the listed volume here is made on the ESX side
-# (esxcli, same VM).  97-windows-disks.sh runs the disk steps on the
+# (esxcli, same VM).  98-windows-disks.sh runs the disk steps on the
 # simulated layer.
 # esxsim attaches loop devices: run under the machine lock.
 set -euo pipefail
 . "$(dirname "$0")/esx-lib.bash"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-WIN_BUILD=${VDVS_WIN_BUILD:-$TOP/build-windows}
-WINE=/usr/lib/wine/wine64
-WINESERVER=/usr/lib/wine/wineserver
-
-if ! make -s -C "$TOP" windows WIN_BUILD="$WIN_BUILD" > "$T/make.log" 2>&1; then
-  if ! command -v x86_64-w64-mingw32-gcc-win32 >/dev/null || [ ! -x "$WINE" ]; then
-    echo "SKIP: mingw-w64 or wine64 cannot be installed: $(tail -n 1 "$T/make.log")"
-    exit 77
-  fi
-  cat "$T/make.log" >&2
-  fail "make windows"
-fi
-VDVSD=$WIN_BUILD/src/platform/windows/vdvsd.exe
-CLIENT=$WIN_BUILD/tests/windows/vdvs-pipe-test-client.exe
+. "$(dirname "$0")/wine-lib.bash"
+WINE_THEN=esx_cleanup
+wine_build
 
 PORT=$(free_port)
 URL=tcp://127.0.0.1:$PORT
@@ -32,28 +20,7 @@ URL=tcp://127.0.0.1:$PORT
 # lower-cased (below).
 start_esxsim esxsim --listen "$URL,$VM1" --datastores datastore1,vsanDatastore
 
-# After esxsim, which must not carry the prefix (the leak check below).
-export WINEPREFIX=$T/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-wine_cleanup ()
-{
-  local rc=$? prefix=$WINEPREFIX f pids=
-  set +e
-  "$WINESERVER" -k 2>/dev/null
-  "$WINESERVER" -w 2>/dev/null
-  unset WINEPREFIX
-  for f in $(grep -lsz "^WINEPREFIX=$prefix\$" /proc/[0-9]*/environ); do
-    f=${f#/proc/}; pids+=" ${f%/environ}"
-  done
-  if [ -n "$pids" ]; then
-    echo "LEAK: wine processes$pids" >&2; kill -9 $pids; rc=1
-  fi
-  (exit "$rc")
-  esx_cleanup
-}
-trap wine_cleanup EXIT
-
-timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || fail "wineboot -i"
-SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
+wine_prefix
 
 "$WINE" "$VDVSD" --backend esx -o "esx=$URL" --device-timeout 2 --log-file - \
   > "$T/vdvsd.log" 2>&1 &

@@ -11,52 +11,20 @@
 # attaches loop devices, so run this under the machine lock.
 set -euo pipefail
 . "$(dirname "$0")/esx-lib.bash"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-WIN_BUILD=${VDVS_WIN_BUILD:-$TOP/build-windows}
-WINE=/usr/lib/wine/wine64
-WINESERVER=/usr/lib/wine/wineserver
-
-if ! make -s -C "$TOP" windows WIN_BUILD="$WIN_BUILD" > "$T/make.log" 2>&1; then
-  if ! command -v x86_64-w64-mingw32-gcc-win32 >/dev/null || [ ! -x "$WINE" ]; then
-    echo "SKIP: mingw-w64 or wine64 cannot be installed: $(tail -n 1 "$T/make.log")"
-    exit 77
-  fi
-  cat "$T/make.log" >&2
-  fail "make windows"
-fi
-VDVSD=$WIN_BUILD/src/platform/windows/vdvsd.exe
-CLIENT=$WIN_BUILD/tests/windows/vdvs-pipe-test-client.exe
+. "$(dirname "$0")/wine-lib.bash"
+WINE_THEN=esx_cleanup
+wine_build
 ENGINE=$WIN_BUILD/tests/windows/vdvs-fake-engine.exe
 
 PORT=$(free_port)
 URL=tcp://127.0.0.1:$PORT
 start_esxsim esxsim --listen "$URL,$VM1"
 
-export WINEPREFIX=$T/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-wine_cleanup ()
-{
-  local rc=$? prefix=$WINEPREFIX f pids=
-  set +e
-  "$WINESERVER" -k 2>/dev/null
-  "$WINESERVER" -w 2>/dev/null
-  unset WINEPREFIX
-  for f in $(grep -lsz "^WINEPREFIX=$prefix\$" /proc/[0-9]*/environ); do
-    f=${f#/proc/}; pids+=" ${f%/environ}"
-  done
-  if [ -n "$pids" ]; then
-    echo "LEAK: wine processes$pids" >&2; kill -9 $pids; rc=1
-  fi
-  (exit "$rc")
-  esx_cleanup
-}
-trap wine_cleanup EXIT
-
-timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || fail "wineboot -i"
+wine_prefix
 # One wineserver for the whole test (ended by wine_cleanup): between two
 # programs an exiting one would refuse the next.
 "$WINESERVER" -w
 "$WINESERVER" -p
-SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
 STATE=$WINEPREFIX/drive_c/ProgramData/vsphere-storage-for-docker/state/vsphere
 ENGINE_ADDR='npipe:////./pipe/docker_engine'
 # Upstream's log file, under the (wine) user's LocalAppData.

@@ -8,46 +8,15 @@
 # esxsim attaches loop devices: run under the machine lock.
 set -euo pipefail
 . "$(dirname "$0")/esx-lib.bash"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-WIN_BUILD=${VDVS_WIN_BUILD:-$TOP/build-windows}
-WINE=/usr/lib/wine/wine64
-WINESERVER=/usr/lib/wine/wineserver
-
-if ! make -s -C "$TOP" windows WIN_BUILD="$WIN_BUILD" > "$T/make.log" 2>&1; then
-  if ! command -v x86_64-w64-mingw32-gcc-win32 >/dev/null || [ ! -x "$WINE" ]; then
-    echo "SKIP: mingw-w64 or wine64 cannot be installed: $(tail -n 1 "$T/make.log")"
-    exit 77
-  fi
-  cat "$T/make.log" >&2
-  fail "make windows"
-fi
-VDVSD=$WIN_BUILD/src/platform/windows/vdvsd.exe
-CLIENT=$WIN_BUILD/tests/windows/vdvs-pipe-test-client.exe
+. "$(dirname "$0")/wine-lib.bash"
+WINE_THEN=esx_cleanup
+wine_build
 
 PORT=$(free_port)
 URL=tcp://127.0.0.1:$PORT
 start_esxsim esxsim --listen "$URL,$VM1"
 
-export WINEPREFIX=$T/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-wine_cleanup ()
-{
-  local rc=$? prefix=$WINEPREFIX f pids=
-  set +e
-  "$WINESERVER" -k 2>/dev/null
-  "$WINESERVER" -w 2>/dev/null
-  unset WINEPREFIX
-  for f in $(grep -lsz "^WINEPREFIX=$prefix\$" /proc/[0-9]*/environ); do
-    f=${f#/proc/}; pids+=" ${f%/environ}"
-  done
-  if [ -n "$pids" ]; then
-    echo "LEAK: wine processes$pids" >&2; kill -9 $pids; rc=1
-  fi
-  (exit "$rc")
-  esx_cleanup
-}
-trap wine_cleanup EXIT
-
-timeout 180 "$WINE" wineboot -i > "$T/wineboot.log" 2>&1 || fail "wineboot -i"
+wine_prefix
 
 # The disk steps alone (no ESX) on a device tree of plain files: found,
 # a missing disk timing out, format once, probe, mount read-only, the
@@ -64,7 +33,6 @@ fi
 tr -d '\r' < "$T/disk-sim-test.log" | grep '^ok - '
 expect_eq "label read back" "$(dd if="$T/ft/img" bs=1 skip=$((2048 * 512 + 84 + 15)) count=32 status=none | tr -d '\0')" vol1
 
-SPEC=$WINEPREFIX/drive_c/ProgramData/docker/plugins/vsphere.json
 SIM=$T/disksim
 ROOT='C:\users\root\AppData\Local\vsphere-storage-for-docker\mounts'
 ROOTJ=${ROOT//\\/\\\\} # as JSON spells it
