@@ -22,6 +22,7 @@
 #include <pthread.h>
 
 #include "disk.h"
+#include "winerr.h"
 
 /* Missing from mingw-w64's winioctl.h; as in the Windows SDK's. */
 #ifndef IOCTL_DISK_SET_DISK_ATTRIBUTES
@@ -48,12 +49,10 @@ DEFINE_GUID (vdvs_disk_interface, 0x53f56307L, 0xb6bf, 0x11d0, 0x94, 0xf2,
 static int
 win_error (vdvs_error_t *err, const char *what, DWORD e)
 {
-  char msg[256] = "";
+  char msg[256];
 
-  FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-                  NULL, e, 0, msg, sizeof msg, NULL);
-  msg[strcspn (msg, "\r\n")] = '\0';
-  return vdvs_error_set (err, EIO, "%s: %s (error %lu)", what, msg, e);
+  return vdvs_error_set (err, EIO, "%s: %s (error %lu)", what,
+                         vdvs_win_error_text (e, msg, sizeof msg), e);
 }
 
 static bool

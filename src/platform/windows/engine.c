@@ -11,6 +11,7 @@
 #include <windows.h>
 
 #include "http1_client.h"
+#include "winerr.h"
 
 #define ENGINE_TIMEOUT_MS 5000
 
@@ -111,21 +112,6 @@ pipe_name (const char *address, wchar_t *out, size_t len)
   return MultiByteToWideChar (CP_UTF8, 0, name, -1, out, (int) len) > 0;
 }
 
-static const char *
-win_error (DWORD e, char *buf, size_t len)
-{
-  if (FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM
-                          | FORMAT_MESSAGE_IGNORE_INSERTS,
-                      NULL, e, 0, buf, (DWORD) len, NULL)
-      == 0)
-    snprintf (buf, len, "Windows error %lu", (unsigned long) e);
-  for (size_t n = strlen (buf);
-       n > 0
-       && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.');)
-    buf[--n] = '\0';
-  return buf;
-}
-
 bool
 vdvs_docker_present (const char *address)
 {
@@ -168,7 +154,8 @@ open_pipe (const char *address, const wchar_t *name, struct pipe_io *p,
                                address, ENGINE_TIMEOUT_MS / 1000);
       return vdvs_error_set (err, e == ERROR_FILE_NOT_FOUND ? ENOENT : EIO,
                              "Docker engine at `%s` not answering: %s",
-                             address, win_error (e, msg, sizeof msg));
+                             address,
+                             vdvs_win_error_text (e, msg, sizeof msg));
     }
 }
 

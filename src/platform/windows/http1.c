@@ -126,8 +126,31 @@ head_end (const struct conn *c)
   return 0;
 }
 
-static bool
-ieq (const char *a, size_t alen, const char *b)
+void
+vdvs_http1_header_value (const char *l, size_t n, size_t name, const char **v,
+                         size_t *vn)
+{
+  *v = l + name + 1;
+  *vn = n - name - 1;
+  while (*vn > 0 && (**v == ' ' || **v == '\t'))
+    (*v)++, (*vn)--;
+  while (*vn > 0 && ((*v)[*vn - 1] == ' ' || (*v)[*vn - 1] == '\t'))
+    (*vn)--;
+}
+
+int
+vdvs_http1_parse_length (const char *v, size_t vn, unsigned long long *x)
+{
+  size_t k;
+
+  *x = 0;
+  for (k = 0; k < vn && k < 18 && v[k] >= '0' && v[k] <= '9'; k++)
+    *x = *x * 10 + (unsigned) (v[k] - '0');
+  return vn == 0 || k != vn ? -1 : 0;
+}
+
+bool
+vdvs_http1_ieq (const char *a, size_t alen, const char *b)
 {
   if (alen != strlen (b))
     return false;
@@ -157,7 +180,7 @@ has_token (const char *v, size_t n, const char *t)
       e = i;
       while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
         e--;
-      if (e > s && ieq (v + s, e - s, t))
+      if (e > s && vdvs_http1_ieq (v + s, e - s, t))
         return true;
     }
   return false;
@@ -241,19 +264,12 @@ parse_head (struct conn *c, size_t end, struct request *r)
               return -1;
             }
           name = (size_t) (colon - l);
-          v = colon + 1;
-          vn = n - name - 1;
-          while (vn > 0 && (*v == ' ' || *v == '\t'))
-            v++, vn--;
-          while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-            vn--;
-          if (ieq (l, name, "content-length"))
+          vdvs_http1_header_value (l, n, name, &v, &vn);
+          if (vdvs_http1_ieq (l, name, "content-length"))
             {
               unsigned long long x = 0;
-              size_t k;
-              for (k = 0; k < vn && k < 18 && v[k] >= '0' && v[k] <= '9'; k++)
-                x = x * 10 + (unsigned) (v[k] - '0');
-              if (vn == 0 || k != vn || (r->have_length && x != r->length))
+              if (vdvs_http1_parse_length (v, vn, &x) < 0
+                  || (r->have_length && x != r->length))
                 {
                   quote (q, v, vn);
                   refuse (c, r, 400,
@@ -265,7 +281,7 @@ parse_head (struct conn *c, size_t end, struct request *r)
               r->have_length = true;
               r->length = x;
             }
-          else if (ieq (l, name, "transfer-encoding"))
+          else if (vdvs_http1_ieq (l, name, "transfer-encoding"))
             {
               quote (q, v, vn);
               refuse (c, r, 501,
@@ -274,7 +290,7 @@ parse_head (struct conn *c, size_t end, struct request *r)
                                 q));
               return -1;
             }
-          else if (ieq (l, name, "connection"))
+          else if (vdvs_http1_ieq (l, name, "connection"))
             {
               want_close |= has_token (v, vn, "close");
               want_keep |= has_token (v, vn, "keep-alive");

@@ -11,6 +11,7 @@
 #ifndef VDVS_HTTP1_H
 #define VDVS_HTTP1_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http.h"
@@ -31,6 +32,18 @@ struct vdvs_http1_io
   /* Write all n bytes: 0, or <0 on error. */
   int (*write) (void *ctx, const char *buf, size_t n);
 };
+
+/* Does a[0..alen) equal the lower-case b, ignoring ASCII case (header
+ * names and tokens)? */
+bool vdvs_http1_ieq (const char *a, size_t alen, const char *b);
+
+/* The value of header line l[0..n) whose name is l[0..name) (l[name]
+ * is the colon), without the blanks around it, into v[0..*vn). */
+void vdvs_http1_header_value (const char *l, size_t n, size_t name,
+                              const char **v, size_t *vn);
+/* A Content-Length value: decimal digits only, at most 18.  0 with *x,
+ * or -1. */
+int vdvs_http1_parse_length (const char *v, size_t vn, unsigned long long *x);
 
 /* Serve requests on one connection until the peer closes it, an error, or
  * a request that ends the connection; each POST goes to `handler` (path

@@ -92,20 +92,6 @@ line (struct rd *r, size_t max, const char *what, size_t *start, size_t *n,
 }
 
 static bool
-ieq (const char *a, size_t alen, const char *b)
-{
-  if (alen != strlen (b))
-    return false;
-  for (size_t i = 0; i < alen; i++)
-    {
-      char x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i];
-      if (x != b[i])
-        return false;
-    }
-  return true;
-}
-
-static bool
 is_token_char (char c)
 {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
@@ -308,19 +294,12 @@ read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
                                  "\"Name: value\"",
                                  q);
         }
-      v = colon + 1;
-      vn = n - name - 1;
-      while (vn > 0 && (*v == ' ' || *v == '\t'))
-        v++, vn--;
-      while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-        vn--;
-      if (ieq (l, name, "content-length"))
+      vdvs_http1_header_value (l, n, name, &v, &vn);
+      if (vdvs_http1_ieq (l, name, "content-length"))
         {
           unsigned long long x = 0;
-          size_t k;
-          for (k = 0; k < vn && k < 18 && v[k] >= '0' && v[k] <= '9'; k++)
-            x = x * 10 + (unsigned) (v[k] - '0');
-          if (vn == 0 || k != vn || (have_length && x != length))
+          if (vdvs_http1_parse_length (v, vn, &x) < 0
+              || (have_length && x != length))
             {
               quote (q, v, vn);
               return vdvs_error_set (err, EPROTO,
@@ -331,9 +310,9 @@ read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
           have_length = true;
           length = x;
         }
-      else if (ieq (l, name, "transfer-encoding"))
+      else if (vdvs_http1_ieq (l, name, "transfer-encoding"))
         {
-          if (!ieq (v, vn, "chunked"))
+          if (!vdvs_http1_ieq (v, vn, "chunked"))
             {
               quote (q, v, vn);
               return vdvs_error_set (err, EPROTO,

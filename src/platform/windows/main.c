@@ -23,6 +23,7 @@
 #include "recovery.h"
 #include "spec.h"
 #include "volumes.h"
+#include "winerr.h"
 
 #define SERVICE_NAME L"vdvs"
 #define SERVICE_DISPLAY L"vSphere Docker Volume Service"
@@ -95,21 +96,6 @@ on_control (DWORD ctrl, DWORD type, LPVOID data, LPVOID ctx)
     default:
       return ERROR_CALL_NOT_IMPLEMENTED;
     }
-}
-
-static const char *
-win_error (DWORD e, char *buf, size_t len)
-{
-  if (FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM
-                          | FORMAT_MESSAGE_IGNORE_INSERTS,
-                      NULL, e, 0, buf, (DWORD) len, NULL)
-      == 0)
-    snprintf (buf, len, "Windows error %lu", (unsigned long) e);
-  for (size_t n = strlen (buf);
-       n > 0
-       && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.');)
-    buf[--n] = '\0';
-  return buf;
 }
 
 static int
@@ -295,7 +281,7 @@ install_service (int argc, char **argv)
   if (m == NULL)
     {
       fprintf (stderr, "vdvsd: cannot open the service manager: %s\n",
-               win_error (GetLastError (), msg, sizeof msg));
+               vdvs_win_error_text (GetLastError (), msg, sizeof msg));
       return 1;
     }
   s = CreateServiceW (m, SERVICE_NAME, SERVICE_DISPLAY, SERVICE_ALL_ACCESS,
@@ -305,7 +291,7 @@ install_service (int argc, char **argv)
     {
       DWORD e = GetLastError ();
       fprintf (stderr, "vdvsd: cannot install the service vdvs: %s%s\n",
-               win_error (e, msg, sizeof msg),
+               vdvs_win_error_text (e, msg, sizeof msg),
                e == ERROR_SERVICE_EXISTS ? " (vdvsd --uninstall-service "
                                            "removes it)"
                                          : "");
@@ -333,7 +319,7 @@ uninstall_service (void)
   if (m == NULL)
     {
       fprintf (stderr, "vdvsd: cannot open the service manager: %s\n",
-               win_error (GetLastError (), msg, sizeof msg));
+               vdvs_win_error_text (GetLastError (), msg, sizeof msg));
       return 1;
     }
   s = OpenServiceW (m, SERVICE_NAME,
@@ -341,7 +327,7 @@ uninstall_service (void)
   if (s == NULL)
     {
       fprintf (stderr, "vdvsd: cannot open the service vdvs: %s\n",
-               win_error (GetLastError (), msg, sizeof msg));
+               vdvs_win_error_text (GetLastError (), msg, sizeof msg));
       CloseServiceHandle (m);
       return 1;
     }
@@ -355,7 +341,7 @@ uninstall_service (void)
   if (!DeleteService (s))
     {
       fprintf (stderr, "vdvsd: cannot remove the service vdvs: %s\n",
-               win_error (GetLastError (), msg, sizeof msg));
+               vdvs_win_error_text (GetLastError (), msg, sizeof msg));
       CloseServiceHandle (s);
       CloseServiceHandle (m);
       return 1;
@@ -419,7 +405,7 @@ main (int argc, char **argv)
           fprintf (stderr,
                    "vdvsd: --service is for the service manager, which "
                    "did not start this process: %s\n",
-                   win_error (GetLastError (), msg, sizeof msg));
+                   vdvs_win_error_text (GetLastError (), msg, sizeof msg));
           return 2;
         }
       return svc_rc;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "http1.h"
+#include "winerr.h"
 
 /* Idle keep-alive connections and slow senders are dropped, as on Linux. */
 #define IDLE_TIMEOUT_MS (120 * 1000)
@@ -48,21 +49,6 @@ struct pconn
   HANDLE ev; /* for this connection's overlapped I/O */
   DWORD timeout_ms;
 };
-
-static const char *
-win_strerror (DWORD e, char *buf, size_t n)
-{
-  DWORD len = FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM
-                                  | FORMAT_MESSAGE_IGNORE_INSERTS,
-                              NULL, e, 0, buf, (DWORD) n, NULL);
-  while (
-      len > 0
-      && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == '.'))
-    buf[--len] = '\0';
-  if (len == 0)
-    snprintf (buf, n, "Windows error %lu", (unsigned long) e);
-  return buf;
-}
 
 #define IO_EOF (-2)
 
@@ -300,7 +286,7 @@ vdvs_pipe_start (const char *name, int max_connections,
       e = GetLastError ();
       pipe_free (p);
       return vdvs_error_set (err, EIO, "pipe security descriptor: %s",
-                             win_strerror (e, msg, sizeof msg));
+                             vdvs_win_error_text (e, msg, sizeof msg));
     }
   p->sa.nLength = sizeof p->sa;
   p->sa.lpSecurityDescriptor = p->sd;
@@ -312,7 +298,7 @@ vdvs_pipe_start (const char *name, int max_connections,
       e = GetLastError ();
       pipe_free (p);
       return vdvs_error_set (err, EIO, "pipe events: %s",
-                             win_strerror (e, msg, sizeof msg));
+                             vdvs_win_error_text (e, msg, sizeof msg));
     }
   p->first = make_instance (p, TRUE);
   if (p->first == INVALID_HANDLE_VALUE)
@@ -325,7 +311,7 @@ vdvs_pipe_start (const char *name, int max_connections,
                                "serves it",
                                name);
       return vdvs_error_set (err, EIO, "cannot create pipe `%s`: %s", name,
-                             win_strerror (e, msg, sizeof msg));
+                             vdvs_win_error_text (e, msg, sizeof msg));
     }
   p->acceptor = (HANDLE) _beginthreadex (NULL, 0, accept_main, p, 0, NULL);
   if (p->acceptor == NULL)

@@ -1,5 +1,6 @@
 /* The plugin spec file: see spec.h. */
 #include "spec.h"
+#include "winerr.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -7,21 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <windows.h>
-
-static const char *
-win_strerror (DWORD e, char *buf, size_t n)
-{
-  DWORD len = FormatMessageA (FORMAT_MESSAGE_FROM_SYSTEM
-                                  | FORMAT_MESSAGE_IGNORE_INSERTS,
-                              NULL, e, 0, buf, (DWORD) n, NULL);
-  while (
-      len > 0
-      && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == '.'))
-    buf[--len] = '\0';
-  if (len == 0)
-    snprintf (buf, n, "Windows error %lu", (unsigned long) e);
-  return buf;
-}
 
 /* Create every folder above the file `path` (X:\a\b\file). */
 static int
@@ -41,8 +27,8 @@ make_parents (const char *path, vdvs_error_t *err)
       if (!CreateDirectoryA (dir, NULL)
           && GetLastError () != ERROR_ALREADY_EXISTS)
         return vdvs_error_set (err, EIO, "cannot create folder `%s`: %s", dir,
-                               win_strerror (GetLastError (), msg,
-                                             sizeof msg));
+                               vdvs_win_error_text (GetLastError (), msg,
+                                                    sizeof msg));
       *s = '\\';
     }
   return 0;
@@ -86,7 +72,7 @@ vdvs_spec_write (const char *path, const char *name, const char *addr,
       DeleteFileA (tmp);
       return vdvs_error_set (err, EIO,
                              "cannot write plugin spec file `%s`: %s", path,
-                             win_strerror (e, msg, sizeof msg));
+                             vdvs_win_error_text (e, msg, sizeof msg));
     }
   return 0;
 }
@@ -100,6 +86,7 @@ vdvs_spec_remove (const char *path, vdvs_error_t *err)
       && GetLastError () != ERROR_PATH_NOT_FOUND)
     return vdvs_error_set (err, EIO, "cannot remove plugin spec file `%s`: %s",
                            path,
-                           win_strerror (GetLastError (), msg, sizeof msg));
+                           vdvs_win_error_text (GetLastError (), msg,
+                                                sizeof msg));
   return 0;
 }
