@@ -10,7 +10,6 @@
 
 #define CONTENT_TYPE "application/vnd.docker.plugins.v1.2+json"
 /* How much of a refused line is quoted back in an error. */
-#define QUOTE_MAX 80
 
 struct conn
 {
@@ -45,18 +44,6 @@ err_json (const char *fmt, ...)
             : NULL;
   cJSON_Delete (j);
   return out;
-}
-
-/* Printable ASCII copy of at most QUOTE_MAX bytes of s[0..n), for quoting
- * client input in an error message. */
-static void
-quote (char out[QUOTE_MAX + 4], const char *s, size_t n)
-{
-  size_t i, m = n > QUOTE_MAX ? QUOTE_MAX : n;
-
-  for (i = 0; i < m; i++)
-    out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-  strcpy (out + i, n > m ? "..." : "");
 }
 
 static const char *
@@ -149,6 +136,16 @@ vdvs_http1_parse_length (const char *v, size_t vn, unsigned long long *x)
   return vn == 0 || k != vn ? -1 : 0;
 }
 
+void
+vdvs_http1_quote (char out[VDVS_HTTP1_QUOTE_MAX + 4], const char *s, size_t n)
+{
+  size_t i, m = n > VDVS_HTTP1_QUOTE_MAX ? VDVS_HTTP1_QUOTE_MAX : n;
+
+  for (i = 0; i < m; i++)
+    out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+  strcpy (out + i, n > m ? "..." : "");
+}
+
 bool
 vdvs_http1_ieq (const char *a, size_t alen, const char *b)
 {
@@ -223,7 +220,7 @@ parse_request_line (const char *l, size_t n, struct request *r)
 static int
 parse_head (struct conn *c, size_t end, struct request *r)
 {
-  char q[QUOTE_MAX + 4];
+  char q[VDVS_HTTP1_QUOTE_MAX + 4];
   const char *l = c->buf, *stop = c->buf + end;
   bool first = true;
   bool want_close = false, want_keep = false;
@@ -239,7 +236,7 @@ parse_head (struct conn *c, size_t end, struct request *r)
           first = false;
           if (!parse_request_line (l, n, r))
             {
-              quote (q, l, n);
+              vdvs_http1_quote (q, l, n);
               refuse (c, r, 400,
                       err_json ("malformed HTTP request line \"%s\": "
                                 "expected \"POST /Plugin.Activate HTTP/1.1\"",
@@ -256,7 +253,7 @@ parse_head (struct conn *c, size_t end, struct request *r)
               || memchr (l, ' ', (size_t) (colon - l))
               || memchr (l, '\t', (size_t) (colon - l)))
             {
-              quote (q, l, n);
+              vdvs_http1_quote (q, l, n);
               refuse (c, r, 400,
                       err_json ("malformed HTTP header line \"%s\": "
                                 "expected \"Name: value\"",
@@ -271,7 +268,7 @@ parse_head (struct conn *c, size_t end, struct request *r)
               if (vdvs_http1_parse_length (v, vn, &x) < 0
                   || (r->have_length && x != r->length))
                 {
-                  quote (q, v, vn);
+                  vdvs_http1_quote (q, v, vn);
                   refuse (c, r, 400,
                           err_json ("bad Content-Length \"%s\": expected one "
                                     "decimal byte count",
@@ -283,7 +280,7 @@ parse_head (struct conn *c, size_t end, struct request *r)
             }
           else if (vdvs_http1_ieq (l, name, "transfer-encoding"))
             {
-              quote (q, v, vn);
+              vdvs_http1_quote (q, v, vn);
               refuse (c, r, 501,
                       err_json ("Transfer-Encoding \"%s\" is not supported: "
                                 "send the body with Content-Length",

@@ -33,6 +33,12 @@ struct vdvs_http1_io
   int (*write) (void *ctx, const char *buf, size_t n);
 };
 
+/* Printable ASCII copy of at most VDVS_HTTP1_QUOTE_MAX bytes of s[0..n)
+ * ("..." when cut), for quoting the peer's input in an error message. */
+#define VDVS_HTTP1_QUOTE_MAX 80
+void vdvs_http1_quote (char out[VDVS_HTTP1_QUOTE_MAX + 4], const char *s,
+                       size_t n);
+
 /* Does a[0..alen) equal the lower-case b, ignoring ASCII case (header
  * names and tokens)? */
 bool vdvs_http1_ieq (const char *a, size_t alen, const char *b);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 /* How much of a refused line is quoted in an error. */
-#define QUOTE_MAX 80
 /* A chunk-size line (hex size and extensions). */
 #define CHUNK_LINE_MAX 1024
 
@@ -18,16 +17,6 @@ struct rd
   size_t pos, len;
   char buf[VDVS_HTTP1_CLIENT_MAX_HEAD];
 };
-
-static void
-quote (char out[QUOTE_MAX + 4], const char *s, size_t n)
-{
-  size_t i, m = n > QUOTE_MAX ? QUOTE_MAX : n;
-
-  for (i = 0; i < m; i++)
-    out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-  strcpy (out + i, n > m ? "..." : "");
-}
 
 /* More bytes into buf after what is unread: >0 read, 0 end, <0 error. */
 static long
@@ -162,7 +151,7 @@ static int
 read_chunked (struct rd *r, struct vdvs_http1_reply *out, size_t *cap,
               size_t max, vdvs_error_t *err)
 {
-  char q[QUOTE_MAX + 4];
+  char q[VDVS_HTTP1_QUOTE_MAX + 4];
 
   for (;;)
     {
@@ -185,7 +174,7 @@ read_chunked (struct rd *r, struct vdvs_http1_reply *out, size_t *cap,
           || (i < n && r->buf[s + i] != ';' && r->buf[s + i] != ' '
               && r->buf[s + i] != '\t'))
         {
-          quote (q, r->buf + s, n);
+          vdvs_http1_quote (q, r->buf + s, n);
           return vdvs_error_set (err, EPROTO,
                                  "malformed chunk-size line \"%s\": expected "
                                  "a hexadecimal size",
@@ -240,7 +229,7 @@ static int
 read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
             size_t *cap, vdvs_error_t *err)
 {
-  char q[QUOTE_MAX + 4];
+  char q[VDVS_HTTP1_QUOTE_MAX + 4];
   size_t s, n, head = 0;
   const char *l;
   bool have_length = false, chunked = false;
@@ -254,7 +243,7 @@ read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
       || l[8] != ' ' || l[9] < '1' || l[9] > '5' || l[10] < '0' || l[10] > '9'
       || l[11] < '0' || l[11] > '9' || (n > 12 && l[12] != ' '))
     {
-      quote (q, l, n);
+      vdvs_http1_quote (q, l, n);
       return vdvs_error_set (err, EPROTO,
                              "malformed HTTP status line \"%s\": expected "
                              "\"HTTP/1.1 200 OK\"",
@@ -288,7 +277,7 @@ read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
           break;
       if (colon == NULL || colon == l || l + name != colon)
         {
-          quote (q, l, n);
+          vdvs_http1_quote (q, l, n);
           return vdvs_error_set (err, EPROTO,
                                  "malformed HTTP header line \"%s\": expected "
                                  "\"Name: value\"",
@@ -301,7 +290,7 @@ read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
           if (vdvs_http1_parse_length (v, vn, &x) < 0
               || (have_length && x != length))
             {
-              quote (q, v, vn);
+              vdvs_http1_quote (q, v, vn);
               return vdvs_error_set (err, EPROTO,
                                      "bad Content-Length \"%s\": expected one "
                                      "decimal byte count",
@@ -314,7 +303,7 @@ read_reply (struct rd *r, size_t max, struct vdvs_http1_reply *out,
         {
           if (!vdvs_http1_ieq (v, vn, "chunked"))
             {
-              quote (q, v, vn);
+              vdvs_http1_quote (q, v, vn);
               return vdvs_error_set (err, EPROTO,
                                      "Transfer-Encoding \"%s\" is not "
                                      "supported: expected chunked",
